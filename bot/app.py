@@ -1,0 +1,196 @@
+"""Wiring: one Web API client, the Bolt app, the aiohttp server, the scheduler. No product logic here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import AsyncIterator, Callable
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.feed import StatusFeed, feed_from_source
+from bot.helpcentre import HelpCentre
+from bot.poller import Poller
+from bot.settings import Settings
+from bot.slack_payloads import shape_problem
+from bot.status import StatusService
+from storage.db import Store, iso
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The one Web API client; slack_sdk retries only connection errors unless told otherwise."""
+    return AsyncWebClient(
+        token=settings.bot_token,
+        base_url=settings.api_base_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    help_centre: HelpCentre
+    feed: StatusFeed
+    poller: Poller
+    status: StatusService
+    client: AsyncWebClient
+    clock: Callable[[], datetime]
+    started_at: datetime = field(default_factory=utcnow)
+
+    async def close(self) -> None:
+        await self.feed.close()
+        self.store.close()
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    help_centre: HelpCentre | None = None,
+    feed: StatusFeed | None = None,
+) -> Services:
+    store = Store.open(settings.db_path)
+    help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
+    feed = feed or feed_from_source(settings.status_source, settings.status_api_token, clock)
+    poller = Poller(store, feed, clock)
+    services = Services(
+        settings=settings,
+        store=store,
+        help_centre=help_centre,
+        feed=feed,
+        poller=poller,
+        status=StatusService(store, help_centre, clock),
+        client=slack_client(settings),
+        clock=clock,
+        started_at=clock(),
+    )
+    return services
+
+
+def build_bolt_app(services: Services) -> AsyncApp:
+    from handlers import register
+
+    app = AsyncApp(
+        client=services.client,
+        signing_secret=services.settings.signing_secret,
+        # HTTP requests are verified by the route before Bolt sees them (slack_events); Socket Mode
+        # requests come over the authenticated WebSocket.
+        request_verification_enabled=False,
+    )
+    register(app, services)
+    return app
+
+
+def health(services: Services) -> tuple[int, dict[str, object]]:
+    """200 while polling is fresh; 503 once it has been failing for more than three intervals."""
+    now = services.clock()
+    interval = timedelta(seconds=services.settings.poll_interval_seconds)
+    feed = services.status.feed_health()
+    last = services.store.last_poll()
+    stale_after = 3 * interval + timedelta(seconds=30)
+    reference = feed.checked_at or services.started_at
+    healthy = now - reference <= stale_after
+    if last is None:
+        state = "starting"
+    elif feed.problem is None:
+        state = "ok"
+    else:
+        state = "degraded" if healthy else "failing"
+    body: dict[str, object] = {
+        "status": state,
+        "last_poll_at": iso(last.finished_at or last.started_at) if last else None,
+        "last_good_poll_at": iso(feed.checked_at),
+        "companies": services.store.company_count(),
+        "failing_polls": feed.failing_polls,
+        "feed": services.feed.description,
+        "feed_problem": feed.problem,
+    }
+    return (200 if healthy else 503), body
+
+
+def build_scheduler(services: Services) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    scheduler.add_job(
+        services.poller.poll_once,
+        "interval",
+        seconds=services.settings.poll_interval_seconds,
+        id="poll",
+        next_run_time=services.clock(),  # one poll at start-up
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    return scheduler
+
+
+SERVICES = web.AppKey("services", Services)
+BOLT = web.AppKey("bolt", AsyncApp)
+VERIFIER = web.AppKey("verifier", SignatureVerifier)
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    # The signature is checked here, before Bolt parses the body: Bolt parses first and would answer a
+    # garbled body with a 500, whoever sent it.
+    body = await request.text()
+    if not request.app[VERIFIER].is_valid_request(body, dict(request.headers)):
+        return web.json_response({"error": "invalid request"}, status=401)
+    try:
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+    except ValueError:
+        return web.json_response({"error": "malformed payload"}, status=400)
+    problem = shape_problem(bolt_request.body)
+    if problem:
+        log.warning("Rejected a malformed Slack payload: %s", problem)
+        return web.json_response({"error": f"malformed payload: {problem}"}, status=400)
+    return await to_aiohttp_response(await request.app[BOLT].async_dispatch(bolt_request))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    status, body = health(request.app[SERVICES])
+    return web.json_response(body, status=status)
+
+
+def build_web_app(services: Services, bolt_app: AsyncApp, *, with_scheduler: bool = True) -> web.Application:
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app[SERVICES] = services
+    web_app[BOLT] = bolt_app
+    web_app[VERIFIER] = SignatureVerifier(services.settings.signing_secret or "")
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # APScheduler's AsyncIOScheduler needs the running loop, so it starts here, not at import.
+        scheduler = build_scheduler(services) if with_scheduler else None
+        if scheduler:
+            scheduler.start()
+        yield
+        if scheduler:
+            scheduler.shutdown(wait=False)
+        await services.close()
+
+    web_app.cleanup_ctx.append(lifecycle)
+    return web_app

@@ -1,0 +1,596 @@
+"""The AutoEntry Help Centre article for a status or an exact error message.
+
+Precision first: a wrong specific article sends a bookkeeper down the wrong path, so
+a message only gets a specific article when an article quotes it (exact tier) or
+its words are confidently close (words tier); otherwise it gets the general article
+for its state plus a Help Centre search link for the exact message.
+
+Everything expensive (normalising, compiling placeholders into regexes, word
+weights, the token index) happens once in ``HelpCentre.load``; ``match`` only
+normalises the incoming message and looks it up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlencode, urlsplit
+
+from rapidfuzz import fuzz, process
+
+ENV_VAR = "HELP_CENTRE_ARTICLES"
+TOPICS = ("status", "publication", "sync_app", "not_integrated")
+SEARCH_BASE_URL = "https://help.autoentry.com/en/"
+
+# Tuned on tests/helpcentre_cases.json (see docs/helpcentre.md): the lowest words
+# score of a labelled paraphrase sits above it, the highest unrelated message below.
+WORDS_THRESHOLD = 0.78
+# Two different articles this close are a coin toss: precision first, so neither.
+AMBIGUITY_MARGIN = 0.03
+# Letter-level similarity below this is not a typo any more, just shared letters.
+LETTERS_MIN = 0.85
+FRAGMENT_MIN_CHARS = 20
+PREFIX_MIN_CHARS = 30
+FRAGMENT_MIN_SHARE = 0.5
+# A keyword is a weaker witness than a quoted message.
+KEYWORD_FACTOR = 0.9
+# Feed messages are bounded upstream (2000 chars); the cap keeps matching fast on
+# anything else a user pastes.
+MAX_MATCH_CHARS = 2000
+MAX_FUZZY_CHARS = 300
+MAX_SEARCH_QUERY_CHARS = 200
+
+_APOSTROPHES = re.compile(r"[’‘ʼ`´']")
+_NON_WORD = re.compile(r"[\W_]+")
+_PLACEHOLDER = re.compile(
+    r"<[^<>]{1,40}>"  # <date>, <CODE>, <TAX CODE>
+    r"|\[[^\[\]]{1,40}\]"  # [number]
+    r"|#{2,}"  # ###
+    r"|\b(?:DD|MM|YYYY|YY)(?:[/.-](?:DD|MM|YYYY|YY)){1,2}\b"  # DD/MM/YYYY, DD-MM-YYYY
+    r"|\b[xX]{2,}\b"  # xx, xxx, XXXX
+)
+_TRAILING_ELLIPSIS = re.compile(r"(?:\.\.\.|…)[\s\W]*$")
+# A label the article may print before a message, or the feed may leave off.
+_OPTIONAL_LABELS = ("information", "error", "warning")
+# A placeholder stands for a value (code, number, date, name): bounded, so that a
+# long pasted message cannot make a pattern with several wildcards backtrack for long.
+_WILDCARD = r"[^ ](?:[^ ]| ){0,79}?"
+
+_STOPWORDS = frozenset(
+    "a an the to of in on at for by with from as is it its be been being are was were "
+    "has have had this that these those or and your you we our my i me please can could "
+    "would should will do does did so if than then there their into per but because when which who what".split()
+)
+
+
+class HelpCentreError(Exception):
+    """The article list cannot be used; the message is one line naming HELP_CENTRE_ARTICLES."""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    title: str
+    url: str
+    messages: tuple[str, ...]
+    keywords: tuple[str, ...]
+    fix_summary: str
+    integrations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleMatch:
+    article: Article
+    how: str  # "exact" | "words" | "general"
+    score: float
+    reason: str
+    search_url: str | None
+
+    @property
+    def specific(self) -> bool:
+        return self.how != "general"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    article_index: int
+    text: str  # as written in the data file, for the reason line
+    origin: str | None  # None: the article quotes it; else where a mapped message came from
+    regex: re.Pattern[str]
+    literal_chars: int  # more literal text = more specific, wins a tie between articles
+    key_token: str  # the rarest literal word: the pattern can only match if the message has it
+
+
+@dataclass(frozen=True, slots=True)
+class _WordsEntry:
+    article_index: int
+    text: str
+    is_keyword: bool
+    squashed: str  # normalised, placeholders removed: for character-level similarity
+    weights: Mapping[str, float]
+    total: float
+
+
+def normalise(text: str) -> str:
+    """Case, quotes, dashes, punctuation and white space folded away: the form matching compares."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _APOSTROPHES.sub("", text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def search_url(message: str) -> str:
+    return SEARCH_BASE_URL + "?" + urlencode({"q": " ".join(message.split())[:MAX_SEARCH_QUERY_CHARS]})
+
+
+def _stem(token: str) -> str:
+    # Only the plural: "invoices" should meet "invoice"; anything stronger merges distinct words.
+    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    return token
+
+
+def _content_tokens(normalised: str) -> list[str]:
+    # Numbers are values (codes, amounts, dates), not words an article is found by.
+    return [
+        _stem(t)
+        for t in normalised.split()
+        if t not in _STOPWORDS and not t.isdigit()
+    ]
+
+
+def _compile_message(text: str) -> tuple[re.Pattern[str], int, list[str]] | None:
+    """A quoted message as a regex over normalised text; None when it has no words of its own."""
+    raw = _TRAILING_ELLIPSIS.sub("", text.strip())
+    items: list[str | None] = []  # a word, or None for a placeholder
+    pos = 0
+    for m in _PLACEHOLDER.finditer(raw):
+        items.extend(normalise(raw[pos : m.start()]).split())
+        items.append(None)
+        pos = m.end()
+    items.extend(normalise(raw[pos:]).split())
+    words = [w for w in items if w is not None]
+    if not words:
+        return None
+    body = ""
+    need_sep = False
+    previous: str | None = ""
+    for i, item in enumerate(items):
+        if item is None and previous is None:
+            continue  # two placeholders in a row say no more than one
+        previous = item
+        if item is None:
+            # A placeholder stands for a value, and a value can be blank ("Account Code ").
+            piece, optional = _WILDCARD, True
+        else:
+            piece, optional = re.escape(item), i == 0 and item in _OPTIONAL_LABELS and len(words) > 1
+        if optional and not need_sep:
+            body += f"(?:{piece} )?"
+        elif optional:
+            body += f"(?: {piece})?"
+        else:
+            body += (" " if need_sep else "") + piece
+            need_sep = True
+    # Matching inside a longer message (a vendor wrapper, a "Publishing failed:" prefix)
+    # is still the quoted message; the boundaries keep it to whole words.
+    regex = re.compile(rf"(?<![^ ]){body}(?![^ ])")
+    return regex, sum(len(w) for w in words), words
+
+
+def _fail(where: str, problem: str) -> HelpCentreError:
+    return HelpCentreError(f"{ENV_VAR}: {where} {problem}")
+
+
+def _str_list(value: Any, where: str, field: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(where, f"field '{field}' must be a list of strings")
+    return tuple(value)
+
+
+def _required_str(record: Mapping[str, Any], field: str, where: str, *, empty_ok: bool = False) -> str:
+    if field not in record:
+        raise _fail(where, f"is missing field '{field}'")
+    value = record[field]
+    if not isinstance(value, str) or (not empty_ok and not value.strip()):
+        raise _fail(where, f"field '{field}' must be a non-empty string")
+    return value
+
+
+def _check_url(url: str, where: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise _fail(where, f"has a bad URL {url!r} (need an http(s) address)")
+
+
+class HelpCentre:
+    """The curated article list, ready to match messages against."""
+
+    def __init__(
+        self,
+        articles: tuple[Article, ...],
+        general: Mapping[str, Article],
+        patterns: tuple[_Pattern, ...],
+        words_entries: tuple[_WordsEntry, ...],
+        source: str,
+    ) -> None:
+        self.articles = articles
+        self.source = source
+        self._general = dict(general)
+        self._by_id = {a.id: a for a in articles}
+        self._patterns = patterns
+        self._words = words_entries
+        self._pattern_index: dict[str, list[_Pattern]] = {}
+        for p in patterns:
+            self._pattern_index.setdefault(p.key_token, []).append(p)
+        self._words_index: dict[str, list[int]] = {}
+        for i, entry in enumerate(words_entries):
+            for token in entry.weights:
+                self._words_index.setdefault(token, []).append(i)
+        self._idf_max = max((w for e in words_entries for w in e.weights.values()), default=1.0)
+        self._idf = {t: w for e in words_entries for t, w in e.weights.items()}
+        # Typos are looked up among vocabulary words with the same first letter only:
+        # a tenth of the vocabulary, which keeps a miss cheap.
+        self._vocab_by_initial: dict[str, list[str]] = {}
+        for token in self._words_index:
+            if len(token) >= 4:
+                self._vocab_by_initial.setdefault(token[0], []).append(token)
+
+    # ---- loading -------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> "HelpCentre":
+        """The bundled list (path None or empty) or the JSON file at path."""
+        if path is None or str(path) == "":
+            resource = resources.files("bot").joinpath("data", "articles.json")
+            shown = str(resource)
+            try:
+                text = resource.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _fail(shown, f"cannot be read ({_os_reason(exc)})") from None
+        else:
+            shown = os.fspath(path)
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _fail(shown, f"cannot be read ({_os_reason(exc)})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _fail(shown, f"is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        return cls._from_data(data, shown)
+
+    @classmethod
+    def _from_data(cls, data: Any, shown: str) -> "HelpCentre":
+        if not isinstance(data, dict):
+            raise _fail(shown, "must hold a JSON object with 'general' and 'articles'")
+        raw_articles = data.get("articles")
+        if not isinstance(raw_articles, list) or not raw_articles:
+            raise _fail(shown, "must have a non-empty list 'articles'")
+
+        articles: list[Article] = []
+        mapped: list[list[tuple[str, str]]] = []
+        seen: set[str] = set()
+        for n, record in enumerate(raw_articles):
+            where = f"{shown} articles[{n}]"
+            if not isinstance(record, dict):
+                raise _fail(where, "must be a JSON object")
+            article_id = record.get("id")
+            if isinstance(article_id, int) and not isinstance(article_id, bool):
+                article_id = str(article_id)
+            if not isinstance(article_id, str) or not article_id.strip():
+                raise _fail(where, "is missing field 'id' (a non-empty string)")
+            where = f"{shown} article {article_id}"
+            if article_id in seen:
+                raise _fail(where, "appears twice")
+            seen.add(article_id)
+            title = _required_str(record, "title", where)
+            url = _required_str(record, "url", where)
+            _check_url(url, where)
+            for field in ("messages", "keywords", "integrations"):
+                if field not in record:
+                    raise _fail(where, f"is missing field '{field}'")
+            quoted = _str_list(record["messages"], where, "messages")
+            extra: list[tuple[str, str]] = []
+            raw_mapped = record.get("mapped_messages", [])
+            if not isinstance(raw_mapped, list):
+                raise _fail(where, "field 'mapped_messages' must be a list")
+            for item in raw_mapped:
+                if isinstance(item, str):
+                    extra.append((item, "related"))
+                elif isinstance(item, dict) and isinstance(item.get("text"), str):
+                    extra.append((item["text"], str(item.get("from") or "related")))
+                else:
+                    raise _fail(where, "field 'mapped_messages' must hold strings or {\"text\", \"from\"} objects")
+            articles.append(
+                Article(
+                    id=article_id,
+                    title=" ".join(title.split()),
+                    url=url,
+                    messages=quoted + tuple(text for text, _ in extra),
+                    keywords=_str_list(record["keywords"], where, "keywords"),
+                    fix_summary=_required_str(record, "fix_summary", where, empty_ok=True),
+                    integrations=_str_list(record["integrations"], where, "integrations"),
+                )
+            )
+            mapped.append(extra)
+
+        by_id = {a.id: a for a in articles}
+        raw_general = data.get("general")
+        if not isinstance(raw_general, dict):
+            raise _fail(shown, f"must have an object 'general' naming an article for each of {', '.join(TOPICS)}")
+        general: dict[str, Article] = {}
+        for topic in TOPICS:
+            ref = raw_general.get(topic)
+            if isinstance(ref, int) and not isinstance(ref, bool):
+                ref = str(ref)
+            if not isinstance(ref, str):
+                raise _fail(shown, f"'general' has no article for '{topic}'")
+            # A general article may be named by id or by its URL.
+            found = by_id.get(ref) or next((a for a in articles if a.url == ref), None)
+            if found is None:
+                raise _fail(shown, f"'general' names article {ref!r} for '{topic}', which is not in 'articles'")
+            general[topic] = found
+
+        patterns, words_entries = _prepare(articles, mapped, shown)
+        source = data.get("source") if isinstance(data.get("source"), str) else ""
+        return cls(tuple(articles), general, patterns, words_entries, source)
+
+    # ---- queries ---------------------------------------------------------------
+
+    def general(self, topic: str) -> Article:
+        try:
+            return self._general[topic]
+        except KeyError:
+            raise ValueError(f"unknown Help Centre topic {topic!r} (one of {', '.join(TOPICS)})") from None
+
+    def get(self, article_id: str) -> Article | None:
+        return self._by_id.get(article_id)
+
+    def match(self, message: str | None, topic: str) -> ArticleMatch:
+        """The one article to link for this message; the topic's general article when none is sure."""
+        fallback = self.general(topic)
+        if message is None or not message.strip():
+            return ArticleMatch(fallback, "general", 0.0, f"no message: general article for {_topic_words(topic)}", None)
+        found = self._candidates(message, exact_is_enough=True)
+        if found and _confident(found):
+            return found[0]
+        return self._general_match(fallback, message, topic)
+
+    def search(self, message: str, limit: int = 3) -> list[ArticleMatch]:
+        """For `/integration-status article <message>`: best specific matches first, else the general one."""
+        if not message or not message.strip():
+            return [ArticleMatch(self.general("publication"), "general", 0.0, "no message given", None)]
+        # Unlike match(), close runners-up are shown: the person picks from the list.
+        found = [m for m in self._candidates(message) if m.score >= WORDS_THRESHOLD]
+        if found:
+            return found[: max(1, limit)]
+        return [self._general_match(self.general("publication"), message, "publication")]
+
+    # ---- internals -------------------------------------------------------------
+
+    def _general_match(self, article: Article, message: str, topic: str) -> ArticleMatch:
+        return ArticleMatch(
+            article,
+            "general",
+            0.0,
+            f"no article quotes this message: general article for {_topic_words(topic)}",
+            search_url(message),
+        )
+
+    def _candidates(self, message: str, exact_is_enough: bool = False) -> list[ArticleMatch]:
+        """Specific matches, one per article, best first."""
+        text = normalise(message[:MAX_MATCH_CHARS])
+        if not text:
+            return []
+        tokens = text.split()
+        exact = self._exact(text, tokens)
+        if exact and exact_is_enough:
+            return exact
+        words = self._by_words(text[:MAX_FUZZY_CHARS], tokens)
+        results: list[ArticleMatch] = []
+        seen: set[str] = set()
+        for m in exact + words:
+            if m.article.id not in seen:
+                seen.add(m.article.id)
+                results.append(m)
+        return results
+
+    def _exact(self, text: str, tokens: list[str]) -> list[ArticleMatch]:
+        hits: list[_Pattern] = []
+        for token in set(tokens):
+            for pattern in self._pattern_index.get(token, ()):
+                if pattern.regex.search(text):
+                    hits.append(pattern)
+        if not hits:
+            return []
+        # The most literal text wins: "Invoice was not approved, please check..." beats
+        # "Invoice xxx was not approved..." for the same words.
+        hits.sort(key=lambda p: (-p.literal_chars, p.article_index))
+        out: list[ArticleMatch] = []
+        for p in hits:
+            article = self.articles[p.article_index]
+            if p.origin is None:
+                reason = f'quotes "{p.text}"'
+            else:
+                reason = f'covers the {p.origin} message "{p.text}"'
+            out.append(ArticleMatch(article, "exact", 1.0, reason, None))
+        return out
+
+    def _by_words(self, text: str, tokens: list[str]) -> list[ArticleMatch]:
+        query = self._query_weights(tokens)
+        if not query:
+            return []
+        q_total = sum(query.values())
+        candidates: set[int] = set()
+        for token in query:
+            candidates.update(self._words_index.get(token, ()))
+        squashed = " ".join(t for t in tokens if not t.isdigit())
+        best: dict[int, tuple[float, _WordsEntry]] = {}
+        for i in candidates:
+            entry = self._words[i]
+            common = [w for t, w in entry.weights.items() if t in query]
+            # One shared word ("Token", "Invoice", "Error") says which topic, not which article.
+            if len(common) < min(2, len(entry.weights)):
+                continue
+            shared = sum(common)
+            # Word overlap, both ways: the article's words the message has (recall) and
+            # the message's words the article has (precision), rare words counting more.
+            recall = shared / entry.total
+            precision = shared / q_total
+            score = 2 * recall * precision / (recall + precision)
+            if entry.is_keyword:
+                score *= KEYWORD_FACTOR
+            elif precision >= 0.5:
+                # Letters only matter when most of the message's words are the article's:
+                # a typo or a cut-off end leaves those, unrelated text does not.
+                score = max(score, _letters_score(squashed, entry.squashed))
+            if score > best.get(entry.article_index, (0.0, entry))[0]:
+                best[entry.article_index] = (score, entry)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        out: list[ArticleMatch] = []
+        for index, (score, entry) in ranked:
+            # Runners-up just under the threshold are kept: they can make the top one unsure.
+            if score < WORDS_THRESHOLD - AMBIGUITY_MARGIN:
+                break
+            if entry.is_keyword:
+                reason = f'matches the search words "{entry.text}" (score {score:.2f})'
+            else:
+                reason = f'close to the message "{entry.text}" (score {score:.2f})'
+            out.append(ArticleMatch(self.articles[index], "words", round(score, 3), reason, None))
+        return out
+
+    def _query_weights(self, tokens: list[str]) -> dict[str, float]:
+        weights: dict[str, float] = {}
+        for token in _content_tokens(" ".join(tokens)):
+            known = token if token in self._idf else self._correct(token)
+            weights[known] = self._idf.get(known, self._idf_max)
+        return weights
+
+    def _correct(self, token: str) -> str:
+        if len(token) < 4:
+            return token
+        choices = self._vocab_by_initial.get(token[0])
+        if not choices:
+            return token
+        hit = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=85)
+        return hit[0] if hit else token
+
+
+def _letters_score(query: str, text: str) -> float:
+    """Letter-level closeness for what word overlap misses: typos, "doesnt", a cut-off end."""
+    whole = fuzz.ratio(query, text) / 100
+    score = whole if whole >= LETTERS_MIN else 0.0
+    if len(query) < len(text):
+        # A message cut short (a narrow column, a notification) is the start of the quoted one.
+        if len(query) >= PREFIX_MIN_CHARS:
+            start = fuzz.ratio(query, text[: len(query)]) / 100
+            if start >= LETTERS_MIN:
+                score = max(score, start)
+        # Any other piece of it must carry at least half of it to say which article it is.
+        if len(query) >= FRAGMENT_MIN_CHARS and FRAGMENT_MIN_SHARE * len(text) <= len(query):
+            part = fuzz.partial_ratio(query, text) / 100
+            if part >= LETTERS_MIN:
+                score = max(score, part)
+    return score
+
+
+def _confident(found: list[ArticleMatch]) -> bool:
+    top = found[0]
+    if top.how == "exact":
+        return True
+    if top.score < WORDS_THRESHOLD:
+        return False
+    # Two articles neck and neck on words alone: either could be wrong.
+    return not (len(found) > 1 and top.score - found[1].score < AMBIGUITY_MARGIN)
+
+
+def _topic_words(topic: str) -> str:
+    return {
+        "status": "the integration status",
+        "publication": "publication errors",
+        "sync_app": "the Desktop Sync App",
+        "not_integrated": "reconnecting the integration",
+    }.get(topic, topic)
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _prepare(
+    articles: list[Article], mapped: list[list[tuple[str, str]]], shown: str
+) -> tuple[tuple[_Pattern, ...], tuple[_WordsEntry, ...]]:
+    compiled: list[tuple[int, str, str | None, re.Pattern[str], int, list[str]]] = []
+    texts: list[tuple[int, str, bool]] = []  # (article, text, is_keyword)
+    for index, article in enumerate(articles):
+        origins = dict(mapped[index])
+        for text in article.messages:
+            result = _compile_message(text)
+            if result is None:
+                raise _fail(f"{shown} article {article.id}", f"has a message with no words of its own: {text!r}")
+            regex, literal_chars, words = result
+            compiled.append((index, text, origins.get(text), regex, literal_chars, words))
+            texts.append((index, text, False))
+        for keyword in article.keywords:
+            texts.append((index, keyword, True))
+
+    # Keywords shared by several articles point nowhere in particular.
+    keyword_articles: dict[str, set[int]] = {}
+    for index, text, is_keyword in texts:
+        if is_keyword:
+            keyword_articles.setdefault(normalise(text), set()).add(index)
+
+    # Word weights: a word found in few articles says more than one found in many.
+    doc_tokens: dict[int, set[str]] = {}
+    for index, text, _ in texts:
+        doc_tokens.setdefault(index, set()).update(_content_tokens(_squash(text)))
+    df: dict[str, int] = {}
+    for tokens in doc_tokens.values():
+        for t in tokens:
+            df[t] = df.get(t, 0) + 1
+    n_docs = max(1, len(doc_tokens))
+    idf = {t: math.log(1 + n_docs / c) for t, c in df.items()}
+
+    patterns: list[_Pattern] = []
+    for index, text, origin, regex, literal_chars, words in compiled:
+        # Any literal word of the pattern must be in the message; the rarest narrows most.
+        key = min(words, key=lambda w: (df.get(_stem(w), 0), -len(w)))
+        if key in _OPTIONAL_LABELS and len(words) > 1:
+            key = min(words[1:], key=lambda w: (df.get(_stem(w), 0), -len(w)))
+        patterns.append(_Pattern(index, text, origin, regex, literal_chars, key))
+
+    entries: list[_WordsEntry] = []
+    for index, text, is_keyword in texts:
+        squashed = _squash(text)
+        tokens = _content_tokens(squashed)
+        if is_keyword:
+            if len(keyword_articles[normalise(text)]) > 1:
+                continue
+            if len(set(tokens)) < 2 and not _is_acronym(text):
+                continue
+        weights = {t: idf[t] for t in tokens}
+        if not weights:
+            continue
+        entries.append(_WordsEntry(index, text, is_keyword, squashed, weights, sum(weights.values())))
+    return tuple(patterns), tuple(entries)
+
+
+def _squash(text: str) -> str:
+    """Normalised with placeholders and a trailing ellipsis left out: the words a person would type."""
+    text = _TRAILING_ELLIPSIS.sub("", text)
+    return normalise(_PLACEHOLDER.sub(" ", text))
+
+
+def _is_acronym(keyword: str) -> bool:
+    # "GUID", "2FA", "OFX": one word, but nobody types it by accident.
+    k = keyword.strip()
+    return 3 <= len(k) <= 6 and k.isupper() and k.isalnum()
+

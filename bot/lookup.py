@@ -1,0 +1,174 @@
+"""Finding a company by the name a person types: forgiving, fast, and honest when unsure."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Iterable
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+# Words that say what kind of company it is, not which one: "Acme" means "Acme Ltd".
+_LEGAL_SUFFIXES = frozenset({"ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "co", "company", "cic"})
+_CANONICAL_WORDS = {"limited": "ltd", "&": "and", "+": "and", "company": "co", "incorporated": "inc"}
+_NON_WORD = re.compile(r"[^\w&+]+")
+
+SUGGESTION_CUTOFF = 50.0  # below this a name is not worth suggesting
+MAX_CHOICES = 5
+
+
+def allowed_typos(key: str) -> int:
+    """A typo or two is forgiven in a long name; in a short one a single edit already makes another word."""
+    length = len(key)
+    if length <= 3:
+        return 0
+    if length <= 6:
+        return 1
+    return 2 if length <= 14 else 3
+
+
+def name_key(name: str) -> str:
+    """Case, accents, punctuation, `&`/`and` and `Ltd`/`Limited` do not tell companies apart."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = text.replace("&", " & ").replace("+", " + ")
+    words = [_CANONICAL_WORDS.get(word, word) for word in _NON_WORD.sub(" ", text).split()]
+    return " ".join(words)
+
+
+def base_key(key: str) -> str:
+    """The key without trailing legal suffixes: "acme ltd" -> "acme"."""
+    words = key.split()
+    while len(words) > 1 and words[-1] in _LEGAL_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+class Outcome(StrEnum):
+    FOUND = "found"
+    CHOOSE = "choose"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class NameHit:
+    company_id: str
+    name: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    outcome: Outcome
+    hits: tuple[NameHit, ...]
+
+    @property
+    def company_id(self) -> str | None:
+        return self.hits[0].company_id if self.outcome is Outcome.FOUND else None
+
+
+class NameIndex:
+    """An in-memory index of the practice's company names, rebuilt when the names change."""
+
+    def __init__(self, companies: Iterable[tuple[str, str]]) -> None:
+        entries = sorted((name_key(name), name, company_id) for company_id, name in companies)
+        self._keys = [key for key, _, _ in entries]
+        self._entries = entries
+        self._by_base: dict[str, list[int]] = {}
+        for position, key in enumerate(self._keys):
+            self._by_base.setdefault(base_key(key), []).append(position)
+        self._bases = [base_key(key) for key in self._keys]
+        # All keys in one string, so "words anywhere in a name" is one fast str.find loop.
+        self._haystack = "\n" + "\n".join(self._keys) + "\n"
+        self._line_starts = [0]
+        for key in self._keys:
+            self._line_starts.append(self._line_starts[-1] + len(key) + 1)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _hit(self, position: int, score: float) -> NameHit:
+        _, name, company_id = self._entries[position]
+        return NameHit(company_id=company_id, name=name, score=score)
+
+    def _result(self, positions: list[int], score: float) -> LookupResult:
+        hits = tuple(self._hit(p, score) for p in positions[:MAX_CHOICES])
+        return LookupResult(Outcome.FOUND if len(positions) == 1 else Outcome.CHOOSE, hits)
+
+    def _containing(self, key: str) -> list[int]:
+        needle = f" {key}"
+        found: list[int] = []
+        start = self._haystack.find(needle)
+        while start != -1 and len(found) <= MAX_CHOICES:
+            end = start + len(needle)
+            if self._haystack[end] in " \n":
+                found.append(bisect.bisect_right(self._line_starts, start - 1) - 1)
+            start = self._haystack.find(needle, end)
+        return sorted(set(found))
+
+    def find(self, query: str) -> LookupResult:
+        key = name_key(query)
+        if not key:
+            return LookupResult(Outcome.NOT_FOUND, ())
+
+        # 1. The same name, ignoring case, punctuation and legal suffixes.
+        start = bisect.bisect_left(self._keys, key)
+        exact = [p for p in range(start, len(self._keys)) if self._keys[p] == key]
+        if exact:
+            return self._result(exact, 100.0)
+        same_base = self._by_base.get(base_key(key))
+        if same_base:
+            return self._result(same_base, 100.0)
+
+        # 2. A prefix of names: "acme" finds "Acme Ltd", and asks when it also finds "Acme Holdings".
+        prefixed: list[int] = []
+        for position in range(start, len(self._keys)):
+            if not self._keys[position].startswith(key):
+                break
+            prefixed.append(position)
+            if len(prefixed) > MAX_CHOICES:
+                break
+        if prefixed:
+            whole_word = [p for p in prefixed if self._keys[p][len(key) : len(key) + 1] in ("", " ")]
+            if len(whole_word) == 1 or len(prefixed) == 1:
+                return self._result(whole_word or prefixed, 95.0)
+            return self._result(whole_word + [p for p in prefixed if p not in whole_word], 90.0)
+
+        # 3. The words somewhere inside a name: "evil & co" finds "<!channel> Evil & Co".
+        inside = self._containing(key)
+        if inside:
+            return self._result(inside, 85.0)
+
+        # 4. Small typos, counted as edits against the name without its legal suffix.
+        query_base = base_key(key)
+        typos = allowed_typos(query_base)
+        if typos:
+            close = process.extract(
+                query_base,
+                self._bases,
+                scorer=Levenshtein.distance,
+                processor=None,
+                limit=MAX_CHOICES,
+                score_cutoff=typos,
+            )
+            if close:
+                fewest = close[0][1]
+                best = [index for _, distance, index in close if distance == fewest]
+                return self._result(best, 100.0 * (1 - fewest / max(len(query_base), 1)))
+
+        # 5. Nothing close enough to take: offer the nearest names instead.
+        nearest = process.extract(
+            key,
+            self._keys,
+            scorer=fuzz.WRatio,
+            processor=None,
+            limit=3,
+            score_cutoff=SUGGESTION_CUTOFF,
+        )
+        return LookupResult(Outcome.NOT_FOUND, tuple(self._hit(index, score) for _, score, index in nearest))
+
+

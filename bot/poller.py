@@ -1,0 +1,124 @@
+"""One poll cycle: fetch the feed, store what changed, and let the alert engine react, all in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Protocol
+
+from bot.feed import FeedError, StatusFeed
+from bot.models import CompanyStatus, StoredCompany
+from storage.db import FEED_COLUMNS, PollRun, Store, company_to_row, iso, row_to_company, stored_from_tuple
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyChange:
+    before: StoredCompany | None
+    after: StoredCompany
+
+
+@dataclass(slots=True)
+class PollOutcome:
+    ok: bool
+    started_at: datetime
+    companies: int = 0
+    changes: list[CompanyChange] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    removed: int = 0
+    error: str | None = None
+
+
+_REMOVED_AT = FEED_COLUMNS.index("removed_at")
+
+
+class ChangeReactor(Protocol):
+    """Runs inside the poll's transaction, so what it writes (alerts) stands or falls with the new state."""
+
+    def __call__(self, outcome: PollOutcome, now: datetime) -> None: ...
+
+
+def _status_key(status: CompanyStatus) -> tuple[object, ...]:
+    return (status.integration_status, status.error)
+
+
+def _sync_key(status: CompanyStatus) -> object:
+    return status.sync_app.status if status.sync_app else None
+
+
+def next_row(
+    new: CompanyStatus, old: tuple[object, ...] | None, now: datetime
+) -> tuple[dict[str, object], StoredCompany | None]:
+    """The row to store for `new` (or None when nothing changed) and the old state as a company."""
+    row = company_to_row(new)
+    row["removed_at"] = None
+    if old is not None and tuple(row[c] for c in FEED_COLUMNS) == old[: len(FEED_COLUMNS)]:
+        return {}, None
+    before = stored_from_tuple(old) if old is not None else None
+    stamp = iso(now)
+    if before is None:
+        row.update(status_since=stamp, sync_since=stamp if new.sync_app else None, first_seen_at=stamp)
+    else:
+        status_since, sync_since, first_seen_at = old[len(FEED_COLUMNS) :]
+        row["status_since"] = stamp if _status_key(before.status) != _status_key(new) else status_since
+        row["sync_since"] = stamp if _sync_key(before.status) != _sync_key(new) else sync_since
+        row["first_seen_at"] = first_seen_at
+    return row, before
+
+
+class Poller:
+    def __init__(self, store: Store, feed: StatusFeed, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.feed = feed
+        self.clock = clock
+        self.reactors: list[ChangeReactor] = []
+        self.after_poll: list[Callable[[PollOutcome], object]] = []
+
+    async def poll_once(self) -> PollOutcome:
+        started = self.clock()
+        outcome = PollOutcome(ok=False, started_at=started)
+        try:
+            snapshot = await self.feed.fetch()
+        except FeedError as exc:
+            outcome.error = str(exc)
+            log.warning("Status feed unavailable (%s): %s; keeping the last good state", self.feed.description, exc)
+            self.store.record_poll(PollRun(started, self.clock(), False, 0, 0, 0, outcome.error))
+            self._after(outcome)
+            return outcome
+
+        now = self.clock()
+        outcome.skipped = snapshot.skipped
+        for problem in snapshot.skipped:
+            log.warning("Skipped a bad feed record: %s", problem)
+        with self.store.atomic():
+            self.store.save_account(snapshot.account, now)
+            old_rows = self.store.feed_rows()
+            rows: list[dict[str, object]] = []
+            for company in snapshot.companies:
+                row, before = next_row(company, old_rows.get(company.id), now)
+                if row:
+                    rows.append(row)
+                    outcome.changes.append(CompanyChange(before, row_to_company(row)))
+            if rows:
+                self.store.save_companies(rows)
+            present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
+            gone = [cid for cid, old in old_rows.items() if cid not in present and old[_REMOVED_AT] is None]
+            outcome.removed = self.store.mark_removed(gone, now)
+            outcome.ok = True
+            outcome.companies = len(snapshot.companies)
+            for react in self.reactors:
+                react(outcome, now)
+            self.store.record_poll(
+                PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
+            )
+        self._after(outcome)
+        return outcome
+
+    def _after(self, outcome: PollOutcome) -> None:
+        for callback in self.after_poll:
+            try:
+                callback(outcome)
+            except Exception:  # a listener's bug must not stop polling
+                log.exception("A poll listener failed")

@@ -1,0 +1,498 @@
+"""What people see: Block Kit messages and their plain-text twins. Pure functions of data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from bot.helpcentre import ArticleMatch
+from bot.lookup import LookupResult, NameHit
+from bot.models import CompanyStatus, ErrorKind, IntegrationStatus, StoredCompany
+
+Block = dict[str, Any]
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+MESSAGE_BLOCK_LIMIT = 50
+
+OPEN_CARD_ACTION = "open_status_card"
+REMIND_ACTION = "remind_account_holder"
+
+
+def escape(text: str) -> str:
+    """Untrusted text in mrkdwn: `<!channel>` and `<@U1>` must reach nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def section(mrkdwn: str, accessory: Block | None = None) -> Block:
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": clip(mrkdwn, SECTION_LIMIT)}}
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_LIMIT), "emoji": False}}
+
+
+def context(mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(mrkdwn, SECTION_LIMIT)}]}
+
+
+def button(text: str, action_id: str, value: str = "", *, url: str | None = None, style: str | None = None) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(text, BUTTON_TEXT_LIMIT), "emoji": False},
+        "action_id": action_id,
+    }
+    if value:
+        element["value"] = value[:2000]
+    if url:
+        element["url"] = url
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(elements: Sequence[Block], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)[:25]}
+    if block_id:
+        block["block_id"] = block_id[:255]
+    return block
+
+
+def fields_section(pairs: Iterable[tuple[str, str]]) -> Block:
+    """Label and value pairs (already mrkdwn) as a two-column section; Slack takes 10 fields at most."""
+    return {
+        "type": "section",
+        "fields": [{"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", 2000)} for label, value in list(pairs)[:10]],
+    }
+
+
+# --- times -----------------------------------------------------------------------------------
+
+
+def utc_text(moment: datetime | None) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def slack_time(moment: datetime | None) -> str:
+    """Slack shows this in each reader's own time zone, with the UTC text as the fallback."""
+    if moment is None:
+        return "never"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{utc_text(moment)}>"
+
+
+def age_text(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+# --- the status card -------------------------------------------------------------------------
+
+
+STATUS_ICONS = {
+    IntegrationStatus.INTEGRATED: ":white_check_mark:",
+    IntegrationStatus.NOT_INTEGRATED: ":heavy_minus_sign:",
+    IntegrationStatus.ERROR: ":no_entry_sign:",
+}
+
+
+def help_topic(status: CompanyStatus, home_page_only: bool = False) -> str:
+    """Which general Help Centre article covers this state (as far as the viewer may know it)."""
+    if status.integration_status is IntegrationStatus.NOT_INTEGRATED:
+        return "not_integrated"
+    if home_page_only:
+        return "publication" if status.integration_status is IntegrationStatus.INTEGRATED and status.publication_errors else "status"
+    if status.error is not None:
+        return "publication" if status.error.kind is ErrorKind.PUBLICATION else "status"
+    if status.sync_app and status.sync_app.offline:
+        return "sync_app"
+    if status.publication_errors:
+        return "publication"
+    return "status"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def next_steps(status: CompanyStatus, details: bool) -> list[str]:
+    """The help article's advice for this state, in plain text."""
+    steps: list[str] = []
+    if status.integration_status is IntegrationStatus.NOT_INTEGRATED:
+        steps.append(f"Reconnect: open the company's Integrate page in AutoEntry and connect it to {status.software} again.")
+    elif status.error is not None:
+        steps.append("Don't disconnect and reconnect by reflex: most errors are not a broken connection.")
+        if status.error.kind is ErrorKind.PUBLICATION:
+            steps.append(
+                "Open the documents with a triangle in the Inbox to read why each one failed, "
+                "and look the exact message up in the Help Centre."
+            )
+        else:
+            steps.append(
+                "Look the exact message up in the Help Centre (linked below); reconnect only for a token or "
+                "credential error."
+            )
+    elif status.publication_errors:
+        steps.append(
+            f"{plural(status.publication_errors, 'document')} in the Inbox "
+            f"{'has' if status.publication_errors == 1 else 'have'} a triangle: open them to read why they did not publish."
+        )
+    if details and status.sync_app and status.sync_app.offline:
+        where = f"on {status.sync_app.location}" if status.sync_app.location else "on the computer where it is installed"
+        steps.append(
+            f"Restart the Desktop Sync App {where}. In a multi-user setup that may be someone else's computer."
+        )
+    if not steps:
+        steps.append("Nothing to do: publishing is working.")
+    if not details:
+        steps.append(
+            "The details (the exact error and the Desktop Sync App) are on the Integrate page, which needs the "
+            "Company settings permission: ask the account holder for it."
+        )
+    return steps
+
+
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """The card's content once, for both Block Kit and the terminal. Values are plain text."""
+
+    title: str
+    headline: str
+    facts: list[tuple[str, str]]
+    error_message: str | None
+    next_steps: list[str]
+    article: ArticleMatch
+    notes: list[str]
+
+
+def card_facts(
+    company: StoredCompany,
+    *,
+    details: bool,
+    known_user: bool = True,
+    article: ArticleMatch,
+    checked_at: datetime | None,
+    feed_problem: str | None,
+    now: datetime,
+) -> CardFacts:
+    status = company.status
+    home = status.integration_status.label
+    headline = f"Home page status: {home}"
+    if status.integration_status is not IntegrationStatus.INTEGRATED and company.status_since:
+        headline += f" (since {utc_text(company.status_since)})"
+    facts: list[tuple[str, str]] = [
+        ("Accounting software", status.software or "unknown"),
+        ("Home page status", home),
+        ("Inbox documents with a triangle", str(status.publication_errors)),
+        ("Last checked", f"{utc_text(checked_at)} ({age_text(checked_at, now)})"),
+    ]
+    error_message = None
+    if details:
+        if status.error is not None:
+            facts.append(("Error kind", status.error.kind.value.capitalize()))
+            error_message = status.error.message
+        if status.sync_app is not None:
+            sync = status.sync_app
+            state = "Running" if not sync.offline else "Offline (not running)"
+            if sync.offline and company.sync_since:
+                state += f" since {utc_text(company.sync_since)}"
+            facts.append(("Desktop Sync App", state))
+            facts.append(("Sync App location", sync.location or "unknown"))
+            facts.append(("Sync App last seen", utc_text(sync.last_seen_at)))
+    notes = []
+    if feed_problem:
+        notes.append(f"The status feed cannot be read right now ({feed_problem}): this is the last known status.")
+    if not known_user:
+        notes.append(
+            "You see the Home page level only: your Slack email is not one of this practice's AutoEntry users. "
+            "Ask the account holder to add you."
+        )
+    elif not details:
+        notes.append("You see the Home page level only: you don't have the Company settings permission on this company.")
+    return CardFacts(
+        title=status.name,
+        headline=headline,
+        facts=facts,
+        error_message=error_message,
+        next_steps=next_steps(status, details),
+        article=article,
+        notes=notes,
+    )
+
+
+def article_mrkdwn(match: ArticleMatch) -> str:
+    link = f"<{match.article.url}|{escape(match.article.title)}>"
+    if match.specific:
+        return f":book: Help Centre: {link} ({escape(match.reason)})"
+    line = f":book: Help Centre: {link}"
+    if match.search_url:
+        line += f" · <{match.search_url}|search the Help Centre for this message>"
+    return line
+
+
+def status_card(facts: CardFacts, company_id: str, *, remind_button: bool) -> Message:
+    status_line = f"{facts.title}: {facts.headline}"
+    blocks: list[Block] = [header(facts.title), section(f"*{escape(facts.headline)}*")]
+    blocks.append(fields_section((label, escape(value)) for label, value in facts.facts))
+    if facts.error_message is not None:
+        blocks.append(section(f"*Exact error message*\n```{escape(facts.error_message)}```"))
+    blocks.append(section("*What to do next*\n" + "\n".join(f"• {escape(step)}" for step in facts.next_steps)))
+    blocks.append(section(article_mrkdwn(facts.article)))
+    if remind_button:
+        blocks.append(
+            actions(
+                [button("Remind account holder to grant permission", REMIND_ACTION, company_id, style="primary")],
+                block_id=f"remind:{company_id}",
+            )
+        )
+    for note in facts.notes:
+        blocks.append(context(escape(note)))
+    return Message(text=escape(status_line), blocks=blocks)
+
+
+def status_text(facts: CardFacts) -> str:
+    """The same card for a terminal."""
+    lines = [facts.title, "=" * min(len(facts.title), 80), facts.headline, ""]
+    width = max(len(label) for label, _ in facts.facts)
+    lines += [f"{label + ':':<{width + 1}} {value}" for label, value in facts.facts]
+    if facts.error_message is not None:
+        lines += ["", "Exact error message:", f"  {facts.error_message}"]
+    lines += ["", "What to do next:"] + [f"  - {step}" for step in facts.next_steps]
+    article = facts.article
+    lines += ["", f"Help Centre: {article.article.title}", f"  {article.article.url}"]
+    if article.specific:
+        lines.append(f"  ({article.reason})")
+    elif article.search_url:
+        lines.append(f"  Search for this message: {article.search_url}")
+    if facts.notes:
+        lines += [""] + facts.notes
+    return "\n".join(lines)
+
+
+# --- lookup answers ----------------------------------------------------------------------------
+
+
+def pick_list(query: str, result: LookupResult) -> Message:
+    intro = f"Several companies match “{escape(query)}”. Which one?"
+    buttons = [button(hit.name, f"{OPEN_CARD_ACTION}:{index}", hit.company_id) for index, hit in enumerate(result.hits)]
+    return Message(text=intro, blocks=[section(intro), actions(buttons, block_id="pick_company")])
+
+
+def not_found(query: str, suggestions: Sequence[NameHit]) -> Message:
+    text = f"No company called “{escape(query)}” in this practice."
+    blocks = [section(text)]
+    if suggestions:
+        blocks.append(section("Did you mean one of these?"))
+        blocks.append(
+            actions(
+                [button(hit.name, f"{OPEN_CARD_ACTION}:{index}", hit.company_id) for index, hit in enumerate(suggestions)],
+                block_id="suggest_company",
+            )
+        )
+    else:
+        blocks.append(context("Try part of the name, or `/integration-status list` to see every company."))
+    return Message(text=text, blocks=blocks)
+
+
+def plain_lookup_text(query: str, result: LookupResult) -> str:
+    if result.hits and result.outcome.value == "choose":
+        return "Several companies match. Which one?\n" + "\n".join(f"  - {hit.name}" for hit in result.hits)
+    text = f"No company called {query!r} in this practice."
+    if result.hits:
+        text += "\nDid you mean:\n" + "\n".join(f"  - {hit.name}" for hit in result.hits)
+    return text
+
+
+# --- help and errors ---------------------------------------------------------------------------
+
+USAGE_LINES = [
+    ("`/integration-status Acme Ltd`", "the company's integration status, the next step and the Help Centre article"),
+    ("`/integration-status list`", "the practice at a glance (`list errors`: only the companies that need attention)"),
+    ("`/integration-status subscribe Acme Ltd`", "alerts for that company in this channel (`subscribe all`: every company)"),
+    ("`/integration-status unsubscribe Acme Ltd`", "stop them (`unsubscribe all`)"),
+    ("`/integration-status subscriptions`", "what this channel is subscribed to"),
+    ("`/integration-status article <error message>`", "the Help Centre articles for an exact error message"),
+]
+
+
+def usage(problem: str | None = None) -> Message:
+    lines = [f"• {command}: {what}" for command, what in USAGE_LINES]
+    body = "*How to use /integration-status*\n" + "\n".join(lines)
+    body += "\nA company whose name starts with one of these words can be looked up in quotes: `\"List Brothers Ltd\"`."
+    blocks = []
+    if problem:
+        blocks.append(section(f":warning: {escape(problem)}"))
+    blocks.append(section(body))
+    text = escape(problem) if problem else "How to use /integration-status"
+    return Message(text=text, blocks=blocks)
+
+
+def notice(text: str) -> Message:
+    """A one-line answer; the text is plain and escaped here."""
+    return Message(text=escape(text), blocks=[section(escape(text))])
+
+
+
+# --- the practice at a glance -----------------------------------------------------------------
+
+OVERVIEW_LINES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewLine:
+    """One company as this viewer may see it."""
+
+    name: str
+    home_status: IntegrationStatus
+    since: datetime | None
+    sync_offline_at: str | None  # the location, only when the viewer may see the Sync App
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.home_status is not IntegrationStatus.INTEGRATED or self.sync_offline_at is not None
+
+    def describe(self) -> str:
+        parts = [self.home_status.label]
+        if self.since and self.home_status is not IntegrationStatus.INTEGRATED:
+            parts[0] += f" since {utc_text(self.since)}"
+        if self.sync_offline_at is not None:
+            parts.append(f"Sync App offline on {self.sync_offline_at or 'its computer'}")
+        return "; ".join(parts)
+
+
+def overview_line(company: StoredCompany, details: bool) -> OverviewLine:
+    status = company.status
+    offline_at = None
+    if details and status.sync_app and status.sync_app.offline:
+        offline_at = status.sync_app.location or ""
+    return OverviewLine(status.name, status.integration_status, company.status_since, offline_at)
+
+
+def attention_order(line: OverviewLine) -> tuple[int, str]:
+    rank = {IntegrationStatus.ERROR: 0, IntegrationStatus.NOT_INTEGRATED: 2, IntegrationStatus.INTEGRATED: 3}
+    order = 1 if line.sync_offline_at is not None and line.home_status is IntegrationStatus.INTEGRATED else rank[line.home_status]
+    return order, line.name.casefold()
+
+
+def practice_overview(
+    lines: Sequence[OverviewLine],
+    *,
+    errors_only: bool,
+    checked_at: datetime | None,
+    feed_problem: str | None,
+    now: datetime,
+) -> Message:
+    counts = {status: 0 for status in IntegrationStatus}
+    offline = 0
+    for line in lines:
+        counts[line.home_status] += 1
+        offline += line.sync_offline_at is not None
+    summary = (
+        f"{plural(len(lines), 'company')}: {counts[IntegrationStatus.INTEGRATED]} integrated, "
+        f"{counts[IntegrationStatus.ERROR]} in error, {counts[IntegrationStatus.NOT_INTEGRATED]} not integrated"
+    ).replace("companys", "companies")
+    if offline:
+        summary += f", {plural(offline, 'Sync App')} offline"
+    shown = sorted((line for line in lines if line.needs_attention or not errors_only), key=attention_order)
+    blocks: list[Block] = [header("Integration status at a glance"), section(f"*{escape(summary)}*")]
+    if not shown:
+        blocks.append(section(":white_check_mark: Nothing needs attention." if errors_only else "No companies yet."))
+    rows = [f"{STATUS_ICONS[line.home_status]} *{escape(line.name)}*: {escape(line.describe())}" for line in shown[:OVERVIEW_LINES]]
+    chunk: list[str] = []
+    for row in rows:
+        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_LIMIT - 10:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(row)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    if len(shown) > OVERVIEW_LINES:
+        blocks.append(context(f"…and {len(shown) - OVERVIEW_LINES} more. Ask for a company by name to see its card."))
+    note = f"Last checked {utc_text(checked_at)} ({age_text(checked_at, now)})."
+    if feed_problem:
+        note += f" The status feed cannot be read right now ({escape(feed_problem)}): these are the last known statuses."
+    blocks.append(context(note))
+    return Message(text=escape(summary), blocks=blocks)
+
+
+def overview_text(message: Message) -> str:
+    """The terminal's view of a Block Kit message: its sections' text, unescaped."""
+    parts: list[str] = []
+    for block in message.blocks:
+        if block["type"] in ("header", "section") and "text" in block:
+            parts.append(block["text"]["text"])
+        elif block["type"] == "context":
+            parts.extend(element.get("text", "") for element in block["elements"])
+    text = "\n".join(parts)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# --- Help Centre search ------------------------------------------------------------------------
+
+
+def article_results(message: str, matches: Sequence[ArticleMatch]) -> Message:
+    intro = f"Help Centre articles for “{message}”"
+    blocks: list[Block] = [section(f"*{escape(clip(intro, 300))}*")]
+    for match in matches:
+        line = f"<{match.article.url}|{escape(match.article.title)}>"
+        if match.specific:
+            line += f"\n_{escape(match.reason)}_"
+        else:
+            line += "\n_No article quotes this message; this is the general article._"
+            if match.search_url:
+                line += f" <{match.search_url}|Search the Help Centre for it>"
+        if match.article.fix_summary:
+            line += f"\n{escape(match.article.fix_summary)}"
+        blocks.append(section(line))
+    return Message(text=escape(clip(intro, 300)), blocks=blocks)
+
+
+def describe_change(before: StoredCompany | None, after: StoredCompany) -> str:
+    """One line for the terminal's `poll`: what the feed says changed."""
+    new = after.status
+    if before is None:
+        return f"{new.name}: new, {new.integration_status.label}"
+    old = before.status
+    parts: list[str] = []
+    if old.integration_status is not new.integration_status:
+        parts.append(f"{old.integration_status.label} -> {new.integration_status.label}")
+    if new.error and (old.error is None or old.error.message != new.error.message):
+        parts.append(f"{new.error.kind.value} error: {new.error.message}")
+    if old.error and not new.error:
+        parts.append("error cleared")
+    old_sync = old.sync_app.status.value if old.sync_app else None
+    new_sync = new.sync_app.status.value if new.sync_app else None
+    if old_sync != new_sync:
+        where = f" on {new.sync_app.location}" if new.sync_app and new.sync_app.location else ""
+        parts.append(f"Sync App {old_sync or 'none'} -> {new_sync or 'none'}{where}")
+    if old.publication_errors != new.publication_errors:
+        parts.append(f"triangles {old.publication_errors} -> {new.publication_errors}")
+    return f"{new.name}: {'; '.join(parts) or 'details updated'}"

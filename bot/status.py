@@ -1,0 +1,93 @@
+"""Answers about the practice, read from storage: shared by the slash command, buttons and the terminal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from bot.helpcentre import ArticleMatch, HelpCentre
+from bot.lookup import LookupResult, NameIndex
+from bot.models import StoredCompany
+from bot.permissions import Viewer
+from bot.render import CardFacts, Message, card_facts, help_topic, overview_line, practice_overview, status_card
+from storage.db import Store
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    checked_at: datetime | None  # the end of the last good poll
+    problem: str | None  # why the latest poll failed, when it did
+    failing_polls: int
+
+
+class StatusService:
+    def __init__(self, store: Store, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.help_centre = help_centre
+        self.clock = clock
+        self._index: NameIndex | None = None
+        self._index_version = -1
+
+    def name_index(self) -> NameIndex:
+        if self._index is None or self._index_version != self.store.companies_version:
+            self._index = NameIndex(self.store.company_names())
+            self._index_version = self.store.companies_version
+        return self._index
+
+    def find(self, query: str) -> LookupResult:
+        return self.name_index().find(query)
+
+    def feed_health(self) -> FeedHealth:
+        last = self.store.last_poll()
+        good = self.store.last_good_poll()
+        problem = last.error if last is not None and not last.ok else None
+        return FeedHealth(
+            checked_at=(good.finished_at if good else None),
+            problem=problem,
+            failing_polls=self.store.failing_polls_since_last_good(),
+        )
+
+    def article_for(self, company: StoredCompany, details: bool = True) -> ArticleMatch:
+        """The exact article for the exact message; without the permission, the state's general article,
+        since a specific article (and why it matched) would give the hidden message away."""
+        status = company.status
+        if not details:
+            return self.help_centre.match(None, help_topic(status, home_page_only=True))
+        return self.help_centre.match(status.error.message if status.error else None, help_topic(status))
+
+    def card_facts(self, company: StoredCompany, viewer: Viewer) -> CardFacts:
+        health = self.feed_health()
+        details = viewer.has_company_settings(company.id)
+        return card_facts(
+            company,
+            details=details,
+            known_user=viewer.is_account_user,
+            article=self.article_for(company, details),
+            checked_at=health.checked_at,
+            feed_problem=health.problem,
+            now=self.clock(),
+        )
+
+    def card(self, company_id: str, viewer: Viewer) -> Message | None:
+        company = self.store.company(company_id)
+        if company is None:
+            return None
+        details = viewer.has_company_settings(company.id)
+        # A Slack user who is not one of the account's users cannot be granted anything by a reminder.
+        remind = not details and viewer.is_account_user
+        return status_card(self.card_facts(company, viewer), company.id, remind_button=remind)
+
+    def overview(self, viewer: Viewer, errors_only: bool) -> Message:
+        health = self.feed_health()
+        lines = [
+            overview_line(company, viewer.has_company_settings(company.id))
+            for company in self.store.companies().values()
+        ]
+        return practice_overview(
+            lines,
+            errors_only=errors_only,
+            checked_at=health.checked_at,
+            feed_problem=health.problem,
+            now=self.clock(),
+        )

@@ -1,0 +1,18 @@
+"""Slack listeners: thin shells that read storage, call pure functions, and answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+
+def register(app: AsyncApp, services: "Services") -> None:
+    from handlers import actions, command, events
+
+    command.register(app, services)
+    actions.register(app, services)
+    events.register(app, services)

@@ -1,0 +1,24 @@
+"""Buttons: open a company's card from a pick list."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.render import OPEN_CARD_ACTION, notice
+from bot.slack_users import slack_viewer
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+
+def register(app: AsyncApp, services: "Services") -> None:
+    @app.action(re.compile(rf"^{OPEN_CARD_ACTION}:\d+$"))
+    async def open_status_card(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        viewer = await slack_viewer(services.client, services.store, body["user"]["id"], services.clock())
+        card = services.status.card(str(action.get("value", "")), viewer)
+        message = card or notice("That company is no longer in the practice.")
+        await respond(replace_original=True, response_type="ephemeral", **message.as_kwargs())

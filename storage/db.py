@@ -1,0 +1,300 @@
+"""The one place the bot's state lives: SQLite through sqlite-utils, WAL, short transactions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator
+
+from sqlite_utils import Database
+
+from bot.lookup import name_key
+from bot.models import (
+    Account,
+    AccountUser,
+    CompanyError,
+    CompanyStatus,
+    ErrorKind,
+    IntegrationStatus,
+    Person,
+    StoredCompany,
+    SyncApp,
+    SyncAppStatus,
+)
+from storage.migrations import migrations
+
+
+def iso(moment: datetime | None) -> str | None:
+    """One text form for every stored time, so that text order is time order."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class PollRun:
+    started_at: datetime
+    finished_at: datetime | None
+    ok: bool
+    companies: int
+    changes: int
+    skipped: int
+    error: str | None
+
+
+def company_to_row(status: CompanyStatus) -> dict[str, Any]:
+    sync = status.sync_app
+    return {
+        "id": status.id,
+        "name": status.name,
+        "name_key": name_key(status.name),
+        "software": status.software,
+        "integration_status": status.integration_status.value,
+        "error_kind": status.error.kind.value if status.error else None,
+        "error_message": status.error.message if status.error else None,
+        "sync_status": sync.status.value if sync else None,
+        "sync_location": sync.location if sync else None,
+        "sync_last_seen_at": iso(sync.last_seen_at) if sync else None,
+        "publication_errors": status.publication_errors,
+        "feed_updated_at": iso(status.updated_at),
+    }
+
+
+FEED_COLUMNS = (
+    "id",
+    "name",
+    "name_key",
+    "software",
+    "integration_status",
+    "error_kind",
+    "error_message",
+    "sync_status",
+    "sync_location",
+    "sync_last_seen_at",
+    "publication_errors",
+    "feed_updated_at",
+    "removed_at",
+)
+
+
+# What the bot keeps about a company beyond what the feed says.
+KEPT_COLUMNS = ("status_since", "sync_since", "first_seen_at")
+
+
+def feed_tuple(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row.get(column) for column in FEED_COLUMNS)
+
+
+def stored_from_tuple(values: tuple[Any, ...]) -> StoredCompany:
+    return row_to_company(dict(zip(FEED_COLUMNS + KEPT_COLUMNS, values)))
+
+
+def row_to_company(row: dict[str, Any]) -> StoredCompany:
+    error = None
+    if row["error_kind"]:
+        error = CompanyError(ErrorKind(row["error_kind"]), row["error_message"] or "")
+    sync = None
+    if row["sync_status"]:
+        sync = SyncApp(SyncAppStatus(row["sync_status"]), row["sync_location"], from_iso(row["sync_last_seen_at"]))
+    status = CompanyStatus(
+        id=row["id"],
+        name=row["name"],
+        software=row["software"] or "",
+        integration_status=IntegrationStatus(row["integration_status"]),
+        error=error,
+        sync_app=sync,
+        publication_errors=row["publication_errors"] or 0,
+        updated_at=from_iso(row["feed_updated_at"]),
+    )
+    return StoredCompany(
+        status=status,
+        status_since=from_iso(row["status_since"]),
+        sync_since=from_iso(row["sync_since"]),
+    )
+
+
+class Store:
+    """Storage behind one small interface, so that a shared engine can stand in for SQLite later."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # Bumped on every change to the company list, so caches (the name index) know to rebuild.
+        self.companies_version = 0
+
+    @classmethod
+    def open(cls, path: str) -> "Store":
+        conn = sqlite3.connect(path, timeout=10.0)
+        db = Database(conn)
+        if path != ":memory:":
+            db.enable_wal()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self.db.atomic():
+            yield
+
+    # --- the account -------------------------------------------------------------------
+
+    def save_account(self, account: Account, now: datetime) -> None:
+        with self.db.atomic():
+            self.db["account"].delete_where()
+            self.db["account"].insert(
+                {
+                    "id": account.id,
+                    "name": account.name,
+                    "holder_name": account.holder.name,
+                    "holder_email": account.holder.email,
+                    "updated_at": iso(now),
+                }
+            )
+            self.db["account_users"].delete_where()
+            self.db["account_users"].insert_all(
+                (
+                    {
+                        "email": user.email,
+                        "name": user.name,
+                        "all_companies": int(user.all_companies),
+                        "company_ids": json.dumps(sorted(user.company_ids)),
+                    }
+                    for user in account.users
+                ),
+                pk="email",
+                replace=True,
+            )
+
+    def account(self) -> Account | None:
+        rows = list(self.db["account"].rows)
+        if not rows:
+            return None
+        row = rows[0]
+        users = tuple(
+            AccountUser(
+                name=user["name"],
+                email=user["email"],
+                all_companies=bool(user["all_companies"]),
+                company_ids=frozenset(json.loads(user["company_ids"] or "[]")),
+            )
+            for user in self.db["account_users"].rows
+        )
+        return Account(row["id"], row["name"], Person(row["holder_name"], row["holder_email"]), users)
+
+    # --- companies ---------------------------------------------------------------------
+
+    def companies(self) -> dict[str, StoredCompany]:
+        return {
+            row["id"]: row_to_company(row) for row in self.db["companies"].rows_where("removed_at is null")
+        }
+
+    def feed_rows(self) -> dict[str, tuple[Any, ...]]:
+        """Every company as a tuple of FEED_COLUMNS then KEPT_COLUMNS: cheap to hold and compare."""
+        columns = ", ".join(FEED_COLUMNS + KEPT_COLUMNS)
+        return {row[0]: row for row in self.db.execute(f"select {columns} from companies")}
+
+    def company(self, company_id: str) -> StoredCompany | None:
+        rows = list(self.db["companies"].rows_where("id = ? and removed_at is null", [company_id]))
+        return row_to_company(rows[0]) if rows else None
+
+    def company_names(self) -> list[tuple[str, str]]:
+        return [
+            (row[0], row[1])
+            for row in self.db.execute("select id, name from companies where removed_at is null")
+        ]
+
+    def company_count(self) -> int:
+        return self.db.execute("select count(*) from companies where removed_at is null").fetchone()[0]
+
+    def status_counts(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in IntegrationStatus}
+        for status, count in self.db.execute(
+            "select integration_status, count(*) from companies where removed_at is null group by 1"
+        ):
+            counts[status] = count
+        counts["sync_offline"] = self.db.execute(
+            "select count(*) from companies where removed_at is null and sync_status = 'offline'"
+        ).fetchone()[0]
+        return counts
+
+    def save_companies(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Upsert company rows (callers hold the transaction)."""
+        self.db["companies"].upsert_all(rows, pk="id", batch_size=500)
+        self.companies_version += 1
+
+    def mark_removed(self, company_ids: Iterable[str], now: datetime) -> int:
+        ids = list(company_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            self.db.execute(
+                f"update companies set removed_at = ? where id in ({','.join('?' * len(chunk))})",
+                [iso(now), *chunk],
+            )
+        if ids:
+            self.companies_version += 1
+        return len(ids)
+
+    # --- poll runs ---------------------------------------------------------------------
+
+    def record_poll(self, run: PollRun) -> None:
+        self.db["poll_runs"].insert(
+            {
+                "started_at": iso(run.started_at),
+                "finished_at": iso(run.finished_at),
+                "ok": int(run.ok),
+                "companies": run.companies,
+                "changes": run.changes,
+                "skipped": run.skipped,
+                "error": run.error,
+            }
+        )
+        # A year of five-minute polls is enough history; older rows only cost space.
+        self.db.execute("delete from poll_runs where id <= (select max(id) from poll_runs) - 100000")
+
+    def _poll(self, where: str) -> PollRun | None:
+        row = self.db.execute(
+            f"select started_at, finished_at, ok, companies, changes, skipped, error from poll_runs {where} order by id desc limit 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return PollRun(from_iso(row[0]) or datetime.min, from_iso(row[1]), bool(row[2]), row[3], row[4], row[5], row[6])
+
+    def last_poll(self) -> PollRun | None:
+        return self._poll("")
+
+    def last_good_poll(self) -> PollRun | None:
+        return self._poll("where ok = 1")
+
+    def failing_polls_since_last_good(self) -> int:
+        return self.db.execute(
+            "select count(*) from poll_runs where ok = 0 and id > coalesce((select max(id) from poll_runs where ok = 1), 0)"
+        ).fetchone()[0]
+
+    # --- Slack users -------------------------------------------------------------------
+
+    def slack_user_email(self, user_id: str, now: datetime, max_age: timedelta) -> tuple[bool, str | None]:
+        """(known, email): a cached users.info answer younger than max_age."""
+        rows = list(self.db["slack_users"].rows_where("user_id = ?", [user_id]))
+        if not rows:
+            return False, None
+        fetched = from_iso(rows[0]["fetched_at"])
+        if fetched is None or now - fetched > max_age:
+            return False, None
+        return True, rows[0]["email"]
+
+    def remember_slack_user(self, user_id: str, email: str | None, name: str | None, now: datetime) -> None:
+        self.db["slack_users"].upsert(
+            {"user_id": user_id, "email": email, "name": name, "fetched_at": iso(now)}, pk="user_id"
+        )

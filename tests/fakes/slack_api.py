@@ -1,0 +1,185 @@
+"""A fake Slack Web API on loopback: answers like Slack (shapes from ../shared/slack), records every call."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+SHARED_SLACK = Path(__file__).resolve().parents[3] / "shared" / "slack"
+
+
+def shared_response(name: str) -> dict[str, Any]:
+    """A real Web API response from ../shared/slack, read in place."""
+    return json.loads((SHARED_SLACK / f"webapi-response.{name}.json").read_text())
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Injected:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """`/api/<method>` like slack.com/api, and `/response/<id>` standing in for response_url."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[Call] = []  # posts to response_url
+        self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info "user"
+        self.channels_history: dict[str, list[dict[str, Any]]] = {}
+        self._injected: dict[str, list[Injected]] = {}
+        self._rules: dict[str, Callable[[Call], Injected | None]] = {}
+        self._ts = itertools.count(1)
+        self.base_url = ""
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Event()
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    def add_user(self, user_id: str, email: str | None, name: str = "Someone") -> None:
+        user = json.loads(json.dumps(shared_response("users.info.ok")["user"]))
+        user["id"] = user_id
+        user["name"] = name.lower().replace(" ", ".")
+        user["real_name"] = name
+        user["profile"]["real_name"] = name
+        if email is None:
+            user["profile"].pop("email", None)
+        else:
+            user["profile"]["email"] = email
+        self.users[user_id] = user
+
+    def inject(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, times: int = 1) -> None:
+        """The next `times` calls of `method` get this answer instead of the normal one."""
+        self._injected.setdefault(method, []).extend(Injected(status, body, headers or {}) for _ in range(times))
+
+    def rule(self, method: str, decide: Callable[[Call], Injected | None]) -> None:
+        """A standing rule: called for each call of `method`; None means answer normally."""
+        self._rules[method] = decide
+
+    # --- what tests read -------------------------------------------------------------------
+
+    def of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait, with a bound, for background work to reach Slack."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting; calls so far: {[c.method for c in self.calls]}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.05))
+            except asyncio.TimeoutError:
+                pass
+
+    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        return await self.wait_for(lambda: len(self.of(method)) >= count and self.of(method), timeout)
+
+    async def wait_for_responses(self, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        return await self.wait_for(lambda: len(self.responses) >= count and self.responses, timeout)
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base_url}response/{name}"
+
+    # --- the server ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/"
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if request.content_type == "application/json":
+            return json.loads(raw or b"{}")
+        args: dict[str, Any] = dict(parse_qsl(raw.decode()))
+        for key in ("blocks", "metadata"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        return args
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses.append(Call(request.match_info["name"], await self._args(request), time.monotonic()))
+        self._changed.set()
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        args.update({k: v for k, v in request.query.items() if k not in args})
+        call = Call(method, args, time.monotonic())
+        self.calls.append(call)
+        self._changed.set()
+        injected = self._injected.get(method)
+        answer = injected.pop(0) if injected else None
+        if answer is None and method in self._rules:
+            answer = self._rules[method](call)
+        if answer is not None:
+            return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+        return web.json_response(self.answer(method, args))
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return shared_response("auth.test.bot")
+        if method == "users.info":
+            user = self.users.get(args.get("user", ""))
+            return {"ok": True, "user": user} if user else shared_response("users.info.error")
+        if method == "users.lookupByEmail":
+            for user in self.users.values():
+                if user["profile"].get("email", "").casefold() == str(args.get("email", "")).casefold():
+                    return {"ok": True, "user": user}
+            return shared_response("users.lookupByEmail.error")
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X")).split(",")[0]}}
+        if method == "chat.postMessage":
+            body = shared_response("chat.postMessage.ok")
+            ts = f"{1700000000 + next(self._ts)}.000100"
+            body.update(channel=args.get("channel"), ts=ts)
+            body["message"] = {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts, "metadata": args.get("metadata")}
+            self.channels_history.setdefault(str(args.get("channel")), []).append(body["message"])
+            return body
+        if method == "chat.update":
+            body = shared_response("chat.update.ok")
+            body.update(channel=args.get("channel"), ts=args.get("ts"), text=args.get("text"))
+            return body
+        if method == "chat.postEphemeral":
+            return shared_response("chat.postEphemeral.ok")
+        if method == "conversations.history":
+            messages = list(reversed(self.channels_history.get(str(args.get("channel")), [])))
+            return {"ok": True, "messages": messages, "has_more": False}
+        if method == "views.publish":
+            return shared_response("views.publish.ok")
+        if method == "views.open":
+            return shared_response("views.open.ok")
+        return {"ok": False, "error": "unknown_method"}

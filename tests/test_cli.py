@@ -1,0 +1,59 @@
+"""The terminal: `status` and `poll` on the built-in demo feed, with nothing else set up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_status_prints_the_card_as_the_account_holder_sees_it(tmp_path: Path) -> None:
+    result = run("status", "Acme Ltd", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in ("Acme Ltd", "Home page status: Error", "Sage 50", "Token Required", "RECEPTION-PC",
+                     "Restart the Desktop Sync App on RECEPTION-PC", "https://help.autoentry.com/"):
+        assert expected in out, expected
+    assert (tmp_path / "integration-bot.db").exists()
+
+
+def test_status_of_an_unknown_company_suggests_names(tmp_path: Path) -> None:
+    result = run("status", "Acme", "Holdngs", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("Acme Holdings Ltd")
+    result = run("status", "Nothing Like It", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "No company called 'Nothing Like It'" in result.stdout
+
+
+def test_poll_prints_what_changed(tmp_path: Path) -> None:
+    first = run("poll", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Polled the built-in demo practice: 13 companies, 13 changed." in first.stdout
+    assert "Acme Ltd: new, Error" in first.stdout
+    again = run("poll", cwd=tmp_path)
+    assert "13 companies, 0 changed." in again.stdout
+
+
+def test_poll_of_a_missing_file_feed_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    result = run("poll", cwd=tmp_path, STATUS_SOURCE="file:missing.json")
+    assert result.returncode == 1
+    assert "The status feed could not be read" in result.stdout and "missing.json" in result.stdout
+
+
+def test_help(tmp_path: Path) -> None:
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "status", "poll"):
+        assert command in result.stdout

@@ -1,0 +1,190 @@
+"""Feed clients: the demo, a file, the HTTP API; validation; and failures that keep the last good state."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.demo import DEMO_ACCOUNT, PHASE, demo_companies
+from bot.feed import DemoFeed, FeedError, FileFeed, HttpFeed, build_snapshot
+from bot.models import IntegrationStatus
+from tests.conftest import Bot
+from tests.fakes.feed_server import FakeFeed
+from tests.practice import ACCOUNT, company, practice
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+async def test_the_http_feed_follows_cursors_with_the_bearer_token(feed: FakeFeed) -> None:
+    feed.companies = [company(f"c_{n}", f"Company {n}") for n in range(1234)]
+    snapshot = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+    assert len(snapshot.companies) == 1234
+    assert feed.requests == ["/account", "/companies", "/companies?cursor=500", "/companies?cursor=1000"]
+    assert snapshot.account.holder.email == "jane@smithco.example"
+
+
+async def test_the_http_feed_says_which_setting_to_check_on_401(feed: FakeFeed) -> None:
+    with pytest.raises(FeedError, match="STATUS_API_TOKEN"):
+        await HttpFeed(feed.base_url, "wrong-token", sleep=no_sleep).fetch()
+
+
+async def test_the_http_feed_retries_server_errors_with_back_off(feed: FakeFeed) -> None:
+    feed.fail_next = [(503, "{}"), (500, "{}")]
+    delays: list[float] = []
+
+    async def record(delay: float) -> None:
+        delays.append(delay)
+
+    snapshot = await HttpFeed(feed.base_url, "feed-token", sleep=record, backoff_seconds=0.5).fetch()
+    assert len(snapshot.companies) == len(practice()[1])
+    assert len(delays) == 2 and delays[1] > delays[0]
+
+
+async def test_the_http_feed_gives_up_after_its_attempts(feed: FakeFeed) -> None:
+    feed.fail_next = [(503, "{}")] * 10
+    with pytest.raises(FeedError, match="HTTP 503 after 4 attempts"):
+        await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+
+
+async def test_a_looping_cursor_is_a_feed_error(feed: FakeFeed) -> None:
+    feed.companies = [company(f"c_{n}", f"Company {n}") for n in range(20)]
+    feed.page_size = 10
+
+    original = feed._companies
+
+    async def looping(request):  # type: ignore[no-untyped-def]
+        response = await original(request)
+        body = json.loads(response.body)  # type: ignore[arg-type]
+        body["next_cursor"] = "10"
+        return type(response)(body=json.dumps(body), content_type="application/json")
+
+    feed._companies = looping  # type: ignore[method-assign]
+    await feed.stop()
+    await feed.start()
+    with pytest.raises(FeedError, match="came back twice"):
+        await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+
+
+async def test_garbled_json_is_a_feed_error(feed: FakeFeed) -> None:
+    feed.fail_next = [(200, "{not json")]
+    with pytest.raises(FeedError, match="not JSON"):
+        await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ({"integration_status": "broken"}, "'integration_status' is 'broken'"),
+        ({"name": ""}, "'name' must be a non-empty string"),
+        ({"name": None}, "'name' must be a non-empty string"),
+        ({"integration_status": "error", "error": None}, "'error' is null"),
+        ({"error": {"kind": "cosmic", "message": "x"}, "integration_status": "error"}, "'kind' is 'cosmic'"),
+        ({"sync_app": {"status": "sleeping"}}, "'status' is 'sleeping'"),
+        ({"sync_app": "RECEPTION-PC"}, "'sync_app' must be an object"),
+        ({"publication_errors": -1}, "must not be negative"),
+        ({"publication_errors": "2"}, "whole number"),
+        ({"publication_errors": True}, "whole number"),
+        ({"updated_at": "yesterday"}, "not an ISO 8601 time"),
+        ({"name": "x" * 201}, "longer than 200"),
+    ],
+)
+def test_a_bad_company_record_is_skipped_and_the_rest_count(bad: dict, why: str) -> None:
+    records = [company("c_1", "Good One"), {**company("c_2", "Bad One"), **bad}, company("c_3", "Good Two")]
+    snapshot = build_snapshot(ACCOUNT, records)
+    assert [c.id for c in snapshot.companies] == ["c_1", "c_3"]
+    assert snapshot.skipped_ids == {"c_2"}
+    assert why in snapshot.skipped[0]
+
+
+def test_records_that_are_not_objects_and_duplicates_are_skipped() -> None:
+    snapshot = build_snapshot(ACCOUNT, ["nope", None, company("c_1", "One"), company("c_1", "One again")])
+    assert [c.name for c in snapshot.companies] == ["One"]
+    assert len(snapshot.skipped) == 3
+
+
+def test_a_bad_account_fails_the_whole_fetch() -> None:
+    with pytest.raises(FeedError, match="account"):
+        build_snapshot({"id": "a", "name": "A", "account_holder": {"name": "J"}}, [company("c_1", "One")])
+
+
+def test_the_account_holder_has_the_permission_everywhere_even_when_not_listed() -> None:
+    account = {**ACCOUNT, "users": []}
+    snapshot = build_snapshot(account, [])
+    holder = snapshot.account.user_by_email("JANE@smithco.example")
+    assert holder is not None and holder.has_company_settings("c_anything")
+
+
+async def test_the_file_feed_is_reread_every_poll(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    account, companies = practice()
+    path.write_text(json.dumps({"account": account, "companies": companies}))
+    feed = FileFeed(path)
+    assert len((await feed.fetch()).companies) == len(companies)
+    path.write_text(json.dumps({"account": account, "companies": companies[:2]}))
+    assert len((await feed.fetch()).companies) == 2
+    path.write_text("{")
+    with pytest.raises(FeedError):
+        await feed.fetch()
+    path.unlink()
+    with pytest.raises(FeedError, match="no such file"):
+        await feed.fetch()
+
+
+async def test_the_demo_practice_covers_every_state_and_changes_over_time() -> None:
+    start = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+    seen_states: set[str] = set()
+    phases = []
+    for step in range(4):
+        snapshot = await DemoFeed(lambda: start + step * PHASE).fetch()
+        assert snapshot.skipped == []
+        assert len(snapshot.companies) >= 12
+        phases.append({c.id: (c.integration_status, c.error, c.sync_app) for c in snapshot.companies})
+        for c in snapshot.companies:
+            seen_states.add(c.integration_status.value)
+            if c.error:
+                seen_states.add(c.error.kind.value)
+            if c.sync_app:
+                seen_states.add(f"sync_{c.sync_app.status.value}")
+                assert c.sync_app.location
+            if c.publication_errors:
+                seen_states.add("triangles")
+    assert seen_states >= {
+        "not_integrated", "integrated", "error", "publication", "synchronisation", "sync_running", "sync_offline", "triangles"
+    }
+    assert len({tuple(sorted(p.items(), key=lambda kv: kv[0])).__repr__() for p in phases}) > 1
+    assert any(c["name"] == "Acme Ltd" for c in demo_companies(start))
+    users = DEMO_ACCOUNT["users"]
+    assert any(u["company_settings"] == [] for u in users) and any(u["company_settings"] == "all" for u in users)
+
+
+async def test_a_failing_feed_keeps_the_last_good_state_and_says_how_old_it_is(bot: Bot, feed: FakeFeed) -> None:
+    before = bot.services.store.companies()
+    feed.fail_next = [(500, "{}")] * 8
+    feed.update("c_2", integration_status="error", error={"kind": "publication", "message": "x"})
+    outcome = await bot.poll()
+    assert not outcome.ok and "HTTP 500" in (outcome.error or "")
+    assert bot.services.store.companies() == before
+    answer = await bot.slash("Bright & Sons")
+    assert "Home page status: Integrated" in answer["blocks"][1]["text"]["text"]
+    assert any("cannot be read right now" in str(block) for block in answer["blocks"])
+
+
+async def test_a_partial_feed_erases_nothing(bot: Bot, feed: FakeFeed) -> None:
+    feed.companies[1]["integration_status"] = "exploded"  # one bad record
+    outcome = await bot.poll()
+    assert outcome.ok and len(outcome.skipped) == 1
+    bright = bot.services.store.company("c_2")
+    assert bright is not None and bright.status.integration_status is IntegrationStatus.INTEGRATED
+
+
+async def test_a_company_gone_from_a_full_feed_is_no_longer_listed(bot: Bot, feed: FakeFeed) -> None:
+    feed.companies = [c for c in feed.companies if c["id"] != "c_2"]
+    outcome = await bot.poll()
+    assert outcome.removed == 1
+    assert bot.services.store.company("c_2") is None
+    assert "Bright" not in str((await bot.slash("list"))["blocks"])
