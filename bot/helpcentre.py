@@ -46,6 +46,7 @@ KEYWORD_FACTOR = 0.9
 MAX_MATCH_CHARS = 2000
 MAX_FUZZY_CHARS = 300
 MAX_SEARCH_QUERY_CHARS = 200
+MAX_SEARCH_ENCODED_CHARS = 600
 
 _APOSTROPHES = re.compile(r"[’‘ʼ`´']")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -125,8 +126,15 @@ def normalise(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
-def search_url(message: str) -> str:
-    return SEARCH_BASE_URL + "?" + urlencode({"q": " ".join(message.split())[:MAX_SEARCH_QUERY_CHARS]})
+def search_url(message: str, base: str = SEARCH_BASE_URL) -> str:
+    """The Help Centre's search for this message, short enough for a Slack link."""
+    query = " ".join(message.split())[:MAX_SEARCH_QUERY_CHARS]
+    encoded = urlencode({"q": query})
+    # Non-Latin text grows up to 9-fold when encoded; the words at the start find the article.
+    while len(encoded) > MAX_SEARCH_ENCODED_CHARS:
+        query = query[: len(query) * 3 // 4].rstrip()
+        encoded = urlencode({"q": query})
+    return f"{base}?{encoded}"
 
 
 def _stem(token: str) -> str:
@@ -218,9 +226,11 @@ class HelpCentre:
         patterns: tuple[_Pattern, ...],
         words_entries: tuple[_WordsEntry, ...],
         source: str,
+        search_base: str = SEARCH_BASE_URL,
     ) -> None:
         self.articles = articles
         self.source = source
+        self._search_base = search_base
         self._general = dict(general)
         self._by_id = {a.id: a for a in articles}
         self._patterns = patterns
@@ -339,7 +349,11 @@ class HelpCentre:
 
         patterns, words_entries = _prepare(articles, mapped, shown)
         source = data.get("source") if isinstance(data.get("source"), str) else ""
-        return cls(tuple(articles), general, patterns, words_entries, source)
+        search_base = data.get("search_url", SEARCH_BASE_URL)
+        if not isinstance(search_base, str):
+            raise _fail(shown, "field 'search_url' must be a string")
+        _check_url(search_base, shown)
+        return cls(tuple(articles), general, patterns, words_entries, source, search_base)
 
     # ---- queries ---------------------------------------------------------------
 
@@ -380,7 +394,7 @@ class HelpCentre:
             "general",
             0.0,
             f"no article quotes this message: general article for {_topic_words(topic)}",
-            search_url(message),
+            search_url(message, self._search_base),
         )
 
     def _candidates(self, message: str, exact_is_enough: bool = False) -> list[ArticleMatch]:
