@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,6 +22,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alert_engine import AlertEngine, AlertRenderer
+from bot.delivery import Deliverer
 from bot.feed import StatusFeed, feed_from_source
 from bot.helpcentre import HelpCentre
 from bot.poller import Poller
@@ -58,6 +62,9 @@ class Services:
     poller: Poller
     status: StatusService
     client: AsyncWebClient
+    alerts: AlertEngine
+    renderer: AlertRenderer
+    deliverer: Deliverer
     clock: Callable[[], datetime]
     started_at: datetime = field(default_factory=utcnow)
 
@@ -77,18 +84,36 @@ def build_services(
     help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
     feed = feed or feed_from_source(settings.status_source, settings.status_api_token, clock)
     poller = Poller(store, feed, clock)
-    services = Services(
+    client = slack_client(settings)
+    alerts = AlertEngine(
+        store,
+        help_centre,
+        clock,
+        alert_channel=settings.alert_channel,
+        offline_grace=timedelta(seconds=settings.offline_grace_seconds),
+    )
+    renderer = AlertRenderer(store, help_centre, clock)
+    deliverer = Deliverer(store, client, renderer, clock)
+    poller.reactors.append(alerts)
+
+    async def deliver_soon(_: object) -> None:
+        deliverer.wake()
+
+    poller.after_poll.append(deliver_soon)
+    return Services(
         settings=settings,
         store=store,
         help_centre=help_centre,
         feed=feed,
         poller=poller,
         status=StatusService(store, help_centre, clock),
-        client=slack_client(settings),
+        client=client,
+        alerts=alerts,
+        renderer=renderer,
+        deliverer=deliverer,
         clock=clock,
         started_at=clock(),
     )
-    return services
 
 
 def build_bolt_app(services: Services) -> AsyncApp:
@@ -174,7 +199,9 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def build_web_app(services: Services, bolt_app: AsyncApp, *, with_scheduler: bool = True) -> web.Application:
+def build_web_app(
+    services: Services, bolt_app: AsyncApp, *, with_scheduler: bool = True, with_delivery: bool = True
+) -> web.Application:
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[SERVICES] = services
     web_app[BOLT] = bolt_app
@@ -187,9 +214,14 @@ def build_web_app(services: Services, bolt_app: AsyncApp, *, with_scheduler: boo
         scheduler = build_scheduler(services) if with_scheduler else None
         if scheduler:
             scheduler.start()
+        delivery = asyncio.create_task(services.deliverer.run_forever()) if with_delivery else None
         yield
         if scheduler:
             scheduler.shutdown(wait=False)
+        if delivery:
+            delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivery
         await services.close()
 
     web_app.cleanup_ctx.append(lifecycle)

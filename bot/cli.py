@@ -80,6 +80,14 @@ async def run_poll(settings: Settings) -> int:
             print(f"  skipped: {problem}")
         if outcome.removed:
             print(f"  {outcome.removed} companies are no longer in the feed")
+        queued = services.store.pending_outbox_count()
+        if queued and not settings.bot_token:
+            print(f"{queued} alert messages are queued; set SLACK_BOT_TOKEN to deliver them.")
+        elif queued:
+            report = await services.deliverer.drain(timeout=120)
+            print(f"Delivered {report.sent} alert messages; {services.store.pending_outbox_count()} still queued.")
+            for error in report.errors:
+                print(f"  {error}")
         return 0
     finally:
         await services.close()
@@ -106,11 +114,13 @@ async def _serve_socket_mode(services, bolt_app) -> int:  # type: ignore[no-unty
 
     scheduler = build_scheduler(services)
     scheduler.start()
+    delivery = asyncio.create_task(services.deliverer.run_forever())
     handler = AsyncSocketModeHandler(bolt_app, services.settings.app_token)
     try:
         await handler.start_async()
     finally:
         scheduler.shutdown(wait=False)
+        delivery.cancel()
         await services.close()
     return 0
 

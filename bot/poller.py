@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 
 from bot.feed import FeedError, StatusFeed
 from bot.models import CompanyStatus, StoredCompany
@@ -74,9 +75,16 @@ class Poller:
         self.feed = feed
         self.clock = clock
         self.reactors: list[ChangeReactor] = []
-        self.after_poll: list[Callable[[PollOutcome], object]] = []
+        # The schedule and a "Check again" button may ask at once; polls run one at a time.
+        self._lock = asyncio.Lock()
+        # Run after the transaction: Slack calls and other slow work that must not hold the database.
+        self.after_poll: list[Callable[[PollOutcome], Awaitable[None]]] = []
 
     async def poll_once(self) -> PollOutcome:
+        async with self._lock:
+            return await self._poll()
+
+    async def _poll(self) -> PollOutcome:
         started = self.clock()
         outcome = PollOutcome(ok=False, started_at=started)
         try:
@@ -84,8 +92,12 @@ class Poller:
         except FeedError as exc:
             outcome.error = str(exc)
             log.warning("Status feed unavailable (%s): %s; keeping the last good state", self.feed.description, exc)
-            self.store.record_poll(PollRun(started, self.clock(), False, 0, 0, 0, outcome.error))
-            self._after(outcome)
+            now = self.clock()
+            with self.store.atomic():
+                self.store.record_poll(PollRun(started, now, False, 0, 0, 0, outcome.error))
+                for react in self.reactors:
+                    react(outcome, now)
+            await self._after(outcome)
             return outcome
 
         now = self.clock()
@@ -113,12 +125,12 @@ class Poller:
             self.store.record_poll(
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
-        self._after(outcome)
+        await self._after(outcome)
         return outcome
 
-    def _after(self, outcome: PollOutcome) -> None:
+    async def _after(self, outcome: PollOutcome) -> None:
         for callback in self.after_poll:
             try:
-                callback(outcome)
+                await callback(outcome)
             except Exception:  # a listener's bug must not stop polling
                 log.exception("A poll listener failed")

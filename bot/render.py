@@ -140,36 +140,51 @@ def help_topic(status: CompanyStatus, home_page_only: bool = False) -> str:
 
 
 def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    if count == 1:
+        return f"{count} {word}"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return f"{count} {word[:-1]}ies"
+    return f"{count} {word}s"
+
+
+def reconnect_step(software: str) -> str:
+    return f"Reconnect: open the company's Integrate page in AutoEntry and connect it to {software or 'its accounting software'} again."
+
+
+def error_steps(kind: ErrorKind) -> list[str]:
+    steps = ["Don't disconnect and reconnect by reflex: most errors are not a broken connection."]
+    if kind is ErrorKind.PUBLICATION:
+        steps.append(
+            "Open the documents with a triangle in the Inbox to read why each one failed, "
+            "and look the exact message up in the Help Centre."
+        )
+    else:
+        steps.append(
+            "Look the exact message up in the Help Centre (linked below); reconnect only for a token or "
+            "credential error."
+        )
+    return steps
+
+
+def restart_sync_app_step(location: str | None) -> str:
+    where = f"on {location}" if location else "on the computer where it is installed"
+    return f"Restart the Desktop Sync App {where}. In a multi-user setup that may be someone else's computer."
 
 
 def next_steps(status: CompanyStatus, details: bool) -> list[str]:
     """The help article's advice for this state, in plain text."""
     steps: list[str] = []
     if status.integration_status is IntegrationStatus.NOT_INTEGRATED:
-        steps.append(f"Reconnect: open the company's Integrate page in AutoEntry and connect it to {status.software} again.")
+        steps.append(reconnect_step(status.software))
     elif status.error is not None:
-        steps.append("Don't disconnect and reconnect by reflex: most errors are not a broken connection.")
-        if status.error.kind is ErrorKind.PUBLICATION:
-            steps.append(
-                "Open the documents with a triangle in the Inbox to read why each one failed, "
-                "and look the exact message up in the Help Centre."
-            )
-        else:
-            steps.append(
-                "Look the exact message up in the Help Centre (linked below); reconnect only for a token or "
-                "credential error."
-            )
+        steps.extend(error_steps(status.error.kind))
     elif status.publication_errors:
         steps.append(
             f"{plural(status.publication_errors, 'document')} in the Inbox "
             f"{'has' if status.publication_errors == 1 else 'have'} a triangle: open them to read why they did not publish."
         )
     if details and status.sync_app and status.sync_app.offline:
-        where = f"on {status.sync_app.location}" if status.sync_app.location else "on the computer where it is installed"
-        steps.append(
-            f"Restart the Desktop Sync App {where}. In a multi-user setup that may be someone else's computer."
-        )
+        steps.append(restart_sync_app_step(status.sync_app.location))
     if not steps:
         steps.append("Nothing to do: publishing is working.")
     if not details:
@@ -418,7 +433,7 @@ def practice_overview(
     summary = (
         f"{plural(len(lines), 'company')}: {counts[IntegrationStatus.INTEGRATED]} integrated, "
         f"{counts[IntegrationStatus.ERROR]} in error, {counts[IntegrationStatus.NOT_INTEGRATED]} not integrated"
-    ).replace("companys", "companies")
+    )
     if offline:
         summary += f", {plural(offline, 'Sync App')} offline"
     shown = sorted((line for line in lines if line.needs_attention or not errors_only), key=attention_order)

@@ -11,8 +11,10 @@ if TYPE_CHECKING:
 
 
 def register(app: AsyncApp, services: "Services") -> None:
-    from handlers import actions, command, events
+    from handlers import actions, alert_actions, command, events, remind
 
     command.register(app, services)
     actions.register(app, services)
+    alert_actions.register(app, services)
     events.register(app, services)
+    remind.register(app, services)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.home import card_modal
 from bot.render import OPEN_CARD_ACTION, notice
 from bot.slack_users import slack_viewer
 
@@ -21,4 +22,8 @@ def register(app: AsyncApp, services: "Services") -> None:
         viewer = await slack_viewer(services.client, services.store, body["user"]["id"], services.clock())
         card = services.status.card(str(action.get("value", "")), viewer)
         message = card or notice("That company is no longer in the practice.")
+        if not body.get("response_url") or (body.get("container") or {}).get("type") == "view":
+            # A Home tab (or modal) button has no response_url: show the card in a modal instead.
+            await services.client.views_open(trigger_id=body.get("trigger_id", ""), view=card_modal(message))
+            return
         await respond(replace_original=True, response_type="ephemeral", **message.as_kwargs())

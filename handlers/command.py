@@ -11,6 +11,7 @@ from bot.commands import Request, Verb, parse
 from bot.lookup import Outcome
 from bot.render import Message, article_results, not_found, notice, pick_list, usage
 from bot.slack_users import slack_viewer
+from handlers.subscriptions import subscription_answer
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -29,7 +30,7 @@ async def answer(services: "Services", request: Request, body: dict[str, Any]) -
     if request.verb is Verb.ARTICLE:
         return article_results(request.argument, services.help_centre.search(request.argument))
     if request.verb in (Verb.SUBSCRIBE, Verb.UNSUBSCRIBE, Verb.SUBSCRIPTIONS):
-        return notice("Subscriptions are not available yet.")
+        return await subscription_answer(services, request, body)
     if services.store.company_count() == 0:
         return notice("No statuses yet: the first poll of the status feed has not finished. Try again in a minute.")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+
+from handlers import home
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -12,5 +14,8 @@ if TYPE_CHECKING:
 
 def register(app: AsyncApp, services: "Services") -> None:
     @app.event("app_home_opened")
-    async def app_home_opened() -> None:
-        return None
+    async def app_home_opened(event: dict[str, Any]) -> None:
+        await home.home_opened(services, event)
+
+    home.register(app, services)
+    services.poller.after_poll.append(home.HomeRefresher(services))

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
@@ -24,18 +24,11 @@ from bot.models import (
     SyncApp,
     SyncAppStatus,
 )
+from storage.home import HomeStore
+from storage.alerts import AlertStore
 from storage.migrations import migrations
-
-
-def iso(moment: datetime | None) -> str | None:
-    """One text form for every stored time, so that text order is time order."""
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def from_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+from storage.reminders import ReminderStore
+from storage.timefmt import from_iso, iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +113,7 @@ def row_to_company(row: dict[str, Any]) -> StoredCompany:
     )
 
 
-class Store:
+class Store(AlertStore, HomeStore, ReminderStore):
     """Storage behind one small interface, so that a shared engine can stand in for SQLite later."""
 
     def __init__(self, db: Database) -> None:

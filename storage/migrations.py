@@ -59,3 +59,125 @@ def practice(db: Database) -> None:
         {"user_id": str, "email": str, "name": str, "fetched_at": str},
         pk="user_id",
     )
+
+
+@migrations(name="0002_alerts")
+def alerts(db: Database) -> None:
+    db["subscriptions"].create(
+        # company_id "*" stands for every company: a primary key cannot hold NULL.
+        {"channel": str, "company_id": str, "created_by": str, "created_at": str},
+        pk=("channel", "company_id"),
+    )
+    db["conditions"].create(
+        {"company_id": str, "condition": str, "phase": str, "since": str, "detail": str, "incident_id": int},
+        pk=("company_id", "condition"),
+    )
+    db["incidents"].create(
+        {
+            "id": int,
+            "company_id": str,
+            "condition": str,
+            "detail": str,
+            "error_kind": str,
+            "since": str,
+            "opened_at": str,
+            "changed_at": str,
+            "resolved_at": str,
+            "version": int,
+        },
+        pk="id",
+    )
+    db["incidents"].create_index(["company_id", "condition", "since"], unique=True)
+    db["alert_groups"].create(
+        {"id": int, "channel": str, "created_at": str, "ts": str, "acked_by": str, "acked_at": str},
+        pk="id",
+    )
+    db["alert_messages"].create(
+        {
+            "channel": str,
+            "incident_id": int,
+            "group_id": int,
+            "ts": str,
+            "acked_by": str,
+            "acked_at": str,
+            "checked_at": str,
+        },
+        pk=("channel", "incident_id"),
+    )
+    db["alert_messages"].create_index(["group_id"])
+    db["snoozes"].create(
+        {"channel": str, "company_id": str, "until": str, "by_user": str, "created_at": str},
+        pk=("channel", "company_id"),
+    )
+    db["outbox"].create(
+        {
+            "id": int,
+            "key": str,
+            "channel": str,
+            "kind": str,
+            "incident_id": int,
+            "group_id": int,
+            "body": str,
+            "created_at": str,
+            "due_at": str,
+            "attempts": int,
+            "in_flight_at": str,
+            "sent_at": str,
+            "ts": str,
+            "state": str,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"key", "channel", "kind", "state", "attempts"},
+        defaults={"attempts": 0, "state": "pending"},
+    )
+    # The unique key is what makes a replayed poll unable to queue the same alert twice.
+    db["outbox"].create_index(["key"], unique=True)
+    db["outbox"].create_index(["state", "due_at"])
+    db["settings_state"].create({"name": str, "value": str}, pk="name")
+
+
+@migrations(name="0004_home")
+def home(db: Database) -> None:
+    # Who opened the App Home tab lately, so a changing poll can refresh it (throttled).
+    db["home_viewers"].create(
+        {"user_id": str, "opened_at": str, "published_at": str, "filter": str, "page": int, "stale": int},
+        pk="user_id",
+        not_null={"opened_at"},
+    )
+    db["home_viewers"].create_index(["stale", "opened_at"])
+
+
+@migrations(name="0003_reminders")
+def reminders(db: Database) -> None:
+    # Reminders to the account holder to grant the Company settings permission, and how each loop closed.
+    db["reminders"].create(
+        {
+            "id": int,
+            "company_id": str,
+            "company_name": str,
+            "requester_user_id": str,
+            "requester_email": str,
+            "requester_name": str,
+            "holder_email": str,
+            "holder_name": str,
+            "holder_user_id": str,
+            "dm_channel": str,
+            "dm_ts": str,
+            "requested_at": str,
+            "sent_at": str,
+            "outcome": str,
+            "error": str,
+            "claimed_at": str,
+            "claimed_polls": int,
+            "unconfirmed_told_at": str,
+            "confirmed_at": str,
+            "access_told_at": str,
+            "closed_at": str,
+        },
+        pk="id",
+        not_null={"company_id", "requester_user_id", "requested_at", "outcome", "claimed_polls"},
+        defaults={"claimed_polls": 0},
+    )
+    db["reminders"].create_index(["requester_user_id", "company_id", "requested_at"])
+    db["reminders"].create_index(["closed_at", "outcome"])

@@ -190,13 +190,14 @@ def make_settings(tmp_path: Path, slack: FakeSlack, **overrides: Any) -> Setting
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, **overrides: Any
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, *, background_delivery: bool = True, **overrides: Any
 ) -> AsyncIterator[Bot]:
     """Starts the real app on a loopback port; a second start on the same tmp_path is a restart."""
     settings = make_settings(tmp_path, slack, status_source=feed.base_url, status_api_token=feed.token, **overrides)
     http_feed = HttpFeed(feed.base_url, feed.token, backoff_seconds=0.01)
     services = build_services(settings, clock=clock, feed=http_feed)
-    web_app = build_web_app(services, build_bolt_app(services), with_scheduler=False)
+    services.deliverer.channel_interval = 0.0  # pacing has its own test; the rest need no waiting
+    web_app = build_web_app(services, build_bolt_app(services), with_scheduler=False, with_delivery=background_delivery)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

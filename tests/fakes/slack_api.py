@@ -99,6 +99,17 @@ class FakeSlack:
     async def wait_for_responses(self, count: int = 1, timeout: float = 5.0) -> list[Call]:
         return await self.wait_for(lambda: len(self.responses) >= count and self.responses, timeout)
 
+    def posts(self, channel: str | None = None, *, top_level: bool | None = None) -> list[Call]:
+        """chat.postMessage calls, optionally for one channel, top-level only or replies only."""
+        found = []
+        for call in self.of("chat.postMessage"):
+            if channel is not None and call.args.get("channel") != channel:
+                continue
+            if top_level is not None and bool(call.args.get("thread_ts")) == top_level:
+                continue
+            found.append(call)
+        return found
+
     def response_url(self, name: str = "r1") -> str:
         return f"{self.base_url}response/{name}"
 
@@ -166,18 +177,33 @@ class FakeSlack:
             body = shared_response("chat.postMessage.ok")
             ts = f"{1700000000 + next(self._ts)}.000100"
             body.update(channel=args.get("channel"), ts=ts)
-            body["message"] = {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts, "metadata": args.get("metadata")}
+            body["message"] = {
+                "text": args.get("text"),
+                "blocks": args.get("blocks"),
+                "ts": ts,
+                "metadata": args.get("metadata"),
+                "thread_ts": args.get("thread_ts"),
+            }
             self.channels_history.setdefault(str(args.get("channel")), []).append(body["message"])
             return body
         if method == "chat.update":
+            history = self.channels_history.get(str(args.get("channel")), [])
+            if not any(m["ts"] == args.get("ts") for m in history):
+                return {"ok": False, "error": "message_not_found"}
             body = shared_response("chat.update.ok")
             body.update(channel=args.get("channel"), ts=args.get("ts"), text=args.get("text"))
             return body
         if method == "chat.postEphemeral":
             return shared_response("chat.postEphemeral.ok")
         if method == "conversations.history":
-            messages = list(reversed(self.channels_history.get(str(args.get("channel")), [])))
+            history = self.channels_history.get(str(args.get("channel")), [])
+            messages = [m for m in reversed(history) if not m.get("thread_ts")]
             return {"ok": True, "messages": messages, "has_more": False}
+        if method == "conversations.replies":
+            parent = str(args.get("ts"))
+            history = self.channels_history.get(str(args.get("channel")), [])
+            thread = [m for m in history if m["ts"] == parent or m.get("thread_ts") == parent]
+            return {"ok": True, "messages": thread, "has_more": False}
         if method == "views.publish":
             return shared_response("views.publish.ok")
         if method == "views.open":

@@ -1,0 +1,332 @@
+"""From a poll's changes to queued alerts, in the poll's own transaction; and from stored alerts to messages."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Callable
+
+from bot.alerts import (
+    COMPANIES_PER_REPLY,
+    STORM_THRESHOLD,
+    AlertFacts,
+    GroupMember,
+    acknowledged_reply,
+    alert_message,
+    changed_reply,
+    feed_outage_notice,
+    feed_recovered_notice,
+    group_list_reply,
+    group_message,
+    group_progress_reply,
+    resolved_reply,
+    snoozed_reply,
+)
+from bot.helpcentre import ArticleMatch, HelpCentre
+from bot.models import StoredCompany
+from bot.poller import PollOutcome
+from bot.render import Message
+from bot.transitions import Condition, ConditionState, Phase, Verb, decide, observe
+from storage.alerts import Incident
+from storage.db import Store
+from storage.timefmt import from_iso, iso
+
+log = logging.getLogger(__name__)
+
+FEED_OUTAGE_STATE = "feed_outage_since"
+BASELINE_STATE = "alert_baseline_at"
+FEED_FAILURES_BEFORE_NOTICE = 3  # "more than three intervals"
+
+
+def article_for_incident(help_centre: HelpCentre, incident: Incident) -> ArticleMatch:
+    if incident.condition is Condition.ERROR:
+        topic = "publication" if incident.error_kind == "publication" else "status"
+        return help_centre.match(incident.detail, topic)
+    if incident.condition is Condition.DISCONNECTED:
+        return help_centre.match(None, "not_integrated")
+    return help_centre.match(None, "sync_app")
+
+
+class AlertEngine:
+    """The poll's reactor: decides transitions, records incidents, and queues what each channel must be told."""
+
+    def __init__(
+        self,
+        store: Store,
+        help_centre: HelpCentre,
+        clock: Callable[[], datetime],
+        *,
+        alert_channel: str | None,
+        offline_grace: timedelta,
+    ) -> None:
+        self.store = store
+        self.help_centre = help_centre
+        self.clock = clock
+        self.alert_channel = alert_channel
+        self.offline_grace = offline_grace
+
+    # --- reacting to a poll ----------------------------------------------------------------
+
+    def __call__(self, outcome: PollOutcome, now: datetime) -> None:
+        if not outcome.ok:
+            self._feed_failing(outcome, now)
+            return
+        self._feed_recovered(now)
+        store = self.store
+        baseline = store.get_state(BASELINE_STATE) is None
+        known = store.all_conditions()
+        changed = {change.after.id: change for change in outcome.changes}
+        candidates = set(changed) | {
+            company_id
+            for company_id, states in known.items()
+            if any(state.phase is Phase.PENDING for state in states.values())
+        }
+        opened: list[int] = []
+        updated: list[tuple[int, str]] = []  # (incident, previous detail)
+        resolved: list[int] = []
+        for company_id in sorted(candidates):
+            change = changed.get(company_id)
+            company = change.after if change else store.company(company_id)
+            if company is None:
+                continue
+            for transition in decide(
+                observe(company.status),
+                known.get(company_id, {}),
+                now,
+                self.offline_grace,
+                baseline=baseline,
+                new_company=change is not None and change.before is None,
+            ):
+                self._apply(company, transition, known.get(company_id, {}), now, opened, updated, resolved)
+        if baseline:
+            store.set_state(BASELINE_STATE, iso(now))
+        self._queue(opened, updated, resolved, now)
+
+    def _apply(
+        self,
+        company: StoredCompany,
+        transition,  # type: ignore[no-untyped-def]
+        known: dict[Condition, ConditionState],
+        now: datetime,
+        opened: list[int],
+        updated: list[tuple[int, str]],
+        resolved: list[int],
+    ) -> None:
+        store = self.store
+        condition = transition.condition
+        error_kind = company.status.error.kind.value if company.status.error else None
+        if transition.verb is Verb.TRACK:
+            store.save_condition(
+                company.id,
+                ConditionState(condition, transition.phase, transition.since or now, transition.detail, transition.incident_id),
+            )
+        elif transition.verb is Verb.DROP:
+            store.drop_condition(company.id, condition)
+        elif transition.verb is Verb.OPEN:
+            since = transition.since or now
+            incident_id = store.open_incident(company.id, condition, transition.detail, error_kind, since, now)
+            store.save_condition(company.id, ConditionState(condition, Phase.OPEN, since, transition.detail, incident_id))
+            opened.append(incident_id)
+        elif transition.verb is Verb.CHANGE:
+            assert transition.incident_id is not None
+            store.change_incident(transition.incident_id, transition.detail, error_kind, now)
+            store.save_condition(
+                company.id,
+                ConditionState(condition, Phase.OPEN, transition.since or now, transition.detail, transition.incident_id),
+            )
+            updated.append((transition.incident_id, known[condition].detail))
+        elif transition.verb is Verb.RESOLVE:
+            assert transition.incident_id is not None
+            store.resolve_incident(transition.incident_id, now)
+            store.drop_condition(company.id, condition)
+            resolved.append(transition.incident_id)
+
+    def channels_for(self, company_id: str, everything: set[str], by_company: dict[str, set[str]]) -> set[str]:
+        channels = everything | by_company.get(company_id, set())
+        if self.alert_channel:
+            channels.add(self.alert_channel)
+        return channels
+
+    def _queue(self, opened: list[int], updated: list[tuple[int, str]], resolved: list[int], now: datetime) -> None:
+        if not (opened or updated or resolved):
+            return
+        store = self.store
+        everything, by_company = store.subscription_map()
+        snoozes = store.active_snoozes(now)
+        incidents = store.incidents([*opened, *(i for i, _ in updated), *resolved])
+
+        new_by_channel: dict[str, list[int]] = defaultdict(list)
+        for incident_id in opened:
+            company_id = incidents[incident_id].company_id
+            for channel in sorted(self.channels_for(company_id, everything, by_company)):
+                if (channel, company_id) not in snoozes:
+                    new_by_channel[channel].append(incident_id)
+        for channel, incident_ids in new_by_channel.items():
+            if len(incident_ids) > STORM_THRESHOLD:
+                group_id = store.create_group(channel, now)
+                for incident_id in incident_ids:
+                    store.add_alert_message(channel, incident_id, group_id)
+                store.enqueue(f"group:{group_id}", channel, "group_post", now, group_id=group_id)
+                parts = math.ceil(len(incident_ids) / COMPANIES_PER_REPLY)
+                for part in range(1, parts + 1):
+                    store.enqueue(
+                        f"group:{group_id}:list:{part}", channel, "group_list", now,
+                        group_id=group_id, body={"part": part, "parts": parts},
+                    )
+            else:
+                for incident_id in incident_ids:
+                    store.add_alert_message(channel, incident_id)
+                    store.enqueue(f"post:{channel}:{incident_id}", channel, "post", now, incident_id=incident_id)
+
+        # A change or a recovery is told only where the incident was alerted.
+        group_news: dict[int, dict[str, list]] = defaultdict(lambda: {"resolved": [], "changed": []})
+        stamp = iso(now)
+        for incident_id, previous in updated:
+            incident = incidents[incident_id]
+            for message in store.alert_messages_for(incident_id):
+                if message.group_id is not None:
+                    group_news[message.group_id]["changed"].append(incident_id)
+                    continue
+                channel = message.channel
+                store.enqueue(f"update:{channel}:{incident_id}:v{incident.version}", channel, "update", now, incident_id=incident_id)
+                if (channel, incident.company_id) not in snoozes:
+                    store.enqueue(
+                        f"reply:{channel}:{incident_id}:v{incident.version}", channel, "reply", now,
+                        incident_id=incident_id, body={"event": "changed", "previous": previous},
+                    )
+        for incident_id in resolved:
+            incident = incidents[incident_id]
+            for message in store.alert_messages_for(incident_id):
+                if message.group_id is not None:
+                    group_news[message.group_id]["resolved"].append(incident_id)
+                    continue
+                channel = message.channel
+                store.enqueue(f"update:{channel}:{incident_id}:v{incident.version}", channel, "update", now, incident_id=incident_id)
+                store.enqueue(
+                    f"reply:{channel}:{incident_id}:resolved", channel, "reply", now,
+                    incident_id=incident_id, body={"event": "resolved"},
+                )
+        for group_id, news in group_news.items():
+            group = store.group(group_id)
+            if group is None:
+                continue
+            store.enqueue(f"group_update:{group_id}:{stamp}", group.channel, "group_update", now, group_id=group_id)
+            store.enqueue(
+                f"group_reply:{group_id}:{stamp}", group.channel, "group_reply", now,
+                group_id=group_id, body={"resolved": news["resolved"], "changed": news["changed"]},
+            )
+
+    # --- the feed's own health -------------------------------------------------------------
+
+    def _feed_failing(self, outcome: PollOutcome, now: datetime) -> None:
+        if not self.alert_channel or self.store.get_state(FEED_OUTAGE_STATE) is not None:
+            return
+        failures = self.store.failing_polls_since_last_good()
+        if failures <= FEED_FAILURES_BEFORE_NOTICE:
+            return
+        good = self.store.last_good_poll()
+        since = good.finished_at if good else None
+        self.store.set_state(FEED_OUTAGE_STATE, iso(since) or iso(now))
+        self.store.enqueue(
+            f"feed_down:{iso(now)}", self.alert_channel, "notice", now,
+            body={"event": "feed_down", "since": iso(since), "problem": outcome.error or "", "polls": failures},
+        )
+
+    def _feed_recovered(self, now: datetime) -> None:
+        since = self.store.get_state(FEED_OUTAGE_STATE)
+        if since is None:
+            return
+        self.store.set_state(FEED_OUTAGE_STATE, None)
+        if self.alert_channel:
+            self.store.enqueue(
+                f"feed_up:{since}", self.alert_channel, "notice", now, body={"event": "feed_up", "since": since}
+            )
+
+
+class AlertRenderer:
+    """Builds each queued message from the current stored state, at the moment it is sent."""
+
+    def __init__(self, store: Store, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.help_centre = help_centre
+        self.clock = clock
+
+    def facts(self, incident: Incident, channel: str | None = None) -> AlertFacts:
+        company = self.store.company(incident.company_id)
+        message = self.store.alert_message(channel, incident.id) if channel else None
+        snoozed_until = None
+        if channel:
+            snoozed_until = self.store.active_snoozes(self.clock()).get((channel, incident.company_id))
+        return AlertFacts(
+            incident_id=incident.id,
+            company_id=incident.company_id,
+            company=company.name if company else incident.company_id,
+            software=company.status.software if company else "",
+            condition=incident.condition,
+            detail=incident.detail,
+            error_kind=incident.error_kind,
+            since=incident.since,
+            resolved_at=incident.resolved_at,
+            article=article_for_incident(self.help_centre, incident),
+            acked_by=message.acked_by if message else None,
+            snoozed_until=snoozed_until,
+            checked_at=message.checked_at if message else None,
+        )
+
+    def incident_message(self, channel: str, incident_id: int) -> Message | None:
+        incident = self.store.incident(incident_id)
+        return alert_message(self.facts(incident, channel)) if incident else None
+
+    def incident_reply(self, incident_id: int, body: dict) -> Message | None:
+        incident = self.store.incident(incident_id)
+        if incident is None:
+            return None
+        event = body.get("event")
+        if event == "changed":
+            return changed_reply(self.facts(incident), body.get("previous", ""))
+        if event == "resolved":
+            return resolved_reply(self.facts(incident))
+        return self.people_reply(body)
+
+    @staticmethod
+    def people_reply(body: dict) -> Message | None:
+        """What someone did to an alert (or a storm's message), for its thread."""
+        if body.get("event") == "acknowledged":
+            return acknowledged_reply(body["user"])
+        if body.get("event") == "snoozed":
+            return snoozed_reply(body["user"], from_iso(body["until"]), body.get("companies", 1))  # type: ignore[arg-type]
+        return None
+
+    def members(self, group_id: int) -> list[GroupMember]:
+        incidents = self.store.incidents(self.store.group_incident_ids(group_id))
+        return [GroupMember(self.facts(incidents[i])) for i in sorted(incidents)]
+
+    def group_message(self, group_id: int) -> Message | None:
+        group = self.store.group(group_id)
+        if group is None:
+            return None
+        return group_message(group_id, self.members(group_id), acked_by=group.acked_by)
+
+    def group_list(self, group_id: int, part: int, parts: int) -> Message:
+        members = self.members(group_id)
+        chunk = members[(part - 1) * COMPANIES_PER_REPLY : part * COMPANIES_PER_REPLY]
+        return group_list_reply(chunk, part, parts)
+
+    def group_reply(self, group_id: int, body: dict) -> Message | None:
+        if body.get("event") in ("acknowledged", "snoozed"):
+            return self.people_reply(body)
+        incidents = self.store.incidents([*body.get("resolved", []), *body.get("changed", [])])
+        names = {i: self.facts(incident).company for i, incident in incidents.items()}
+        remaining = sum(1 for m in self.members(group_id) if m.facts.resolved_at is None)
+        return group_progress_reply(
+            [names[i] for i in body.get("resolved", []) if i in names],
+            [(names[i], incidents[i].detail) for i in body.get("changed", []) if i in incidents],
+            remaining,
+        )
+
+    def notice(self, body: dict) -> Message:
+        if body.get("event") == "feed_down":
+            return feed_outage_notice(from_iso(body.get("since")), body.get("problem", ""), body.get("polls", 0))
+        return feed_recovered_notice(from_iso(body.get("since")))

@@ -1,0 +1,63 @@
+"""What the subscription commands say. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+from bot.render import Message, OverviewLine, attention_order, context, escape, plural, section, slack_time
+from storage.alerts import Subscription
+
+PROBLEMS_SHOWN = 30
+
+
+def current_problems(lines: Sequence[OverviewLine]) -> list[OverviewLine]:
+    return sorted((line for line in lines if line.needs_attention), key=attention_order)
+
+
+def subscribed_answer(company_name: str, created: bool, problems: Sequence[OverviewLine]) -> Message:
+    scope = escape(company_name)
+    head = (
+        f":bell: This channel now gets alerts for {scope}."
+        if created
+        else f"This channel was already subscribed to {scope}."
+    )
+    blocks = [section(head)]
+    if problems:
+        rows = [f"• *{escape(line.name)}*: {escape(line.describe())}" for line in problems[:PROBLEMS_SHOWN]]
+        more = f"\n…and {len(problems) - PROBLEMS_SHOWN} more." if len(problems) > PROBLEMS_SHOWN else ""
+        blocks.append(section(f"*Problems right now ({len(problems)})*\n" + "\n".join(rows) + more))
+    else:
+        blocks.append(section(":white_check_mark: No problems right now."))
+    blocks.append(
+        context(
+            "Alerts follow changes from now on: a new error or a changed message, a disconnection, a Sync App "
+            "offline past its grace period, and each recovery. If I'm not in this channel yet, /invite me."
+        )
+    )
+    return Message(text=escape(head), blocks=blocks)
+
+
+def subscriptions_answer(
+    channel: str,
+    subscriptions: Sequence[Subscription],
+    names: dict[str, str],
+    snoozes: dict[tuple[str, str], datetime],
+    *,
+    everything_channel: str | None,
+) -> Message:
+    lines: list[str] = []
+    if everything_channel and channel == everything_channel:
+        lines.append("• every company (this is the alert channel set in ALERT_CHANNEL)")
+    for subscription in subscriptions:
+        what = "every company" if subscription.company_id is None else escape(names.get(subscription.company_id, subscription.company_id))
+        lines.append(f"• {what} (subscribed by <@{subscription.created_by}> {slack_time(subscription.created_at)})")
+    if not lines:
+        text = "This channel gets no alerts. Subscribe with `/integration-status subscribe Acme Ltd` or `subscribe all`."
+        return Message(text=text, blocks=[section(text)])
+    blocks = [section(f"*This channel gets alerts for {plural(len(lines), 'subscription')}*\n" + "\n".join(lines))]
+    snoozed = [(company_id, until) for (snoozed_channel, company_id), until in snoozes.items() if snoozed_channel == channel]
+    if snoozed:
+        rows = [f"• {escape(names.get(company_id, company_id))} until {slack_time(until)}" for company_id, until in sorted(snoozed)]
+        blocks.append(section("*Snoozed here*\n" + "\n".join(rows)))
+    return Message(text="This channel's alert subscriptions", blocks=blocks)

@@ -1,0 +1,248 @@
+"""Remind the account holder: the Slack I/O around bot.reminders (decisions and messages live there)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Sequence
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot import reminders as r
+from bot.models import Person
+from bot.poller import PollOutcome
+from bot.render import REMIND_ACTION, Message
+from bot.slack_users import slack_viewer
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+# Worth another try on the next poll; anything else will not get better by itself.
+TRANSIENT = {"ratelimited", "network_error", "http_500", "http_502", "http_503", "http_504", "internal_error", "fatal_error"}
+
+
+def slack_error(exc: BaseException) -> str:
+    """A short, storable name for what went wrong talking to Slack."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        if status == 429:
+            return "ratelimited"
+        return str(data.get("error") or f"http_{status}")[:100]
+    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, SlackClientError)):
+        return "network_error"
+    return f"unexpected_{type(exc).__name__}"
+
+
+class Reminders:
+    def __init__(self, services: "Services") -> None:
+        self.services = services
+        self.client = services.client
+        self.store = services.store
+        # Closing a loop (holder's press, poll hook) reads then writes around Slack calls: one at a time.
+        self.lock = asyncio.Lock()
+
+    # --- talking to Slack --------------------------------------------------------------------
+
+    async def tell(self, body: dict[str, Any], respond: AsyncRespond | None, message: Message) -> None:
+        """Privately to the person who pressed, under the message they pressed (any message, ephemeral or not)."""
+        user_id = (body.get("user") or {}).get("id")
+        try:
+            if body.get("response_url") and respond is not None:
+                await respond(replace_original=False, response_type="ephemeral", **message.as_kwargs())
+                return
+            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+            if channel and user_id:
+                await self.client.chat_postEphemeral(channel=channel, user=user_id, **message.as_kwargs())
+            elif user_id:
+                await self.client.chat_postMessage(channel=user_id, **message.as_kwargs())
+        except Exception as exc:  # the answer is lost, but nothing else is
+            log.warning("Could not answer %s about a reminder: %s", user_id, slack_error(exc))
+
+    async def dm(self, user_id: str, message: Message) -> tuple[str, str]:
+        opened = await self.client.conversations_open(users=user_id)
+        channel = opened["channel"]["id"]
+        posted = await self.client.chat_postMessage(channel=channel, **message.as_kwargs())
+        return channel, str(posted["ts"])
+
+    # --- "Remind account holder to grant permission" ----------------------------------------
+
+    async def remind(self, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None) -> None:
+        services = self.services
+        now = services.clock()
+        user_id = str(body["user"]["id"])
+        company_id = str(action.get("value") or "")[:100]
+        viewer = await slack_viewer(self.client, self.store, user_id, now)
+        account = self.store.account()
+        company = self.store.company(company_id) if company_id else None
+        previous = self.store.recent_reminders(user_id, company_id, now - r.REMIND_INTERVAL)
+        decision = r.decide(viewer, account, company, previous, now)
+
+        if decision.verdict is r.Verdict.NO_PRACTICE:
+            return await self.tell(body, respond, r.simple("No statuses yet: the first poll has not finished. Nothing was sent."))
+        if decision.verdict is r.Verdict.UNKNOWN_COMPANY or company is None or account is None:
+            return await self.tell(body, respond, r.simple("That company is no longer in the practice. Nothing was sent."))
+        if decision.verdict is r.Verdict.ALREADY_PERMITTED:
+            card = services.status.card(company.id, viewer)
+            return await self.tell(body, respond, r.already_permitted(company.name, card))
+        if decision.verdict is r.Verdict.NOT_ACCOUNT_USER:
+            return await self.tell(body, respond, r.not_account_user(viewer, account))
+        if decision.verdict is r.Verdict.REPEAT and decision.last is not None:
+            return await self.tell(body, respond, r.repeat(decision.last, now))
+        if decision.verdict is r.Verdict.IN_FLIGHT:
+            return await self.tell(body, respond, r.in_flight(company.name))
+
+        user = viewer.account_user
+        requester = Person(user.name if user else "", viewer.email or "")
+        holder = account.holder
+        reminder_id = self.store.add_reminder(
+            company_id=company.id,
+            company_name=company.name,
+            requester_user_id=user_id,
+            requester=requester,
+            holder=holder,
+            now=now,
+        )
+        try:
+            message = await self._send(reminder_id, user_id, requester, holder, company.name, account.name)
+        except Exception as exc:  # a bug must not leave the reminder pending, nor the person without an answer
+            log.exception("Sending reminder %s failed", reminder_id)
+            self.store.reminder_failed(reminder_id, r.failed(slack_error(exc)))
+            message = r.send_failed(holder, company.name, slack_error(exc))
+        await self.tell(body, respond, message)
+
+    async def _send(
+        self, reminder_id: int, user_id: str, requester: Person, holder: Person, company_name: str, practice: str
+    ) -> Message:
+        try:
+            found = await self.client.users_lookupByEmail(email=holder.email)
+        except Exception as exc:
+            error = slack_error(exc)
+            if error == "users_not_found":
+                self.store.reminder_failed(reminder_id, r.Outcome.HOLDER_NOT_IN_SLACK.value, error=error)
+                return r.holder_not_in_slack(holder, requester, company_name)
+            log.warning("users.lookupByEmail for the account holder failed: %s", error)
+            self.store.reminder_failed(reminder_id, r.failed(error), error=error)
+            return r.send_failed(holder, company_name, error)
+        slack_user = found.get("user") or {}
+        holder_id = str(slack_user.get("id") or "")
+        if not holder_id or slack_user.get("deleted") or slack_user.get("is_bot"):
+            self.store.reminder_failed(reminder_id, r.Outcome.HOLDER_NOT_IN_SLACK.value, error="holder deactivated")
+            return r.holder_not_in_slack(holder, requester, company_name)
+        request = r.holder_request(user_id, requester, company_name, practice, reminder_id)
+        try:
+            channel, ts = await self.dm(holder_id, request)
+        except Exception as exc:
+            error = slack_error(exc)
+            log.warning("The reminder DM to the account holder failed: %s", error)
+            self.store.reminder_failed(reminder_id, r.failed(error), holder_user_id=holder_id, error=error)
+            return r.send_failed(holder, company_name, error)
+        self.store.reminder_sent(reminder_id, holder_id, channel, ts, self.services.clock())
+        return r.reminder_sent(holder, holder_id, company_name)
+
+    # --- "I've granted it", and the feed --------------------------------------------------------
+
+    async def granted(self, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None) -> None:
+        user_id = str(body["user"]["id"])
+        try:
+            reminder = self.store.reminder(int(str(action.get("value") or "")))
+        except ValueError:
+            reminder = None
+        if reminder is None or reminder.sent_at is None:
+            return await self.tell(body, respond, r.unknown_reminder())
+        if user_id != reminder.holder_user_id:
+            return await self.tell(body, respond, r.granted_by_someone_else())
+        async with self.lock:
+            now = self.services.clock()
+            reminder = self.store.reminder(reminder.id) or reminder
+            if reminder.closed_at is not None:
+                await self._update_holder([reminder], confirmed=reminder.confirmed_at is not None, now=now)
+                return
+            group = self.store.open_reminders_for(reminder.requester_email, reminder.company_id, now) or [reminder]
+            self.store.reminders_claimed([x.id for x in group], now)
+            group = [self.store.reminder(x.id) or x for x in group]
+            confirmed = r.has_permission(self.store.account(), reminder.requester_email, reminder.company_id)
+            if not await self._close(group, confirmed=confirmed, now=now):
+                await self.tell(body, respond, r.simple("Thanks. I could not message them just now; I will try again."))
+
+    async def after_poll(self, outcome: PollOutcome) -> None:
+        if not outcome.ok:
+            return
+        async with self.lock:
+            now = self.services.clock()
+            for step in r.poll_steps(self.store.open_reminders(now), self.store.account()):
+                ids = [x.id for x in step.reminders]
+                if step.confirmed:
+                    await self._close(step.reminders, confirmed=True, now=now)
+                elif step.count_poll:
+                    self.store.reminders_poll_counted([x.id for x in step.reminders if x.claimed_at])
+                    if step.tell_unconfirmed:
+                        try:
+                            await self.dm(step.first.requester_user_id, r.not_confirmed(step.first))
+                            self.store.reminders_unconfirmed_told(ids, now)
+                        except Exception as exc:
+                            self._note(step.reminders, f"unconfirmed_dm:{slack_error(exc)}")
+
+    async def _close(self, group: Sequence[r.Reminder], *, confirmed: bool, now: datetime) -> bool:
+        """Tell the requester they have access (once), record it, update the holder's DMs. False: not told."""
+        ids = [x.id for x in group]
+        first = group[0]
+        told = any(x.access_told_at for x in group)
+        error: str | None = None
+        if not told:
+            card = self.services.status.card(first.company_id, r.granted_viewer(first))
+            try:
+                await self.dm(first.requester_user_id, r.access_granted(first, card, confirmed=confirmed))
+                self.store.reminders_access_told(ids, now)
+                told = True
+            except Exception as exc:
+                error = slack_error(exc)
+                log.warning("The access DM to %s failed: %s", first.requester_user_id, error)
+                self._note(group, f"access_dm:{error}")
+        if confirmed and (told or error not in TRANSIENT):
+            self.store.reminders_confirmed(ids, now)
+        await self._update_holder(group, confirmed=confirmed, now=now)
+        return told
+
+    async def _update_holder(self, group: Sequence[r.Reminder], *, confirmed: bool, now: datetime) -> None:
+        for reminder in group:
+            if not (reminder.dm_channel and reminder.dm_ts):
+                continue
+            message = r.holder_done(reminder, confirmed=confirmed, now=now)
+            try:
+                await self.client.chat_update(channel=reminder.dm_channel, ts=reminder.dm_ts, **message.as_kwargs())
+            except Exception as exc:
+                self._note([reminder], f"holder_update:{slack_error(exc)}")
+
+    def _note(self, group: Sequence[r.Reminder], error: str) -> None:
+        for reminder in group:
+            self.store.reminder_note(reminder.id, error)
+
+
+def register(app: AsyncApp, services: "Services") -> None:
+    reminders = Reminders(services)
+
+    @app.action(REMIND_ACTION)
+    async def remind_account_holder(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            await reminders.remind(body, action, respond)
+        except Exception:
+            log.exception("The remind button failed")
+            await reminders.tell(body, respond, r.simple("Something went wrong on our side; no reminder was sent. Please try again."))
+
+    @app.action(r.GRANTED_ACTION)
+    async def reminder_granted(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            await reminders.granted(body, action, respond)
+        except Exception:
+            log.exception("The granted button failed")
+            await reminders.tell(body, respond, r.simple("Something went wrong on our side. Please try again."))
+
+    services.poller.after_poll.append(reminders.after_poll)

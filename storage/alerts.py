@@ -1,0 +1,404 @@
+"""Alert state: subscriptions, conditions, incidents, the messages that tell them, snoozes and the outbox."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlite_utils import Database
+
+from bot.transitions import Condition, ConditionState, Phase
+from storage.timefmt import from_iso, iso
+
+EVERY_COMPANY = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    channel: str
+    company_id: str | None  # None: every company
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    channel: str
+    company_id: str
+    until: datetime
+    by_user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int
+    company_id: str
+    condition: Condition
+    detail: str
+    error_kind: str | None
+    since: datetime
+    opened_at: datetime
+    changed_at: datetime | None
+    resolved_at: datetime | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    channel: str
+    incident_id: int
+    group_id: int | None
+    ts: str | None
+    acked_by: str | None
+    acked_at: datetime | None
+    checked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertGroup:
+    id: int
+    channel: str
+    created_at: datetime
+    ts: str | None
+    acked_by: str | None
+    acked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    key: str
+    channel: str
+    kind: str
+    incident_id: int | None
+    group_id: int | None
+    body: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    in_flight_at: datetime | None
+
+
+def _incident(row: dict[str, Any]) -> Incident:
+    return Incident(
+        id=row["id"],
+        company_id=row["company_id"],
+        condition=Condition(row["condition"]),
+        detail=row["detail"] or "",
+        error_kind=row["error_kind"],
+        since=from_iso(row["since"]),  # type: ignore[arg-type]
+        opened_at=from_iso(row["opened_at"]),  # type: ignore[arg-type]
+        changed_at=from_iso(row["changed_at"]),
+        resolved_at=from_iso(row["resolved_at"]),
+        version=row["version"] or 0,
+    )
+
+
+def _message(row: dict[str, Any]) -> AlertMessage:
+    return AlertMessage(
+        channel=row["channel"],
+        incident_id=row["incident_id"],
+        group_id=row["group_id"],
+        ts=row["ts"],
+        acked_by=row["acked_by"],
+        acked_at=from_iso(row["acked_at"]),
+        checked_at=from_iso(row["checked_at"]),
+    )
+
+
+def _group(row: dict[str, Any]) -> AlertGroup:
+    return AlertGroup(
+        id=row["id"],
+        channel=row["channel"],
+        created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+        ts=row["ts"],
+        acked_by=row["acked_by"],
+        acked_at=from_iso(row["acked_at"]),
+    )
+
+
+class AlertStore:
+    db: Database
+
+    # --- subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, channel: str, company_id: str | None, user_id: str, now: datetime) -> bool:
+        """True when this is a new subscription."""
+        key = company_id or EVERY_COMPANY
+        if list(self.db["subscriptions"].rows_where("channel = ? and company_id = ?", [channel, key])):
+            return False
+        self.db["subscriptions"].insert(
+            {"channel": channel, "company_id": key, "created_by": user_id, "created_at": iso(now)}
+        )
+        return True
+
+    def unsubscribe(self, channel: str, company_id: str | None) -> bool:
+        key = company_id or EVERY_COMPANY
+        cursor = self.db.execute("delete from subscriptions where channel = ? and company_id = ?", [channel, key])
+        return cursor.rowcount > 0
+
+    def _subscriptions(self, where: str, params: list[Any]) -> list[Subscription]:
+        return [
+            Subscription(
+                row["channel"],
+                None if row["company_id"] == EVERY_COMPANY else row["company_id"],
+                row["created_by"],
+                from_iso(row["created_at"]),  # type: ignore[arg-type]
+            )
+            for row in self.db["subscriptions"].rows_where(where, params, order_by="created_at")
+        ]
+
+    def channel_subscriptions(self, channel: str) -> list[Subscription]:
+        return self._subscriptions("channel = ?", [channel])
+
+    def subscriptions_created_by(self, user_id: str) -> list[Subscription]:
+        return self._subscriptions("created_by = ?", [user_id])
+
+    def subscription_map(self) -> tuple[set[str], dict[str, set[str]]]:
+        """(channels that take every company, company id -> channels that take it)."""
+        everything: set[str] = set()
+        by_company: dict[str, set[str]] = {}
+        for channel, company_id in self.db.execute("select channel, company_id from subscriptions"):
+            if company_id == EVERY_COMPANY:
+                everything.add(channel)
+            else:
+                by_company.setdefault(company_id, set()).add(channel)
+        return everything, by_company
+
+    # --- snoozes -----------------------------------------------------------------------
+
+    def snooze(self, channel: str, company_id: str, until: datetime, user_id: str, now: datetime) -> None:
+        self.db["snoozes"].upsert(
+            {"channel": channel, "company_id": company_id, "until": iso(until), "by_user": user_id, "created_at": iso(now)},
+            pk=("channel", "company_id"),
+        )
+
+    def active_snoozes(self, now: datetime) -> dict[tuple[str, str], datetime]:
+        return {
+            (channel, company_id): from_iso(until)  # type: ignore[misc]
+            for channel, company_id, until in self.db.execute(
+                "select channel, company_id, until from snoozes where until > ?", [iso(now)]
+            )
+        }
+
+    def snoozes_created_by(self, user_id: str, now: datetime) -> list[Snooze]:
+        return [
+            Snooze(row["channel"], row["company_id"], from_iso(row["until"]), row["by_user"])  # type: ignore[arg-type]
+            for row in self.db["snoozes"].rows_where("by_user = ? and until > ?", [user_id, iso(now)], order_by="until")
+        ]
+
+    # --- conditions --------------------------------------------------------------------
+
+    def all_conditions(self) -> dict[str, dict[Condition, ConditionState]]:
+        known: dict[str, dict[Condition, ConditionState]] = {}
+        for company_id, condition, phase, since, detail, incident_id in self.db.execute(
+            "select company_id, condition, phase, since, detail, incident_id from conditions"
+        ):
+            known.setdefault(company_id, {})[Condition(condition)] = ConditionState(
+                Condition(condition), Phase(phase), from_iso(since), detail or "", incident_id  # type: ignore[arg-type]
+            )
+        return known
+
+    def save_condition(self, company_id: str, state: ConditionState) -> None:
+        self.db["conditions"].upsert(
+            {
+                "company_id": company_id,
+                "condition": state.condition.value,
+                "phase": state.phase.value,
+                "since": iso(state.since),
+                "detail": state.detail,
+                "incident_id": state.incident_id,
+            },
+            pk=("company_id", "condition"),
+        )
+
+    def drop_condition(self, company_id: str, condition: Condition) -> None:
+        self.db.execute("delete from conditions where company_id = ? and condition = ?", [company_id, condition.value])
+
+    # --- incidents ---------------------------------------------------------------------
+
+    def open_incident(
+        self, company_id: str, condition: Condition, detail: str, error_kind: str | None, since: datetime, now: datetime
+    ) -> int:
+        table = self.db["incidents"]
+        table.insert(
+            {
+                "company_id": company_id,
+                "condition": condition.value,
+                "detail": detail,
+                "error_kind": error_kind,
+                "since": iso(since),
+                "opened_at": iso(now),
+                "version": 1,
+            },
+        )
+        return int(table.last_pk)  # type: ignore[arg-type]
+
+    def change_incident(self, incident_id: int, detail: str, error_kind: str | None, now: datetime) -> None:
+        self.db.execute(
+            "update incidents set detail = ?, error_kind = ?, changed_at = ?, version = version + 1 where id = ?",
+            [detail, error_kind, iso(now), incident_id],
+        )
+
+    def resolve_incident(self, incident_id: int, now: datetime) -> None:
+        self.db.execute(
+            "update incidents set resolved_at = ?, version = version + 1 where id = ?", [iso(now), incident_id]
+        )
+
+    def incident(self, incident_id: int) -> Incident | None:
+        rows = list(self.db["incidents"].rows_where("id = ?", [incident_id]))
+        return _incident(rows[0]) if rows else None
+
+    def incidents(self, incident_ids: Iterable[int]) -> dict[int, Incident]:
+        ids = list(incident_ids)
+        found: dict[int, Incident] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self.db["incidents"].rows_where(f"id in ({','.join('?' * len(chunk))})", chunk):
+                found[row["id"]] = _incident(row)
+        return found
+
+    def open_incidents(self) -> list[Incident]:
+        return [_incident(row) for row in self.db["incidents"].rows_where("resolved_at is null", order_by="id")]
+
+    # --- messages and groups -----------------------------------------------------------
+
+    def add_alert_message(self, channel: str, incident_id: int, group_id: int | None = None) -> None:
+        self.db["alert_messages"].insert(
+            {"channel": channel, "incident_id": incident_id, "group_id": group_id}, pk=("channel", "incident_id"), ignore=True
+        )
+
+    def alert_message(self, channel: str, incident_id: int) -> AlertMessage | None:
+        rows = list(self.db["alert_messages"].rows_where("channel = ? and incident_id = ?", [channel, incident_id]))
+        return _message(rows[0]) if rows else None
+
+    def alert_messages_for(self, incident_id: int) -> list[AlertMessage]:
+        return [_message(row) for row in self.db["alert_messages"].rows_where("incident_id = ?", [incident_id])]
+
+    def alert_message_by_ts(self, channel: str, ts: str) -> AlertMessage | None:
+        rows = list(self.db["alert_messages"].rows_where("channel = ? and ts = ?", [channel, ts]))
+        return _message(rows[0]) if rows else None
+
+    def set_alert_ts(self, channel: str, incident_id: int, ts: str) -> None:
+        self.db.execute("update alert_messages set ts = ? where channel = ? and incident_id = ?", [ts, channel, incident_id])
+
+    def ack_alert(self, channel: str, incident_id: int, user_id: str, now: datetime) -> None:
+        self.db.execute(
+            "update alert_messages set acked_by = ?, acked_at = ? where channel = ? and incident_id = ?",
+            [user_id, iso(now), channel, incident_id],
+        )
+
+    def mark_checked(self, channel: str, incident_id: int, now: datetime) -> None:
+        self.db.execute(
+            "update alert_messages set checked_at = ? where channel = ? and incident_id = ?", [iso(now), channel, incident_id]
+        )
+
+    def create_group(self, channel: str, now: datetime) -> int:
+        table = self.db["alert_groups"]
+        table.insert({"channel": channel, "created_at": iso(now)})
+        return int(table.last_pk)  # type: ignore[arg-type]
+
+    def group(self, group_id: int) -> AlertGroup | None:
+        rows = list(self.db["alert_groups"].rows_where("id = ?", [group_id]))
+        return _group(rows[0]) if rows else None
+
+    def group_by_ts(self, channel: str, ts: str) -> AlertGroup | None:
+        rows = list(self.db["alert_groups"].rows_where("channel = ? and ts = ?", [channel, ts]))
+        return _group(rows[0]) if rows else None
+
+    def group_incident_ids(self, group_id: int) -> list[int]:
+        return [row[0] for row in self.db.execute("select incident_id from alert_messages where group_id = ? order by incident_id", [group_id])]
+
+    def set_group_ts(self, group_id: int, ts: str) -> None:
+        self.db.execute("update alert_groups set ts = ? where id = ?", [ts, group_id])
+
+    def ack_group(self, group_id: int, user_id: str, now: datetime) -> None:
+        self.db.execute("update alert_groups set acked_by = ?, acked_at = ? where id = ?", [user_id, iso(now), group_id])
+
+    # --- the outbox --------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        key: str,
+        channel: str,
+        kind: str,
+        now: datetime,
+        *,
+        incident_id: int | None = None,
+        group_id: int | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue a Slack call; False when the same key is already queued (a replay queues nothing twice)."""
+        cursor = self.db.execute(
+            "insert or ignore into outbox (key, channel, kind, incident_id, group_id, body, created_at, due_at, attempts, state)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, 0, 'pending')",
+            [key, channel, kind, incident_id, group_id, json.dumps(body or {}), iso(now), iso(now)],
+        )
+        return cursor.rowcount > 0
+
+    def pending_outbox(self, limit: int = 5000) -> list[tuple[OutboxItem, datetime]]:
+        """Pending rows in queue order, each with when it is due."""
+        return [
+            (
+                OutboxItem(
+                    id=row[0],
+                    key=row[1],
+                    channel=row[2],
+                    kind=row[3],
+                    incident_id=row[4],
+                    group_id=row[5],
+                    body=json.loads(row[6] or "{}"),
+                    created_at=from_iso(row[7]),  # type: ignore[arg-type]
+                    attempts=row[8],
+                    in_flight_at=from_iso(row[9]),
+                ),
+                from_iso(row[10]),  # type: ignore[misc]
+            )
+            for row in self.db.execute(
+                "select id, key, channel, kind, incident_id, group_id, body, created_at, attempts, in_flight_at, due_at"
+                " from outbox where state = 'pending' order by id limit ?",
+                [limit],
+            )
+        ]
+
+    def next_due_at(self) -> datetime | None:
+        row = self.db.execute("select min(due_at) from outbox where state = 'pending'").fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
+    def pending_outbox_count(self) -> int:
+        return self.db.execute("select count(*) from outbox where state = 'pending'").fetchone()[0]
+
+    def mark_in_flight(self, item_id: int, now: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ?", [iso(now), item_id]
+            )
+
+    def mark_sent(self, item_id: int, ts: str | None, now: datetime) -> None:
+        self.db.execute("update outbox set state = 'sent', sent_at = ?, ts = ? where id = ?", [iso(now), ts, item_id])
+
+    def reschedule(self, item_id: int, due_at: datetime, error: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "update outbox set due_at = ?, last_error = ?, in_flight_at = null where id = ?",
+                [iso(due_at), error, item_id],
+            )
+
+    def mark_failed(self, item_id: int, error: str, now: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "update outbox set state = 'failed', last_error = ?, sent_at = ? where id = ?", [error, iso(now), item_id]
+            )
+
+    # --- small named state -------------------------------------------------------------
+
+    def get_state(self, name: str) -> str | None:
+        row = self.db.execute("select value from settings_state where name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, name: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("delete from settings_state where name = ?", [name])
+        else:
+            self.db["settings_state"].upsert({"name": name, "value": value}, pk="name")

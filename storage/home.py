@@ -1,0 +1,90 @@
+"""Who has the App Home tab open lately, and what they last saw: so a poll can refresh it, throttled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from storage.timefmt import iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def _iso(moment: datetime) -> str:
+    return iso(moment) or ""
+
+
+@dataclass(frozen=True, slots=True)
+class HomeViewer:
+    user_id: str
+    opened_at: datetime
+    published_at: datetime | None
+    filter: str
+    page: int
+    stale: bool  # something changed since the last publish
+
+
+class HomeStore:
+    """A mixin for Store: the `home_viewers` table (migration 0004_home)."""
+
+    db: "Database"
+
+    def _home_viewer(self, row: tuple) -> HomeViewer:
+        return HomeViewer(
+            user_id=row[0],
+            opened_at=datetime.fromisoformat(row[1]),
+            published_at=datetime.fromisoformat(row[2]) if row[2] else None,
+            filter=row[3] or "all",
+            page=row[4] or 0,
+            stale=bool(row[5]),
+        )
+
+    def home_viewer(self, user_id: str) -> HomeViewer | None:
+        row = self.db.execute(
+            "select user_id, opened_at, published_at, filter, page, stale from home_viewers where user_id = ?",
+            [user_id],
+        ).fetchone()
+        return self._home_viewer(row) if row else None
+
+    def home_opened(self, user_id: str, now: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "insert into home_viewers (user_id, opened_at, filter, page, stale) values (?, ?, 'all', 0, 0) "
+                "on conflict(user_id) do update set opened_at = excluded.opened_at",
+                [user_id, _iso(now)],
+            )
+
+    def home_published(self, user_id: str, filter: str, page: int, now: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "insert into home_viewers (user_id, opened_at, published_at, filter, page, stale) "
+                "values (?, ?, ?, ?, ?, 0) on conflict(user_id) do update set "
+                "published_at = excluded.published_at, filter = excluded.filter, page = excluded.page, stale = 0",
+                [user_id, _iso(now), _iso(now), filter, page],
+            )
+
+    def mark_home_stale(self, opened_since: datetime) -> int:
+        """Every recent viewer's Home tab now shows old data; returns how many."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "update home_viewers set stale = 1 where opened_at >= ? and stale = 0", [_iso(opened_since)]
+            )
+            return cursor.rowcount
+
+    def home_viewers_to_refresh(
+        self, opened_since: datetime, published_before: datetime, limit: int
+    ) -> list[HomeViewer]:
+        """Stale views of recent viewers not published lately, most recently opened first."""
+        rows = self.db.execute(
+            "select user_id, opened_at, published_at, filter, page, stale from home_viewers "
+            "where stale = 1 and opened_at >= ? and (published_at is null or published_at <= ?) "
+            "order by opened_at desc limit ?",
+            [_iso(opened_since), _iso(published_before), limit],
+        ).fetchall()
+        return [self._home_viewer(row) for row in rows]
+
+    def forget_home_viewers(self, opened_before: datetime) -> int:
+        with self.db.atomic():
+            return self.db.execute("delete from home_viewers where opened_at < ?", [_iso(opened_before)]).rowcount
