@@ -127,6 +127,8 @@ async def _serve_socket_mode(services, bolt_app) -> int:  # type: ignore[no-unty
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per scheduled run is noise; APScheduler's warnings (a missed run) still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()

@@ -49,6 +49,7 @@ class FakeSlack:
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
+        self.latency = 0.0  # seconds each Web API call takes, to widen windows in crash tests
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -150,6 +151,8 @@ class FakeSlack:
         args = await self._args(request)
         args.update({k: v for k, v in request.query.items() if k not in args})
         call = Call(method, args, time.monotonic())
+        if self.latency:
+            await asyncio.sleep(self.latency)
         self.calls.append(call)
         self._changed.set()
         injected = self._injected.get(method)
