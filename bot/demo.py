@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 DEMO_ACCOUNT: dict[str, Any] = {
@@ -21,6 +21,10 @@ DEMO_ACCOUNT: dict[str, Any] = {
 PHASE = timedelta(minutes=5)
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _company(
     company_id: str,
     name: str,
@@ -29,6 +33,7 @@ def _company(
     error: tuple[str, str] | None = None,
     sync: tuple[str, str] | None = None,
     triangles: int = 0,
+    last_seen: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": company_id,
@@ -36,7 +41,7 @@ def _company(
         "software": software,
         "integration_status": status,
         "error": {"kind": error[0], "message": error[1]} if error else None,
-        "sync_app": {"status": sync[0], "location": sync[1], "last_seen_at": None} if sync else None,
+        "sync_app": {"status": sync[0], "location": sync[1], "last_seen_at": last_seen} if sync else None,
         "publication_errors": triangles,
         "updated_at": None,
     }
@@ -45,6 +50,9 @@ def _company(
 def demo_companies(now: datetime) -> list[dict[str, Any]]:
     """The practice as it stands at `now`; the phase number decides which problems are current."""
     phase = int(now.timestamp() // PHASE.total_seconds()) % 4
+    phase_start = datetime.fromtimestamp(now.timestamp() - now.timestamp() % PHASE.total_seconds(), tz=timezone.utc)
+    just_now = _stamp(now - timedelta(seconds=30))
+    this_morning = _stamp(now.replace(hour=8, minute=55, second=0, microsecond=0) - timedelta(days=0 if now.hour >= 9 else 1))
     companies = [
         _company(
             "c_1",
@@ -54,6 +62,7 @@ def demo_companies(now: datetime) -> list[dict[str, Any]]:
             ("synchronisation", "Token Required"),
             ("offline", "RECEPTION-PC"),
             triangles=2,
+            last_seen=this_morning,
         ),
         _company("c_2", "Bright & Sons", "Xero"),
         _company(
@@ -65,8 +74,10 @@ def demo_companies(now: datetime) -> list[dict[str, Any]]:
             triangles=3,
         ),
         _company("c_4", "Dunmore Dental Practice", "QuickBooks Online", "not_integrated"),
-        _company("c_5", "Evergreen Gardens Limited", "Sage 50", sync=("running", "OFFICE-PC-2")),
-        _company("c_6", "Fenwick & Hale LLP", "QuickBooks Desktop", sync=("offline", "JOHN-LAPTOP")),
+        _company("c_5", "Evergreen Gardens Limited", "Sage 50", sync=("running", "OFFICE-PC-2"), last_seen=just_now),
+        _company(
+            "c_6", "Fenwick & Hale LLP", "QuickBooks Desktop", sync=("offline", "JOHN-LAPTOP"), last_seen=this_morning
+        ),
         _company(
             "c_7",
             "Greenway Cafe",
@@ -82,7 +93,7 @@ def demo_companies(now: datetime) -> list[dict[str, Any]]:
         _company("c_8", "Harbour View Hotel Ltd", "Sage Accounting"),
         _company("c_9", "Ironbridge Motors", "Xero", triangles=0),
         _company("c_10", "Juniper Yoga Studio", "FreeAgent"),
-        _company("c_11", "Kestrel Logistics Ltd", "Sage 50", sync=("running", "ACCOUNTS-PC")),
+        _company("c_11", "Kestrel Logistics Ltd", "Sage 50", sync=("running", "ACCOUNTS-PC"), last_seen=just_now),
         _company("c_12", "Acme Holdings Ltd", "Xero"),
         _company("c_13", "Larch & Lime Florists", "Sage Accounting", "not_integrated"),
     ]
@@ -99,7 +110,8 @@ def demo_companies(now: datetime) -> list[dict[str, Any]]:
             "message": "Invalid Account Code - Department entered for Invoice and/orLine Item. Account Code 4010",
         }
     if phase in (2, 3):
-        by_id["c_11"]["sync_app"] = {"status": "offline", "location": "ACCOUNTS-PC", "last_seen_at": None}
+        went_offline = phase_start - (PHASE if phase == 3 else timedelta(0))
+        by_id["c_11"]["sync_app"] = {"status": "offline", "location": "ACCOUNTS-PC", "last_seen_at": _stamp(went_offline)}
     if phase == 3:
         by_id["c_2"].update(integration_status="not_integrated")
     return companies

@@ -237,8 +237,8 @@ def card_facts(
         if status.sync_app is not None:
             sync = status.sync_app
             state = "Running" if not sync.offline else "Offline (not running)"
-            if sync.offline and company.sync_since:
-                state += f" since {utc_text(company.sync_since)}"
+            if sync.offline and sync.last_seen_at is None and company.sync_since:
+                state += f", seen offline since {utc_text(company.sync_since)}"
             facts.append(("Desktop Sync App", state))
             facts.append(("Sync App location", sync.location or "unknown"))
             facts.append(("Sync App last seen", utc_text(sync.last_seen_at)))
@@ -266,7 +266,10 @@ def card_facts(
 def article_mrkdwn(match: ArticleMatch) -> str:
     link = f"<{match.article.url}|{escape(match.article.title)}>"
     if match.specific:
-        return f":book: Help Centre: {link} ({escape(match.reason)})"
+        line = f":book: Help Centre: {link} ({escape(match.reason)})"
+        if match.article.fix_summary:
+            line += f"\n_{escape(match.article.fix_summary)}_"
+        return line
     line = f":book: Help Centre: {link}"
     if match.search_url:
         line += f" · <{match.search_url}|search the Help Centre for this message>"
@@ -305,6 +308,8 @@ def status_text(facts: CardFacts) -> str:
     lines += ["", f"Help Centre: {article.article.title}", f"  {article.article.url}"]
     if article.specific:
         lines.append(f"  ({article.reason})")
+        if article.article.fix_summary:
+            lines.append(f"  {article.article.fix_summary}")
     elif article.search_url:
         lines.append(f"  Search for this message: {article.search_url}")
     if facts.notes:
