@@ -194,7 +194,7 @@ class AlertEngine:
                 if (channel, incident.company_id) not in snoozes:
                     store.enqueue(
                         f"reply:{channel}:{incident_id}:v{incident.version}", channel, "reply", now,
-                        incident_id=incident_id, body={"event": "changed", "previous": previous},
+                        incident_id=incident_id, body={"event": "changed", "previous": previous, "now": incident.detail},
                     )
         for incident_id in resolved:
             incident = incidents[incident_id]
@@ -285,7 +285,7 @@ class AlertRenderer:
             return None
         event = body.get("event")
         if event == "changed":
-            return changed_reply(self.facts(incident), body.get("previous", ""))
+            return changed_reply(self.facts(incident), body.get("previous", ""), body.get("now", incident.detail))
         if event == "resolved":
             return resolved_reply(self.facts(incident))
         return self.people_reply(body)

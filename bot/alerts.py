@@ -19,6 +19,8 @@ from bot.render import (
     context,
     error_steps,
     escape,
+    escape_within,
+    packed_sections,
     plural,
     reconnect_step,
     restart_sync_app_step,
@@ -125,7 +127,7 @@ def alert_message(facts: AlertFacts) -> Message:
     else:
         blocks.append(section(what_changed(facts)))
     if facts.condition is Condition.ERROR and facts.detail:
-        blocks.append(section(f"*Exact error message*\n```{escape(facts.detail)}```"))
+        blocks.append(section(f"*Exact error message*\n```{escape_within(facts.detail, 2900)}```"))
     if not resolved:
         blocks.append(section("*What to do next*\n" + "\n".join(f"• {escape(step)}" for step in alert_steps(facts))))
     blocks.append(section(article_mrkdwn(facts.article)))
@@ -159,12 +161,13 @@ def alert_message(facts: AlertFacts) -> Message:
 # --- thread replies: the incident's timeline ---------------------------------------------------
 
 
-def changed_reply(facts: AlertFacts, previous: str) -> Message:
-    body = f":pencil2: The error message changed.\n*Now:* ```{escape(facts.detail)}```"
+def changed_reply(facts: AlertFacts, previous: str, now: str) -> Message:
+    """`now` is the message as it was when the change was seen (it may have changed again since)."""
+    body = f":pencil2: The error message changed.\n*Now:* ```{escape_within(now, 1200)}```"
     if previous:
-        body += f"\n*Before:* ```{escape(previous)}```"
+        body += f"\n*Before:* ```{escape_within(previous, 1200)}```"
     body += f"\n{article_mrkdwn(facts.article)}"
-    return Message(text=escape(f"{facts.company}: the error message changed: {clip(facts.detail, 200)}"), blocks=[section(body)])
+    return Message(text=escape(f"{facts.company}: the error message changed: {clip(now, 200)}"), blocks=[section(body)])
 
 
 def resolved_reply(facts: AlertFacts) -> Message:
@@ -238,13 +241,13 @@ def group_message(
     for kind, kind_members in kinds[:GROUP_SECTIONS]:
         names = [m.facts.company for m in kind_members]
         open_count = sum(1 for m in kind_members if m.facts.resolved_at is None)
-        shown = ", ".join(escape(n) for n in names[:NAMES_PER_SECTION])
+        shown = ", ".join(escape_within(n, 100) for n in names[:NAMES_PER_SECTION])
         more = f" and {len(names) - NAMES_PER_SECTION} more" if len(names) > NAMES_PER_SECTION else ""
-        line = f"*{escape(_kind_title(kind))}*: {plural(len(names), 'company')}"
+        line = f"*{escape_within(_kind_title(kind), 200)}*: {plural(len(names), 'company')}"
         if open_count != len(names):
             line += f" ({open_count} still open)"
         if kind[1]:
-            line += f"\n```{escape(clip(kind[1], 500))}```"
+            line += f"\n```{escape_within(kind[1], 600)}```"
         line += f"\n{shown}{more}"
         line += f"\n{article_mrkdwn(kind_members[0].facts.article)}"
         blocks.append(section(line))
@@ -279,10 +282,8 @@ def group_list_reply(members: Sequence[GroupMember], part: int, parts: int) -> M
             Condition.DISCONNECTED: "Not integrated",
             Condition.SYNC_OFFLINE: f"Sync App offline on {facts.detail or 'its computer'}",
         }[facts.condition]
-        lines.append(f"• *{escape(facts.company)}* ({escape(facts.software)}): {escape(problem)}")
-    blocks: list[Block] = [context(f"Full list, part {part} of {parts}")]
-    for start in range(0, len(lines), 25):
-        blocks.append(section("\n".join(lines[start : start + 25])))
+        lines.append(f"• *{escape_within(facts.company, 200)}* ({escape_within(facts.software, 100)}): {escape_within(problem, 300)}")
+    blocks: list[Block] = [context(f"Full list, part {part} of {parts}"), *packed_sections(lines)]
     return Message(text=f"Full list, part {part} of {parts}: {plural(len(members), 'company')}", blocks=blocks)
 
 
@@ -290,15 +291,15 @@ def group_progress_reply(resolved: Sequence[str], changed: Sequence[tuple[str, s
     """A poll's news for a storm, in one reply however many companies it concerns."""
     parts: list[str] = []
     if resolved:
-        names = ", ".join(escape(n) for n in resolved[:40]) + (f" and {len(resolved) - 40} more" if len(resolved) > 40 else "")
+        names = ", ".join(escape_within(n, 60) for n in resolved[:40]) + (f" and {len(resolved) - 40} more" if len(resolved) > 40 else "")
         parts.append(f":white_check_mark: Working again ({len(resolved)}): {names}")
     for name, detail in changed[:10]:
-        parts.append(f":pencil2: {escape(name)}: the error message changed to ```{escape(clip(detail, 300))}```")
+        parts.append(f":pencil2: {escape_within(name, 100)}: the error message changed to ```{escape_within(detail, 300)}```")
     if len(changed) > 10:
         parts.append(f"…and {len(changed) - 10} more changed messages.")
     parts.append(f"{plural(remaining, 'company')} still affected." if remaining else "All resolved.")
     text = f"{len(resolved)} working again, {len(changed)} changed, {remaining} still affected"
-    return Message(text=text, blocks=[section("\n".join(parts))])
+    return Message(text=text, blocks=packed_sections(parts))
 
 
 # --- the feed itself ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_engine import AlertRenderer
 from bot.render import Message
+from bot.slack_errors import is_retryable, slack_error
 from storage.alerts import OutboxItem
 from storage.db import Store
 
@@ -25,26 +26,16 @@ METADATA_EVENT = "integration_status_alert"
 # Slack takes about one message a second per channel.
 CHANNEL_INTERVAL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
-# Errors that no retry will mend: the row is marked failed and logged, not retried forever.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "msg_too_long",
-        "no_text",
-        "too_many_attachments",
-        "restricted_action",
-        "cannot_reply_to_message",
-    }
-)
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "thread_not_found"})
+UNEXPECTED_FAILURES_BEFORE_GIVING_UP = 5
 
 
 class Postpone(Exception):
     """The row cannot go yet (its parent message is not posted): try again shortly, not an error."""
+
+
+class ParentLost(Exception):
+    """The message this row belongs to was never delivered (its post failed for good)."""
 
 
 @dataclass
@@ -154,29 +145,38 @@ class Deliverer:
             store.reschedule(item.id, self.clock() + timedelta(seconds=1), "waiting for the message it belongs to")
             report.postponed += 1
             return False
-        except SlackApiError as exc:
-            data = exc.response.data if isinstance(exc.response.data, dict) else {}
-            error = str(data.get("error") or f"HTTP {exc.response.status_code}")
-            if error in PERMANENT_ERRORS:
-                store.mark_failed(item.id, error, self.clock())
-                report.failed += 1
-                report.errors.append(f"{item.key}: {error}")
-                log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error)
-                return True
-            delay = self._retry_delay(item, exc.response.headers, exc.response.status_code)
-            store.reschedule(item.id, self.clock() + timedelta(seconds=delay), error)
+        except ParentLost:
+            return self._give_up(item, "its alert message was never delivered", report)
+        except Exception as exc:
+            error = slack_error(exc)
+            if error.startswith("unexpected_"):
+                log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel)
+                if item.attempts + 1 >= UNEXPECTED_FAILURES_BEFORE_GIVING_UP:
+                    return self._give_up(item, error, report)
+            elif not is_retryable(exc):
+                return self._give_up(item, error, report)
+            status = exc.response.status_code if isinstance(exc, SlackApiError) else None
+            headers = exc.response.headers if isinstance(exc, SlackApiError) else {}
+            delay = self._retry_delay(item, headers, status)
+            # After a 5xx or a lost connection Slack may have posted it: stay "in flight" so that the next
+            # try looks in the channel first. A 429 or an `ok: false` means nothing was posted.
+            ambiguous = error == "network_error" or (status is not None and status >= 500)
+            store.reschedule(item.id, self.clock() + timedelta(seconds=delay), error, keep_in_flight=ambiguous)
             report.errors.append(f"{item.key}: {error}, retrying in {delay:.0f}s")
             log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay)
-            return False
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            delay = self._retry_delay(item, {}, None)
-            store.reschedule(item.id, self.clock() + timedelta(seconds=delay), f"{type(exc).__name__}: {exc}")
-            log.warning("Alert %s to %s: network error %s; retrying in %.1fs", item.key, item.channel, exc, delay)
             return False
         with store.atomic():
             self._record_ts(item, ts)
             store.mark_sent(item.id, ts, self.clock())
         report.sent += 1
+        return True
+
+    def _give_up(self, item: OutboxItem, error: str, report: DeliveryReport) -> bool:
+        """A row no retry can mend is marked failed and logged; it must not hold up its channel."""
+        self.store.mark_failed(item.id, error, self.clock())
+        report.failed += 1
+        report.errors.append(f"{item.key}: {error}")
+        log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error)
         return True
 
     def _retry_delay(self, item: OutboxItem, headers: Any, status: int | None) -> float:
@@ -201,9 +201,11 @@ class Deliverer:
         else:
             message = self.store.alert_message(item.channel, item.incident_id or 0)
             ts = message.ts if message else None
-        if ts is None:
+        if ts is not None:
+            return ts
+        if self.store.parent_post_pending(item.channel, item.incident_id, item.group_id):
             raise Postpone()
-        return ts
+        raise ParentLost()
 
     def _record_ts(self, item: OutboxItem, ts: str | None) -> None:
         if ts is None:
@@ -251,8 +253,11 @@ class Deliverer:
             return await self._post(item, message)
         if item.kind in ("reply", "group_list", "group_reply"):
             return await self._post(item, message, thread_ts=self._parent_ts(item))
-        # An update: edit the message in place, or post it anew when it is gone.
-        ts = self._parent_ts(item)
+        # An update: edit the message in place, or post it anew when it is gone (or never arrived).
+        try:
+            ts = self._parent_ts(item)
+        except ParentLost:
+            return await self._post(item, message)
         try:
             await self.client.chat_update(channel=item.channel, ts=ts, text=message.text, blocks=message.blocks)
             return ts
@@ -281,7 +286,7 @@ class Deliverer:
                 response = await self.client.conversations_history(
                     channel=item.channel, oldest=oldest, include_all_metadata=True, limit=200
                 )
-        except (SlackApiError, Postpone, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (SlackApiError, Postpone, ParentLost, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             log.warning("Could not check whether %s reached Slack (%s); sending it again", item.key, exc)
             return None
         for message in response.get("messages") or []:

@@ -41,6 +41,20 @@ class ChangeReactor(Protocol):
     def __call__(self, outcome: PollOutcome, now: datetime) -> None: ...
 
 
+def _news_key(company: StoredCompany) -> tuple[object, ...]:
+    status = company.status
+    sync = status.sync_app
+    return (
+        status.name,
+        status.software,
+        status.integration_status,
+        status.error,
+        sync.status if sync else None,
+        sync.location if sync else None,
+        status.publication_errors,
+    )
+
+
 def _status_key(status: CompanyStatus) -> tuple[object, ...]:
     return (status.integration_status, status.error)
 
@@ -112,7 +126,10 @@ class Poller:
                 row, before = next_row(company, old_rows.get(company.id), now)
                 if row:
                     rows.append(row)
-                    outcome.changes.append(CompanyChange(before, row_to_company(row)))
+                    after = row_to_company(row)
+                    # A fresher "last seen" or "updated at" is stored, but it is not news.
+                    if before is None or _news_key(before) != _news_key(after):
+                        outcome.changes.append(CompanyChange(before, after))
             if rows:
                 self.store.save_companies(rows)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids

@@ -30,6 +30,16 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def escape_within(text: str, limit: int) -> str:
+    """Escaped text no longer than limit: clipped before escaping, so no entity or markup is cut in two."""
+    raw = text
+    escaped = escape(raw)
+    while len(escaped) > limit:
+        raw = clip(raw, max(2, len(raw) - (len(escaped) - limit) - 1))
+        escaped = escape(raw)
+    return escaped
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     text: str
@@ -77,6 +87,22 @@ def actions(elements: Sequence[Block], block_id: str | None = None) -> Block:
     if block_id:
         block["block_id"] = block_id[:255]
     return block
+
+
+def packed_sections(lines: Iterable[str], limit: int = SECTION_LIMIT) -> list[Block]:
+    """mrkdwn lines in as few sections as fit, never cutting a line in two (a cut can split a link)."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > limit:
+            blocks.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return blocks
 
 
 def fields_section(pairs: Iterable[tuple[str, str]]) -> Block:
@@ -281,7 +307,7 @@ def status_card(facts: CardFacts, company_id: str, *, remind_button: bool) -> Me
     blocks: list[Block] = [header(facts.title), section(f"*{escape(facts.headline)}*")]
     blocks.append(fields_section((label, escape(value)) for label, value in facts.facts))
     if facts.error_message is not None:
-        blocks.append(section(f"*Exact error message*\n```{escape(facts.error_message)}```"))
+        blocks.append(section(f"*Exact error message*\n```{escape_within(facts.error_message, SECTION_LIMIT - 40)}```"))
     blocks.append(section("*What to do next*\n" + "\n".join(f"• {escape(step)}" for step in facts.next_steps)))
     blocks.append(section(article_mrkdwn(facts.article)))
     if remind_button:
@@ -445,15 +471,12 @@ def practice_overview(
     blocks: list[Block] = [header("Integration status at a glance"), section(f"*{escape(summary)}*")]
     if not shown:
         blocks.append(section(":white_check_mark: Nothing needs attention." if errors_only else "No companies yet."))
-    rows = [f"{STATUS_ICONS[line.home_status]} *{escape(line.name)}*: {escape(line.describe())}" for line in shown[:OVERVIEW_LINES]]
-    chunk: list[str] = []
-    for row in rows:
-        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_LIMIT - 10:
-            blocks.append(section("\n".join(chunk)))
-            chunk = []
-        chunk.append(row)
-    if chunk:
-        blocks.append(section("\n".join(chunk)))
+    blocks.extend(
+        packed_sections(
+            f"{STATUS_ICONS[line.home_status]} *{escape_within(line.name, 300)}*: {escape_within(line.describe(), 600)}"
+            for line in shown[:OVERVIEW_LINES]
+        )
+    )
     if len(shown) > OVERVIEW_LINES:
         blocks.append(context(f"…and {len(shown) - OVERVIEW_LINES} more. Ask for a company by name to see its card."))
     note = f"Last checked {utc_text(checked_at)} ({age_text(checked_at, now)})."

@@ -7,14 +7,13 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import reminders as r
 from bot.models import Person
 from bot.poller import PollOutcome
 from bot.render import REMIND_ACTION, Message
+from bot.slack_errors import slack_error
 from bot.slack_users import slack_viewer
 
 if TYPE_CHECKING:
@@ -24,19 +23,6 @@ log = logging.getLogger(__name__)
 
 # Worth another try on the next poll; anything else will not get better by itself.
 TRANSIENT = {"ratelimited", "network_error", "http_500", "http_502", "http_503", "http_504", "internal_error", "fatal_error"}
-
-
-def slack_error(exc: BaseException) -> str:
-    """A short, storable name for what went wrong talking to Slack."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        data = exc.response.data if isinstance(exc.response.data, dict) else {}
-        if status == 429:
-            return "ratelimited"
-        return str(data.get("error") or f"http_{status}")[:100]
-    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, SlackClientError)):
-        return "network_error"
-    return f"unexpected_{type(exc).__name__}"
 
 
 class Reminders:

@@ -370,26 +370,31 @@ class AlertStore:
         return self.db.execute("select count(*) from outbox where state = 'pending'").fetchone()[0]
 
     def mark_in_flight(self, item_id: int, now: datetime) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ?", [iso(now), item_id]
-            )
+        self.db.execute("update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ?", [iso(now), item_id])
 
     def mark_sent(self, item_id: int, ts: str | None, now: datetime) -> None:
         self.db.execute("update outbox set state = 'sent', sent_at = ?, ts = ? where id = ?", [iso(now), ts, item_id])
 
-    def reschedule(self, item_id: int, due_at: datetime, error: str) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "update outbox set due_at = ?, last_error = ?, in_flight_at = null where id = ?",
-                [iso(due_at), error, item_id],
-            )
+    def reschedule(self, item_id: int, due_at: datetime, error: str, *, keep_in_flight: bool = False) -> None:
+        """Try again at due_at. keep_in_flight: the last try may have reached Slack; look before sending."""
+        self.db.execute(
+            "update outbox set due_at = ?, last_error = ?, in_flight_at = case when ? then in_flight_at end where id = ?",
+            [iso(due_at), error, int(keep_in_flight), item_id],
+        )
+
+    def parent_post_pending(self, channel: str, incident_id: int | None, group_id: int | None) -> bool:
+        """Is the message a reply or an update belongs to still waiting in the outbox?"""
+        if group_id is not None:
+            sql, params = "kind = 'group_post' and group_id = ?", [group_id]
+        else:
+            sql, params = "kind in ('post', 'update') and incident_id = ? and channel = ?", [incident_id, channel]
+        row = self.db.execute(f"select 1 from outbox where state = 'pending' and {sql} limit 1", params).fetchone()
+        return row is not None
 
     def mark_failed(self, item_id: int, error: str, now: datetime) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "update outbox set state = 'failed', last_error = ?, sent_at = ? where id = ?", [error, iso(now), item_id]
-            )
+        self.db.execute(
+            "update outbox set state = 'failed', last_error = ?, sent_at = ? where id = ?", [error, iso(now), item_id]
+        )
 
     # --- small named state -------------------------------------------------------------
 

@@ -1,0 +1,45 @@
+"""What went wrong talking to Slack, as one short name, and what may be retried."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+# `ok: false` answers that a later try can mend; every other one is final for that call.
+RETRYABLE_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        # A revoked or replaced token fails every call until someone fixes it: keep the alerts until then.
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "team_access_not_granted",
+    }
+)
+
+
+def slack_error(exc: BaseException) -> str:
+    """A short, storable name for what went wrong talking to Slack."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        if status == 429:
+            return "ratelimited"
+        return str(data.get("error") or f"http_{status}")[:100]
+    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, SlackClientError)):
+        return "network_error"
+    return f"unexpected_{type(exc).__name__}"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, SlackApiError):
+        return exc.response.status_code >= 500 or slack_error(exc) in RETRYABLE_ERRORS
+    return slack_error(exc) == "network_error"
