@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -21,14 +22,14 @@ from bot.alerts import (
     group_list_reply,
     group_message,
     group_progress_reply,
+    problem_phrases,
     resolved_reply,
     snoozed_reply,
 )
 from bot.helpcentre import ArticleMatch, HelpCentre
-from bot.models import StoredCompany
 from bot.poller import PollOutcome
 from bot.render import Message
-from bot.transitions import Condition, ConditionState, Phase, Verb, decide, observe
+from bot.transitions import Condition, ConditionState, Phase, Transition, Verb, decide, observe
 from storage.alerts import Incident
 from storage.db import Store
 from storage.timefmt import from_iso, iso
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 FEED_OUTAGE_STATE = "feed_outage_since"
 BASELINE_STATE = "alert_baseline_at"
-FEED_FAILURES_BEFORE_NOTICE = 3  # "more than three intervals"
+FEED_FAILURES_BEFORE_NOTICE = 3  # "failing for more than three intervals"
 
 
 def article_for_incident(help_centre: HelpCentre, incident: Incident) -> ArticleMatch:
@@ -47,6 +48,18 @@ def article_for_incident(help_centre: HelpCentre, incident: Incident) -> Article
     if incident.condition is Condition.DISCONNECTED:
         return help_centre.match(None, "not_integrated")
     return help_centre.match(None, "sync_app")
+
+
+@dataclass
+class PollNews:
+    """What one poll changed in the incidents, for the channels to be told."""
+
+    opened: list[int] = field(default_factory=list)
+    updated: list[tuple[int, str]] = field(default_factory=list)  # (incident, its previous detail)
+    resolved: list[tuple[int, str]] = field(default_factory=list)  # (incident, why: "cleared" or "removed")
+
+    def __bool__(self) -> bool:
+        return bool(self.opened or self.updated or self.resolved)
 
 
 class AlertEngine:
@@ -60,12 +73,14 @@ class AlertEngine:
         *,
         alert_channel: str | None,
         offline_grace: timedelta,
+        poll_interval: timedelta,
     ) -> None:
         self.store = store
         self.help_centre = help_centre
         self.clock = clock
         self.alert_channel = alert_channel
         self.offline_grace = offline_grace
+        self.poll_interval = poll_interval
 
     # --- reacting to a poll ----------------------------------------------------------------
 
@@ -83,65 +98,70 @@ class AlertEngine:
             for company_id, states in known.items()
             if any(state.phase is Phase.PENDING for state in states.values())
         }
-        opened: list[int] = []
-        updated: list[tuple[int, str]] = []  # (incident, previous detail)
-        resolved: list[int] = []
-        for company_id in sorted(candidates):
+        news = PollNews()
+        # A bad record this time says nothing about the company: its grace period is not judged on it.
+        for company_id in sorted(candidates - outcome.skipped_ids - set(outcome.removed_ids)):
             change = changed.get(company_id)
             company = change.after if change else store.company(company_id)
             if company is None:
                 continue
+            states = known.get(company_id, {})
             for transition in decide(
                 observe(company.status),
-                known.get(company_id, {}),
+                states,
                 now,
                 self.offline_grace,
                 baseline=baseline,
                 new_company=change is not None and change.before is None,
             ):
-                self._apply(company, transition, known.get(company_id, {}), now, opened, updated, resolved)
+                self._apply(company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news)
+        for company_id in outcome.removed_ids:
+            # Gone from the feed: its open alerts are closed (and say why), the rest forgotten.
+            for condition, state in known.get(company_id, {}).items():
+                if state.phase is Phase.OPEN and state.incident_id is not None:
+                    store.resolve_incident(state.incident_id, now)
+                    news.resolved.append((state.incident_id, "removed"))
+                store.drop_condition(company_id, condition)
         if baseline:
             store.set_state(BASELINE_STATE, iso(now))
-        self._queue(opened, updated, resolved, now)
+        store.forget_expired_snoozes(now)
+        self._queue(news, store.take_due_deferred_alerts(now), now)
 
     def _apply(
         self,
-        company: StoredCompany,
-        transition,  # type: ignore[no-untyped-def]
+        company_id: str,
+        error_kind: str | None,
+        transition: Transition,
         known: dict[Condition, ConditionState],
         now: datetime,
-        opened: list[int],
-        updated: list[tuple[int, str]],
-        resolved: list[int],
+        news: PollNews,
     ) -> None:
         store = self.store
         condition = transition.condition
-        error_kind = company.status.error.kind.value if company.status.error else None
+        since = transition.since or now
         if transition.verb is Verb.TRACK:
+            assert transition.phase is not None
             store.save_condition(
-                company.id,
-                ConditionState(condition, transition.phase, transition.since or now, transition.detail, transition.incident_id),
+                company_id, ConditionState(condition, transition.phase, since, transition.detail, transition.incident_id)
             )
         elif transition.verb is Verb.DROP:
-            store.drop_condition(company.id, condition)
+            store.drop_condition(company_id, condition)
         elif transition.verb is Verb.OPEN:
-            since = transition.since or now
-            incident_id = store.open_incident(company.id, condition, transition.detail, error_kind, since, now)
-            store.save_condition(company.id, ConditionState(condition, Phase.OPEN, since, transition.detail, incident_id))
-            opened.append(incident_id)
+            incident_id = store.open_incident(company_id, condition, transition.detail, error_kind, since, now)
+            store.save_condition(company_id, ConditionState(condition, Phase.OPEN, since, transition.detail, incident_id))
+            news.opened.append(incident_id)
         elif transition.verb is Verb.CHANGE:
             assert transition.incident_id is not None
             store.change_incident(transition.incident_id, transition.detail, error_kind, now)
             store.save_condition(
-                company.id,
-                ConditionState(condition, Phase.OPEN, transition.since or now, transition.detail, transition.incident_id),
+                company_id, ConditionState(condition, Phase.OPEN, since, transition.detail, transition.incident_id)
             )
-            updated.append((transition.incident_id, known[condition].detail))
+            news.updated.append((transition.incident_id, known[condition].detail))
         elif transition.verb is Verb.RESOLVE:
             assert transition.incident_id is not None
             store.resolve_incident(transition.incident_id, now)
-            store.drop_condition(company.id, condition)
-            resolved.append(transition.incident_id)
+            store.drop_condition(company_id, condition)
+            news.resolved.append((transition.incident_id, "cleared"))
 
     def channels_for(self, company_id: str, everything: set[str], by_company: dict[str, set[str]]) -> set[str]:
         channels = everything | by_company.get(company_id, set())
@@ -149,41 +169,37 @@ class AlertEngine:
             channels.add(self.alert_channel)
         return channels
 
-    def _queue(self, opened: list[int], updated: list[tuple[int, str]], resolved: list[int], now: datetime) -> None:
-        if not (opened or updated or resolved):
+    def _queue(self, news: PollNews, deferred: list[tuple[str, int]], now: datetime) -> None:
+        if not (news or deferred):
             return
         store = self.store
         everything, by_company = store.subscription_map()
         snoozes = store.active_snoozes(now)
-        incidents = store.incidents([*opened, *(i for i, _ in updated), *resolved])
+        incidents = store.incidents(
+            [*news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *(i for _, i in deferred)]
+        )
 
         new_by_channel: dict[str, list[int]] = defaultdict(list)
-        for incident_id in opened:
+        for incident_id in news.opened:
             company_id = incidents[incident_id].company_id
             for channel in sorted(self.channels_for(company_id, everything, by_company)):
-                if (channel, company_id) not in snoozes:
+                until = snoozes.get((channel, company_id))
+                if until is None:
                     new_by_channel[channel].append(incident_id)
+                else:
+                    # Snoozed: held back, and posted when the snooze ends if the problem is still there.
+                    store.defer_alert(channel, incident_id, until)
+        for channel, incident_id in deferred:
+            incident = incidents.get(incident_id)
+            if incident is not None and incident.resolved_at is None and (channel, incident.company_id) not in snoozes:
+                new_by_channel[channel].append(incident_id)
         for channel, incident_ids in new_by_channel.items():
-            if len(incident_ids) > STORM_THRESHOLD:
-                group_id = store.create_group(channel, now)
-                for incident_id in incident_ids:
-                    store.add_alert_message(channel, incident_id, group_id)
-                store.enqueue(f"group:{group_id}", channel, "group_post", now, group_id=group_id)
-                parts = math.ceil(len(incident_ids) / COMPANIES_PER_REPLY)
-                for part in range(1, parts + 1):
-                    store.enqueue(
-                        f"group:{group_id}:list:{part}", channel, "group_list", now,
-                        group_id=group_id, body={"part": part, "parts": parts},
-                    )
-            else:
-                for incident_id in incident_ids:
-                    store.add_alert_message(channel, incident_id)
-                    store.enqueue(f"post:{channel}:{incident_id}", channel, "post", now, incident_id=incident_id)
+            self._queue_new(channel, incident_ids, now)
 
         # A change or a recovery is told only where the incident was alerted.
         group_news: dict[int, dict[str, list]] = defaultdict(lambda: {"resolved": [], "changed": []})
         stamp = iso(now)
-        for incident_id, previous in updated:
+        for incident_id, previous in news.updated:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
                 if message.group_id is not None:
@@ -196,7 +212,7 @@ class AlertEngine:
                         f"reply:{channel}:{incident_id}:v{incident.version}", channel, "reply", now,
                         incident_id=incident_id, body={"event": "changed", "previous": previous, "now": incident.detail},
                     )
-        for incident_id in resolved:
+        for incident_id, why in news.resolved:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
                 if message.group_id is not None:
@@ -206,16 +222,34 @@ class AlertEngine:
                 store.enqueue(f"update:{channel}:{incident_id}:v{incident.version}", channel, "update", now, incident_id=incident_id)
                 store.enqueue(
                     f"reply:{channel}:{incident_id}:resolved", channel, "reply", now,
-                    incident_id=incident_id, body={"event": "resolved"},
+                    incident_id=incident_id, body={"event": "resolved", "why": why},
                 )
-        for group_id, news in group_news.items():
+        for group_id, group_items in group_news.items():
             group = store.group(group_id)
             if group is None:
                 continue
             store.enqueue(f"group_update:{group_id}:{stamp}", group.channel, "group_update", now, group_id=group_id)
             store.enqueue(
                 f"group_reply:{group_id}:{stamp}", group.channel, "group_reply", now,
-                group_id=group_id, body={"resolved": news["resolved"], "changed": news["changed"]},
+                group_id=group_id, body={"resolved": group_items["resolved"], "changed": group_items["changed"]},
+            )
+
+    def _queue_new(self, channel: str, incident_ids: list[int], now: datetime) -> None:
+        store = self.store
+        if len(incident_ids) <= STORM_THRESHOLD:
+            for incident_id in incident_ids:
+                store.add_alert_message(channel, incident_id)
+                store.enqueue(f"post:{channel}:{incident_id}", channel, "post", now, incident_id=incident_id)
+            return
+        group_id = store.create_group(channel, now)
+        for incident_id in incident_ids:
+            store.add_alert_message(channel, incident_id, group_id)
+        store.enqueue(f"group:{group_id}", channel, "group_post", now, group_id=group_id)
+        parts = math.ceil(len(incident_ids) / COMPANIES_PER_REPLY)
+        for part in range(1, parts + 1):
+            store.enqueue(
+                f"group:{group_id}:list:{part}", channel, "group_list", now,
+                group_id=group_id, body={"part": part, "parts": parts},
             )
 
     # --- the feed's own health -------------------------------------------------------------
@@ -223,15 +257,20 @@ class AlertEngine:
     def _feed_failing(self, outcome: PollOutcome, now: datetime) -> None:
         if not self.alert_channel or self.store.get_state(FEED_OUTAGE_STATE) is not None:
             return
-        failures = self.store.failing_polls_since_last_good()
-        if failures <= FEED_FAILURES_BEFORE_NOTICE:
-            return
         good = self.store.last_good_poll()
-        since = good.finished_at if good else None
-        self.store.set_state(FEED_OUTAGE_STATE, iso(since) or iso(now))
+        # Counted in time, not in failed polls: "Check again" presses are polls too.
+        since = good.finished_at if good else self.store.first_poll_at()
+        if since is None or now - since <= FEED_FAILURES_BEFORE_NOTICE * self.poll_interval:
+            return
+        self.store.set_state(FEED_OUTAGE_STATE, iso(since))
         self.store.enqueue(
             f"feed_down:{iso(now)}", self.alert_channel, "notice", now,
-            body={"event": "feed_down", "since": iso(since), "problem": outcome.error or "", "polls": failures},
+            body={
+                "event": "feed_down",
+                "since": iso(since),
+                "problem": outcome.error or "",
+                "polls": self.store.failing_polls_since_last_good(),
+            },
         )
 
     def _feed_recovered(self, now: datetime) -> None:
@@ -255,6 +294,13 @@ class AlertRenderer:
 
     def facts(self, incident: Incident, channel: str | None = None) -> AlertFacts:
         company = self.store.company(incident.company_id)
+        still_wrong: tuple[str, ...] = ()
+        if company is None:  # gone from the feed: its name is still known
+            company = self.store.company(incident.company_id, include_removed=True)
+        elif incident.resolved_at is not None:
+            still_wrong = problem_phrases(
+                {c: d for c, d in observe(company.status).items() if c is not incident.condition}
+            )
         message = self.store.alert_message(channel, incident.id) if channel else None
         snoozed_until = None
         if channel:
@@ -273,6 +319,7 @@ class AlertRenderer:
             acked_by=message.acked_by if message else None,
             snoozed_until=snoozed_until,
             checked_at=message.checked_at if message else None,
+            still_wrong=still_wrong,
         )
 
     def incident_message(self, channel: str, incident_id: int) -> Message | None:
@@ -287,7 +334,7 @@ class AlertRenderer:
         if event == "changed":
             return changed_reply(self.facts(incident), body.get("previous", ""), body.get("now", incident.detail))
         if event == "resolved":
-            return resolved_reply(self.facts(incident))
+            return resolved_reply(self.facts(incident), removed=body.get("why") == "removed")
         return self.people_reply(body)
 
     @staticmethod
@@ -310,8 +357,10 @@ class AlertRenderer:
         return group_message(group_id, self.members(group_id), acked_by=group.acked_by)
 
     def group_list(self, group_id: int, part: int, parts: int) -> Message:
-        members = self.members(group_id)
-        chunk = members[(part - 1) * COMPANIES_PER_REPLY : part * COMPANIES_PER_REPLY]
+        # Only this part's incidents: building all the group's members for each part costs parts x the work.
+        ids = self.store.group_incident_ids(group_id)[(part - 1) * COMPANIES_PER_REPLY : part * COMPANIES_PER_REPLY]
+        incidents = self.store.incidents(ids)
+        chunk = [GroupMember(self.facts(incidents[i])) for i in ids if i in incidents]
         return group_list_reply(chunk, part, parts)
 
     def group_reply(self, group_id: int, body: dict) -> Message | None:

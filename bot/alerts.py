@@ -60,6 +60,20 @@ class AlertFacts:
     acked_by: str | None = None
     snoozed_until: datetime | None = None
     checked_at: datetime | None = None
+    # Other problems the company has now, for a resolved incident: "resolved" must not read "all fine".
+    still_wrong: tuple[str, ...] = ()
+
+
+def problem_phrases(present: dict[Condition, str]) -> tuple[str, ...]:
+    phrases = []
+    if Condition.ERROR in present:
+        phrases.append("in error")
+    if Condition.DISCONNECTED in present:
+        phrases.append("not integrated")
+    if Condition.SYNC_OFFLINE in present:
+        where = present[Condition.SYNC_OFFLINE]
+        phrases.append(f"its Sync App is offline{f' on {where}' if where else ''}")
+    return tuple(phrases)
 
 
 def duration_text(start: datetime, end: datetime) -> str:
@@ -117,13 +131,16 @@ def alert_message(facts: AlertFacts) -> Message:
         Condition.DISCONNECTED: ":heavy_minus_sign:",
         Condition.SYNC_OFFLINE: ":electric_plug:",
     }[facts.condition]
-    prefix = "Resolved: " if resolved else ""
+    prefix = ("Cleared: " if facts.still_wrong else "Resolved: ") if resolved else ""
     blocks: list[Block] = [section(f"{icon} *{escape(prefix + title)}*")]
     if resolved:
         assert facts.resolved_at is not None
-        blocks.append(
-            section(f"Working again {slack_time(facts.resolved_at)}, after {duration_text(facts.since, facts.resolved_at)}.")
-        )
+        after = duration_text(facts.since, facts.resolved_at)
+        if facts.still_wrong:
+            still = escape(" and ".join(facts.still_wrong))
+            blocks.append(section(f"This cleared {slack_time(facts.resolved_at)}, after {after}, but the company is now {still}."))
+        else:
+            blocks.append(section(f"Working again {slack_time(facts.resolved_at)}, after {after}."))
     else:
         blocks.append(section(what_changed(facts)))
     if facts.condition is Condition.ERROR and facts.detail:
@@ -152,7 +169,7 @@ def alert_message(facts: AlertFacts) -> Message:
         if needs_integrate_page(facts.condition, facts.error_kind):
             buttons.append(button("Remind account holder to grant permission", REMIND_ACTION, facts.company_id))
         blocks.append(actions(buttons, block_id=f"alert:{facts.incident_id}"))
-    text = ("Resolved: " if resolved else "") + title
+    text = prefix + title
     if facts.condition is Condition.ERROR and facts.detail and not resolved:
         text += f": {clip(facts.detail, 200)}"
     return Message(text=escape(text), blocks=blocks)
@@ -170,10 +187,19 @@ def changed_reply(facts: AlertFacts, previous: str, now: str) -> Message:
     return Message(text=escape(f"{facts.company}: the error message changed: {clip(now, 200)}"), blocks=[section(body)])
 
 
-def resolved_reply(facts: AlertFacts) -> Message:
+def resolved_reply(facts: AlertFacts, *, removed: bool = False) -> Message:
     assert facts.resolved_at is not None
-    text = f"Resolved: {facts.company} is working again after {duration_text(facts.since, facts.resolved_at)}."
-    return Message(text=escape(text), blocks=[section(f":white_check_mark: {escape(text)}")])
+    after = duration_text(facts.since, facts.resolved_at)
+    if removed:
+        text = f"Closed: {facts.company} is no longer in the status feed (after {after}), so there is nothing more to tell."
+        icon = ":wastebasket:"
+    elif facts.still_wrong:
+        text = f"Cleared after {after}, but {facts.company} is now {' and '.join(facts.still_wrong)}."
+        icon = ":arrow_right:"
+    else:
+        text = f"Resolved: {facts.company} is working again after {after}."
+        icon = ":white_check_mark:"
+    return Message(text=escape(text), blocks=[section(f"{icon} {escape(text)}")])
 
 
 def acknowledged_reply(user_id: str) -> Message:

@@ -112,6 +112,7 @@ def build_services(
         clock,
         alert_channel=settings.alert_channel,
         offline_grace=timedelta(seconds=settings.offline_grace_seconds),
+        poll_interval=timedelta(seconds=settings.poll_interval_seconds),
     )
     renderer = AlertRenderer(store, help_centre, clock)
     deliverer = Deliverer(store, client, renderer, clock)

@@ -29,6 +29,9 @@ class PollOutcome:
     changes: list[CompanyChange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     removed: int = 0
+    removed_ids: list[str] = field(default_factory=list)
+    # Companies whose record was bad this time: judged on nothing this poll.
+    skipped_ids: frozenset[str] = frozenset()
     error: str | None = None
 
 
@@ -135,6 +138,8 @@ class Poller:
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
             gone = [cid for cid, old in old_rows.items() if cid not in present and old[_REMOVED_AT] is None]
             outcome.removed = self.store.mark_removed(gone, now)
+            outcome.removed_ids = gone
+            outcome.skipped_ids = snapshot.skipped_ids
             outcome.ok = True
             outcome.companies = len(snapshot.companies)
             for react in self.reactors:

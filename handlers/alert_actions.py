@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SNOOZES = {SNOOZE_HOUR_ACTION: timedelta(hours=1), SNOOZE_DAY_ACTION: timedelta(days=1)}
+RECHECK_AFTER = timedelta(seconds=5)
 
 
 def parse_target(value: str) -> tuple[str, int] | None:
@@ -107,12 +108,16 @@ def register(app: AsyncApp, services: "Services") -> None:
         if target is None:
             return
         kind, number, channel = target
-        # The feed has no per-company endpoint: checking again is a poll now (one at a time).
-        outcome = await services.poller.poll_once()
-        if not outcome.ok:
-            text = f"Checked again, but the status feed cannot be read right now ({outcome.error}). Nothing changed."
-            await respond(response_type="ephemeral", replace_original=False, **notice(text).as_kwargs())
-            return
+        # The feed has no per-company endpoint: checking again is a poll now (one at a time), unless one
+        # has just finished, so that a row of eager presses is not a row of full feed fetches.
+        last = store.last_poll()
+        fresh = last is not None and last.ok and services.clock() - (last.finished_at or last.started_at) < RECHECK_AFTER
+        if not fresh:
+            outcome = await services.poller.poll_once()
+            if not outcome.ok:
+                text = f"Checked again, but the status feed cannot be read right now ({outcome.error}). Nothing changed."
+                await respond(response_type="ephemeral", replace_original=False, **notice(text).as_kwargs())
+                return
         ids = [number] if kind == "i" else store.group_incident_ids(number)
         still_open = [i for i in store.incidents(ids).values() if i.resolved_at is None]
         now = services.clock()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands import Request, Verb
 from bot.lookup import Outcome
-from bot.render import Message, notice, overview_line
+from bot.render import Message, escape, notice, overview_line, section
 from bot.slack_users import slack_viewer
 from bot.subscriptions import current_problems, subscribed_answer, subscriptions_answer
 
@@ -41,16 +41,25 @@ async def subscription_answer(services: "Services", request: Request, body: dict
         company = store.company(company_id)
         company_name = company.name if company else request.argument
 
-    if request.verb is Verb.UNSUBSCRIBE:
-        removed = store.unsubscribe(channel, company_id)
-        if removed:
-            return notice(f"This channel no longer gets alerts for {company_name}.")
-        return notice(f"This channel was not subscribed to {company_name}; nothing changed.")
-
     viewer = await slack_viewer(services.client, store, str(body.get("user_id")), services.clock())
     companies = store.companies()
-    in_scope = [companies[company_id]] if company_id else list(companies.values())
+    in_scope = [companies[company_id]] if company_id in companies else list(companies.values()) if not company_id else []
     refused = [company.name for company in in_scope if not viewer.has_company_settings(company.id)]
+
+    if request.verb is Verb.UNSUBSCRIBE:
+        existing = [s for s in store.channel_subscriptions(channel) if s.company_id == company_id]
+        if not existing:
+            return notice(f"This channel was not subscribed to {company_name}; nothing changed.")
+        # Silencing a channel loses alerts: it takes the same permission as subscribing, or being the subscriber.
+        if refused and existing[0].created_by != viewer.slack_user_id:
+            text = (
+                f"Only <@{existing[0].created_by}> or someone with the Company settings permission on "
+                f"{escape(company_name)} can stop these alerts. Nothing changed."
+            )
+            return Message(text=text, blocks=[section(text)])
+        store.unsubscribe(channel, company_id)
+        return notice(f"This channel no longer gets alerts for {company_name}.")
+
     if refused:
         scope = company_name if company_id else f"every company ({len(refused)} of {len(in_scope)} are not yours)"
         return notice(

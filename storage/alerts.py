@@ -182,6 +182,21 @@ class AlertStore:
             )
         }
 
+    def forget_expired_snoozes(self, now: datetime) -> None:
+        self.db.execute("delete from snoozes where until <= ?", [iso(now)])
+
+    def defer_alert(self, channel: str, incident_id: int, until: datetime) -> None:
+        self.db.execute(
+            "insert or replace into deferred_alerts (channel, incident_id, until) values (?, ?, ?)",
+            [channel, incident_id, iso(until)],
+        )
+
+    def take_due_deferred_alerts(self, now: datetime) -> list[tuple[str, int]]:
+        """Alerts whose snooze has ended, removed from the waiting list as they are handed out."""
+        due = [tuple(row) for row in self.db.execute("select channel, incident_id from deferred_alerts where until <= ?", [iso(now)])]
+        self.db.execute("delete from deferred_alerts where until <= ?", [iso(now)])
+        return due  # type: ignore[return-value]
+
     def snoozes_created_by(self, user_id: str, now: datetime) -> list[Snooze]:
         return [
             Snooze(row["channel"], row["company_id"], from_iso(row["until"]), row["by_user"])  # type: ignore[arg-type]
@@ -200,17 +215,13 @@ class AlertStore:
             )
         return known
 
+    # The writes below run once per company in a storm: plain SQL, without sqlite-utils' table introspection.
+
     def save_condition(self, company_id: str, state: ConditionState) -> None:
-        self.db["conditions"].upsert(
-            {
-                "company_id": company_id,
-                "condition": state.condition.value,
-                "phase": state.phase.value,
-                "since": iso(state.since),
-                "detail": state.detail,
-                "incident_id": state.incident_id,
-            },
-            pk=("company_id", "condition"),
+        self.db.execute(
+            "insert or replace into conditions (company_id, condition, phase, since, detail, incident_id)"
+            " values (?, ?, ?, ?, ?, ?)",
+            [company_id, state.condition.value, state.phase.value, iso(state.since), state.detail, state.incident_id],
         )
 
     def drop_condition(self, company_id: str, condition: Condition) -> None:
@@ -221,19 +232,12 @@ class AlertStore:
     def open_incident(
         self, company_id: str, condition: Condition, detail: str, error_kind: str | None, since: datetime, now: datetime
     ) -> int:
-        table = self.db["incidents"]
-        table.insert(
-            {
-                "company_id": company_id,
-                "condition": condition.value,
-                "detail": detail,
-                "error_kind": error_kind,
-                "since": iso(since),
-                "opened_at": iso(now),
-                "version": 1,
-            },
+        cursor = self.db.execute(
+            "insert into incidents (company_id, condition, detail, error_kind, since, opened_at, version)"
+            " values (?, ?, ?, ?, ?, ?, 1)",
+            [company_id, condition.value, detail, error_kind, iso(since), iso(now)],
         )
-        return int(table.last_pk)  # type: ignore[arg-type]
+        return int(cursor.lastrowid)  # type: ignore[arg-type]
 
     def change_incident(self, incident_id: int, detail: str, error_kind: str | None, now: datetime) -> None:
         self.db.execute(
@@ -265,8 +269,9 @@ class AlertStore:
     # --- messages and groups -----------------------------------------------------------
 
     def add_alert_message(self, channel: str, incident_id: int, group_id: int | None = None) -> None:
-        self.db["alert_messages"].insert(
-            {"channel": channel, "incident_id": incident_id, "group_id": group_id}, pk=("channel", "incident_id"), ignore=True
+        self.db.execute(
+            "insert or ignore into alert_messages (channel, incident_id, group_id) values (?, ?, ?)",
+            [channel, incident_id, group_id],
         )
 
     def alert_message(self, channel: str, incident_id: int) -> AlertMessage | None:

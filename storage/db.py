@@ -198,8 +198,9 @@ class Store(AlertStore, HomeStore, ReminderStore):
         columns = ", ".join(FEED_COLUMNS + KEPT_COLUMNS)
         return {row[0]: row for row in self.db.execute(f"select {columns} from companies")}
 
-    def company(self, company_id: str) -> StoredCompany | None:
-        rows = list(self.db["companies"].rows_where("id = ? and removed_at is null", [company_id]))
+    def company(self, company_id: str, *, include_removed: bool = False) -> StoredCompany | None:
+        where = "id = ?" if include_removed else "id = ? and removed_at is null"
+        rows = list(self.db["companies"].rows_where(where, [company_id]))
         return row_to_company(rows[0]) if rows else None
 
     def company_names(self) -> list[tuple[str, str]]:
@@ -269,6 +270,10 @@ class Store(AlertStore, HomeStore, ReminderStore):
 
     def last_good_poll(self) -> PollRun | None:
         return self._poll("where ok = 1")
+
+    def first_poll_at(self) -> datetime | None:
+        row = self.db.execute("select min(started_at) from poll_runs").fetchone()
+        return from_iso(row[0]) if row else None
 
     def failing_polls_since_last_good(self) -> int:
         return self.db.execute(

@@ -87,7 +87,7 @@ def alerts(db: Database) -> None:
         },
         pk="id",
     )
-    db["incidents"].create_index(["company_id", "condition", "since"], unique=True)
+    db["incidents"].create_index(["company_id", "condition", "since"])
     db["alert_groups"].create(
         {"id": int, "channel": str, "created_at": str, "ts": str, "acked_by": str, "acked_at": str},
         pk="id",
@@ -137,17 +137,6 @@ def alerts(db: Database) -> None:
     db["settings_state"].create({"name": str, "value": str}, pk="name")
 
 
-@migrations(name="0004_home")
-def home(db: Database) -> None:
-    # Who opened the App Home tab lately, so a changing poll can refresh it (throttled).
-    db["home_viewers"].create(
-        {"user_id": str, "opened_at": str, "published_at": str, "filter": str, "page": int, "stale": int},
-        pk="user_id",
-        not_null={"opened_at"},
-    )
-    db["home_viewers"].create_index(["stale", "opened_at"])
-
-
 @migrations(name="0003_reminders")
 def reminders(db: Database) -> None:
     # Reminders to the account holder to grant the Company settings permission, and how each loop closed.
@@ -181,3 +170,20 @@ def reminders(db: Database) -> None:
     )
     db["reminders"].create_index(["requester_user_id", "company_id", "requested_at"])
     db["reminders"].create_index(["closed_at", "outcome"])
+
+
+@migrations(name="0004_home")
+def home(db: Database) -> None:
+    # Who opened the App Home tab lately, so a changing poll can refresh it (throttled).
+    db["home_viewers"].create(
+        {"user_id": str, "opened_at": str, "published_at": str, "filter": str, "page": int, "stale": int},
+        pk="user_id",
+        not_null={"opened_at"},
+    )
+    db["home_viewers"].create_index(["stale", "opened_at"])
+
+
+@migrations(name="0005_deferred_alerts")
+def deferred_alerts(db: Database) -> None:
+    # An alert held back by a snooze, to be posted when the snooze ends if the problem is still there.
+    db["deferred_alerts"].create({"channel": str, "incident_id": int, "until": str}, pk=("channel", "incident_id"))

@@ -251,6 +251,7 @@ async def test_check_again_polls_now_and_updates_the_message(alerting: Bot, feed
     await poll_and_deliver(alerting, clock)
     (post,) = slack.posts(ALERTS)
     requests_before = len(feed.requests)
+    clock.advance(seconds=10)
     await alerting.click(CHECK_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
     (answer,) = await slack.wait_for_responses()
     assert answer.args["text"] == "Checked again just now: still a problem."
@@ -259,6 +260,7 @@ async def test_check_again_polls_now_and_updates_the_message(alerting: Bot, feed
     assert "Checked again" in all_text(update.args)
 
     feed.update("c_2", integration_status="integrated", error=None)
+    clock.advance(seconds=10)
     await alerting.click(CHECK_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
     answers = await slack.wait_for_responses(2)
     assert answers[1].args["text"] == "Checked again: it is resolved. The alert is being updated."
@@ -365,7 +367,11 @@ async def test_subscribing_answers_with_the_problems_now_and_alerts_follow(alert
     assert len(alerting.slack.posts(OPS)) == 1 and len(alerting.slack.posts(ALERTS)) == 1
     listing = await alerting.slash("subscriptions", user=UNPERMITTED, channel=OPS)
     assert "Acme Ltd (subscribed by <@U_TOM>" in all_text(listing)
-    gone = await alerting.slash("unsubscribe Acme Ltd", user=UNPERMITTED, channel=OPS)
+    refused = await alerting.slash("unsubscribe Acme Ltd", user=UNPERMITTED, channel=OPS)
+    assert refused["text"] == (
+        "Only <@U_TOM> or someone with the Company settings permission on Acme Ltd can stop these alerts. Nothing changed."
+    )
+    gone = await alerting.slash("unsubscribe Acme Ltd", user=PERMITTED, channel=OPS)
     assert gone["text"] == "This channel no longer gets alerts for Acme Ltd."
     feed.update("c_1", error={"kind": "synchronisation", "message": "Token Required"})
     await poll_and_deliver(alerting, clock)
@@ -414,3 +420,102 @@ async def test_a_feed_outage_alerts_no_company_and_is_noticed_once_after_three_i
     await poll_and_deliver(alerting, clock)
     await poll_and_deliver(alerting, clock)
     assert [c.args["text"][:28] for c in slack.posts(ALERTS)] == ["The status feed has been fai", "The status feed is back (it "]
+
+
+async def test_check_again_right_after_a_poll_does_not_fetch_the_feed_again(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+    slack = alerting.slack
+    feed.update("c_2", integration_status="error", error=DUPLICATE)
+    await poll_and_deliver(alerting, clock)
+    (post,) = slack.posts(ALERTS)
+    requests_before = len(feed.requests)
+    for _ in range(3):
+        await alerting.click(CHECK_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
+    await slack.wait_for_responses(3)
+    assert len(feed.requests) == requests_before
+
+
+# --- problems that are more than one thing ---------------------------------------------------------
+
+
+async def test_an_error_that_turns_into_a_disconnection_is_not_called_working_again(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
+    slack = alerting.slack
+    feed.update("c_2", integration_status="error", error=DUPLICATE)
+    await poll_and_deliver(alerting, clock)
+    feed.update("c_2", integration_status="not_integrated", error=None)
+    await poll_and_deliver(alerting, clock)
+    replies = [c.args["text"] for c in slack.posts(ALERTS, top_level=False)]
+    assert replies == ["Cleared after 1 min, but Bright &amp; Sons is now not integrated."]
+    assert not any("working again" in text for text in texts(slack.posts(ALERTS)))
+    assert slack.of("chat.update")[-1].args["text"].startswith("Cleared: Bright &amp; Sons")
+    assert [c.args["text"] for c in slack.posts(ALERTS, top_level=True)][-1].startswith("Bright &amp; Sons: disconnected")
+
+
+async def test_a_company_that_leaves_the_feed_has_its_open_alert_closed(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+    slack = alerting.slack
+    feed.update("c_2", integration_status="error", error=DUPLICATE)
+    await poll_and_deliver(alerting, clock)
+    feed.companies = [c for c in feed.companies if c["id"] != "c_2"]
+    await poll_and_deliver(alerting, clock)
+    (reply,) = slack.posts(ALERTS, top_level=False)
+    assert reply.args["text"].startswith("Closed: Bright &amp; Sons is no longer in the status feed")
+    assert alerting.services.store.open_incidents() == []
+
+
+async def test_a_problem_that_starts_during_a_snooze_is_alerted_when_the_snooze_ends(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
+    slack = alerting.slack
+    feed.update("c_2", integration_status="error", error=DUPLICATE)
+    await poll_and_deliver(alerting, clock)
+    (post,) = slack.posts(ALERTS)
+    await alerting.click(SNOOZE_HOUR_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
+    await slack.wait_for_calls("chat.update")
+    feed.update("c_2", integration_status="not_integrated", error=None)
+    await poll_and_deliver(alerting, clock, minutes=5)
+    assert len(slack.posts(ALERTS, top_level=True)) == 1  # snoozed: held back
+    await poll_and_deliver(alerting, clock, minutes=30)
+    assert len(slack.posts(ALERTS, top_level=True)) == 1
+    await poll_and_deliver(alerting, clock, minutes=30)  # the hour is over and it is still disconnected
+    top = slack.posts(ALERTS, top_level=True)
+    assert len(top) == 2 and top[1].args["text"].startswith("Bright &amp; Sons: disconnected")
+    await poll_and_deliver(alerting, clock, minutes=30)
+    assert len(slack.posts(ALERTS, top_level=True)) == 2
+
+
+async def test_a_problem_that_starts_and_ends_inside_a_snooze_is_never_posted(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
+    slack = alerting.slack
+    feed.update("c_2", integration_status="error", error=DUPLICATE)
+    await poll_and_deliver(alerting, clock)
+    (post,) = slack.posts(ALERTS)
+    await alerting.click(SNOOZE_HOUR_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
+    await slack.wait_for_calls("chat.update")
+    feed.update("c_2", integration_status="not_integrated", error=None)
+    await poll_and_deliver(alerting, clock, minutes=5)
+    feed.update("c_2", integration_status="integrated")
+    await poll_and_deliver(alerting, clock, minutes=5)
+    await poll_and_deliver(alerting, clock, minutes=90)
+    assert len(slack.posts(ALERTS, top_level=True)) == 1
+
+
+async def test_the_feed_notice_counts_time_not_failed_polls(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+    feed.fail_next = [(503, "{}")] * 1000
+    for _ in range(8):  # eight failed polls within one interval (presses of Check again, say)
+        clock.advance(seconds=5)
+        await alerting.poll()
+    await alerting.services.deliverer.drain(timeout=5)
+    assert alerting.slack.posts() == []
+
+
+async def test_a_bad_record_does_not_let_a_sync_app_grace_period_run_out(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+    feed.update("c_5", sync_app={"status": "offline", "location": "OFFICE-PC-2", "last_seen_at": None})
+    await poll_and_deliver(alerting, clock)
+    feed.update("c_5", integration_status="???")
+    await poll_and_deliver(alerting, clock, minutes=15)
+    assert alerting.slack.posts() == []
+    feed.update("c_5", integration_status="integrated")
+    await poll_and_deliver(alerting, clock)
+    assert len(alerting.slack.posts(ALERTS)) == 1  # judged again once the record is good
