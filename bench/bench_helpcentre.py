@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
     for _ in range(ROUNDS):
         for case in cases:
             t0 = time.perf_counter_ns()
-            hc.match(case["message"], case.get("topic", "publication"))
+            hc._match(case["message"], case.get("topic", "publication"))  # the matching itself, not its cache
             timings.append((time.perf_counter_ns() - t0) / 1000)
     timings.sort()
     median = statistics.median(timings)

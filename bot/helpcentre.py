@@ -230,6 +230,7 @@ class HelpCentre:
     ) -> None:
         self.articles = articles
         self.source = source
+        self._matches: dict[tuple[str | None, str], ArticleMatch] = {}
         self._search_base = search_base
         self._general = dict(general)
         self._by_id = {a.id: a for a in articles}
@@ -368,6 +369,17 @@ class HelpCentre:
 
     def match(self, message: str | None, topic: str) -> ArticleMatch:
         """The one article to link for this message; the topic's general article when none is sure."""
+        # A storm renders the same few messages a thousand times: remember the answers (they are pure).
+        key = (message, topic)
+        cached = self._matches.get(key)
+        if cached is None:
+            cached = self._match(message, topic)
+            if len(self._matches) >= 4096:
+                self._matches.clear()
+            self._matches[key] = cached
+        return cached
+
+    def _match(self, message: str | None, topic: str) -> ArticleMatch:
         fallback = self.general(topic)
         if message is None or not message.strip():
             return ArticleMatch(fallback, "general", 0.0, f"no message: general article for {_topic_words(topic)}", None)

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 from sqlite_utils import Database
 
 from bot.transitions import Condition, ConditionState, Phase
+from storage.query import select
 from storage.timefmt import from_iso, iso
 
 EVERY_COMPANY = "*"
@@ -126,7 +127,7 @@ class AlertStore:
     def subscribe(self, channel: str, company_id: str | None, user_id: str, now: datetime) -> bool:
         """True when this is a new subscription."""
         key = company_id or EVERY_COMPANY
-        if list(self.db["subscriptions"].rows_where("channel = ? and company_id = ?", [channel, key])):
+        if list(select(self.db, "subscriptions", "channel = ? and company_id = ?", [channel, key])):
             return False
         self.db["subscriptions"].insert(
             {"channel": channel, "company_id": key, "created_by": user_id, "created_at": iso(now)}
@@ -146,7 +147,7 @@ class AlertStore:
                 row["created_by"],
                 from_iso(row["created_at"]),  # type: ignore[arg-type]
             )
-            for row in self.db["subscriptions"].rows_where(where, params, order_by="created_at")
+            for row in select(self.db, "subscriptions", where, params, order_by="created_at")
         ]
 
     def channel_subscriptions(self, channel: str) -> list[Subscription]:
@@ -200,7 +201,7 @@ class AlertStore:
     def snoozes_created_by(self, user_id: str, now: datetime) -> list[Snooze]:
         return [
             Snooze(row["channel"], row["company_id"], from_iso(row["until"]), row["by_user"])  # type: ignore[arg-type]
-            for row in self.db["snoozes"].rows_where("by_user = ? and until > ?", [user_id, iso(now)], order_by="until")
+            for row in select(self.db, "snoozes", "by_user = ? and until > ?", [user_id, iso(now)], order_by="until")
         ]
 
     # --- conditions --------------------------------------------------------------------
@@ -251,7 +252,7 @@ class AlertStore:
         )
 
     def incident(self, incident_id: int) -> Incident | None:
-        rows = list(self.db["incidents"].rows_where("id = ?", [incident_id]))
+        rows = list(select(self.db, "incidents", "id = ?", [incident_id]))
         return _incident(rows[0]) if rows else None
 
     def incidents(self, incident_ids: Iterable[int]) -> dict[int, Incident]:
@@ -259,12 +260,12 @@ class AlertStore:
         found: dict[int, Incident] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for row in self.db["incidents"].rows_where(f"id in ({','.join('?' * len(chunk))})", chunk):
+            for row in select(self.db, "incidents", f"id in ({','.join('?' * len(chunk))})", chunk):
                 found[row["id"]] = _incident(row)
         return found
 
     def open_incidents(self) -> list[Incident]:
-        return [_incident(row) for row in self.db["incidents"].rows_where("resolved_at is null", order_by="id")]
+        return [_incident(row) for row in select(self.db, "incidents", "resolved_at is null", order_by="id")]
 
     # --- messages and groups -----------------------------------------------------------
 
@@ -275,14 +276,14 @@ class AlertStore:
         )
 
     def alert_message(self, channel: str, incident_id: int) -> AlertMessage | None:
-        rows = list(self.db["alert_messages"].rows_where("channel = ? and incident_id = ?", [channel, incident_id]))
+        rows = list(select(self.db, "alert_messages", "channel = ? and incident_id = ?", [channel, incident_id]))
         return _message(rows[0]) if rows else None
 
     def alert_messages_for(self, incident_id: int) -> list[AlertMessage]:
-        return [_message(row) for row in self.db["alert_messages"].rows_where("incident_id = ?", [incident_id])]
+        return [_message(row) for row in select(self.db, "alert_messages", "incident_id = ?", [incident_id])]
 
     def alert_message_by_ts(self, channel: str, ts: str) -> AlertMessage | None:
-        rows = list(self.db["alert_messages"].rows_where("channel = ? and ts = ?", [channel, ts]))
+        rows = list(select(self.db, "alert_messages", "channel = ? and ts = ?", [channel, ts]))
         return _message(rows[0]) if rows else None
 
     def set_alert_ts(self, channel: str, incident_id: int, ts: str) -> None:
@@ -305,11 +306,11 @@ class AlertStore:
         return int(table.last_pk)  # type: ignore[arg-type]
 
     def group(self, group_id: int) -> AlertGroup | None:
-        rows = list(self.db["alert_groups"].rows_where("id = ?", [group_id]))
+        rows = list(select(self.db, "alert_groups", "id = ?", [group_id]))
         return _group(rows[0]) if rows else None
 
     def group_by_ts(self, channel: str, ts: str) -> AlertGroup | None:
-        rows = list(self.db["alert_groups"].rows_where("channel = ? and ts = ?", [channel, ts]))
+        rows = list(select(self.db, "alert_groups", "channel = ? and ts = ?", [channel, ts]))
         return _group(rows[0]) if rows else None
 
     def group_incident_ids(self, group_id: int) -> list[int]:

@@ -28,6 +28,7 @@ from storage.home import HomeStore
 from storage.alerts import AlertStore
 from storage.migrations import migrations
 from storage.reminders import ReminderStore
+from storage.query import select
 from storage.timefmt import from_iso, iso
 
 
@@ -171,7 +172,7 @@ class Store(AlertStore, HomeStore, ReminderStore):
             )
 
     def account(self) -> Account | None:
-        rows = list(self.db["account"].rows)
+        rows = list(select(self.db, "account"))
         if not rows:
             return None
         row = rows[0]
@@ -182,7 +183,7 @@ class Store(AlertStore, HomeStore, ReminderStore):
                 all_companies=bool(user["all_companies"]),
                 company_ids=frozenset(json.loads(user["company_ids"] or "[]")),
             )
-            for user in self.db["account_users"].rows
+            for user in select(self.db, "account_users")
         )
         return Account(row["id"], row["name"], Person(row["holder_name"], row["holder_email"]), users)
 
@@ -190,7 +191,7 @@ class Store(AlertStore, HomeStore, ReminderStore):
 
     def companies(self) -> dict[str, StoredCompany]:
         return {
-            row["id"]: row_to_company(row) for row in self.db["companies"].rows_where("removed_at is null")
+            row["id"]: row_to_company(row) for row in select(self.db, "companies", "removed_at is null")
         }
 
     def feed_rows(self) -> dict[str, tuple[Any, ...]]:
@@ -200,7 +201,7 @@ class Store(AlertStore, HomeStore, ReminderStore):
 
     def company(self, company_id: str, *, include_removed: bool = False) -> StoredCompany | None:
         where = "id = ?" if include_removed else "id = ? and removed_at is null"
-        rows = list(self.db["companies"].rows_where(where, [company_id]))
+        rows = list(select(self.db, "companies", where, [company_id]))
         return row_to_company(rows[0]) if rows else None
 
     def company_names(self) -> list[tuple[str, str]]:
@@ -284,7 +285,7 @@ class Store(AlertStore, HomeStore, ReminderStore):
 
     def slack_user_email(self, user_id: str, now: datetime, max_age: timedelta) -> tuple[bool, str | None]:
         """(known, email): a cached users.info answer younger than max_age."""
-        rows = list(self.db["slack_users"].rows_where("user_id = ?", [user_id]))
+        rows = list(select(self.db, "slack_users", "user_id = ?", [user_id]))
         if not rows:
             return False, None
         fetched = from_iso(rows[0]["fetched_at"])
