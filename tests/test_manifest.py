@@ -26,7 +26,11 @@ def test_the_manifest_declares_the_command_scopes_event_and_urls() -> None:
     m = manifest()
     (command,) = m["features"]["slash_commands"]
     assert command["command"] == "/integration-status"
-    assert set(m["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "im:write", "users:read", "users:read.email"}
+    assert set(m["oauth_config"]["scopes"]["bot"]) == {
+        "commands", "chat:write", "im:write", "users:read", "users:read.email",
+        # reading a channel only to tell, after a crash mid-send, whether an alert already went
+        "channels:history", "groups:history",
+    }
     assert "app_home_opened" in m["settings"]["event_subscriptions"]["bot_events"]
     assert m["settings"]["interactivity"]["is_enabled"] is True
     urls = [command["url"], m["settings"]["event_subscriptions"]["request_url"], m["settings"]["interactivity"]["request_url"]]
