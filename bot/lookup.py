@@ -117,7 +117,8 @@ class NameIndex:
 
         # 1. The same name, ignoring case, punctuation and legal suffixes.
         start = bisect.bisect_left(self._keys, key)
-        exact = [p for p in range(start, len(self._keys)) if self._keys[p] == key]
+        # The keys are sorted: the equal ones are the run [start, end), not a scan to the end of the list.
+        exact = list(range(start, bisect.bisect_right(self._keys, key, start)))
         if exact:
             return self._result(exact, 100.0)
         same_base = self._by_base.get(base_key(key))
