@@ -32,6 +32,8 @@ class StatusService:
         # `list` over 10,000 companies takes ~35 ms of the event loop; its answer only changes with the
         # companies, what the viewer may see, and the "last checked" note, so it is kept until one changes.
         self._overviews: dict[tuple[object, ...], Message] = {}
+        self._health: FeedHealth | None = None
+        self._health_version = -1
         self._overviews_version = -1
 
     def name_index(self) -> NameIndex:
@@ -44,14 +46,20 @@ class StatusService:
         return self.name_index().find(query)
 
     def feed_health(self) -> FeedHealth:
-        last = self.store.last_poll()
-        good = self.store.last_good_poll()
-        problem = last.error if last is not None and not last.ok else None
-        return FeedHealth(
-            checked_at=(good.finished_at if good else None),
-            problem=problem,
-            failing_polls=self.store.failing_polls_since_last_good(),
-        )
+        # It changes only when a poll is recorded; every card and listing asks for it.
+        if self._health is None or self._health_version != self.store.polls_version:
+            last = self.store.last_poll()
+            good = self.store.last_good_poll()
+            self._health = FeedHealth(
+                checked_at=(good.finished_at if good else None),
+                problem=last.error if last is not None and not last.ok else None,
+                failing_polls=self.store.failing_polls_since_last_good(),
+            )
+            self._health_version = self.store.polls_version
+        return self._health
+
+    def has_companies(self) -> bool:
+        return len(self.name_index()) > 0
 
     def article_for(self, company: StoredCompany, details: bool = True) -> ArticleMatch:
         """The exact article for the exact message; without the permission, the state's general article,

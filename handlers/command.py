@@ -31,7 +31,7 @@ async def answer(services: "Services", request: Request, body: dict[str, Any]) -
         return article_results(request.argument, services.help_centre.search(request.argument))
     if request.verb in (Verb.SUBSCRIBE, Verb.UNSUBSCRIBE, Verb.SUBSCRIPTIONS):
         return await subscription_answer(services, request, body)
-    if not services.store.has_companies():
+    if not status.has_companies():
         return notice("No statuses yet: the first poll of the status feed has not finished. Try again in a minute.")
 
     viewer = await slack_viewer(services.client, services.store, body["user_id"], services.clock())

@@ -123,6 +123,10 @@ class Store(AlertStore, HomeStore, ReminderStore):
         self.companies_version = 0
         # The account is read on every slash command and written once a poll: keep it in memory.
         self._account: Account | None = None
+        # Bumped by every recorded poll, so the feed's health can be kept in memory between polls.
+        self.polls_version = 0
+        # users.info answers, in front of the slack_users table (user id -> (email, fetched at)).
+        self._slack_users: dict[str, tuple[str | None, datetime | None]] = {}
 
     @classmethod
     def open(cls, path: str) -> "Store":
@@ -218,10 +222,6 @@ class Store(AlertStore, HomeStore, ReminderStore):
             for row in self.db.execute("select id, name from companies where removed_at is null")
         ]
 
-    def has_companies(self) -> bool:
-        """Cheap, unlike company_count(): stops at the first row instead of counting them all."""
-        return self.db.execute("select exists(select 1 from companies where removed_at is null)").fetchone()[0] == 1
-
     def overview_rows(self) -> list[tuple[Any, ...]]:
         """(id, name, integration_status, status_since, sync_status, sync_location) of every listed company:
         plain tuples, for the practice overview (building 10,000 StoredCompany objects costs ~150 ms)."""
@@ -264,6 +264,7 @@ class Store(AlertStore, HomeStore, ReminderStore):
     # --- poll runs ---------------------------------------------------------------------
 
     def record_poll(self, run: PollRun) -> None:
+        self.polls_version += 1
         self.db["poll_runs"].insert(
             {
                 "started_at": iso(run.started_at),
@@ -305,15 +306,19 @@ class Store(AlertStore, HomeStore, ReminderStore):
 
     def slack_user_email(self, user_id: str, now: datetime, max_age: timedelta) -> tuple[bool, str | None]:
         """(known, email): a cached users.info answer younger than max_age."""
-        rows = list(select(self.db, "slack_users", "user_id = ?", [user_id]))
-        if not rows:
-            return False, None
-        fetched = from_iso(rows[0]["fetched_at"])
+        cached = self._slack_users.get(user_id)
+        if cached is None:
+            rows = list(select(self.db, "slack_users", "user_id = ?", [user_id]))
+            if not rows:
+                return False, None
+            cached = self._slack_users[user_id] = (rows[0]["email"], from_iso(rows[0]["fetched_at"]))
+        email, fetched = cached
         if fetched is None or now - fetched > max_age:
             return False, None
-        return True, rows[0]["email"]
+        return True, email
 
     def remember_slack_user(self, user_id: str, email: str | None, name: str | None, now: datetime) -> None:
+        self._slack_users[user_id] = (email, now)
         self.db["slack_users"].upsert(
             {"user_id": user_id, "email": email, "name": name, "fetched_at": iso(now)}, pk="user_id"
         )
