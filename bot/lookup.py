@@ -163,18 +163,11 @@ class NameIndex:
         query_base = base_key(key)
         typos = allowed_typos(query_base)
         if typos:
-            distances: dict[int, float] = {}
-            for length in range(len(query_base) - typos, len(query_base) + typos + 1):
-                for end, letter in (("first", query_base[0]), ("last", query_base[-1])):
-                    bucket = self._buckets.get((end, length, letter))
-                    if bucket is None:
-                        continue
-                    positions, names = bucket
-                    for _, distance, index in process.extract(
-                        query_base, names, scorer=Levenshtein.distance, processor=None,
-                        limit=MAX_CHOICES, score_cutoff=typos,
-                    ):
-                        distances[positions[index]] = distance
+            # Most typos are not in the first letter: look there first, and among names sharing the last
+            # letter only when that found nothing a single edit away.
+            distances = self._close_names(query_base, typos, "first", query_base[0])
+            if not distances or min(distances.values()) > 1:
+                distances.update(self._close_names(query_base, typos, "last", query_base[-1]))
             if distances:
                 fewest = min(distances.values())
                 best = sorted(position for position, distance in distances.items() if distance == fewest)
@@ -194,6 +187,20 @@ class NameIndex:
         return LookupResult(
             Outcome.NOT_FOUND, tuple(self._hit(positions[index], score) for _, score, index in nearest)
         )
+
+    def _close_names(self, query_base: str, typos: int, end: str, letter: str) -> dict[int, float]:
+        """Positions of names within `typos` edits, among those of a near length with that first/last letter."""
+        distances: dict[int, float] = {}
+        for length in range(len(query_base) - typos, len(query_base) + typos + 1):
+            bucket = self._buckets.get((end, length, letter))
+            if bucket is None:
+                continue
+            positions, names = bucket
+            for _, distance, index in process.extract(
+                query_base, names, scorer=Levenshtein.distance, processor=None, limit=MAX_CHOICES, score_cutoff=typos
+            ):
+                distances[positions[index]] = distance
+        return distances
 
     def _suggestion_candidates(self, key: str) -> list[int]:
         found: set[int] = set()
