@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -40,6 +41,9 @@ class StatusService:
         if self._index is None or self._index_version != self.store.companies_version:
             self._index = NameIndex(self.store.company_names())
             self._index_version = self.store.companies_version
+            # The index is hundreds of thousands of long-lived objects: keep the cyclic garbage collector
+            # from walking them again and again while requests wait.
+            gc.freeze()
         return self._index
 
     def find(self, query: str) -> LookupResult:
