@@ -91,13 +91,10 @@ class AlertEngine:
         self._feed_recovered(now)
         store = self.store
         baseline = store.get_state(BASELINE_STATE) is None
-        known = store.all_conditions()
         changed = {change.after.id: change for change in outcome.changes}
-        candidates = set(changed) | {
-            company_id
-            for company_id, states in known.items()
-            if any(state.phase is Phase.PENDING for state in states.values())
-        }
+        # Companies that changed, and those whose Sync App grace period may run out with no change at all.
+        candidates = set(changed) | store.pending_condition_companies()
+        known = store.conditions_of(candidates | set(outcome.removed_ids))
         news = PollNews()
         # A bad record this time says nothing about the company: its grace period is not judged on it.
         for company_id in sorted(candidates - outcome.skipped_ids - set(outcome.removed_ids)):

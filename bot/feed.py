@@ -35,7 +35,43 @@ class Snapshot:
     skipped_ids: frozenset[str] = frozenset()
 
 
-def build_snapshot(account_document: Any, records: list[Any]) -> Snapshot:
+def fingerprint(record: dict[str, Any]) -> int | None:
+    """A hash of a record's fields and values (one level of nesting, as the feed's records have);
+    None for a record of another shape, which is then simply parsed."""
+    try:
+        return hash(tuple((key, tuple(value.items()) if isinstance(value, dict) else value) for key, value in record.items()))
+    except TypeError:  # a list or a deeper object somewhere: unhashable
+        return None
+
+
+class ParsedRecords:
+    """What each record parsed to last time, by a fingerprint of its fields: an unchanged record (nearly
+    all of them, poll after poll) is not validated again, and parses to the very same object, which lets
+    the poller skip it at once."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[int, CompanyStatus]] = {}
+
+    def parse(self, record: Any) -> CompanyStatus:
+        record_id = record.get("id") if isinstance(record, dict) else None
+        if not isinstance(record_id, str):
+            return parse_company(record)
+        digest = fingerprint(record)
+        if digest is None:
+            return parse_company(record)
+        known = self._by_id.get(record_id)
+        if known is not None and known[0] == digest:
+            return known[1]
+        company = parse_company(record)
+        self._by_id[record_id] = (digest, company)
+        return company
+
+    def keep_only(self, company_ids: set[str]) -> None:
+        for gone in self._by_id.keys() - company_ids:
+            del self._by_id[gone]
+
+
+def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedRecords | None = None) -> Snapshot:
     """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch."""
     try:
         account, problems = parse_account(account_document)
@@ -48,7 +84,7 @@ def build_snapshot(account_document: Any, records: list[Any]) -> Snapshot:
     for index, record in enumerate(records):
         record_id = record.get("id") if isinstance(record, dict) else None
         try:
-            company = parse_company(record)
+            company = parsed.parse(record) if parsed is not None else parse_company(record)
         except FeedRecordError as exc:
             skipped.append(f"company #{index} (id {record_id!r}): {exc}")
             if isinstance(record_id, str):
@@ -59,6 +95,8 @@ def build_snapshot(account_document: Any, records: list[Any]) -> Snapshot:
             continue
         seen.add(company.id)
         companies.append(company)
+    if parsed is not None:
+        parsed.keep_only(seen)
     return Snapshot(account, companies, skipped, frozenset(skipped_ids))
 
 
@@ -75,9 +113,10 @@ class DemoFeed:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
+        self._parsed = ParsedRecords()
 
     async def fetch(self) -> Snapshot:
-        return build_snapshot(DEMO_ACCOUNT, demo_companies(self._clock()))
+        return build_snapshot(DEMO_ACCOUNT, demo_companies(self._clock()), self._parsed)
 
     async def close(self) -> None:
         return None
@@ -89,6 +128,7 @@ class FileFeed:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.description = f"the file {path}"
+        self._parsed = ParsedRecords()
 
     async def fetch(self) -> Snapshot:
         try:
@@ -99,7 +139,7 @@ class FileFeed:
             raise FeedError(f"{self.path}: {exc}") from None
         if not isinstance(document, dict) or not isinstance(document.get("companies"), list):
             raise FeedError(f"{self.path}: expected an object with 'account' and a 'companies' list")
-        return build_snapshot(document.get("account"), document["companies"])
+        return build_snapshot(document.get("account"), document["companies"], self._parsed)
 
     async def close(self) -> None:
         return None
@@ -126,6 +166,7 @@ class HttpFeed:
         self._backoff = backoff_seconds
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
+        self._parsed = ParsedRecords()
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         if self._session is None or self._session.closed:
@@ -166,7 +207,7 @@ class HttpFeed:
             records.extend(page["companies"])
             cursor = page.get("next_cursor")
             if cursor is None or cursor == "":
-                return build_snapshot(account_document, records)
+                return build_snapshot(account_document, records, self._parsed)
             if not isinstance(cursor, str):
                 raise FeedError("/companies: 'next_cursor' must be a string or null")
             if cursor in seen_cursors:

@@ -34,8 +34,11 @@ def allowed_typos(key: str) -> int:
 
 def name_key(name: str) -> str:
     """Case, accents, punctuation, `&`/`and` and `Ltd`/`Limited` do not tell companies apart."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    if name.isascii():  # nearly every name: no accents to strip
+        text = name.lower()
+    else:
+        text = unicodedata.normalize("NFKD", name)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = text.replace("&", " & ").replace("+", " + ")
     words = [_CANONICAL_WORDS.get(word, word) for word in _NON_WORD.sub(" ", text).split()]
     return " ".join(words)

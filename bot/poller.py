@@ -35,9 +35,6 @@ class PollOutcome:
     error: str | None = None
 
 
-_REMOVED_AT = FEED_COLUMNS.index("removed_at")
-
-
 class ChangeReactor(Protocol):
     """Runs inside the poll's transaction, so what it writes (alerts) stands or falls with the new state."""
 
@@ -92,6 +89,9 @@ class Poller:
         self.feed = feed
         self.clock = clock
         self.reactors: list[ChangeReactor] = []
+        # What the last committed poll stored, by company: the feed hands back the same objects for
+        # unchanged records, so those need no comparison with the database.
+        self._stored: dict[str, CompanyStatus] = {}
         # The schedule and a "Check again" button may ask at once; polls run one at a time.
         self._lock = asyncio.Lock()
         # Run after the transaction: Slack calls and other slow work that must not hold the database.
@@ -121,11 +121,13 @@ class Poller:
         outcome.skipped = snapshot.skipped
         for problem in snapshot.skipped:
             log.warning("Skipped a bad feed record: %s", problem)
+        # A record that parsed to the very object stored last time is unchanged: no row to compare.
+        candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
         with self.store.atomic():
             self.store.save_account(snapshot.account, now)
-            old_rows = self.store.feed_rows()
+            old_rows = self.store.feed_rows([company.id for company in candidates] if self._stored else None)
             rows: list[dict[str, object]] = []
-            for company in snapshot.companies:
+            for company in candidates:
                 row, before = next_row(company, old_rows.get(company.id), now)
                 if row:
                     rows.append(row)
@@ -136,7 +138,7 @@ class Poller:
             if rows:
                 self.store.save_companies(rows)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
-            gone = [cid for cid, old in old_rows.items() if cid not in present and old[_REMOVED_AT] is None]
+            gone = [cid for cid in self.store.listed_company_ids() if cid not in present]
             outcome.removed = self.store.mark_removed(gone, now)
             outcome.removed_ids = gone
             outcome.skipped_ids = snapshot.skipped_ids
@@ -147,6 +149,8 @@ class Poller:
             self.store.record_poll(
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
+        # Only once the transaction has committed: after a rollback, the next poll compares everything.
+        self._stored = {company.id: company for company in snapshot.companies}
         await self._after(outcome)
         return outcome
 

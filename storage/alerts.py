@@ -206,15 +206,24 @@ class AlertStore:
 
     # --- conditions --------------------------------------------------------------------
 
-    def all_conditions(self) -> dict[str, dict[Condition, ConditionState]]:
+    def pending_condition_companies(self) -> set[str]:
+        return {row[0] for row in self.db.execute("select distinct company_id from conditions where phase = 'pending'")}
+
+    def conditions_of(self, company_ids: Iterable[str]) -> dict[str, dict[Condition, ConditionState]]:
+        ids = list(company_ids)
         known: dict[str, dict[Condition, ConditionState]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            self._read_conditions(f"where company_id in ({','.join('?' * len(chunk))})", chunk, known)
+        return known
+
+    def _read_conditions(self, where: str, params: list[Any], known: dict[str, dict[Condition, ConditionState]]) -> None:
         for company_id, condition, phase, since, detail, incident_id in self.db.execute(
-            "select company_id, condition, phase, since, detail, incident_id from conditions"
+            f"select company_id, condition, phase, since, detail, incident_id from conditions {where}", params
         ):
             known.setdefault(company_id, {})[Condition(condition)] = ConditionState(
                 Condition(condition), Phase(phase), from_iso(since), detail or "", incident_id  # type: ignore[arg-type]
             )
-        return known
 
     # The writes below run once per company in a storm: plain SQL, without sqlite-utils' table introspection.
 

@@ -151,6 +151,8 @@ class Store(AlertStore, HomeStore, ReminderStore):
     # --- the account -------------------------------------------------------------------
 
     def save_account(self, account: Account, now: datetime) -> None:
+        if self.account() == account:
+            return  # the same account, poll after poll: nothing to write
         self._account = None  # re-read after the write (also right if the transaction rolls back)
         with self.db.atomic():
             self.db["account"].delete_where()
@@ -206,10 +208,21 @@ class Store(AlertStore, HomeStore, ReminderStore):
             row["id"]: row_to_company(row) for row in select(self.db, "companies", "removed_at is null")
         }
 
-    def feed_rows(self) -> dict[str, tuple[Any, ...]]:
-        """Every company as a tuple of FEED_COLUMNS then KEPT_COLUMNS: cheap to hold and compare."""
+    def feed_rows(self, company_ids: list[str] | None = None) -> dict[str, tuple[Any, ...]]:
+        """Companies (all, or these) as tuples of FEED_COLUMNS then KEPT_COLUMNS: cheap to hold and compare."""
         columns = ", ".join(FEED_COLUMNS + KEPT_COLUMNS)
-        return {row[0]: row for row in self.db.execute(f"select {columns} from companies")}
+        if company_ids is None:
+            return {row[0]: row for row in self.db.execute(f"select {columns} from companies")}
+        found: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(company_ids), 500):
+            chunk = company_ids[start : start + 500]
+            placeholders = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"select {columns} from companies where id in ({placeholders})", chunk):
+                found[row[0]] = row
+        return found
+
+    def listed_company_ids(self) -> list[str]:
+        return [row[0] for row in self.db.execute("select id from companies where removed_at is null")]
 
     def company(self, company_id: str, *, include_removed: bool = False) -> StoredCompany | None:
         where = "id = ?" if include_removed else "id = ? and removed_at is null"

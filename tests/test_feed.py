@@ -188,3 +188,19 @@ async def test_a_company_gone_from_a_full_feed_is_no_longer_listed(bot: Bot, fee
     assert outcome.removed == 1
     assert bot.services.store.company("c_2") is None
     assert "Bright" not in str((await bot.slash("list"))["blocks"])
+
+
+def test_an_unchanged_record_parses_to_the_same_object_and_a_changed_one_anew() -> None:
+    from bot.feed import ParsedRecords
+
+    parsed = ParsedRecords()
+    first = build_snapshot(ACCOUNT, [company("c_1", "One"), company("c_2", "Two")], parsed)
+    again = build_snapshot(ACCOUNT, [company("c_1", "One"), company("c_2", "Two", publication_errors=3)], parsed)
+    assert again.companies[0] is first.companies[0]
+    assert again.companies[1] is not first.companies[1] and again.companies[1].publication_errors == 3
+    # A bad record is still refused, however it parsed before.
+    bad = build_snapshot(ACCOUNT, [company("c_1", "One", integration_status="?")], parsed)
+    assert bad.companies == [] and bad.skipped_ids == {"c_1"}
+    # A record of an unexpected shape (a list inside) is parsed, not fingerprinted.
+    odd = build_snapshot(ACCOUNT, [company("c_3", "Three", tags=["a"])], parsed)
+    assert [c.id for c in odd.companies] == ["c_3"]
