@@ -10,7 +10,8 @@ from typing import Awaitable, Callable, Protocol
 
 from bot.feed import FeedError, StatusFeed
 from bot.models import CompanyStatus, StoredCompany
-from storage.db import FEED_COLUMNS, PollRun, Store, company_to_row, iso, row_to_company, stored_from_tuple
+from storage.db import FEED_COLUMNS, PollRun, Store, company_to_row, stored_from_tuple
+from storage.timefmt import from_iso, iso
 
 log = logging.getLogger(__name__)
 
@@ -126,17 +127,19 @@ class Poller:
         with self.store.atomic():
             self.store.save_account(snapshot.account, now)
             old_rows = self.store.feed_rows([company.id for company in candidates] if self._stored else None)
-            rows: list[dict[str, object]] = []
+            new_rows: list[dict[str, object]] = []
+            changed_rows: list[dict[str, object]] = []
             for company in candidates:
-                row, before = next_row(company, old_rows.get(company.id), now)
+                old = old_rows.get(company.id)
+                row, before = next_row(company, old, now)
                 if row:
-                    rows.append(row)
-                    after = row_to_company(row)
+                    (changed_rows if old is not None else new_rows).append(row)
+                    after = StoredCompany(company, from_iso(row["status_since"]), from_iso(row["sync_since"]))  # type: ignore[arg-type]
                     # A fresher "last seen" or "updated at" is stored, but it is not news.
                     if before is None or _news_key(before) != _news_key(after):
                         outcome.changes.append(CompanyChange(before, after))
-            if rows:
-                self.store.save_companies(rows)
+            if new_rows or changed_rows:
+                self.store.save_companies(new_rows, changed_rows)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
             gone = [cid for cid in self.store.listed_company_ids() if cid not in present]
             outcome.removed = self.store.mark_removed(gone, now)

@@ -257,9 +257,13 @@ class Store(AlertStore, HomeStore, ReminderStore):
         ).fetchone()[0]
         return counts
 
-    def save_companies(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Upsert company rows (callers hold the transaction)."""
-        self.db["companies"].upsert_all(rows, pk="id", batch_size=500)
+    def save_companies(self, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]]) -> None:
+        """Store companies seen for the first time and changed ones (callers hold the transaction)."""
+        # A plain insert for the new ones: half the statements of an upsert, which the first poll feels.
+        if new_rows:
+            self.db["companies"].insert_all(new_rows, pk="id", batch_size=500)
+        if changed_rows:
+            self.db["companies"].upsert_all(changed_rows, pk="id", batch_size=500)
         self.companies_version += 1
 
     def mark_removed(self, company_ids: Iterable[str], now: datetime) -> int:
