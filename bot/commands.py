@@ -40,6 +40,8 @@ def unescape_slack(text: str) -> str:
 
 def clean(text: str) -> str:
     """Drop control and invisible characters that people paste by accident; keep every letter."""
+    if text.isascii() and text.isprintable():  # what people nearly always type: nothing to drop
+        return " ".join(text.split())
     text = unicodedata.normalize("NFKC", text)
     kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return " ".join(kept.split())

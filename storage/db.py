@@ -123,6 +123,8 @@ class Store(AlertStore, HomeStore, ReminderStore):
         self.companies_version = 0
         # The account is read on every slash command and written once a poll: keep it in memory.
         self._account: Account | None = None
+        self._company_cache: dict[str, StoredCompany | None] = {}
+        self._companies_seen = 0
         # Bumped by every recorded poll, so the feed's health can be kept in memory between polls.
         self.polls_version = 0
         # users.info answers, in front of the slack_users table (user id -> (email, fetched at)).
@@ -145,8 +147,14 @@ class Store(AlertStore, HomeStore, ReminderStore):
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        with self.db.atomic():
-            yield
+        try:
+            with self.db.atomic():
+                yield
+        except BaseException:
+            # What the caches read inside the transaction was rolled back with it.
+            self.companies_version += 1
+            self._account = None
+            raise
 
     # --- the account -------------------------------------------------------------------
 
@@ -225,9 +233,17 @@ class Store(AlertStore, HomeStore, ReminderStore):
         return [row[0] for row in self.db.execute("select id from companies where removed_at is null")]
 
     def company(self, company_id: str, *, include_removed: bool = False) -> StoredCompany | None:
-        where = "id = ?" if include_removed else "id = ? and removed_at is null"
-        rows = list(select(self.db, "companies", where, [company_id]))
-        return row_to_company(rows[0]) if rows else None
+        if include_removed:
+            rows = select(self.db, "companies", "id = ?", [company_id])
+            return row_to_company(rows[0]) if rows else None
+        # Companies change only in a poll; between polls every card reads them from memory.
+        if self._companies_seen != self.companies_version:
+            self._company_cache.clear()
+            self._companies_seen = self.companies_version
+        if company_id not in self._company_cache:
+            rows = select(self.db, "companies", "id = ? and removed_at is null", [company_id])
+            self._company_cache[company_id] = row_to_company(rows[0]) if rows else None
+        return self._company_cache[company_id]
 
     def company_names(self) -> list[tuple[str, str]]:
         return [
