@@ -203,10 +203,11 @@ async def slack_events(request: web.Request) -> web.Response:
     # The signature is checked here, before Bolt parses the body: Bolt parses first and would answer a
     # garbled body with a 500, whoever sent it.
     body = await request.text()
-    if not request.app[VERIFIER].is_valid_request(body, dict(request.headers)):
+    headers = dict(request.headers)
+    if not request.app[VERIFIER].is_valid_request(body, headers):
         return web.json_response({"error": "invalid request"}, status=401)
     try:
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
     except ValueError:
         return web.json_response({"error": "malformed payload"}, status=400)
     problem = shape_problem(bolt_request.body)
