@@ -193,34 +193,28 @@ class AlertEngine:
         for channel, incident_ids in new_by_channel.items():
             self._queue_new(channel, incident_ids, now)
 
-        # A change or a recovery is told only where the incident was alerted.
+        # A change or a recovery is told only where the incident was alerted: one message's update and a
+        # reply in its thread, or, for a storm's members, one line in the group's news for this poll.
         group_news: dict[int, dict[str, list]] = defaultdict(lambda: {"resolved": [], "changed": []})
         stamp = iso(now)
-        for incident_id, previous in news.updated:
+        told = [
+            (incident_id, "changed", f"v{incidents[incident_id].version}",
+             {"event": "changed", "previous": previous, "now": incidents[incident_id].detail})
+            for incident_id, previous in news.updated
+        ] + [(incident_id, "resolved", "resolved", {"event": "resolved", "why": why}) for incident_id, why in news.resolved]
+        for incident_id, event, reply_key, body in told:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
                 if message.group_id is not None:
-                    group_news[message.group_id]["changed"].append(incident_id)
+                    group_news[message.group_id][event].append(incident_id)
                     continue
                 channel = message.channel
                 store.enqueue(f"update:{channel}:{incident_id}:v{incident.version}", channel, "update", now, incident_id=incident_id)
-                if (channel, incident.company_id) not in snoozes:
+                # A snooze silences a changed message; a recovery is always told.
+                if event == "resolved" or (channel, incident.company_id) not in snoozes:
                     store.enqueue(
-                        f"reply:{channel}:{incident_id}:v{incident.version}", channel, "reply", now,
-                        incident_id=incident_id, body={"event": "changed", "previous": previous, "now": incident.detail},
+                        f"reply:{channel}:{incident_id}:{reply_key}", channel, "reply", now, incident_id=incident_id, body=body
                     )
-        for incident_id, why in news.resolved:
-            incident = incidents[incident_id]
-            for message in store.alert_messages_for(incident_id):
-                if message.group_id is not None:
-                    group_news[message.group_id]["resolved"].append(incident_id)
-                    continue
-                channel = message.channel
-                store.enqueue(f"update:{channel}:{incident_id}:v{incident.version}", channel, "update", now, incident_id=incident_id)
-                store.enqueue(
-                    f"reply:{channel}:{incident_id}:resolved", channel, "reply", now,
-                    incident_id=incident_id, body={"event": "resolved", "why": why},
-                )
         for group_id, group_items in group_news.items():
             group = store.group(group_id)
             if group is None:

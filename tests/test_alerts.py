@@ -463,15 +463,19 @@ async def test_a_company_that_leaves_the_feed_has_its_open_alert_closed(alerting
     assert alerting.services.store.open_incidents() == []
 
 
+async def alerted_then_snoozed_for_an_hour(bot: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+    feed.update("c_2", integration_status="error", error=DUPLICATE)
+    await poll_and_deliver(bot, clock)
+    (post,) = bot.slack.posts(ALERTS)
+    await bot.click(SNOOZE_HOUR_ACTION, _value(post), channel=ALERTS, message=bot.slack.channels_history[ALERTS][0])
+    await bot.slack.wait_for_calls("chat.update")
+
+
 async def test_a_problem_that_starts_during_a_snooze_is_alerted_when_the_snooze_ends(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:
     slack = alerting.slack
-    feed.update("c_2", integration_status="error", error=DUPLICATE)
-    await poll_and_deliver(alerting, clock)
-    (post,) = slack.posts(ALERTS)
-    await alerting.click(SNOOZE_HOUR_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
-    await slack.wait_for_calls("chat.update")
+    await alerted_then_snoozed_for_an_hour(alerting, feed, clock)
     feed.update("c_2", integration_status="not_integrated", error=None)
     await poll_and_deliver(alerting, clock, minutes=5)
     assert len(slack.posts(ALERTS, top_level=True)) == 1  # snoozed: held back
@@ -488,11 +492,7 @@ async def test_a_problem_that_starts_and_ends_inside_a_snooze_is_never_posted(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:
     slack = alerting.slack
-    feed.update("c_2", integration_status="error", error=DUPLICATE)
-    await poll_and_deliver(alerting, clock)
-    (post,) = slack.posts(ALERTS)
-    await alerting.click(SNOOZE_HOUR_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
-    await slack.wait_for_calls("chat.update")
+    await alerted_then_snoozed_for_an_hour(alerting, feed, clock)
     feed.update("c_2", integration_status="not_integrated", error=None)
     await poll_and_deliver(alerting, clock, minutes=5)
     feed.update("c_2", integration_status="integrated")
