@@ -242,7 +242,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    print(f"Poll cycle: real Poller.poll_once() over HttpFeed <- FakeFeed in another process, pages of 500")
+    print("Poll cycle: real Poller.poll_once() over HttpFeed <- FakeFeed in another process, pages of 500")
     rows = []
     for size in sizes:
         t_start = time.perf_counter()

@@ -12,7 +12,7 @@ from tests.conftest import Bot, FakeClock, running_bot
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack, Injected
 from tests.practice import HOLDER, PERMITTED, UNPERMITTED, company
-from tests.test_slash_command import all_text
+from tests.blockkit import all_text
 
 ALERTS = "C_ALERTS"
 OPS = "C_OPS"

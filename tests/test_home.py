@@ -30,7 +30,7 @@ from tests.conftest import SHARED, Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.practice import ACCOUNT, COMPANIES, HOLDER, PERMITTED, STRANGER, UNPERMITTED, company
-from tests.test_slash_command import all_text, mrkdwn_texts
+from tests.blockkit import all_text, mrkdwn_texts
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 HEALTHY = HomeHealth(last_poll_at=NOW, checked_at=NOW, problem=None, healthy=True)

@@ -22,7 +22,7 @@ from tests.conftest import Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
 from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED
-from tests.test_slash_command import all_text, buttons, mrkdwn_texts
+from tests.blockkit import all_text, buttons, mrkdwn_texts
 
 HOLDER_DM = "D" + HOLDER[0]
 PRIYA_DM = "D" + UNPERMITTED[0]
