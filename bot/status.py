@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
@@ -33,6 +33,8 @@ class StatusService:
         # `list` over 10,000 companies takes ~35 ms of the event loop; its answer only changes with the
         # companies, what the viewer may see, and the "last checked" note, so it is kept until one changes.
         self._overviews: dict[tuple[object, ...], Message] = {}
+        self._all_lines: list[tuple[str, OverviewLine]] | None = None
+        self._all_lines_version = -1
         self._health: FeedHealth | None = None
         self._health_version = -1
         self._overviews_version = -1
@@ -115,17 +117,24 @@ class StatusService:
             cached = self._overviews[key] = self._overview(viewer, errors_only, health, now)
         return cached
 
+    def _overview_lines(self) -> list[tuple[str, OverviewLine]]:
+        """Every listed company as the account holder sees it, read once per change of the company list."""
+        if self._all_lines is None or self._all_lines_version != self.store.companies_version:
+            offline = SyncAppStatus.OFFLINE.value
+            statuses = {status.value: status for status in IntegrationStatus}
+            self._all_lines = [
+                (company_id, OverviewLine(name, statuses[status], from_iso(since), (location or "") if sync == offline else None))
+                for company_id, name, status, since, sync, location in self.store.overview_rows()
+            ]
+            self._all_lines_version = self.store.companies_version
+        return self._all_lines
+
     def _overview(self, viewer: Viewer, errors_only: bool, health: FeedHealth, now: datetime) -> Message:
-        offline = SyncAppStatus.OFFLINE.value
-        statuses = {status.value: status for status in IntegrationStatus}
+        # A viewer without the permission on a company does not see its Sync App (the Home page does not).
         lines = [
-            OverviewLine(
-                name,
-                statuses[status],
-                from_iso(since),
-                (location or "") if sync == offline and viewer.has_company_settings(company_id) else None,
-            )
-            for company_id, name, status, since, sync, location in self.store.overview_rows()
+            line if line.sync_offline_at is None or viewer.has_company_settings(company_id)
+            else replace(line, sync_offline_at=None)
+            for company_id, line in self._overview_lines()
         ]
         return practice_overview(
             lines,
