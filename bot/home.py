@@ -24,6 +24,7 @@ from bot.render import (
     attention_order,
     button,
     clip,
+    escape_within,
     context,
     escape,
     header,
@@ -149,7 +150,7 @@ def company_mrkdwn(home: HomeLine) -> str:
         status += f" since {slack_time(line.since)}"
     rows = [f"{STATUS_ICONS[line.home_status]} *{escape(line.name)}*", status]
     if home.error is not None:
-        rows.append(f"{home.error.kind.value.capitalize()} error: `{escape(clip(home.error.message, MESSAGE_CLIP))}`")
+        rows.append(f"{home.error.kind.value.capitalize()} error: `{escape_within(home.error.message, MESSAGE_CLIP)}`")
     if line.sync_offline_at is not None:
         rows.append(f":warning: Desktop Sync App offline on {escape(line.sync_offline_at or 'its computer')}")
     return clip("\n".join(rows), SECTION_LIMIT)

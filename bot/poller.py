@@ -100,7 +100,10 @@ class Poller:
 
     async def poll_once(self) -> PollOutcome:
         async with self._lock:
-            return await self._poll()
+            outcome = await self._poll()
+        # Outside the lock: listeners talk to Slack (Home tabs, reminders) and must not hold up the next poll.
+        await self._after(outcome)
+        return outcome
 
     async def _poll(self) -> PollOutcome:
         started = self.clock()
@@ -115,7 +118,6 @@ class Poller:
                 self.store.record_poll(PollRun(started, now, False, 0, 0, 0, outcome.error))
                 for react in self.reactors:
                     react(outcome, now)
-            await self._after(outcome)
             return outcome
 
         now = self.clock()
@@ -154,7 +156,6 @@ class Poller:
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
         self._stored = {company.id: company for company in snapshot.companies}
-        await self._after(outcome)
         return outcome
 
     async def _after(self, outcome: PollOutcome) -> None:

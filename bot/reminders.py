@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Iterable
 
-from bot.models import Account, AccountUser, Person, StoredCompany
+from bot.models import Account, Person, StoredCompany
 from bot.permissions import Viewer
 from bot.render import Block, Message, actions, button, context, escape, section, slack_time
 
@@ -146,12 +146,6 @@ def has_permission(account: Account | None, email: str, company_id: str) -> bool
     return user is not None and user.has_company_settings(company_id)
 
 
-def granted_viewer(reminder: Reminder) -> Viewer:
-    """The requester as someone who has the permission on this company: who the access DM's card is for."""
-    user = AccountUser(reminder.requester_name, reminder.requester_email, False, frozenset({reminder.company_id}))
-    return Viewer(reminder.requester_user_id, reminder.requester_email, user, False)
-
-
 # --- after a poll -------------------------------------------------------------------------------
 
 
@@ -267,12 +261,25 @@ def holder_done(reminder: Reminder, *, confirmed: bool, now: datetime) -> Messag
         )
     else:
         line = (
-            f":white_check_mark: Done: you granted {who} ({person_text(requester)}) the *Company settings* "
-            f"permission on *{company}*. I have told them."
+            f":hourglass_flowing_sand: Thanks: I have told {who} ({person_text(requester)}) that you granted the "
+            f"*Company settings* permission on *{company}*. I will send them the details as soon as AutoEntry "
+            "shows it."
         )
     blocks = [section(line), context(f"Asked {slack_time(reminder.sent_at or reminder.requested_at)}; closed {slack_time(now)}.")]
     text = f"Done: {escape(requester.name or requester.email)} has the Company settings permission on {company}"
     return Message(text=text, blocks=blocks)
+
+
+def access_claimed(reminder: Reminder) -> Message:
+    """The requester's DM when the holder says it is granted but the feed does not show it yet."""
+    company = escape(reminder.company_name)
+    holder = escape(reminder.holder_name or reminder.holder_email)
+    text = f"{holder} has granted you the Company settings permission on {company}"
+    body = (
+        f":unlock: {holder}, the account holder, says you now have the *Company settings* permission on "
+        f"*{company}*. AutoEntry does not show it yet: I will send you the company's full status as soon as it does."
+    )
+    return Message(text=text, blocks=[section(body)])
 
 
 def access_granted(reminder: Reminder, card: Message | None, *, confirmed: bool) -> Message:

@@ -14,6 +14,7 @@ from bot.models import Person
 from bot.poller import PollOutcome
 from bot.render import REMIND_ACTION, Message
 from bot.slack_errors import slack_error
+from bot.permissions import viewer_for
 from bot.slack_users import slack_viewer
 
 if TYPE_CHECKING:
@@ -150,11 +151,19 @@ class Reminders:
                 await self._update_holder([reminder], confirmed=reminder.confirmed_at is not None, now=now)
                 return
             group = self.store.open_reminders_for(reminder.requester_email, reminder.company_id, now) or [reminder]
+            already_claimed = any(x.claimed_at for x in group)
             self.store.reminders_claimed([x.id for x in group], now)
             group = [self.store.reminder(x.id) or x for x in group]
-            confirmed = r.has_permission(self.store.account(), reminder.requester_email, reminder.company_id)
-            if not await self._close(group, confirmed=confirmed, now=now):
-                await self.tell(body, respond, r.simple("Thanks. I could not message them just now; I will try again."))
+            if r.has_permission(self.store.account(), reminder.requester_email, reminder.company_id):
+                if not await self._close(group, now=now):
+                    await self.tell(body, respond, r.simple("Thanks. I could not message them just now; I will try again."))
+            elif not already_claimed:
+                # The holder's word is news, not a permission: the details wait until AutoEntry shows it.
+                try:
+                    await self.dm(reminder.requester_user_id, r.access_claimed(reminder))
+                except Exception as exc:
+                    self._note(group, f"claimed_dm:{slack_error(exc)}")
+                await self._update_holder(group, confirmed=False, now=now)
 
     async def after_poll(self, outcome: PollOutcome) -> None:
         if not outcome.ok:
@@ -164,7 +173,7 @@ class Reminders:
             for step in r.poll_steps(self.store.open_reminders(now), self.store.account()):
                 ids = [x.id for x in step.reminders]
                 if step.confirmed:
-                    await self._close(step.reminders, confirmed=True, now=now)
+                    await self._close(step.reminders, now=now)
                 elif step.count_poll:
                     self.store.reminders_poll_counted([x.id for x in step.reminders if x.claimed_at])
                     if step.tell_unconfirmed:
@@ -174,25 +183,29 @@ class Reminders:
                         except Exception as exc:
                             self._note(step.reminders, f"unconfirmed_dm:{slack_error(exc)}")
 
-    async def _close(self, group: Sequence[r.Reminder], *, confirmed: bool, now: datetime) -> bool:
-        """Tell the requester they have access (once), record it, update the holder's DMs. False: not told."""
+    async def _close(self, group: Sequence[r.Reminder], *, now: datetime) -> bool:
+        """AutoEntry shows the permission: tell the requester (once) with the full card, record it, update the
+        holder's DMs. False: not told (the next poll tries again)."""
         ids = [x.id for x in group]
         first = group[0]
         told = any(x.access_told_at for x in group)
         error: str | None = None
         if not told:
-            card = self.services.status.card(first.company_id, r.granted_viewer(first))
+            # The card is built for the requester as the feed knows them: it shows what they may now see.
+            viewer = viewer_for(self.store.account(), first.requester_user_id, first.requester_email)
+            card = self.services.status.card(first.company_id, viewer)
             try:
-                await self.dm(first.requester_user_id, r.access_granted(first, card, confirmed=confirmed))
+                await self.dm(first.requester_user_id, r.access_granted(first, card, confirmed=True))
                 self.store.reminders_access_told(ids, now)
                 told = True
             except Exception as exc:
                 error = slack_error(exc)
                 log.warning("The access DM to %s failed: %s", first.requester_user_id, error)
                 self._note(group, f"access_dm:{error}")
-        if confirmed and (told or error not in TRANSIENT):
+        if told or error not in TRANSIENT:
             self.store.reminders_confirmed(ids, now)
-        await self._update_holder(group, confirmed=confirmed, now=now)
+        if told:
+            await self._update_holder(group, confirmed=True, now=now)
         return told
 
     async def _update_holder(self, group: Sequence[r.Reminder], *, confirmed: bool, now: datetime) -> None:

@@ -76,11 +76,12 @@ class HomeStore:
     def home_viewers_to_refresh(
         self, opened_since: datetime, published_before: datetime, limit: int
     ) -> list[HomeViewer]:
-        """Stale views of recent viewers not published lately, most recently opened first."""
+        """Stale views of recent viewers not published lately, the longest-waiting first, so that past the
+        limit every viewer still gets a turn."""
         rows = self.db.execute(
             "select user_id, opened_at, published_at, filter, page, stale from home_viewers "
             "where stale = 1 and opened_at >= ? and (published_at is null or published_at <= ?) "
-            "order by opened_at desc limit ?",
+            "order by coalesce(published_at, '') asc, opened_at desc limit ?",
             [_iso(opened_since), _iso(published_before), limit],
         ).fetchall()
         return [self._home_viewer(row) for row in rows]

@@ -423,11 +423,11 @@ async def test_refreshes_are_throttled_per_viewer_and_per_poll(
     assert len(slack.of("views.publish")) == 3
     clock.advance(seconds=60)
     feed.update("c_2", integration_status="error", error={"kind": "publication", "message": "Oops"})
-    await bot.poll()  # two at most, most recent first
-    assert [c.args["user_id"] for c in slack.of("views.publish")[3:]] == [HOLDER[0], UNPERMITTED[0]]
+    await bot.poll()  # two at most, the longest-waiting first
+    assert [c.args["user_id"] for c in slack.of("views.publish")[3:]] == [STRANGER[0], UNPERMITTED[0]]
     clock.advance(seconds=30)
-    await bot.poll()  # no change, but STRANGER's view is still stale
-    assert [c.args["user_id"] for c in slack.of("views.publish")[5:]] == [STRANGER[0]]
+    await bot.poll()  # no change, but HOLDER's view is still stale: its turn now
+    assert [c.args["user_id"] for c in slack.of("views.publish")[5:]] == [HOLDER[0]]
     clock.advance(seconds=120)
     await bot.poll()  # no change, nothing stale: nothing
     assert len(slack.of("views.publish")) == 6

@@ -296,26 +296,35 @@ async def test_a_network_error_is_told_and_stored(bot: Bot, slack: FakeSlack, mo
 # --- closing the loop -----------------------------------------------------------------------------
 
 
-async def test_the_holders_i_have_granted_it_tells_the_requester_and_updates_the_holders_dm(
-    bot: Bot, slack: FakeSlack
+async def test_the_holders_i_have_granted_it_tells_the_requester_and_the_details_follow_the_feed(
+    bot: Bot, slack: FakeSlack, feed: FakeFeed
 ) -> None:
     await press(bot)
     (reminder,) = stored(bot)
     await granted(bot, reminder.id)
 
-    (access,) = await slack.wait_for(lambda: posts_to(slack, PRIYA_DM))
-    assert access["text"] == "You now have the Company settings permission on Acme Ltd"
-    text = all_text(access)
-    assert "Jane Smith, the account holder, has granted it" in text
-    for detail in ("Token Required", "RECEPTION-PC", "Synchronisation"):  # the full card
-        assert detail in text
-    assert not [b for b in buttons(access) if b["action_id"] == REMIND_ACTION]
+    (claimed,) = await slack.wait_for(lambda: posts_to(slack, PRIYA_DM))
+    assert claimed["text"] == "Jane Smith has granted you the Company settings permission on Acme Ltd"
+    text = all_text(claimed)
+    assert "AutoEntry does not show it yet" in text
+    for detail in ("Token Required", "RECEPTION-PC", "Synchronisation"):  # the holder's word opens no details
+        assert detail not in text
 
     (update,) = await slack.wait_for_calls("chat.update")
     assert (update.args["channel"], update.args["ts"]) == (reminder.dm_channel, reminder.dm_ts)
-    assert update.args["text"].startswith("Done")
+    assert update.args["text"].startswith("Done") and "I will send them the details" in all_text(update.args)
     assert not buttons(update.args)
     assert stored(bot)[0].outcome == "granted_claimed"
+
+    grant_in_feed(feed, UNPERMITTED[1], "c_1")
+    await bot.poll()
+    messages = posts_to(slack, PRIYA_DM)
+    assert len(messages) == 2 and messages[1]["text"] == "You now have the Company settings permission on Acme Ltd"
+    for detail in ("Token Required", "RECEPTION-PC", "Synchronisation"):  # the full card, now that AutoEntry shows it
+        assert detail in all_text(messages[1])
+    assert not [b for b in buttons(messages[1]) if b["action_id"] == REMIND_ACTION]
+    assert "AutoEntry shows" in all_text(slack.of("chat.update")[-1].args)
+    assert stored(bot)[0].outcome == "granted_confirmed"
 
 
 async def test_a_later_poll_showing_the_permission_closes_the_loop_once(
@@ -375,7 +384,9 @@ async def test_a_claim_the_feed_does_not_confirm_within_3_polls_is_said_honestly
 
     grant_in_feed(feed, UNPERMITTED[1], "c_1")
     await bot.poll()
-    assert len(posts_to(slack, PRIYA_DM)) == 2  # access was already told: not twice
+    await bot.poll()
+    messages = posts_to(slack, PRIYA_DM)
+    assert len(messages) == 3 and messages[2]["text"].startswith("You now have")  # once, when AutoEntry shows it
     (closed,) = stored(bot)
     assert closed.outcome == "granted_confirmed" and closed.unconfirmed_told_at is not None
     assert "AutoEntry shows" in all_text(slack.of("chat.update")[-1].args)
@@ -390,7 +401,7 @@ async def test_a_claim_confirmed_in_time_never_gets_the_honesty_message(bot: Bot
     await bot.poll()
     for _ in range(4):
         await bot.poll()
-    assert len(posts_to(slack, PRIYA_DM)) == 1
+    assert [m["text"][:12] for m in posts_to(slack, PRIYA_DM)] == ["Jane Smith h", "You now have"]
 
 
 async def test_failed_polls_do_not_count(bot: Bot, slack: FakeSlack, feed: FakeFeed) -> None:
@@ -419,14 +430,14 @@ async def test_slack_errors_while_closing_the_loop_are_stored_not_raised(
 ) -> None:
     await press(bot)
     slack.inject("conversations.open", 200, {"ok": False, "error": "user_disabled"})
-    slack.inject("chat.update", 200, {"ok": False, "error": "message_not_found"})
     grant_in_feed(feed, UNPERMITTED[1], "c_1")
     outcome = await bot.poll()
     assert outcome.ok
     (reminder,) = stored(bot)
     assert reminder.outcome == "granted_confirmed"  # a permanent error: closed, and said in the record
-    assert reminder.error == "holder_update:message_not_found"
+    assert reminder.error == "access_dm:user_disabled"
     assert not posts_to(slack, PRIYA_DM)
+    assert not slack.of("chat.update")  # the holder is not told "I have told them" when nobody was
 
 
 async def test_a_rate_limited_access_dm_is_retried_on_the_next_poll(bot: Bot, slack: FakeSlack, feed: FakeFeed) -> None:
@@ -530,6 +541,7 @@ def test_messages_are_valid_block_kit_with_text_and_escaped() -> None:
         r.holder_done(reminder(requester_name="<!here>"), confirmed=True, now=NOW),
         r.holder_done(reminder(), confirmed=False, now=NOW),
         r.access_granted(reminder(company_name="<!everyone>"), None, confirmed=False),
+        r.access_claimed(reminder(company_name="<!everyone>", holder_name="<b>")),
         r.not_confirmed(reminder(holder_name="<b>")),
         r.reminder_sent(Person("Jane", "jane@x.example"), "U_HOLDER", "A & B"),
         r.repeat(reminder(), NOW),
