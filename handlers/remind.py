@@ -13,7 +13,7 @@ from bot import reminders as r
 from bot.models import Person
 from bot.poller import PollOutcome
 from bot.render import REMIND_ACTION, Message
-from bot.slack_errors import slack_error
+from bot.slack_errors import is_retryable, slack_error
 from bot.permissions import viewer_for
 from bot.slack_users import slack_viewer
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Worth another try on the next poll; anything else will not get better by itself.
-TRANSIENT = {"ratelimited", "network_error", "http_500", "http_502", "http_503", "http_504", "internal_error", "fatal_error"}
 
 
 class Reminders:
@@ -182,6 +181,8 @@ class Reminders:
                             self.store.reminders_unconfirmed_told(ids, now)
                         except Exception as exc:
                             self._note(step.reminders, f"unconfirmed_dm:{slack_error(exc)}")
+                            if not is_retryable(exc):  # it will never go: do not try at every poll
+                                self.store.reminders_unconfirmed_told(ids, now)
 
     async def _close(self, group: Sequence[r.Reminder], *, now: datetime) -> bool:
         """AutoEntry shows the permission: tell the requester (once) with the full card, record it, update the
@@ -189,7 +190,7 @@ class Reminders:
         ids = [x.id for x in group]
         first = group[0]
         told = any(x.access_told_at for x in group)
-        error: str | None = None
+        gave_up = False
         if not told:
             # The card is built for the requester as the feed knows them: it shows what they may now see.
             viewer = viewer_for(self.store.account(), first.requester_user_id, first.requester_email)
@@ -200,9 +201,10 @@ class Reminders:
                 told = True
             except Exception as exc:
                 error = slack_error(exc)
+                gave_up = not is_retryable(exc)
                 log.warning("The access DM to %s failed: %s", first.requester_user_id, error)
                 self._note(group, f"access_dm:{error}")
-        if told or error not in TRANSIENT:
+        if told or gave_up:
             self.store.reminders_confirmed(ids, now)
         if told:
             await self._update_holder(group, confirmed=True, now=now)
