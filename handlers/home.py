@@ -9,11 +9,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.home import HOME_ACTION_PATTERN, HomeFilter, HomeHealth, HomeState, home_lines, home_view
 from bot.models import StoredCompany
 from bot.poller import PollOutcome
+from bot.slack_errors import slack_error
 from bot.slack_users import slack_viewer
 
 if TYPE_CHECKING:
@@ -66,11 +66,8 @@ async def publish_home(
     view = await build_home(services, user_id, state, companies)
     try:
         await services.client.views_publish(user_id=user_id, view=view)
-    except SlackApiError as exc:
-        log.warning("views.publish for %s failed: %s", user_id, exc.response.get("error"))
-        return False
-    except Exception as exc:  # network trouble: the next open or poll tries again
-        log.warning("views.publish for %s failed: %s", user_id, exc)
+    except Exception as exc:  # Slack saying no, or network trouble: the next open or poll tries again
+        log.warning("views.publish for %s failed: %s", user_id, slack_error(exc))
         return False
     shown = HomeState.decode(view.get("private_metadata"))
     services.store.home_published(user_id, shown.filter.value, shown.page, services.clock())
@@ -122,11 +119,16 @@ class HomeRefresher:
         companies = store.companies()  # read once for every viewer
         limit = asyncio.Semaphore(PARALLEL_PUBLISHES)
 
-        async def one(user_id: str, state: HomeState) -> None:
+        async def one(user_id: str) -> None:
             async with limit:
-                await publish_home(self.services, user_id, state, companies)
+                # Read the viewer's page now, not before the wait: a press of Next or a filter in the meantime
+                # has published a newer view, which this refresh must not overwrite with the old page.
+                viewer = store.home_viewer(user_id)
+                if viewer is None or (viewer.published_at is not None and viewer.published_at >= now):
+                    return
+                await publish_home(self.services, user_id, stored_state(viewer.filter, viewer.page), companies)
 
-        await asyncio.gather(*(one(viewer.user_id, stored_state(viewer.filter, viewer.page)) for viewer in due))
+        await asyncio.gather(*(one(viewer.user_id) for viewer in due))
 
 
 def register(app: AsyncApp, services: "Services") -> None:
