@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.home import card_modal
-from bot.render import OPEN_CARD_ACTION, notice
+from bot.render import OPEN_CARD_ACTION, Message, notice
 from bot.slack_errors import slack_error
-from bot.slack_users import slack_viewer
+from bot.slack_users import EMAIL_CACHE_AGE, slack_viewer
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -23,14 +23,27 @@ def register(app: AsyncApp, services: "Services") -> None:
     @app.action(re.compile(rf"^{OPEN_CARD_ACTION}:\d+$"))
     async def open_status_card(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        viewer = await slack_viewer(services.client, services.store, body["user"]["id"], services.clock())
-        card = services.status.card(str(action.get("value", "")), viewer)
-        message = card or notice("That company is no longer in the practice.")
-        if not body.get("response_url") or (body.get("container") or {}).get("type") == "view":
-            # A Home tab (or modal) button has no response_url: show the card in a modal instead.
-            try:
-                await services.client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=card_modal(message))
-            except Exception as exc:  # an expired trigger (over 3 s) or Slack saying no: nothing to show it in
-                log.warning("Could not open the card for %s: %s", body["user"]["id"], slack_error(exc))
+        user_id = body["user"]["id"]
+        in_a_view = not body.get("response_url") or (body.get("container") or {}).get("type") == "view"
+        if not in_a_view:
+            message = await card_for(user_id, str(action.get("value", "")))
+            await respond(replace_original=True, response_type="ephemeral", **message.as_kwargs())
             return
-        await respond(replace_original=True, response_type="ephemeral", **message.as_kwargs())
+        # A Home tab (or modal) button has no response_url: the card goes in a modal. Its trigger lasts 3 s,
+        # so when the asker's email is not known yet (a users.info call away), a modal opens first and the
+        # card follows into it.
+        known, _ = services.store.slack_user_email(user_id, services.clock(), EMAIL_CACHE_AGE)
+        trigger = str(body.get("trigger_id") or "")
+        try:
+            if known:
+                await services.client.views_open(trigger_id=trigger, view=card_modal(await card_for(user_id, action.get("value"))))
+                return
+            opened = await services.client.views_open(trigger_id=trigger, view=card_modal(notice("Looking it up…")))
+            message = await card_for(user_id, action.get("value"))
+            await services.client.views_update(view_id=opened["view"]["id"], view=card_modal(message))
+        except Exception as exc:  # an expired trigger or Slack saying no: there is nothing to show it in
+            log.warning("Could not open the card for %s: %s", user_id, slack_error(exc))
+
+    async def card_for(user_id: str, company_id: object) -> Message:
+        viewer = await slack_viewer(services.client, services.store, user_id, services.clock())
+        return services.status.card(str(company_id or ""), viewer) or notice("That company is no longer in the practice.")

@@ -456,3 +456,26 @@ async def test_a_failing_publish_is_logged_not_raised(bot: Bot, slack: FakeSlack
     await slack.wait_for_calls("views.publish")
     assert (await open_home(bot, slack, PERMITTED))["type"] == "home"
     assert bot.services.store.home_viewer(HOLDER[0]).published_at is None
+
+
+async def test_a_card_for_someone_whose_email_is_not_known_yet_opens_at_once_and_fills_in(
+    bot: Bot, slack: FakeSlack, clock: FakeClock
+) -> None:
+    view = await open_home(bot, slack, HOLDER)
+    acme = next(b for b in card_buttons(view) if b["value"] == "c_1")
+    clock.advance(days=2)  # the cached email is too old: finding it again is a users.info call away
+    await home_click(bot, acme["action_id"], acme["value"], user=HOLDER)
+    (opened,) = await slack.wait_for_calls("views.open")
+    assert "Looking it up" in all_text(as_answer(opened.args["view"]))
+    (updated,) = await slack.wait_for_calls("views.update")
+    assert updated.args["view_id"] == shared_views_open_id()
+    assert "Token Required" in all_text(as_answer(updated.args["view"]))
+    View(**updated.args["view"]).validate_json()
+    users_info = [c.at for c in slack.of("users.info")]
+    assert opened.at < users_info[-1] < updated.at  # the modal was open before the slow part began
+
+
+def shared_views_open_id() -> str:
+    from tests.fakes.slack_api import shared_response
+
+    return shared_response("views.open.ok")["view"]["id"]

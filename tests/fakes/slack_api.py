@@ -209,6 +209,6 @@ class FakeSlack:
             return {"ok": True, "messages": thread, "has_more": False}
         if method == "views.publish":
             return shared_response("views.publish.ok")
-        if method == "views.open":
+        if method in ("views.open", "views.update"):
             return shared_response("views.open.ok")
         return {"ok": False, "error": "unknown_method"}
