@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.practice import company  # noqa: E402
+
 SIGNING_SECRET = "bench-signing-secret"
 
 # Users that send slash commands: the account holder, a permitted user, an unpermitted one, a stranger.
@@ -105,16 +107,7 @@ def company_records(count: int, seed: int = 7) -> list[dict[str, Any]]:
     for i, name in enumerate(company_names(count, seed)):
         roll = rng.random()
         software = rng.choice(_SOFTWARE)
-        record: dict[str, Any] = {
-            "id": f"c_{i}",
-            "name": name,
-            "software": software,
-            "integration_status": "integrated",
-            "error": None,
-            "sync_app": None,
-            "publication_errors": 0,
-            "updated_at": "2026-11-25T10:00:00Z",
-        }
+        record: dict[str, Any] = company(f"c_{i}", name, software)
         if roll < 0.12:
             record["integration_status"] = "error"
             record["error"] = {"kind": rng.choice(["publication", "synchronisation"]), "message": rng.choice(messages)}

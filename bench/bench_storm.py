@@ -48,6 +48,7 @@ from datetime import datetime, timezone  # noqa: E402
 from typing import Any, AsyncIterator  # noqa: E402
 
 from bench._common import SIGNING_SECRET, account_document, company_names  # noqa: E402
+from tests.practice import company  # noqa: E402
 
 ALERTS = "C0ALERTS01"
 EVERY = "C0EVERY001"
@@ -108,18 +109,7 @@ def practice() -> tuple[list[dict[str, Any]], dict[str, tuple[str, str, str]]]:
     records = []
     for i, name in enumerate(names):
         software = plan[i][0] if i < FAILING else random.Random(i).choice(["Xero", "Sage 50", "FreeAgent"])
-        records.append(
-            {
-                "id": f"c_{i}",
-                "name": name,
-                "software": software,
-                "integration_status": "integrated",
-                "error": None,
-                "sync_app": None,
-                "publication_errors": 0,
-                "updated_at": "2026-11-25T10:00:00Z",
-            }
-        )
+        records.append(company(f"c_{i}", name, software))
         if i < FAILING:
             turns[f"c_{i}"] = plan[i]
     return records, turns
