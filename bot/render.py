@@ -15,7 +15,6 @@ Block = dict[str, Any]
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 BUTTON_TEXT_LIMIT = 75
-MESSAGE_BLOCK_LIMIT = 50
 
 OPEN_CARD_ACTION = "open_status_card"
 REMIND_ACTION = "remind_account_holder"
@@ -484,18 +483,6 @@ def practice_overview(
         note += f" The status feed cannot be read right now ({escape(feed_problem)}): these are the last known statuses."
     blocks.append(context(note))
     return Message(text=escape(summary), blocks=blocks)
-
-
-def overview_text(message: Message) -> str:
-    """The terminal's view of a Block Kit message: its sections' text, unescaped."""
-    parts: list[str] = []
-    for block in message.blocks:
-        if block["type"] in ("header", "section") and "text" in block:
-            parts.append(block["text"]["text"])
-        elif block["type"] == "context":
-            parts.extend(element.get("text", "") for element in block["elements"])
-    text = "\n".join(parts)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 # --- Help Centre search ------------------------------------------------------------------------

@@ -291,10 +291,6 @@ class AlertStore:
     def alert_messages_for(self, incident_id: int) -> list[AlertMessage]:
         return [_message(row) for row in select(self.db, "alert_messages", "incident_id = ?", [incident_id])]
 
-    def alert_message_by_ts(self, channel: str, ts: str) -> AlertMessage | None:
-        rows = list(select(self.db, "alert_messages", "channel = ? and ts = ?", [channel, ts]))
-        return _message(rows[0]) if rows else None
-
     def set_alert_ts(self, channel: str, incident_id: int, ts: str) -> None:
         self.db.execute("update alert_messages set ts = ? where channel = ? and incident_id = ?", [ts, channel, incident_id])
 
@@ -316,10 +312,6 @@ class AlertStore:
 
     def group(self, group_id: int) -> AlertGroup | None:
         rows = list(select(self.db, "alert_groups", "id = ?", [group_id]))
-        return _group(rows[0]) if rows else None
-
-    def group_by_ts(self, channel: str, ts: str) -> AlertGroup | None:
-        rows = list(select(self.db, "alert_groups", "channel = ? and ts = ?", [channel, ts]))
         return _group(rows[0]) if rows else None
 
     def group_incident_ids(self, group_id: int) -> list[int]:

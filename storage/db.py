@@ -82,10 +82,6 @@ FEED_COLUMNS = (
 KEPT_COLUMNS = ("status_since", "sync_since", "first_seen_at")
 
 
-def feed_tuple(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(row.get(column) for column in FEED_COLUMNS)
-
-
 def stored_from_tuple(values: tuple[Any, ...]) -> StoredCompany:
     return row_to_company(dict(zip(FEED_COLUMNS + KEPT_COLUMNS, values)))
 
@@ -264,17 +260,6 @@ class Store(AlertStore, HomeStore, ReminderStore):
 
     def company_count(self) -> int:
         return self.db.execute("select count(*) from companies where removed_at is null").fetchone()[0]
-
-    def status_counts(self) -> dict[str, int]:
-        counts = {status.value: 0 for status in IntegrationStatus}
-        for status, count in self.db.execute(
-            "select integration_status, count(*) from companies where removed_at is null group by 1"
-        ):
-            counts[status] = count
-        counts["sync_offline"] = self.db.execute(
-            "select count(*) from companies where removed_at is null and sync_status = 'offline'"
-        ).fetchone()[0]
-        return counts
 
     def save_companies(self, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]]) -> None:
         """Store companies seen for the first time and changed ones (callers hold the transaction)."""
