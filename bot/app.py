@@ -147,6 +147,10 @@ def build_bolt_app(services: Services) -> AsyncApp:
         # HTTP requests are verified by the route before Bolt sees them (slack_events); Socket Mode
         # requests come over the authenticated WebSocket.
         request_verification_enabled=False,
+        # Each request is answered when its listener has acked: the slash command acks with its answer,
+        # buttons and events ack at once and do their work as lazy listeners. Bolt otherwise answers
+        # through a 10 ms polling loop.
+        process_before_response=True,
     )
     register(app, services)
     return app

@@ -6,12 +6,13 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 
 from bot.home import card_modal
 from bot.render import OPEN_CARD_ACTION, Message, notice
 from bot.slack_errors import slack_error
 from bot.slack_users import EMAIL_CACHE_AGE, slack_viewer
+from handlers import ack_now
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -20,9 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: "Services") -> None:
-    @app.action(re.compile(rf"^{OPEN_CARD_ACTION}:\d+$"))
-    async def open_status_card(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
+    async def open_status_card(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         user_id = body["user"]["id"]
         in_a_view = not body.get("response_url") or (body.get("container") or {}).get("type") == "view"
         if not in_a_view:
@@ -43,6 +42,8 @@ def register(app: AsyncApp, services: "Services") -> None:
             await services.client.views_update(view_id=opened["view"]["id"], view=card_modal(message))
         except Exception as exc:  # an expired trigger or Slack saying no: there is nothing to show it in
             log.warning("Could not open the card for %s: %s", user_id, slack_error(exc))
+
+    app.action(re.compile(rf"^{OPEN_CARD_ACTION}:\d+$"))(ack=ack_now, lazy=[open_status_card])
 
     async def card_for(user_id: str, company_id: object) -> Message:
         viewer = await slack_viewer(services.client, services.store, user_id, services.clock())

@@ -6,10 +6,11 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 
 from bot.alerts import ACK_ACTION, CHECK_ACTION, HELP_ACTION, SNOOZE_DAY_ACTION, SNOOZE_HOUR_ACTION
 from bot.render import notice
+from handlers import ack_now
 from storage.timefmt import iso
 
 if TYPE_CHECKING:
@@ -62,9 +63,7 @@ def register(app: AsyncApp, services: "Services") -> None:
             return None
         return parsed[0], parsed[1], channel
 
-    @app.action(ACK_ACTION)
-    async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
+    async def acknowledge(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         target = await target_of(body, action, respond)
         if target is None:
             return
@@ -91,19 +90,7 @@ def register(app: AsyncApp, services: "Services") -> None:
                 store.snooze(channel, company_id, until, user, now)
             queue_update(kind, number, channel, {"event": "snoozed", "user": user, "until": iso(until), "companies": len(companies)})
 
-    @app.action(SNOOZE_HOUR_ACTION)
-    async def snooze_hour(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await snooze(body, action, respond)
-
-    @app.action(SNOOZE_DAY_ACTION)
-    async def snooze_day(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await snooze(body, action, respond)
-
-    @app.action(CHECK_ACTION)
-    async def check_again(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
+    async def check_again(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         target = await target_of(body, action, respond)
         if target is None:
             return
@@ -139,7 +126,9 @@ def register(app: AsyncApp, services: "Services") -> None:
             text = f"Checked again just now: {len(still_open)} of {len(ids)} companies still have the problem."
         await respond(response_type="ephemeral", replace_original=False, **notice(text).as_kwargs())
 
-    @app.action(HELP_ACTION)
-    async def help_link(ack: AsyncAck) -> None:
-        # A link button still sends an action; Slack wants it acknowledged.
-        await ack()
+    app.action(ACK_ACTION)(ack=ack_now, lazy=[acknowledge])
+    app.action(SNOOZE_HOUR_ACTION)(ack=ack_now, lazy=[snooze])
+    app.action(SNOOZE_DAY_ACTION)(ack=ack_now, lazy=[snooze])
+    app.action(CHECK_ACTION)(ack=ack_now, lazy=[check_again])
+    # A link button still sends an action; Slack wants it acknowledged, and that is all.
+    app.action(HELP_ACTION)(ack_now)

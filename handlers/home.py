@@ -8,13 +8,14 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 
 from bot.home import HOME_ACTION_PATTERN, HomeFilter, HomeHealth, HomeState, home_lines, home_view
 from bot.models import StoredCompany
 from bot.poller import PollOutcome
 from bot.slack_errors import slack_error
 from bot.slack_users import slack_viewer
+from handlers import ack_now
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -132,9 +133,9 @@ class HomeRefresher:
 
 
 def register(app: AsyncApp, services: "Services") -> None:
-    @app.action(re.compile(HOME_ACTION_PATTERN))
-    async def home_navigate(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
+    async def home_navigate(body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         services.store.home_opened(user_id, services.clock())
         await publish_home(services, user_id, HomeState.decode(action.get("value")))
+
+    app.action(re.compile(HOME_ACTION_PATTERN))(ack=ack_now, lazy=[home_navigate])

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 
 from bot import reminders as r
 from bot.models import Person
@@ -16,6 +16,7 @@ from bot.render import REMIND_ACTION, Message
 from bot.slack_errors import is_retryable, slack_error
 from bot.permissions import viewer_for
 from bot.slack_users import slack_viewer
+from handlers import ack_now
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -228,22 +229,20 @@ class Reminders:
 def register(app: AsyncApp, services: "Services") -> None:
     reminders = Reminders(services)
 
-    @app.action(REMIND_ACTION)
-    async def remind_account_holder(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
+    async def remind_account_holder(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         try:
             await reminders.remind(body, action, respond)
         except Exception:
             log.exception("The remind button failed")
             await reminders.tell(body, respond, r.simple("Something went wrong on our side; no reminder was sent. Please try again."))
 
-    @app.action(r.GRANTED_ACTION)
-    async def reminder_granted(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
+    async def reminder_granted(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         try:
             await reminders.granted(body, action, respond)
         except Exception:
             log.exception("The granted button failed")
             await reminders.tell(body, respond, r.simple("Something went wrong on our side. Please try again."))
 
+    app.action(REMIND_ACTION)(ack=ack_now, lazy=[remind_account_holder])
+    app.action(r.GRANTED_ACTION)(ack=ack_now, lazy=[reminder_granted])
     services.poller.after_poll.append(reminders.after_poll)

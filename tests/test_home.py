@@ -360,7 +360,8 @@ async def test_filter_and_paging_buttons_republish(bot: Bot, slack: FakeSlack) -
     assert_valid(view)
     assert [b["value"] for b in card_buttons(view)] == ["c_9", "c_1", "c_3", "c_6", "c_4"]
     assert "Everything else" not in all_text(as_answer(view))
-    assert bot.services.store.home_viewer(HOLDER[0]).filter == "attention"  # kept for refreshes
+    # kept for refreshes (stored once Slack has answered the publish)
+    await slack.wait_for(lambda: bot.services.store.home_viewer(HOLDER[0]).filter == "attention")
     await home_click(bot, "home_page:next", "garbage")
     view = (await slack.wait_for_calls("views.publish", 3))[-1].args["view"]
     assert len(card_buttons(view)) == 10  # an odd value gives the default view
