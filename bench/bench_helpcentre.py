@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.helpcentre import HelpCentre  # noqa: E402
+from bot.helpcentre.matching import HelpCentre  # noqa: E402
 
 CASES = ROOT / "tests" / "helpcentre_cases.json"
 ROUNDS = 20

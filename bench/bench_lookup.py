@@ -20,7 +20,7 @@ import time  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 
 from bench._common import company_names, lookup_queries, summary  # noqa: E402
-from bot.lookup import NameIndex  # noqa: E402
+from bot.practice.lookup import NameIndex  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

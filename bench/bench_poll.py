@@ -76,9 +76,9 @@ class RssPeak:
 
 
 async def _poll_cycles(base_url: str, conn: Any, use_tracemalloc: bool, profile: bool) -> dict[str, Any]:
-    import bot.feed as feed_module
+    import bot.practice.feed as feed_module
     from bot.app import build_services
-    from bot.feed import HttpFeed
+    from bot.practice.feed import HttpFeed
     from bot.settings import Settings
 
     # Time validation apart from fetching: wrap the module-level function HttpFeed.fetch calls.

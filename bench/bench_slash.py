@@ -56,9 +56,9 @@ async def _serve_app(conn: Any, profile: bool) -> None:
     from aiohttp import web
 
     from bot.app import build_bolt_app, build_services, build_web_app
-    from bot.feed import HttpFeed
+    from bot.practice.feed import HttpFeed
     from bot.settings import Settings
-    from bot.slack_users import slack_viewer
+    from bot.slack.users import slack_viewer
     from tests.fakes.feed_server import FakeFeed
     from tests.fakes.slack_api import FakeSlack
 

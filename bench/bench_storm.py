@@ -121,7 +121,7 @@ async def running_app(tmp: str, slack: Any, feed: Any, *, poll_interval: int, wi
     from aiohttp import web
 
     from bot.app import build_bolt_app, build_services, build_web_app
-    from bot.feed import HttpFeed
+    from bot.practice.feed import HttpFeed
     from bot.settings import Settings
 
     settings = Settings(
@@ -150,7 +150,7 @@ async def running_app(tmp: str, slack: Any, feed: Any, *, poll_interval: int, wi
 
 
 async def storm(profile: cProfile.Profile | None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    from bot.render import escape
+    from bot.answers.render import escape
     from tests.fakes.feed_server import FakeFeed
     from tests.blockkit import all_text
     from tests.fakes.slack_api import Call, FakeSlack, Injected

@@ -22,15 +22,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_engine import AlertEngine, AlertRenderer
-from bot.delivery import Deliverer
-from bot.feed import StatusFeed, feed_from_source
-from bot.helpcentre import HelpCentre
-from bot.poller import Poller
+from bot.alerting.engine import AlertEngine, AlertRenderer
+from bot.alerting.delivery import Deliverer
+from bot.practice.feed import StatusFeed, feed_from_source
+from bot.helpcentre.matching import HelpCentre
+from bot.practice.poller import Poller
 from bot.settings import Settings
-from bot.slack_payloads import shape_problem
-from bot.status import StatusService
-from storage.db import Store, iso
+from bot.slack.guard import shape_problem
+from bot.answers.status import StatusService
+from storage.sqlite.db import Store, iso
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 from typing import Sequence
 
-from bot.helpcentre import HelpCentreError
+from bot.helpcentre.matching import HelpCentreError
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("integration-bot")
@@ -44,9 +44,9 @@ async def _fresh_services(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def run_status(settings: Settings, name: str) -> int:
-    from bot.lookup import Outcome
-    from bot.permissions import holder_viewer
-    from bot.render import plain_lookup_text, status_text
+    from bot.practice.lookup import Outcome
+    from bot.practice.permissions import holder_viewer
+    from bot.answers.render import plain_lookup_text, status_text
 
     services = await _fresh_services(settings)
     try:
@@ -65,7 +65,7 @@ async def run_status(settings: Settings, name: str) -> int:
 
 async def run_poll(settings: Settings) -> int:
     from bot.app import build_services
-    from bot.render import describe_change
+    from bot.answers.render import describe_change
 
     services = build_services(settings)
     try:

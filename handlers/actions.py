@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 
-from bot.home import card_modal
-from bot.render import OPEN_CARD_ACTION, Message, notice
-from bot.slack_errors import slack_error
-from bot.slack_users import EMAIL_CACHE_AGE, slack_viewer
+from bot.home.view import card_modal
+from bot.answers.render import OPEN_CARD_ACTION, Message, notice
+from bot.slack.errors import slack_error
+from bot.slack.users import EMAIL_CACHE_AGE, slack_viewer
 from handlers import ack_now
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 
-from bot.alerts import ACK_ACTION, CHECK_ACTION, HELP_ACTION, SNOOZE_DAY_ACTION, SNOOZE_HOUR_ACTION
-from bot.render import notice
+from bot.alerting.messages import ACK_ACTION, CHECK_ACTION, HELP_ACTION, SNOOZE_DAY_ACTION, SNOOZE_HOUR_ACTION
+from bot.answers.render import notice
 from handlers import ack_now
 from storage.timefmt import iso
 

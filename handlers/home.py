@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.home import HOME_ACTION_PATTERN, HomeFilter, HomeHealth, HomeState, home_lines, home_view
-from bot.models import StoredCompany
-from bot.poller import PollOutcome
-from bot.slack_errors import slack_error
-from bot.slack_users import slack_viewer
+from bot.home.view import HOME_ACTION_PATTERN, HomeFilter, HomeHealth, HomeState, home_lines, home_view
+from bot.practice.models import StoredCompany
+from bot.practice.poller import PollOutcome
+from bot.slack.errors import slack_error
+from bot.slack.users import slack_viewer
 from handlers import ack_now
 
 if TYPE_CHECKING:

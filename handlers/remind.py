@@ -1,4 +1,4 @@
-"""Remind the account holder: the Slack I/O around bot.reminders (decisions and messages live there)."""
+"""Remind the account holder: the Slack I/O around bot.reminders.decide (decisions and messages live there)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 
-from bot import reminders as r
-from bot.models import Person
-from bot.poller import PollOutcome
-from bot.render import REMIND_ACTION, Message
-from bot.slack_errors import is_retryable, slack_error
-from bot.permissions import viewer_for
-from bot.slack_users import slack_viewer
+from bot.reminders import decide as r
+from bot.practice.models import Person
+from bot.practice.poller import PollOutcome
+from bot.answers.render import REMIND_ACTION, Message
+from bot.slack.errors import is_retryable, slack_error
+from bot.practice.permissions import viewer_for
+from bot.slack.users import slack_viewer
 from handlers import ack_now
 
 if TYPE_CHECKING:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.commands import Request, Verb
-from bot.lookup import Outcome
-from bot.render import Message, escape, notice, overview_line, section
-from bot.slack_users import slack_viewer
-from bot.subscriptions import current_problems, subscribed_answer, subscriptions_answer
+from bot.answers.grammar import Request, Verb
+from bot.practice.lookup import Outcome
+from bot.answers.render import Message, escape, notice, overview_line, section
+from bot.slack.users import slack_viewer
+from bot.alerting.subscriptions import current_problems, subscribed_answer, subscriptions_answer
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -18,7 +18,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import Services, build_bolt_app, build_services, build_web_app
-from bot.feed import HttpFeed
+from bot.practice.feed import HttpFeed
 from bot.settings import Settings
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack

@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from bot.alerts import ACK_ACTION, CHECK_ACTION, SNOOZE_HOUR_ACTION
+from bot.alerting.messages import ACK_ACTION, CHECK_ACTION, SNOOZE_HOUR_ACTION
 from tests.conftest import Bot, FakeClock, running_bot
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack, Injected

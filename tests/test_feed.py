@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import DEMO_ACCOUNT, PHASE, demo_companies
-from bot.feed import DemoFeed, FeedError, FileFeed, HttpFeed, build_snapshot
-from bot.models import IntegrationStatus
+from bot.practice.demo import DEMO_ACCOUNT, PHASE, demo_companies
+from bot.practice.feed import DemoFeed, FeedError, FileFeed, HttpFeed, build_snapshot
+from bot.practice.models import IntegrationStatus
 from tests.conftest import Bot
 from tests.fakes.feed_server import FakeFeed
 from tests.practice import ACCOUNT, company, practice
@@ -191,7 +191,7 @@ async def test_a_company_gone_from_a_full_feed_is_no_longer_listed(bot: Bot, fee
 
 
 def test_an_unchanged_record_parses_to_the_same_object_and_a_changed_one_anew() -> None:
-    from bot.feed import ParsedRecords
+    from bot.practice.feed import ParsedRecords
 
     parsed = ParsedRecords()
     first = build_snapshot(ACCOUNT, [company("c_1", "One"), company("c_2", "Two")], parsed)

@@ -1,4 +1,4 @@
-"""bot.helpcentre: the exact article for the exact message, and nothing specific when unsure."""
+"""bot.helpcentre.matching: the exact article for the exact message, and nothing specific when unsure."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.helpcentre import ArticleMatch, HelpCentre, HelpCentreError, normalise
+from bot.helpcentre.matching import ArticleMatch, HelpCentre, HelpCentreError, normalise
 
 CASES_FILE = Path(__file__).with_name("helpcentre_cases.json")
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
-BUNDLED = Path(__file__).resolve().parents[1] / "bot" / "data" / "articles.json"
+BUNDLED = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "articles.json"
 
 LABELLED = [c for c in CASES if c["expect"] != "general"]
 UNRELATED = [c for c in CASES if c["expect"] == "general"]

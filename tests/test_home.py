@@ -13,7 +13,7 @@ import pytest
 from slack_sdk.models.views import View
 
 import handlers.home
-from bot.home import (
+from bot.home.view import (
     HOME_BLOCK_LIMIT,
     PAGE_SIZE,
     HomeFilter,
@@ -23,9 +23,9 @@ from bot.home import (
     home_lines,
     home_view,
 )
-from bot.models import Account, AccountUser, Person, StoredCompany, parse_company
-from bot.permissions import Viewer, viewer_for
-from bot.render import Message, section
+from bot.practice.models import Account, AccountUser, Person, StoredCompany, parse_company
+from bot.practice.permissions import Viewer, viewer_for
+from bot.answers.render import Message, section
 from tests.conftest import SHARED, Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import Call, FakeSlack

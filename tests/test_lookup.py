@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lookup import NameIndex, Outcome, base_key, name_key
+from bot.practice.lookup import NameIndex, Outcome, base_key, name_key
 
 NAMES = [
     "Acme Ltd",

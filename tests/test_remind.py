@@ -1,5 +1,5 @@
 """Remind the account holder: from "I can't see it" to "I can", end to end against the fake Web API,
-plus the pure decisions and messages of bot.reminders without any I/O."""
+plus the pure decisions and messages of bot.reminders.decide without any I/O."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from slack_sdk.http_retry import builtin_async_handlers
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.models.blocks import Block
 
-from bot import reminders as r
-from bot.models import Account, AccountUser, CompanyStatus, IntegrationStatus, Person, StoredCompany
-from bot.permissions import viewer_for
-from bot.render import REMIND_ACTION
+from bot.reminders import decide as r
+from bot.practice.models import Account, AccountUser, CompanyStatus, IntegrationStatus, Person, StoredCompany
+from bot.practice.permissions import viewer_for
+from bot.answers.render import REMIND_ACTION
 from tests.conftest import Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack

@@ -9,9 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
-from bot.models import CompanyError, IntegrationStatus, StoredCompany
-from bot.permissions import Viewer
-from bot.render import (
+from bot.practice.models import CompanyError, IntegrationStatus, StoredCompany
+from bot.practice.permissions import Viewer
+from bot.answers.render import (
     BUTTON_TEXT_LIMIT,
     OPEN_CARD_ACTION,
     SECTION_LIMIT,

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.permissions import Viewer, viewer_for
-from storage.db import Store
+from bot.practice.permissions import Viewer, viewer_for
+from storage.sqlite.db import Store
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any, Iterable
 
 from sqlite_utils import Database
 
-from bot.models import Person
-from bot.reminders import DELIVERED, WATCH_FOR, Outcome, Reminder
+from bot.practice.models import Person
+from bot.reminders.decide import DELIVERED, WATCH_FOR, Outcome, Reminder
 from storage.timefmt import from_iso as _from_iso
 from storage.timefmt import iso as _iso
 

@@ -11,8 +11,8 @@ from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 
-from bot.lookup import name_key
-from bot.models import (
+from bot.practice.lookup import name_key
+from bot.practice.models import (
     Account,
     AccountUser,
     CompanyError,
@@ -24,11 +24,11 @@ from bot.models import (
     SyncApp,
     SyncAppStatus,
 )
-from storage.home import HomeStore
-from storage.alerts import AlertStore
-from storage.migrations import migrations
-from storage.reminders import ReminderStore
-from storage.query import select
+from storage.sqlite.home import HomeStore
+from storage.sqlite.alerts import AlertStore
+from storage.sqlite.migrations import migrations
+from storage.sqlite.reminders import ReminderStore
+from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
 
 

@@ -9,8 +9,8 @@ from typing import Any, Iterable
 
 from sqlite_utils import Database
 
-from bot.transitions import Condition, ConditionState, Phase
-from storage.query import select
+from bot.alerting.transitions import Condition, ConditionState, Phase
+from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
 
 EVERY_COMPANY = "*"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
-from bot.render import Message, OverviewLine, attention_order, context, escape, plural, section, slack_time
-from storage.alerts import Subscription
+from bot.answers.render import Message, OverviewLine, attention_order, context, escape, plural, section, slack_time
+from storage.sqlite.alerts import Subscription
 
 PROBLEMS_SHOWN = 30
 

@@ -14,11 +14,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_engine import AlertRenderer
-from bot.render import Message
-from bot.slack_errors import is_retryable, slack_error
-from storage.alerts import OutboxItem
-from storage.db import Store
+from bot.alerting.engine import AlertRenderer
+from bot.answers.render import Message
+from bot.slack.errors import is_retryable, slack_error
+from storage.sqlite.alerts import OutboxItem
+from storage.sqlite.db import Store
 
 log = logging.getLogger(__name__)
 

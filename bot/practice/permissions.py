@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.models import Account, AccountUser
+from bot.practice.models import Account, AccountUser
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,7 +258,7 @@ class HelpCentre:
     def load(cls, path: str | os.PathLike[str] | None = None) -> "HelpCentre":
         """The bundled list (path None or empty) or the JSON file at path."""
         if path is None or str(path) == "":
-            resource = resources.files("bot").joinpath("data", "articles.json")
+            resource = resources.files("bot.helpcentre").joinpath("data", "articles.json")
             shown = str(resource)
             try:
                 text = resource.read_text(encoding="utf-8")

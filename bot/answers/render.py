@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from bot.helpcentre import ArticleMatch
-from bot.lookup import LookupResult, NameHit
-from bot.models import CompanyStatus, ErrorKind, IntegrationStatus, StoredCompany
+from bot.helpcentre.matching import ArticleMatch
+from bot.practice.lookup import LookupResult, NameHit
+from bot.practice.models import CompanyStatus, ErrorKind, IntegrationStatus, StoredCompany
 
 Block = dict[str, Any]
 

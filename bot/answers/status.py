@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
-from bot.helpcentre import ArticleMatch, HelpCentre
-from bot.lookup import LookupResult, NameIndex
-from bot.models import IntegrationStatus, StoredCompany, SyncAppStatus
-from bot.permissions import Viewer
-from bot.render import CardFacts, Message, OverviewLine, age_text, card_facts, help_topic, practice_overview, status_card
-from storage.db import Store
+from bot.helpcentre.matching import ArticleMatch, HelpCentre
+from bot.practice.lookup import LookupResult, NameIndex
+from bot.practice.models import IntegrationStatus, StoredCompany, SyncAppStatus
+from bot.practice.permissions import Viewer
+from bot.answers.render import CardFacts, Message, OverviewLine, age_text, card_facts, help_topic, practice_overview, status_card
+from storage.sqlite.db import Store
 from storage.timefmt import from_iso
 
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Iterable
 
-from bot.models import Account, Person, StoredCompany
-from bot.permissions import Viewer
-from bot.render import Block, Message, actions, button, context, escape, section, slack_time
+from bot.practice.models import Account, Person, StoredCompany
+from bot.practice.permissions import Viewer
+from bot.answers.render import Block, Message, actions, button, context, escape, section, slack_time
 
 GRANTED_ACTION = "reminder_granted"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from bot.alerts import (
+from bot.alerting.messages import (
     COMPANIES_PER_REPLY,
     STORM_THRESHOLD,
     AlertFacts,
@@ -26,12 +26,12 @@ from bot.alerts import (
     resolved_reply,
     snoozed_reply,
 )
-from bot.helpcentre import ArticleMatch, HelpCentre
-from bot.poller import PollOutcome
-from bot.render import Message
-from bot.transitions import Condition, ConditionState, Phase, Transition, Verb, decide, observe
-from storage.alerts import Incident
-from storage.db import Store
+from bot.helpcentre.matching import ArticleMatch, HelpCentre
+from bot.practice.poller import PollOutcome
+from bot.answers.render import Message
+from bot.alerting.transitions import Condition, ConditionState, Phase, Transition, Verb, decide, observe
+from storage.sqlite.alerts import Incident
+from storage.sqlite.db import Store
 from storage.timefmt import from_iso, iso
 
 log = logging.getLogger(__name__)

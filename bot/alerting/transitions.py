@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.models import CompanyStatus, IntegrationStatus
+from bot.practice.models import CompanyStatus, IntegrationStatus
 
 
 class Condition(StrEnum):

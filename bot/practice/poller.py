@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Awaitable, Callable, Protocol
 
-from bot.feed import FeedError, StatusFeed
-from bot.models import CompanyStatus, StoredCompany
-from storage.db import FEED_COLUMNS, PollRun, Store, company_to_row, stored_from_tuple
+from bot.practice.feed import FeedError, StatusFeed
+from bot.practice.models import CompanyStatus, StoredCompany
+from storage.sqlite.db import FEED_COLUMNS, PollRun, Store, company_to_row, stored_from_tuple
 from storage.timefmt import from_iso, iso
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from bot.helpcentre import ArticleMatch
-from bot.models import ErrorKind
-from bot.render import (
+from bot.helpcentre.matching import ArticleMatch
+from bot.practice.models import ErrorKind
+from bot.answers.render import (
     REMIND_ACTION,
     Block,
     Message,
@@ -28,7 +28,7 @@ from bot.render import (
     slack_time,
     utc_text,
 )
-from bot.transitions import Condition
+from bot.alerting.transitions import Condition
 
 ACK_ACTION = "alert_ack"
 SNOOZE_HOUR_ACTION = "alert_snooze_1h"

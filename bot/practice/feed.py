@@ -13,8 +13,8 @@ from typing import Any, Awaitable, Callable, Protocol
 
 import aiohttp
 
-from bot.demo import DEMO_ACCOUNT, demo_companies
-from bot.models import Account, CompanyStatus, FeedRecordError, parse_account, parse_company
+from bot.practice.demo import DEMO_ACCOUNT, demo_companies
+from bot.practice.models import Account, CompanyStatus, FeedRecordError, parse_account, parse_company
 
 log = logging.getLogger(__name__)
 
