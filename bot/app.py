@@ -1,146 +1,31 @@
-"""Wiring: one Web API client, the Bolt app, the aiohttp server, the scheduler. No product logic here."""
+"""Wiring: the Bolt app, the aiohttp server, the scheduler. No product logic here."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator, Callable
+from datetime import timezone
+from typing import AsyncIterator
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerting.engine import AlertEngine, AlertRenderer
-from bot.alerting.delivery import Deliverer
-from bot.practice.feed import StatusFeed, feed_from_source
-from bot.helpcentre.matching import HelpCentre
-from bot.practice.poller import Poller
-from bot.settings import Settings
+from bot.health import health
+from bot.services import Services, build_services
 from bot.slack.guard import shape_problem
-from bot.answers.status import StatusService
-from storage.sqlite.db import Store, iso
+from handlers import register
+
+__all__ = ["Services", "build_bolt_app", "build_scheduler", "build_services", "build_web_app", "health"]
 
 log = logging.getLogger(__name__)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class _NoBlindRepost:
-    """A new message that met a 5xx or a dropped connection may have been posted all the same. Retrying it
-    blindly could post it twice, so these are left to the alert outbox, which looks first (bot/delivery.py)."""
-
-    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
-        if request.url.endswith("/chat.postMessage"):
-            return False
-        return await super()._can_retry_async(  # type: ignore[misc]
-            state=state, request=request, response=response, error=error
-        )
-
-
-class ConnectionErrorRetryHandler(_NoBlindRepost, AsyncConnectionErrorRetryHandler):
-    pass
-
-
-class ServerErrorRetryHandler(_NoBlindRepost, AsyncServerErrorRetryHandler):
-    pass
-
-
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """The one Web API client; slack_sdk retries only connection errors unless told otherwise."""
-    return AsyncWebClient(
-        token=settings.bot_token,
-        base_url=settings.api_base_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            # A 429 means Slack did nothing: retrying after Retry-After is always safe.
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-
-
-@dataclass
-class Services:
-    settings: Settings
-    store: Store
-    help_centre: HelpCentre
-    feed: StatusFeed
-    poller: Poller
-    status: StatusService
-    client: AsyncWebClient
-    alerts: AlertEngine
-    renderer: AlertRenderer
-    deliverer: Deliverer
-    clock: Callable[[], datetime]
-    started_at: datetime = field(default_factory=utcnow)
-
-    async def close(self) -> None:
-        await self.feed.close()
-        self.store.close()
-
-
-def build_services(
-    settings: Settings,
-    *,
-    clock: Callable[[], datetime] = utcnow,
-    help_centre: HelpCentre | None = None,
-    feed: StatusFeed | None = None,
-) -> Services:
-    store = Store.open(settings.db_path)
-    help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
-    feed = feed or feed_from_source(settings.status_source, settings.status_api_token, clock)
-    poller = Poller(store, feed, clock)
-    client = slack_client(settings)
-    alerts = AlertEngine(
-        store,
-        help_centre,
-        clock,
-        alert_channel=settings.alert_channel,
-        offline_grace=timedelta(seconds=settings.offline_grace_seconds),
-        poll_interval=timedelta(seconds=settings.poll_interval_seconds),
-    )
-    renderer = AlertRenderer(store, help_centre, clock)
-    deliverer = Deliverer(store, client, renderer, clock)
-    poller.reactors.append(alerts)
-
-    async def deliver_soon(_: object) -> None:
-        deliverer.wake()
-
-    poller.after_poll.append(deliver_soon)
-    return Services(
-        settings=settings,
-        store=store,
-        help_centre=help_centre,
-        feed=feed,
-        poller=poller,
-        status=StatusService(store, help_centre, clock),
-        client=client,
-        alerts=alerts,
-        renderer=renderer,
-        deliverer=deliverer,
-        clock=clock,
-        started_at=clock(),
-    )
-
-
 def build_bolt_app(services: Services) -> AsyncApp:
-    from handlers import register
-
     app = AsyncApp(
         client=services.client,
         signing_secret=services.settings.signing_secret,
@@ -154,33 +39,6 @@ def build_bolt_app(services: Services) -> AsyncApp:
     )
     register(app, services)
     return app
-
-
-def health(services: Services) -> tuple[int, dict[str, object]]:
-    """200 while polling is fresh; 503 once it has been failing for more than three intervals."""
-    now = services.clock()
-    interval = timedelta(seconds=services.settings.poll_interval_seconds)
-    feed = services.status.feed_health()
-    last = services.store.last_poll()
-    stale_after = 3 * interval + timedelta(seconds=30)
-    reference = feed.checked_at or services.started_at
-    healthy = now - reference <= stale_after
-    if last is None:
-        state = "starting"
-    elif feed.problem is None:
-        state = "ok"
-    else:
-        state = "degraded" if healthy else "failing"
-    body: dict[str, object] = {
-        "status": state,
-        "last_poll_at": iso(last.finished_at or last.started_at) if last else None,
-        "last_good_poll_at": iso(feed.checked_at),
-        "companies": services.store.company_count(),
-        "failing_polls": feed.failing_polls,
-        "feed": services.feed.description,
-        "feed_problem": feed.problem,
-    }
-    return (200 if healthy else 503), body
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:

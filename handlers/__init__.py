@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 
 async def ack_now(ack: AsyncAck) -> None:

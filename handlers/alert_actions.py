@@ -14,7 +14,7 @@ from handlers import ack_now
 from storage.timefmt import iso
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from bot.slack.users import slack_viewer
 from handlers.subscriptions import subscription_answer
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from handlers import ack_now, home
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 
 def register(app: AsyncApp, services: "Services") -> None:

@@ -18,7 +18,7 @@ from bot.slack.users import slack_viewer
 from handlers import ack_now
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ PARALLEL_PUBLISHES = 4
 
 
 def health_of(services: "Services") -> HomeHealth:
-    from bot.app import health
+    from bot.health import health
 
     code, body = health(services)
     feed = services.status.feed_health()

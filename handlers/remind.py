@@ -19,7 +19,7 @@ from bot.slack.users import slack_viewer
 from handlers import ack_now
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from bot.slack.users import slack_viewer
 from bot.alerting.subscriptions import current_problems, subscribed_answer, subscriptions_answer
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 
 async def subscription_answer(services: "Services", request: Request, body: dict[str, Any]) -> Message:
