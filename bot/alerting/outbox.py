@@ -1,0 +1,109 @@
+"""The outbox's vocabulary: every kind of row and every dedup key is spelled here, and only here.
+
+An outbox row is one Slack call to make: its `kind` says which, its dedup key makes queueing it twice
+impossible (a unique column: a replayed poll or a second press of a button queues nothing new). Keys are
+built from what makes the message distinct, never from a clock, so the same event always has the same key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    POST = "post"  # a new alert for one incident in one channel
+    UPDATE = "update"  # chat.update of that alert
+    REPLY = "reply"  # a line in that alert's thread
+    GROUP_POST = "group_post"  # a new grouped (storm) alert
+    GROUP_UPDATE = "group_update"  # chat.update of the grouped alert
+    GROUP_LIST = "group_list"  # one part of the grouped alert's company list, in its thread
+    GROUP_REPLY = "group_reply"  # a line in the grouped alert's thread
+    NOTICE = "notice"  # a message about the bot itself (the feed is down, it is back)
+
+    @property
+    def posts_new_message(self) -> bool:
+        """A chat.postMessage at the top of the channel: its `ts` is kept for later edits and replies."""
+        return self in NEW_MESSAGES
+
+    @property
+    def in_thread(self) -> bool:
+        """A chat.postMessage in the thread of an earlier message, which must be delivered first."""
+        return self in THREADED
+
+    @property
+    def edits(self) -> bool:
+        """A chat.update of an earlier message."""
+        return self in EDITS
+
+    @property
+    def for_group(self) -> bool:
+        return self in GROUP_KINDS
+
+
+NEW_MESSAGES = frozenset({Kind.POST, Kind.GROUP_POST, Kind.NOTICE})
+THREADED = frozenset({Kind.REPLY, Kind.GROUP_LIST, Kind.GROUP_REPLY})
+EDITS = frozenset({Kind.UPDATE, Kind.GROUP_UPDATE})
+GROUP_KINDS = frozenset({Kind.GROUP_POST, Kind.GROUP_UPDATE, Kind.GROUP_LIST, Kind.GROUP_REPLY})
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One row to queue: `key` is its dedup key (unique in the outbox)."""
+
+    key: str
+    channel: str
+    kind: Kind
+    incident_id: int | None = None
+    group_id: int | None = None
+    body: dict[str, Any] | None = field(default=None)
+
+
+# --- one incident's message -------------------------------------------------------------------
+
+
+def post(channel: str, incident_id: int) -> Entry:
+    return Entry(f"post:{channel}:{incident_id}", channel, Kind.POST, incident_id=incident_id)
+
+
+def update(channel: str, incident_id: int, revision: str) -> Entry:
+    """`revision` names what changed the message (`v3` for the incident's third detail, `ack:U1`...)."""
+    return Entry(f"update:{channel}:{incident_id}:{revision}", channel, Kind.UPDATE, incident_id=incident_id)
+
+
+def reply(channel: str, incident_id: int, event: str, body: dict[str, Any]) -> Entry:
+    """`event` names the thread line (`v3`, `resolved`, `ack:U1`...): one line per event, ever."""
+    return Entry(f"reply:{channel}:{incident_id}:{event}", channel, Kind.REPLY, incident_id=incident_id, body=body)
+
+
+# --- a grouped (storm) message ----------------------------------------------------------------
+
+
+def group_post(channel: str, group_id: int) -> Entry:
+    return Entry(f"group:{group_id}", channel, Kind.GROUP_POST, group_id=group_id)
+
+
+def group_list(channel: str, group_id: int, part: int, parts: int) -> Entry:
+    return Entry(
+        f"group:{group_id}:list:{part}", channel, Kind.GROUP_LIST, group_id=group_id, body={"part": part, "parts": parts}
+    )
+
+
+def group_update(channel: str, group_id: int, revision: str) -> Entry:
+    return Entry(f"group_update:{group_id}:{revision}", channel, Kind.GROUP_UPDATE, group_id=group_id)
+
+
+def group_reply(channel: str, group_id: int, event: str, body: dict[str, Any]) -> Entry:
+    return Entry(f"group_reply:{group_id}:{event}", channel, Kind.GROUP_REPLY, group_id=group_id, body=body)
+
+
+# --- the bot about itself ---------------------------------------------------------------------
+
+
+def feed_down(channel: str, at: str, body: dict[str, Any]) -> Entry:
+    return Entry(f"feed_down:{at}", channel, Kind.NOTICE, body=body)
+
+
+def feed_up(channel: str, since: str) -> Entry:
+    return Entry(f"feed_up:{since}", channel, Kind.NOTICE, body={"event": "feed_up", "since": since})
