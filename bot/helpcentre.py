@@ -716,6 +716,7 @@ class _Term:
     stem: str
     word: str  # the word as the articles say it (after the vocabulary)
     typed: str  # what the person typed for it
+    said: str  # the articles' phrase it was read as
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,10 +789,10 @@ class Vocabulary:
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         return cls(groups, elsewhere, software)
 
-    def rewrite(self, words: list[str]) -> list[tuple[str, str]]:
-        """(word as the articles say it, what was typed) for each normalised word, longest phrase first."""
+    def rewrite(self, words: list[str]) -> list[tuple[str, str, str]]:
+        """(word as the articles say it, what was typed, the articles' phrase) per word, longest phrase first."""
         stems = [self.stem(w) for w in words]
-        out: list[tuple[str, str]] = []
+        out: list[tuple[str, str, str]] = []
         i = 0
         n = len(words)
         while i < n:
@@ -799,11 +800,12 @@ class Vocabulary:
                 canonical = self._phrases.get(tuple(stems[i : i + size]))
                 if canonical is not None:
                     typed = " ".join(words[i : i + size])
-                    out.extend((w, typed) for w in canonical)
+                    said = " ".join(canonical)
+                    out.extend((w, typed, said) for w in canonical)
                     i += size
                     break
             else:
-                out.append((words[i], words[i]))
+                out.append((words[i], words[i], words[i]))
                 i += 1
         return out
 
@@ -854,8 +856,8 @@ class _OwnWords:
 
     def _terms(self, words: list[str]) -> list[_Term]:
         return [
-            _Term(self._vocabulary.stem(word), word, typed)
-            for word, typed in self._vocabulary.rewrite(words)
+            _Term(self._vocabulary.stem(word), word, typed, said)
+            for word, typed, said in self._vocabulary.rewrite(words)
             if word not in _QUESTION_STOPWORDS and not word.isdigit()
         ]
 
@@ -906,13 +908,10 @@ class _OwnWords:
         parts: list[str] = []
         shown_typed: set[str] = set()
         for term in ranked.found:
-            if term.typed != term.word:
-                if term.typed in shown_typed:
-                    continue
-                shown_typed.add(term.typed)
-                shown = f"“{term.typed}” ({term.word})"
-            else:
-                shown = f"“{term.word}”"
+            if term.typed in shown_typed:
+                continue  # one phrase typed, read as several words ("qbo": quickbooks online)
+            shown_typed.add(term.typed)
+            shown = f"“{term.typed}”" if term.typed == term.said else f"“{term.typed}” ({term.said})"
             where = [name for key, name in _FIELD_NAMES.items() if term.stem in fields[key]]
             parts.append(f"{shown} in its {' and '.join(where[:2])}")
         return "your words " + "; ".join(parts)
