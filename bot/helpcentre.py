@@ -263,8 +263,8 @@ class HelpCentre:
     # ---- loading -------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None) -> "HelpCentre":
-        """The bundled list (path None or empty) or the JSON file at path."""
+    def load(cls, path: str | os.PathLike[str] | None = None, vocabulary: "Vocabulary | None" = None) -> "HelpCentre":
+        """The bundled list (path None or empty) or the JSON file at path; vocabulary: the bundled one when None."""
         if path is None or str(path) == "":
             resource = resources.files("bot").joinpath("data", "articles.json")
             shown = str(resource)
@@ -282,10 +282,10 @@ class HelpCentre:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _fail(shown, f"is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        return cls._from_data(data, shown)
+        return cls._from_data(data, shown, vocabulary)
 
     @classmethod
-    def _from_data(cls, data: Any, shown: str) -> "HelpCentre":
+    def _from_data(cls, data: Any, shown: str, vocabulary: "Vocabulary | None" = None) -> "HelpCentre":
         if not isinstance(data, dict):
             raise _fail(shown, "must hold a JSON object with 'general' and 'articles'")
         raw_articles = data.get("articles")
@@ -362,7 +362,7 @@ class HelpCentre:
         if not isinstance(search_base, str):
             raise _fail(shown, "field 'search_url' must be a string")
         _check_url(search_base, shown)
-        return cls(tuple(articles), general, patterns, words_entries, source, search_base)
+        return cls(tuple(articles), general, patterns, words_entries, source, search_base, vocabulary)
 
     # ---- queries ---------------------------------------------------------------
 

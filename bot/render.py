@@ -384,7 +384,10 @@ USAGE_LINES = [
     ("`/integration-status subscribe Acme Ltd`", "alerts for that company in this channel (`subscribe all`: every company)"),
     ("`/integration-status unsubscribe Acme Ltd`", "stop them (`unsubscribe all`)"),
     ("`/integration-status subscriptions`", "what this channel is subscribed to"),
-    ("`/integration-status article <error message>`", "the Help Centre articles for an exact error message"),
+    (
+        "`/integration-status article <error message or question>`",
+        "the Help Centre articles for an exact error message, or for a question in your own words",
+    ),
 ]
 
 
@@ -489,14 +492,18 @@ def practice_overview(
 
 
 def article_results(message: str, matches: Sequence[ArticleMatch]) -> Message:
+    """The answer to `article <text>`: the articles best first (numbered), each with why it matched."""
     intro = f"Help Centre articles for “{message}”"
     blocks: list[Block] = [section(f"*{escape(clip(intro, 300))}*")]
-    for match in matches:
+    specific = [m for m in matches if m.specific]
+    for n, match in enumerate(matches, start=1):
         line = f"<{match.article.url}|{escape(match.article.title)}>"
+        if len(specific) > 1:
+            line = f"{n}. {line}"
         if match.specific:
-            line += f"\n_{escape(match.reason)}_"
+            line += f"\n_Why: {escape(match.reason)}_"
         else:
-            line += "\n_No article quotes this message; this is the general article._"
+            line += "\n_No article is about this for sure; this is the general article._"
             if match.search_url:
                 line += f" <{match.search_url}|Search the Help Centre for it>"
         if match.article.fix_summary:
