@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 import bm25s
 import Stemmer
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 ENV_VAR = "HELP_CENTRE_ARTICLES"
 TOPICS = ("status", "publication", "sync_app", "not_integrated")
@@ -862,13 +863,16 @@ class _OwnWords:
         ]
 
     def _correct(self, word: str) -> str:
-        """A misspelt word as the known word it is closest to (rapidfuzz ratio >= 85, same first letter)."""
+        """A misspelt word as the known word it is closest to: same first letter, one typo
+        (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
+        letters. More is another word ("confirmation" is not "configuration")."""
         if len(word) < 5 or word in self._known or word in _QUESTION_STOPWORDS:
             return word
         choices = self._known_by_initial.get(word[0])
         if not choices:
             return word
-        hit = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=85)
+        most = 1 if len(word) < 8 else 2
+        hit = process.extractOne(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=most)
         return hit[0] if hit else word
 
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:

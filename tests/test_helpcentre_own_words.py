@@ -1,7 +1,8 @@
 """bot.helpcentre for questions and descriptions in people's own words (`article <text>`).
 
 The labelled set is tests/helpcentre_own_words.json: its tuning part was used to choose the
-vocabulary and thresholds, its held-out part only measures them (docs/helpcentre.md).
+vocabulary and thresholds, its held-out part only measures them; tests/helpcentre_own_words_check.json
+is a second held-out check written later (docs/helpcentre.md).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import pytest
 from bot.helpcentre import HelpCentre, HelpCentreError, Vocabulary, VocabularyError
 
 SET_FILE = Path(__file__).with_name("helpcentre_own_words.json")
+CHECK_FILE = Path(__file__).with_name("helpcentre_own_words_check.json")
 CASES: list[dict[str, Any]] = json.loads(SET_FILE.read_text(encoding="utf-8"))["cases"]
-PARTS = ("tuning", "held_out")
-UNRELATED = [c for c in CASES if c["expect"] == "general"]
+CHECK: list[dict[str, Any]] = [
+    {**c, "part": "check"} for c in json.loads(CHECK_FILE.read_text(encoding="utf-8"))["cases"]
+]
+PARTS = ("tuning", "held_out", "check")
+UNRELATED = [c for c in CASES + CHECK if c["expect"] == "general"]
 BUNDLED = Path(__file__).resolve().parents[1] / "bot" / "data" / "articles.json"
 BUNDLED_VOCABULARY = Path(__file__).resolve().parents[1] / "bot" / "data" / "vocabulary.json"
 
@@ -30,9 +35,9 @@ REPORTED = [
     ("the desktop connector wants a code since we switched on 2FA", "5356013"),
     ("sage accounting invoices stuck, not publishing", "4815695"),
 ]
-# Targets: top-1 right on the tuning part; the held-out part's figure when it was first measured
-# (81.1 %, below the 95 % target: see docs/helpcentre.md) is kept as a floor against regressions.
-TOP1_FLOOR = {"tuning": 0.95, "held_out": 0.80}
+# The 95 % target holds on the tuning part only. The held-out parts missed it (87.8 % and
+# 82.4 % when last measured: docs/helpcentre.md); those figures are kept as floors against regressions.
+TOP1_FLOOR = {"tuning": 0.95, "held_out": 0.85, "check": 0.80}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +57,8 @@ def test_the_set_has_three_texts_per_article_and_sixty_unrelated() -> None:
     per_article = Counter(c["expect"] for c in CASES if c["expect"] != "general")
     assert set(per_article) == ids
     assert min(per_article.values()) >= 3
-    assert len(UNRELATED) >= 60
+    assert sum(c["expect"] == "general" for c in CASES) >= 60
+    assert {c["expect"] for c in CHECK} == ids | {"general"}
 
 
 def test_the_split_follows_its_fixed_rule() -> None:
@@ -76,7 +82,7 @@ def test_the_reported_texts_are_in_the_tuning_part() -> None:
 
 @pytest.mark.parametrize("part", PARTS)
 def test_top1_on_each_part_meets_its_floor(hc: HelpCentre, part: str) -> None:
-    labelled = [c for c in CASES if c["part"] == part and c["expect"] != "general"]
+    labelled = [c for c in CASES + CHECK if c["part"] == part and c["expect"] != "general"]
     right = 0
     for case in labelled:
         top = hc.search(case["text"])[0]
