@@ -5,9 +5,14 @@ a message only gets a specific article when an article quotes it (exact tier) or
 its words are confidently close (words tier); otherwise it gets the general article
 for its state plus a Help Centre search link for the exact message.
 
+`/integration-status article <text>` (``search``) also takes a question or description in
+the person's own words: BM25 (bm25s, Snowball stems from PyStemmer) over each article's title,
+messages, keywords and fix, read through the synonym vocabulary in bot/data/vocabulary.json,
+and only when the best article covers the question well (docs/helpcentre.md).
+
 Everything expensive (normalising, compiling placeholders into regexes, word
-weights, the token index) happens once in ``HelpCentre.load``; ``match`` only
-normalises the incoming message and looks it up.
+weights, the token index, the BM25 index) happens once in ``HelpCentre.load``; ``match``
+only normalises the incoming message and looks it up.
 """
 
 from __future__ import annotations
@@ -96,7 +101,7 @@ class Article:
 @dataclass(frozen=True, slots=True)
 class ArticleMatch:
     article: Article
-    how: str  # "exact" | "words" | "general"
+    how: str  # "exact" | "words" | "own words" (a question: search() only) | "general"
     score: float
     reason: str
     search_url: str | None
@@ -398,7 +403,12 @@ class HelpCentre:
         return self._general_match(fallback, message, topic)
 
     def search(self, message: str, limit: int = 3) -> list[ArticleMatch]:
-        """For `/integration-status article <message>`: best specific matches first, else the general one."""
+        """For `/integration-status article <text>`: up to `limit` specific matches, best first, else the general one.
+
+        A pasted message (an article quotes most of it, or it is close to a quoted message)
+        is answered by the message tiers; a question or description by the own-words tier
+        (docs/helpcentre.md), then any keyword or short message it mentions.
+        """
         if not message or not message.strip():
             return [ArticleMatch(self.general("publication"), "general", 0.0, "no message given", None)]
         # Unlike match(), close runners-up are shown: the person picks from the list.
@@ -406,7 +416,7 @@ class HelpCentre:
         tokens = text.split()
         exact = self._exact(text, tokens) if tokens else []
         # A quoted message that is most of the text: the person pasted the message.
-        pasted = [m for m in self._exact(text, tokens, MESSAGE_MIN_SHARE)] if exact else []
+        pasted = self._exact(text, tokens, MESSAGE_MIN_SHARE) if exact else []
         words = [m for m in self._by_words(text[:MAX_FUZZY_CHARS], tokens) if m.score >= WORDS_THRESHOLD] if tokens else []
         close = [m for m in words if not m.reason.startswith(_KEYWORD_REASON)]
         if pasted or close:
