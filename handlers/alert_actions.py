@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from bot.alerts import ACK_ACTION, CHECK_ACTION, HELP_ACTION, SNOOZE_DAY_ACTION, SNOOZE_HOUR_ACTION
 from bot.permissions import may_not_silence
 from bot.presses import press_key
-from bot.render import notice
+from bot.render import Message, escape, notice, section
 from bot.slack_errors import slack_error
 from bot.slack_payloads import parse_id
 from bot.slack_users import slack_viewer
@@ -67,10 +67,12 @@ def register(app: AsyncApp, services: "Services") -> None:
         group = store.group(number)
         return group is not None and group.channel == channel
 
-    async def say(respond: AsyncRespond, text: str) -> None:
-        """Privately to the presser, under the alert; an expired response_url loses only this answer."""
+    async def say(respond: AsyncRespond, text: str | Message) -> None:
+        """Privately to the presser, under the alert; an expired response_url loses only this answer. Plain
+        text is escaped; a Message is sent as it is."""
+        message = notice(text) if isinstance(text, str) else text
         try:
-            await respond(response_type="ephemeral", replace_original=False, **notice(text).as_kwargs())
+            await respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
         except Exception as exc:
             log.warning("Could not answer a press on an alert: %s", slack_error(exc))
 
@@ -120,9 +122,10 @@ def register(app: AsyncApp, services: "Services") -> None:
         until = now + SNOOZES[action["action_id"]]
         companies = companies_of(kind, number)
         viewer = await slack_viewer(services.client, store, user, now)
-        refused = may_not_silence(viewer, companies, store.channel_subscriptions(channel))
+        subscriptions = [s for s in store.channel_subscriptions(channel) if s.lapsed_at is None]
+        refused = may_not_silence(viewer, companies, subscriptions)
         if refused:
-            await say(respond, snooze_refused(refused, store.channel_subscriptions(channel), len(companies)))
+            await say(respond, snooze_refused(refused, subscriptions))
             return
         with store.atomic():
             token = claim(action["action_id"], f"{channel}:{kind}{number}", user, until)
@@ -132,15 +135,16 @@ def register(app: AsyncApp, services: "Services") -> None:
                 store.snooze(channel, company_id, until, user, now)
             queue_update(kind, number, channel, {"event": "snoozed", "user": user, "until": iso(until), "companies": len(companies)}, token)
 
-    def snooze_refused(refused: list[str], subscriptions: list[Any], total: int) -> str:
-        names = [company.name for company_id in refused[:3] if (company := store.company(company_id))]
+    def snooze_refused(refused: list[str], subscriptions: list[Any]) -> Message:
+        names = [escape(company.name) for company_id in refused[:3] if (company := store.company(company_id))]
         what = ", ".join(names) + (f" and {len(refused) - 3} more" if len(refused) > 3 else "") if names else "these companies"
         subscribers = sorted({f"<@{s.created_by}>" for s in subscriptions if s.created_by})
         who = f" ({', '.join(subscribers)} subscribed it)" if subscribers else ""
-        return (
+        text = (
             "Snoozing silences this channel, so it takes what unsubscribing takes: the Company settings permission "
             f"on {what}, or having subscribed this channel{who}. Nothing changed."
         )
+        return Message(text=text, blocks=[section(text)])
 
     async def check_again(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         target = await target_of(body, action, respond)
