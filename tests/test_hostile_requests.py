@@ -196,3 +196,51 @@ async def test_fuzzed_requests_get_no_5xx_and_change_nothing(bot: Bot, caplog: p
     assert after == before
     assert [c.method for c in slack_writes(bot)] == []
     no_errors_logged(caplog)
+
+
+# --- the pure checks --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature", "ok"),
+    [
+        ("1700000000", "v0=" + "a" * 64, True),
+        ("abc", "v0=" + "a" * 64, False),
+        ("1e9", "v0=" + "a" * 64, False),
+        ("9" * 5000, "v0=" + "a" * 64, False),
+        ("١٧٠٠٠٠٠٠٠٠", "v0=" + "a" * 64, False),
+        ("1700000000", "v0=" + "é" * 64, False),
+        ("1700000000", "v0=" + "A" * 64, False),
+        ("1700000000", "v0=abc", False),
+        (None, None, False),
+    ],
+)
+def test_signature_headers_are_checked_before_any_arithmetic(timestamp: str | None, signature: str | None, ok: bool) -> None:
+    from bot.slack_payloads import signature_headers_problem
+
+    assert (signature_headers_problem(timestamp, signature) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1", 1), ("42", 42), ("9" * 18, int("9" * 18)), ("9" * 19, None), ("9" * 30, None), ("١", None), ("²", None),
+     (" 1", None), ("1_0", None), ("0", None), ("-1", None), ("", None), (None, None), (5, None)],
+)
+def test_ids_are_ascii_digits_within_range(text: object, expected: int | None) -> None:
+    from bot.slack_payloads import parse_id
+
+    assert parse_id(text) == expected
+
+
+def test_depth_is_measured_without_recursion() -> None:
+    from bot.slack_payloads import MAX_DEPTH, shape_problem, too_deep
+
+    nested: object = {}
+    for _ in range(100_000):
+        nested = [nested]
+    assert too_deep(nested)
+    assert not too_deep({"a": [{"b": 1}]})
+    body = block_actions()
+    body["state"] = {"values": json.loads(deep(MAX_DEPTH + 1))}
+    assert shape_problem(body) is not None
+    assert shape_problem(block_actions()) is None

@@ -256,3 +256,54 @@ async def test_an_id_that_is_not_ascii_digits_within_range_is_refused_clearly(
     assert answers == ["I could not read that button. Nothing changed.", "I could not read that button. Nothing was changed."]
     await settle(alerting)
     assert slack.of("chat.update") == [] and replies(slack) == []
+
+
+# --- the pure rules ---------------------------------------------------------------------------------
+
+
+def test_shared_actions_have_one_key_for_everyone_and_others_one_per_person() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bot.presses import press_key
+
+    now = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+    assert press_key(ACK_ACTION, "C1:i5", "U1", now).key == press_key(ACK_ACTION, "C1:i5", "U2", now).key
+    assert press_key(ACK_ACTION, "C1:i5", "U1", now).until is None
+    assert press_key(SNOOZE_HOUR_ACTION, "C1:i5", "U1", now).key != press_key(SNOOZE_DAY_ACTION, "C1:i5", "U1", now).key
+    assert press_key(SNOOZE_DAY_ACTION, "C1:i5", "U1", now).until == now + timedelta(days=1)
+    assert press_key(CHECK_ACTION, "C1:i5", "U1", now).key != press_key(CHECK_ACTION, "C1:i5", "U2", now).key
+
+
+def test_who_may_silence_a_channel() -> None:
+    from datetime import datetime, timezone
+
+    from bot.permissions import may_not_silence, viewer_for
+    from storage.alerts import Subscription
+    from tests.practice import practice
+    from bot.models import parse_account
+
+    account, _ = parse_account(practice()[0])
+    tom = viewer_for(account, "U_TOM", PERMITTED[1])
+    priya = viewer_for(account, "U_PRIYA", UNPERMITTED[1])
+    at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    assert may_not_silence(tom, ["c_1", "c_2"], []) == ["c_2"]
+    assert may_not_silence(priya, ["c_2"], [Subscription("C", "c_2", "U_PRIYA", at)]) == []
+    assert may_not_silence(priya, ["c_2", "c_3"], [Subscription("C", None, "U_PRIYA", at)]) == []
+    assert may_not_silence(priya, ["c_2"], [Subscription("C", None, "U_TOM", at)]) == ["c_2"]
+
+
+def test_a_subscription_lapses_only_for_a_subscriber_known_to_have_lost_the_permission() -> None:
+    from datetime import datetime, timezone
+
+    from bot.models import parse_account
+    from bot.permissions import viewer_for
+    from bot.subscriptions import lapsing
+    from storage.alerts import Subscription
+    from tests.practice import practice
+
+    account, _ = parse_account(practice()[0])
+    at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    subs = [Subscription("C", "c_1", "U_TOM", at), Subscription("C", "c_2", "U_TOM", at), Subscription("C", None, "U_TOM", at),
+            Subscription("C", "c_2", "U_GONE", at), Subscription("C", "c_2", "U_PRIYA", at, lapsed_at=at)]
+    viewers = {"U_TOM": viewer_for(account, "U_TOM", PERMITTED[1]), "U_PRIYA": viewer_for(account, "U_PRIYA", UNPERMITTED[1])}
+    assert [(s.company_id, s.created_by) for s in lapsing(subs, viewers, ["c_1", "c_2"])] == [("c_2", "U_TOM"), (None, "U_TOM")]
