@@ -9,8 +9,6 @@ forged or garbled signature headers, charsets or bytes. The same seed gives the 
 from __future__ import annotations
 
 import copy
-import hmac
-import hashlib
 import json
 import random
 import time
@@ -18,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
 
 SHARED_SLACK = Path(__file__).resolve().parents[2] / "shared" / "slack"
 KINDS = ("slash", "block_actions", "view_submission", "event")
@@ -147,8 +147,7 @@ class Fuzzer:
         return urlencode({"payload": text}), "application/x-www-form-urlencoded"
 
     def sign(self, body: bytes, timestamp: str) -> str:
-        basestring = b"v0:" + timestamp.encode() + b":" + body
-        return "v0=" + hmac.new(self.secret.encode(), basestring, hashlib.sha256).hexdigest()
+        return str(SignatureVerifier(self.secret).generate_signature(timestamp=timestamp, body=body.decode("utf-8")))
 
     def request(self) -> FuzzedRequest:
         rng = self.rng

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,10 +42,6 @@ async def raw_post(bot: Bot, body: bytes, headers: dict[str, str]) -> int:
         return response.status
 
 
-def signed(body: str | bytes, **extra: str) -> dict[str, str]:
-    return {**sign(body if isinstance(body, str) else body.decode("utf-8", "replace")), **extra}
-
-
 @pytest.mark.parametrize(
     ("headers", "body"),
     [
@@ -64,7 +59,6 @@ async def test_unsigned_garbage_gets_401_and_no_traceback(
     bot: Bot, caplog: pytest.LogCaptureFixture, headers: dict[str, str], body: bytes
 ) -> None:
     all_headers = {"Content-Type": FORM, **sign(SLASH), **headers}
-    all_headers = {k: v for k, v in all_headers.items()}
     # aiohttp refuses to send a non-latin-1 header; a raw socket sends the bytes as a client would.
     status = await raw_http(bot, body, all_headers)
     assert status == 401
@@ -76,7 +70,7 @@ async def raw_http(bot: Bot, body: bytes, headers: dict[str, str]) -> int:
     """Sends one request over a plain socket (headers as UTF-8 bytes) and returns the status code."""
     host, port = bot.base_url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    lines = [f"POST /slack/events HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}", "Connection: close"]
+    lines = ["POST /slack/events HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body)
     await writer.drain()
