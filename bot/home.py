@@ -177,7 +177,9 @@ def subscription_rows(subscriptions: Sequence[SubscriptionLike], names: Mapping[
             what = "every company"
         else:
             what = escape(names[sub.company_id]) if sub.company_id in names else "a company no longer in the practice"
-        rows.append(f"• {channel_mention(sub.channel)}: {what}")
+        # A lapsed subscription (storage.alerts.Subscription.lapsed_at) sends no alerts until renewed.
+        lapsed = " (lapsed: you no longer have the Company settings permission; no alerts)" if getattr(sub, "lapsed_at", None) else ""
+        rows.append(f"• {channel_mention(sub.channel)}: {what}{lapsed}")
     return rows
 
 

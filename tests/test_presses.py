@@ -307,3 +307,17 @@ def test_a_subscription_lapses_only_for_a_subscriber_known_to_have_lost_the_perm
             Subscription("C", "c_2", "U_GONE", at), Subscription("C", "c_2", "U_PRIYA", at, lapsed_at=at)]
     viewers = {"U_TOM": viewer_for(account, "U_TOM", PERMITTED[1]), "U_PRIYA": viewer_for(account, "U_PRIYA", UNPERMITTED[1])}
     assert [(s.company_id, s.created_by) for s in lapsing(subs, viewers, ["c_1", "c_2"])] == [("c_2", "U_TOM"), (None, "U_TOM")]
+
+
+def test_the_home_tab_marks_a_lapsed_subscription() -> None:
+    from datetime import datetime, timezone
+
+    from bot.home import subscription_rows
+    from storage.alerts import Subscription
+
+    at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    rows = subscription_rows([Subscription("C123", "c_1", "U_TOM", at, lapsed_at=at), Subscription("C124", "c_1", "U_TOM", at)], {"c_1": "Acme Ltd"})
+    assert rows == [
+        "• <#C123>: Acme Ltd (lapsed: you no longer have the Company settings permission; no alerts)",
+        "• <#C124>: Acme Ltd",
+    ]
