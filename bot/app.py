@@ -7,13 +7,16 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import PayloadEncodingError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -28,7 +31,7 @@ from bot.feed import StatusFeed, feed_from_source
 from bot.helpcentre import HelpCentre
 from bot.poller import Poller
 from bot.settings import Settings
-from bot.slack_payloads import shape_problem
+from bot.slack_payloads import shape_problem, signature_headers_problem
 from bot.status import StatusService
 from storage.db import Store, iso
 
@@ -138,6 +141,21 @@ def build_services(
     )
 
 
+class RejectMalformed(AsyncMiddleware):
+    """Bolt global middleware, first to run: 400 for a payload whose shape listeners cannot trust
+    (bot/slack_payloads.py). A class, not a function: Bolt builds a function middleware's arguments from the
+    body, which itself fails on such payloads."""
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        problem = shape_problem(req.body)
+        if problem:
+            log.warning("Rejected a malformed Slack payload: %s", problem)
+            return BoltResponse(status=400, body={"error": f"malformed payload: {problem}"})
+        return await next()
+
+
 def build_bolt_app(services: Services) -> AsyncApp:
     from handlers import register
 
@@ -151,6 +169,8 @@ def build_bolt_app(services: Services) -> AsyncApp:
         # buttons and events ack at once and do their work as lazy listeners. Bolt otherwise answers
         # through a 10 ms polling loop.
         process_before_response=True,
+        # Runs first for every request, HTTP or Socket Mode: a payload of the wrong shape stops here with a 400.
+        before_authorize=RejectMalformed(),
     )
     register(app, services)
     return app
@@ -203,21 +223,39 @@ BOLT = web.AppKey("bolt", AsyncApp)
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 
+# What parsing a signed body may raise: bad JSON, JSON nested past Python's recursion limit, or JSON of a shape
+# Bolt's request context cannot read (a list, a number, `user: 5`).
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+
+
 async def slack_events(request: web.Request) -> web.Response:
-    # The signature is checked here, before Bolt parses the body: Bolt parses first and would answer a
-    # garbled body with a 500, whoever sent it.
-    body = await request.text()
+    """POST /slack/events: 401 unless signed by Slack, 400 when signed but unreadable, else Bolt's answer.
+
+    The signature is checked here, on the raw bytes, before Bolt parses the body (Bolt parses first and
+    would answer a garbled body with a 500, whoever sent it). Slack sends UTF-8 whatever the Content-Type's
+    charset says; a body that is not UTF-8 cannot carry a Slack signature."""
+    try:
+        raw = await request.read()
+    except (ConnectionError, asyncio.IncompleteReadError, ClientPayloadError, PayloadEncodingError) as exc:
+        # The client hung up (or garbled the framing) while sending: nobody is left to answer.
+        log.info("A request to /slack/events ended before its body did: %s", type(exc).__name__)
+        return web.json_response({"error": "incomplete request"}, status=400)
     headers = dict(request.headers)
-    if not request.app[VERIFIER].is_valid_request(body, headers):
+    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+    signature = request.headers.get("X-Slack-Signature")
+    if signature_headers_problem(timestamp, signature) is not None:
+        return web.json_response({"error": "invalid request"}, status=401)
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return web.json_response({"error": "invalid request"}, status=401)
+    if not request.app[VERIFIER].is_valid(body, timestamp, signature):
         return web.json_response({"error": "invalid request"}, status=401)
     try:
         bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
-    except ValueError:
+    except _UNREADABLE as exc:
+        log.warning("Rejected a Slack payload that cannot be parsed: %s", type(exc).__name__)
         return web.json_response({"error": "malformed payload"}, status=400)
-    problem = shape_problem(bolt_request.body)
-    if problem:
-        log.warning("Rejected a malformed Slack payload: %s", problem)
-        return web.json_response({"error": f"malformed payload: {problem}"}, status=400)
     return await to_aiohttp_response(await request.app[BOLT].async_dispatch(bolt_request))
 
 

@@ -42,7 +42,7 @@ MODAL_TITLE_LIMIT = 24
 
 HOME_FILTER_ACTION = "home_filter"
 HOME_PAGE_ACTION = "home_page"
-HOME_ACTION_PATTERN = rf"^(?:{HOME_FILTER_ACTION}|{HOME_PAGE_ACTION}):\w+$"
+HOME_ACTION_PATTERN = rf"^(?:{HOME_FILTER_ACTION}|{HOME_PAGE_ACTION}):[A-Za-z0-9_]{{1,40}}$"
 
 _CHANNEL_ID = re.compile(r"^[A-Z0-9]{2,30}$")
 
@@ -72,7 +72,7 @@ class HomeState:
             if not isinstance(page, int) or isinstance(page, bool):
                 raise ValueError(page)
             return cls(chosen, min(max(page, 0), 100_000))
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             return cls()
 
 
@@ -177,7 +177,9 @@ def subscription_rows(subscriptions: Sequence[SubscriptionLike], names: Mapping[
             what = "every company"
         else:
             what = escape(names[sub.company_id]) if sub.company_id in names else "a company no longer in the practice"
-        rows.append(f"• {channel_mention(sub.channel)}: {what}")
+        # A lapsed subscription (storage.alerts.Subscription.lapsed_at) sends no alerts until renewed.
+        lapsed = " (lapsed: you no longer have the Company settings permission; no alerts)" if getattr(sub, "lapsed_at", None) else ""
+        rows.append(f"• {channel_mention(sub.channel)}: {what}{lapsed}")
     return rows
 
 

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.home import HOME_ACTION_PATTERN, HomeFilter, HomeHealth, HomeState, home_lines, home_view
 from bot.models import StoredCompany
 from bot.poller import PollOutcome
+from bot.presses import press_key
 from bot.slack_errors import slack_error
 from bot.slack_users import slack_viewer
 from handlers import ack_now
@@ -135,7 +136,15 @@ class HomeRefresher:
 def register(app: AsyncApp, services: "Services") -> None:
     async def home_navigate(body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
-        services.store.home_opened(user_id, services.clock())
+        now = services.clock()
+        # One publish per press: the view's hash changes with each publish, so the same button on the same
+        # view is the same press (a double click, Slack's retry); the next view's buttons are new presses.
+        view = body.get("view") or {}
+        target = f"{view.get('hash') or view.get('id') or ''}:{action.get('action_id')}:{action.get('value')}"
+        press = press_key("home", target, user_id, now)
+        if services.store.claim_press(press.key, user_id, now, press.until) is None:
+            return
+        services.store.home_opened(user_id, now)
         await publish_home(services, user_id, HomeState.decode(action.get("value")))
 
     app.action(re.compile(HOME_ACTION_PATTERN))(ack=ack_now, lazy=[home_navigate])

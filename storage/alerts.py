@@ -22,6 +22,8 @@ class Subscription:
     company_id: str | None  # None: every company
     created_by: str
     created_at: datetime
+    lapsed_at: datetime | None = None  # the subscriber lost the Company settings permission: no alerts until renewed
+    lapse_told_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +127,18 @@ class AlertStore:
     # --- subscriptions -----------------------------------------------------------------
 
     def subscribe(self, channel: str, company_id: str | None, user_id: str, now: datetime) -> bool:
-        """True when this is a new subscription."""
+        """True when this is a new subscription, or renews a lapsed one (now in `user_id`'s name)."""
         key = company_id or EVERY_COMPANY
-        if list(select(self.db, "subscriptions", "channel = ? and company_id = ?", [channel, key])):
-            return False
+        existing = list(select(self.db, "subscriptions", "channel = ? and company_id = ?", [channel, key]))
+        if existing:
+            if existing[0]["lapsed_at"] is None:
+                return False
+            self.db.execute(
+                "update subscriptions set created_by = ?, created_at = ?, lapsed_at = null, lapse_told_at = null"
+                " where channel = ? and company_id = ?",
+                [user_id, iso(now), channel, key],
+            )
+            return True
         self.db["subscriptions"].insert(
             {"channel": channel, "company_id": key, "created_by": user_id, "created_at": iso(now)}
         )
@@ -146,9 +156,29 @@ class AlertStore:
                 None if row["company_id"] == EVERY_COMPANY else row["company_id"],
                 row["created_by"],
                 from_iso(row["created_at"]),  # type: ignore[arg-type]
+                from_iso(row["lapsed_at"]),
+                from_iso(row["lapse_told_at"]),
             )
             for row in select(self.db, "subscriptions", where, params, order_by="created_at")
         ]
+
+    def active_subscriptions(self) -> list[Subscription]:
+        return self._subscriptions("lapsed_at is null", [])
+
+    def lapsed_untold_subscriptions(self) -> list[Subscription]:
+        return self._subscriptions("lapsed_at is not null and lapse_told_at is null", [])
+
+    def lapse_subscription(self, channel: str, company_id: str | None, now: datetime) -> None:
+        self.db.execute(
+            "update subscriptions set lapsed_at = ? where channel = ? and company_id = ? and lapsed_at is null",
+            [iso(now), channel, company_id or EVERY_COMPANY],
+        )
+
+    def subscription_lapse_told(self, channel: str, company_id: str | None, now: datetime) -> None:
+        self.db.execute(
+            "update subscriptions set lapse_told_at = ? where channel = ? and company_id = ?",
+            [iso(now), channel, company_id or EVERY_COMPANY],
+        )
 
     def channel_subscriptions(self, channel: str) -> list[Subscription]:
         return self._subscriptions("channel = ?", [channel])
@@ -157,10 +187,10 @@ class AlertStore:
         return self._subscriptions("created_by = ?", [user_id])
 
     def subscription_map(self) -> tuple[set[str], dict[str, set[str]]]:
-        """(channels that take every company, company id -> channels that take it)."""
+        """(channels that take every company, company id -> channels that take it); lapsed ones take nothing."""
         everything: set[str] = set()
         by_company: dict[str, set[str]] = {}
-        for channel, company_id in self.db.execute("select channel, company_id from subscriptions"):
+        for channel, company_id in self.db.execute("select channel, company_id from subscriptions where lapsed_at is null"):
             if company_id == EVERY_COMPANY:
                 everything.add(channel)
             else:

@@ -27,6 +27,7 @@ from bot.models import (
 from storage.home import HomeStore
 from storage.alerts import AlertStore
 from storage.migrations import migrations
+from storage.presses import PressStore
 from storage.reminders import ReminderStore
 from storage.query import select
 from storage.timefmt import from_iso, iso
@@ -110,7 +111,7 @@ def row_to_company(row: dict[str, Any]) -> StoredCompany:
     )
 
 
-class Store(AlertStore, HomeStore, ReminderStore):
+class Store(AlertStore, HomeStore, ReminderStore, PressStore):
     """Storage behind one small interface, so that a shared engine can stand in for SQLite later."""
 
     def __init__(self, db: Database) -> None:

@@ -428,8 +428,8 @@ async def test_check_again_right_after_a_poll_does_not_fetch_the_feed_again(aler
     await poll_and_deliver(alerting, clock)
     (post,) = slack.posts(ALERTS)
     requests_before = len(feed.requests)
-    for _ in range(3):
-        await alerting.click(CHECK_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
+    for user in (HOLDER, PERMITTED, UNPERMITTED):
+        await alerting.click(CHECK_ACTION, _value(post), user=user, channel=ALERTS, message=slack.channels_history[ALERTS][0])
     await slack.wait_for_responses(3)
     assert len(feed.requests) == requests_before
 
