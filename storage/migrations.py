@@ -187,3 +187,13 @@ def home(db: Database) -> None:
 def deferred_alerts(db: Database) -> None:
     # An alert held back by a snooze, to be posted when the snooze ends if the problem is still there.
     db["deferred_alerts"].create({"channel": str, "incident_id": int, "until": str}, pk=("channel", "incident_id"))
+
+
+@migrations(name="0006_outbox_channels")
+def outbox_channels(db: Database) -> None:
+    # The outbox is read one channel at a time (each channel's head row first), so no channel waits behind
+    # another channel's backlog.
+    db["outbox"].create_index(["state", "channel", "id"])
+    # A channel the bot cannot post in (channel_not_found, not_in_channel, is_archived): its alerts wait
+    # there, its subscribers are told once, and it is tried again when the bot is invited (or hourly).
+    db["broken_channels"].create({"channel": str, "error": str, "since": str, "retry_at": str}, pk="channel")
