@@ -177,7 +177,7 @@ def alert_message(facts: AlertFacts) -> Message:
     text = prefix + title
     if facts.condition is Condition.ERROR and facts.detail and not resolved:
         text += f": {clip(facts.detail, 200)}"
-    return Message(text=escape(text), blocks=blocks)
+    return fit(Message(text=escape(text), blocks=blocks))
 
 
 # --- thread replies: the incident's timeline ---------------------------------------------------

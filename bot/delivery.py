@@ -258,8 +258,7 @@ class Deliverer:
                 seconds = float(retry_after)
             except (TypeError, ValueError):
                 seconds = 1.0
-            self._next_send[item.channel] = time.monotonic() + seconds
-            return seconds
+            return min(max(seconds, 0.0), 3600.0)  # the row's due time holds the channel back, on the bot's clock
         return min(MAX_BACKOFF_SECONDS, 2.0 ** max(0, item.attempts))
 
     # --- what each kind of row does ------------------------------------------------------------
