@@ -87,7 +87,7 @@ def slack_client(settings: Settings, *, outbox: bool = False) -> AsyncWebClient:
         handlers = [
             ConnectionErrorRetryHandler(max_retry_count=2),
             # A 429 means Slack did nothing: retrying after a short Retry-After is safe.
-            ShortRateLimitRetryHandler(max_retry_count=1),
+            ShortRateLimitRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
         ]
     return AsyncWebClient(token=settings.bot_token, base_url=settings.api_base_url, timeout=10, retry_handlers=handlers)
