@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -80,6 +81,24 @@ async def test_a_channel_answering_429_delays_only_itself_and_is_retried_after_r
     alerting.services.deliverer.wake()
     await slack.wait_for(lambda: delivered(slack, SLOW))
     assert len(slack.posts(SLOW)) == 2 and len(delivered(slack, SLOW)) == 1
+
+
+async def test_a_channel_slack_is_slow_to_answer_delays_only_itself(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+    slack = alerting.slack
+    await alerting.slash("subscribe all", user=HOLDER, channel=SLOW)
+    slack.held[SLOW] = asyncio.Event()
+    feed.update("c_2", integration_status="error", error=DUPLICATE)
+    clock.advance(minutes=1)
+    await alerting.poll()
+    await slack.wait_for(lambda: len(delivered(slack, ALERTS)) == 1)
+    # A later poll's alert is not held up behind the slow channel's unanswered post.
+    feed.update("c_8", integration_status="error", error=DUPLICATE)
+    clock.advance(minutes=1)
+    await alerting.poll()
+    await slack.wait_for(lambda: len(delivered(slack, ALERTS)) == 2)
+    assert delivered(slack, SLOW) == []  # its first post is still waiting for Slack's answer
+    slack.held[SLOW].set()
+    await slack.wait_for(lambda: len(delivered(slack, SLOW)) == 2)
 
 
 async def test_a_person_waiting_is_not_held_by_a_long_retry_after(alerting: Bot) -> None:

@@ -75,6 +75,7 @@ class FakeSlack:
         self._changed = asyncio.Event()
         self.latency = 0.0  # seconds each Web API call takes, to widen windows in crash tests
         self.refused_for_size: list[Call] = []  # posts and edits refused as msg_blocks_too_long / msg_too_long
+        self.held: dict[str, asyncio.Event] = {}  # channel -> calls about it hang until the event is set
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -178,6 +179,9 @@ class FakeSlack:
         call = Call(method, args, time.monotonic())
         if self.latency:
             await asyncio.sleep(self.latency)
+        gate = self.held.get(str(args.get("channel")))
+        if gate is not None:
+            await gate.wait()  # a channel Slack is slow to answer for
         self.calls.append(call)
         self._changed.set()
         injected = self._injected.get(method)
