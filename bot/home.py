@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+from bot.alerts import broken_reason
 from bot.models import CompanyError, IntegrationStatus, StoredCompany
 from bot.permissions import Viewer
 from bot.render import (
@@ -26,6 +27,7 @@ from bot.render import (
     clip,
     escape_within,
     context,
+    fit,
     escape,
     header,
     overview_line,
@@ -170,16 +172,23 @@ def bounded_lines(rows: Sequence[str], limit: int = LIST_LINES) -> str:
     return "\n".join(kept)
 
 
-def subscription_rows(subscriptions: Sequence[SubscriptionLike], names: Mapping[str, str]) -> list[str]:
+def subscription_rows(
+    subscriptions: Sequence[SubscriptionLike], names: Mapping[str, str], broken: Mapping[str, str] | None = None
+) -> list[str]:
+    """One row a subscription; `broken` (channel -> Slack's error) marks those the bot cannot post in."""
     rows = []
     for sub in subscriptions:
         if sub.company_id is None:
             what = "every company"
         else:
             what = escape(names[sub.company_id]) if sub.company_id in names else "a company no longer in the practice"
+        row = f"• {channel_mention(sub.channel)}: {what}"
         # A lapsed subscription (storage.alerts.Subscription.lapsed_at) sends no alerts until renewed.
-        lapsed = " (lapsed: you no longer have the Company settings permission; no alerts)" if getattr(sub, "lapsed_at", None) else ""
-        rows.append(f"• {channel_mention(sub.channel)}: {what}{lapsed}")
+        if getattr(sub, "lapsed_at", None):
+            row += " (lapsed: you no longer have the Company settings permission; no alerts)"
+        if broken and sub.channel in broken:
+            row += f" :warning: I can't post there ({broken_reason(broken[sub.channel])}): invite me, or unsubscribe"
+        rows.append(row)
     return rows
 
 
@@ -225,6 +234,7 @@ def home_view(
     state: HomeState,
     now: datetime,
     page_size: int = PAGE_SIZE,
+    broken: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Home tab as a `views.publish` view: within 100 blocks whatever the size of the practice."""
     blocks: list[Block] = [header("Integration status at a glance")]
@@ -301,7 +311,7 @@ def home_view(
 
     blocks.append({"type": "divider"})
     blocks.append(section("*Your channel subscriptions*"))
-    subs = subscription_rows(subscriptions, names)
+    subs = subscription_rows(subscriptions, names, broken)
     blocks.append(
         section(bounded_lines(subs))
         if subs
@@ -314,6 +324,10 @@ def home_view(
     blocks.append(context(health_text(health, now)))
     assert len(blocks) <= HOME_BLOCK_LIMIT, len(blocks)  # by construction: PAGE_SIZE + about 20
     # What was actually shown (the page clamped to the list), for the next refresh.
+    # Within the text budget Slack enforces on a whole message (bot.render.MESSAGE_TEXT_BUDGET): long error
+    # messages and lists lose their ends first.
+    fitted = fit(Message(text="", blocks=blocks))
+    blocks = fitted.blocks or [section(clip(fitted.text, SECTION_LIMIT))]
     return {"type": "home", "blocks": blocks, "private_metadata": HomeState(state.filter, page).encode()}
 
 

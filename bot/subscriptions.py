@@ -7,6 +7,7 @@ from typing import Collection, Mapping, Sequence
 
 from bot.permissions import Viewer
 
+from bot.alerts import broken_reason
 from bot.render import Message, OverviewLine, attention_order, context, escape, plural, section, slack_time
 from storage.alerts import Subscription
 
@@ -47,7 +48,9 @@ def subscriptions_answer(
     snoozes: dict[tuple[str, str], datetime],
     *,
     everything_channel: str | None,
+    broken_error: str | None = None,
 ) -> Message:
+    """What `subscriptions` answers in `channel`; broken_error: Slack's error when the bot cannot post there."""
     lines: list[str] = []
     if everything_channel and channel == everything_channel:
         lines.append("• every company (this is the alert channel set in ALERT_CHANNEL)")
@@ -64,6 +67,14 @@ def subscriptions_answer(
         text = "This channel gets no alerts. Subscribe with `/integration-status subscribe Acme Ltd` or `subscribe all`."
         return Message(text=text, blocks=[section(text)])
     blocks = [section(f"*This channel gets alerts for {plural(len(lines), 'subscription')}*\n" + "\n".join(lines))]
+    if broken_error:
+        blocks.insert(
+            0,
+            section(
+                f":warning: *I can't post here*: {broken_reason(broken_error)}. Invite me (`/invite @` me), or "
+                "unsubscribe. The alerts wait and go out as soon as I'm in."
+            ),
+        )
     snoozed = [(company_id, until) for (snoozed_channel, company_id), until in snoozes.items() if snoozed_channel == channel]
     if snoozed:
         rows = [f"• {escape(names.get(company_id, company_id))} until {slack_time(until)}" for company_id, until in sorted(snoozed)]

@@ -32,6 +32,7 @@ async def subscription_answer(services: "Services", request: Request, body: dict
             {company_id: company.name for company_id, company in store.companies().items()},
             store.active_snoozes(services.clock()),
             everything_channel=services.settings.alert_channel,
+            broken_error=store.broken_channels().get(channel),
         )
     if not channel or channel.startswith("D"):
         return notice("Alerts go to channels: run this in the channel that should get them (and invite me there).")

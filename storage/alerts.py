@@ -375,7 +375,30 @@ class AlertStore:
         return cursor.rowcount > 0
 
     def pending_outbox(self, limit: int = 5000) -> list[tuple[OutboxItem, datetime]]:
-        """Pending rows in queue order, each with when it is due."""
+        """Pending rows in queue order, each with when it is due (for inspection; delivery reads per channel)."""
+        return self._outbox_rows("state = 'pending'", [], limit)
+
+    def channel_queue(self, channel: str, limit: int = 50) -> list[tuple[OutboxItem, datetime]]:
+        """One channel's pending rows in queue order (FIFO: a reply never overtakes its parent)."""
+        return self._outbox_rows("state = 'pending' and channel = ?", [channel], limit)
+
+    def due_channels(self, now: datetime) -> list[str]:
+        """Channels whose next row is due now, the longest-waiting first; a broken channel only when its
+        retry time has come. Each channel is one row here however long its backlog: none starves."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "select o.channel from outbox o"
+                " join (select channel, min(id) as id from outbox where state = 'pending' group by channel) head"
+                " on o.id = head.id"
+                " left join broken_channels b on b.channel = o.channel"
+                " where o.due_at <= ? and (b.channel is null or b.retry_at <= ?)"
+                " order by o.due_at, o.id",
+                [iso(now), iso(now)],
+            )
+        ]
+
+    def _outbox_rows(self, where: str, params: list[Any], limit: int) -> list[tuple[OutboxItem, datetime]]:
         return [
             (
                 OutboxItem(
@@ -394,17 +417,65 @@ class AlertStore:
             )
             for row in self.db.execute(
                 "select id, key, channel, kind, incident_id, group_id, body, created_at, attempts, in_flight_at, due_at"
-                " from outbox where state = 'pending' order by id limit ?",
-                [limit],
+                f" from outbox where {where} order by id limit ?",
+                [*params, limit],
             )
         ]
 
     def next_due_at(self) -> datetime | None:
-        row = self.db.execute("select min(due_at) from outbox where state = 'pending'").fetchone()
+        """When the next row of a channel that is not broken falls due."""
+        row = self.db.execute(
+            "select min(due_at) from outbox where state = 'pending'"
+            " and channel not in (select channel from broken_channels)"
+        ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
     def pending_outbox_count(self) -> int:
         return self.db.execute("select count(*) from outbox where state = 'pending'").fetchone()[0]
+
+    def deliverable_count(self) -> int:
+        """Pending rows outside broken channels: what a drain can hope to send now."""
+        return self.db.execute(
+            "select count(*) from outbox where state = 'pending' and channel not in (select channel from broken_channels)"
+        ).fetchone()[0]
+
+    def prune_outbox(self, before: datetime) -> int:
+        """Delete finished rows (sent or failed) older than `before` that nothing needs any more.
+
+        Kept: pending rows; rows of an incident still open, and of a storm group with a member still open
+        (their keys stop a replayed poll from queueing them twice). Threads and edits need only the message
+        ts, which alert_messages and alert_groups hold; the after-a-crash history check reads pending rows.
+        Returns how many rows went.
+        """
+        cursor = self.db.execute(
+            "delete from outbox where state in ('sent', 'failed') and coalesce(sent_at, created_at) < ?"
+            " and (incident_id is null or incident_id not in (select id from incidents where resolved_at is null))"
+            " and (group_id is null or group_id not in ("
+            "   select m.group_id from alert_messages m join incidents i on i.id = m.incident_id"
+            "   where m.group_id is not null and i.resolved_at is null))",
+            [iso(before)],
+        )
+        return cursor.rowcount
+
+    # --- channels the bot cannot post in -----------------------------------------------
+
+    def mark_channel_broken(self, channel: str, error: str, now: datetime, retry_at: datetime) -> bool:
+        """Record that posting in `channel` fails for good; True when it was working until now."""
+        known = self.db.execute("select 1 from broken_channels where channel = ?", [channel]).fetchone()
+        self.db.execute(
+            "insert or replace into broken_channels (channel, error, since, retry_at) values (?, ?,"
+            " coalesce((select since from broken_channels where channel = ?), ?), ?)",
+            [channel, error, channel, iso(now), iso(retry_at)],
+        )
+        return known is None
+
+    def mark_channel_working(self, channel: str) -> bool:
+        """The bot can post in `channel` again (it was invited); True when it had been broken."""
+        return self.db.execute("delete from broken_channels where channel = ?", [channel]).rowcount > 0
+
+    def broken_channels(self) -> dict[str, str]:
+        """Channel id -> the Slack error that broke it."""
+        return {channel: error for channel, error in self.db.execute("select channel, error from broken_channels")}
 
     def mark_in_flight(self, item_id: int, now: datetime) -> None:
         self.db.execute("update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ?", [iso(now), item_id])

@@ -208,3 +208,13 @@ def subscription_lapse(db: Database) -> None:
     # A subscription whose subscriber lost the Company settings permission lapses: no alerts until renewed.
     db["subscriptions"].add_column("lapsed_at", str)
     db["subscriptions"].add_column("lapse_told_at", str)
+
+
+@migrations(name="0008_outbox_channels")
+def outbox_channels(db: Database) -> None:
+    # The outbox is read one channel at a time (each channel's head row first), so no channel waits behind
+    # another channel's backlog.
+    db["outbox"].create_index(["state", "channel", "id"])
+    # A channel the bot cannot post in (channel_not_found, not_in_channel, is_archived): its alerts wait
+    # there, its subscribers are told once, and it is tried again when the bot is invited (or hourly).
+    db["broken_channels"].create({"channel": str, "error": str, "since": str, "retry_at": str}, pk="channel")
