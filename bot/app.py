@@ -8,7 +8,8 @@ import logging
 from datetime import timezone
 from typing import AsyncIterator
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import PayloadEncodingError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -17,7 +18,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.health import health
 from bot.services import Services, build_services
-from bot.slack.guard import shape_problem
+from bot.slack.guard import signature_headers_problem
+from bot.slack.middleware import RejectMalformed
 from handlers import register
 
 __all__ = ["Services", "build_bolt_app", "build_scheduler", "build_services", "build_web_app", "health"]
@@ -36,6 +38,8 @@ def build_bolt_app(services: Services) -> AsyncApp:
         # buttons and events ack at once and do their work as lazy listeners. Bolt otherwise answers
         # through a 10 ms polling loop.
         process_before_response=True,
+        # Runs first for every request, HTTP or Socket Mode: a payload of the wrong shape stops here with a 400.
+        before_authorize=RejectMalformed(),
     )
     register(app, services)
     return app
@@ -61,21 +65,39 @@ BOLT = web.AppKey("bolt", AsyncApp)
 VERIFIER = web.AppKey("verifier", SignatureVerifier)
 
 
+# What parsing a signed body may raise: bad JSON, JSON nested past Python's recursion limit, or JSON of a shape
+# Bolt's request context cannot read (a list, a number, `user: 5`).
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+
+
 async def slack_events(request: web.Request) -> web.Response:
-    # The signature is checked here, before Bolt parses the body: Bolt parses first and would answer a
-    # garbled body with a 500, whoever sent it.
-    body = await request.text()
+    """POST /slack/events: 401 unless signed by Slack, 400 when signed but unreadable, else Bolt's answer.
+
+    The signature is checked here, on the raw bytes, before Bolt parses the body (Bolt parses first and
+    would answer a garbled body with a 500, whoever sent it). Slack sends UTF-8 whatever the Content-Type's
+    charset says; a body that is not UTF-8 cannot carry a Slack signature."""
+    try:
+        raw = await request.read()
+    except (ConnectionError, asyncio.IncompleteReadError, ClientPayloadError, PayloadEncodingError) as exc:
+        # The client hung up (or garbled the framing) while sending: nobody is left to answer.
+        log.info("A request to /slack/events ended before its body did: %s", type(exc).__name__)
+        return web.json_response({"error": "incomplete request"}, status=400)
     headers = dict(request.headers)
-    if not request.app[VERIFIER].is_valid_request(body, headers):
+    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+    signature = request.headers.get("X-Slack-Signature")
+    if signature_headers_problem(timestamp, signature) is not None:
+        return web.json_response({"error": "invalid request"}, status=401)
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return web.json_response({"error": "invalid request"}, status=401)
+    if not request.app[VERIFIER].is_valid(body, timestamp, signature):
         return web.json_response({"error": "invalid request"}, status=401)
     try:
         bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
-    except ValueError:
+    except _UNREADABLE as exc:
+        log.warning("Rejected a Slack payload that cannot be parsed: %s", type(exc).__name__)
         return web.json_response({"error": "malformed payload"}, status=400)
-    problem = shape_problem(bolt_request.body)
-    if problem:
-        log.warning("Rejected a malformed Slack payload: %s", problem)
-        return web.json_response({"error": f"malformed payload: {problem}"}, status=400)
     return await to_aiohttp_response(await request.app[BOLT].async_dispatch(bolt_request))
 
 

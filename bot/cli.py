@@ -44,9 +44,9 @@ async def _fresh_services(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def run_status(settings: Settings, name: str) -> int:
+    from bot.answers.render import plain_lookup_text, status_text
     from bot.practice.lookup import Outcome
     from bot.practice.permissions import holder_viewer
-    from bot.answers.render import plain_lookup_text, status_text
 
     services = await _fresh_services(settings)
     try:
@@ -64,8 +64,8 @@ async def run_status(settings: Settings, name: str) -> int:
 
 
 async def run_poll(settings: Settings) -> int:
-    from bot.app import build_services
     from bot.answers.render import describe_change
+    from bot.app import build_services
 
     services = build_services(settings)
     try:

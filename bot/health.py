@@ -17,10 +17,11 @@ def health(services: Services) -> tuple[int, dict[str, object]]:
     stale_after = 3 * interval + timedelta(seconds=30)
     reference = feed.checked_at or services.started_at
     healthy = now - reference <= stale_after
+    broken = services.store.broken_channels()
     if last is None:
         state = "starting"
     elif feed.problem is None:
-        state = "ok"
+        state = "degraded" if broken else "ok"
     else:
         state = "degraded" if healthy else "failing"
     body: dict[str, object] = {
@@ -31,5 +32,7 @@ def health(services: Services) -> tuple[int, dict[str, object]]:
         "failing_polls": feed.failing_polls,
         "feed": services.feed.description,
         "feed_problem": feed.problem,
+        # Channels the bot cannot post in (channel id -> Slack's error): their alerts wait for an invitation.
+        "broken_channels": broken,
     }
     return (200 if healthy else 503), body

@@ -10,10 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerting.delivery import Deliverer
 from bot.alerting.engine import AlertEngine, AlertRenderer
+from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre
 from bot.practice.feed import StatusFeed, feed_from_source
 from bot.practice.poller import Poller
-from bot.answers.status import StatusService
 from bot.settings import Settings
 from bot.slack.client import slack_client
 from storage.sqlite.db import Store
@@ -64,7 +64,7 @@ def build_services(
         poll_interval=timedelta(seconds=settings.poll_interval_seconds),
     )
     renderer = AlertRenderer(store, help_centre, clock)
-    deliverer = Deliverer(store, client, renderer, clock)
+    deliverer = Deliverer(store, slack_client(settings, outbox=True), renderer, clock)
     poller.reactors.append(alerts)
 
     async def deliver_soon(_: object) -> None:

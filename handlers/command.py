@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.answers.grammar import Request, Verb, parse
+from bot.answers.render import (
+    Message,
+    article_results,
+    not_found,
+    notice,
+    pick_list,
+    usage,
+)
 from bot.practice.lookup import Outcome
-from bot.answers.render import Message, article_results, not_found, notice, pick_list, usage
 from bot.slack.users import slack_viewer
 from handlers.subscriptions import subscription_answer
 

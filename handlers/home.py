@@ -10,9 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.home.view import HOME_ACTION_PATTERN, HomeFilter, HomeHealth, HomeState, home_lines, home_view
+from bot.home.view import (
+    HOME_ACTION_PATTERN,
+    HomeFilter,
+    HomeHealth,
+    HomeState,
+    home_lines,
+    home_view,
+)
 from bot.practice.models import StoredCompany
 from bot.practice.poller import PollOutcome
+from bot.presses import press_key
 from bot.slack.errors import slack_error
 from bot.slack.users import slack_viewer
 from handlers import ack_now
@@ -38,7 +46,8 @@ def health_of(services: "Services") -> HomeHealth:
         last_poll_at=(last.finished_at or last.started_at) if last else None,
         checked_at=feed.checked_at,
         problem=feed.problem,
-        healthy=code == 200 and body.get("status") == "ok",
+        # "degraded" with a readable feed: a channel the bot cannot post in, told in the subscriptions.
+        healthy=code == 200 and body.get("status") in ("ok", "degraded"),
     )
 
 
@@ -53,6 +62,7 @@ async def build_home(
         home_lines(companies.values(), viewer),
         viewer_is_account_user=viewer.is_account_user,
         subscriptions=store.subscriptions_created_by(user_id),
+        broken=store.broken_channels(),
         snoozes=store.snoozes_created_by(user_id, now),
         names={company_id: company.status.name for company_id, company in companies.items()},
         health=health_of(services),
@@ -135,7 +145,15 @@ class HomeRefresher:
 def register(app: AsyncApp, services: "Services") -> None:
     async def home_navigate(body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
-        services.store.home_opened(user_id, services.clock())
+        now = services.clock()
+        # One publish per press: the view's hash changes with each publish, so the same button on the same
+        # view is the same press (a double click, Slack's retry); the next view's buttons are new presses.
+        view = body.get("view") or {}
+        target = f"{view.get('hash') or view.get('id') or ''}:{action.get('action_id')}:{action.get('value')}"
+        press = press_key("home", target, user_id, now)
+        if services.store.claim_press(press.key, user_id, now, press.until) is None:
+            return
+        services.store.home_opened(user_id, now)
         await publish_home(services, user_id, HomeState.decode(action.get("value")))
 
     app.action(re.compile(HOME_ACTION_PATTERN))(ack=ack_now, lazy=[home_navigate])

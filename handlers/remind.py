@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 
-from bot.reminders import decide as r
+from bot.answers.render import Message
 from bot.practice.models import Person
-from bot.practice.poller import PollOutcome
-from bot.answers.render import REMIND_ACTION, Message
-from bot.slack.errors import is_retryable, slack_error
 from bot.practice.permissions import viewer_for
+from bot.practice.poller import PollOutcome
+from bot.presses import press_key
+from bot.reminders import decide as r
+from bot.slack.actions import REMIND_ACTION, parse_id
+from bot.slack.errors import is_retryable, slack_error
 from bot.slack.users import slack_viewer
 from handlers import ack_now
 
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Worth another try on the next poll; anything else will not get better by itself.
+COMPANY_ID_LIMIT = 100  # characters; the feed's own limit for a company id (bot/models.py)
 
 
 class Reminders:
@@ -63,7 +65,23 @@ class Reminders:
         services = self.services
         now = services.clock()
         user_id = str(body["user"]["id"])
-        company_id = str(action.get("value") or "")[:100]
+        company_id = action.get("value")
+        if not isinstance(company_id, str) or not company_id or len(company_id) > COMPANY_ID_LIMIT:
+            return await self.tell(body, respond, r.simple("I could not read that button. Nothing was sent."))
+        press = press_key(REMIND_ACTION, company_id, user_id, now)
+        if self.store.claim_press(press.key, user_id, now, press.until) is None:
+            return  # the same press again, or Slack retrying it: it has its answer already
+        try:
+            sent = await self._remind(body, respond, user_id, company_id, now)
+        except Exception:
+            self.store.release_press(press.key)
+            raise
+        if not sent:  # Slack said no: pressing again may work
+            self.store.release_press(press.key)
+
+    async def _remind(self, body: dict[str, Any], respond: AsyncRespond | None, user_id: str, company_id: str, now: datetime) -> bool:
+        """False when a reminder was attempted and did not reach the holder."""
+        services = self.services
         viewer = await slack_viewer(self.client, self.store, user_id, now)
         account = self.store.account()
         company = self.store.company(company_id) if company_id else None
@@ -71,18 +89,24 @@ class Reminders:
         decision = r.decide(viewer, account, company, previous, now)
 
         if decision.verdict is r.Verdict.NO_PRACTICE:
-            return await self.tell(body, respond, r.simple("No statuses yet: the first poll has not finished. Nothing was sent."))
+            await self.tell(body, respond, r.simple("No statuses yet: the first poll has not finished. Nothing was sent."))
+            return True
         if decision.verdict is r.Verdict.UNKNOWN_COMPANY or company is None or account is None:
-            return await self.tell(body, respond, r.simple("That company is no longer in the practice. Nothing was sent."))
+            await self.tell(body, respond, r.simple("That company is no longer in the practice. Nothing was sent."))
+            return True
         if decision.verdict is r.Verdict.ALREADY_PERMITTED:
             card = services.status.card(company.id, viewer)
-            return await self.tell(body, respond, r.already_permitted(company.name, card))
+            await self.tell(body, respond, r.already_permitted(company.name, card))
+            return True
         if decision.verdict is r.Verdict.NOT_ACCOUNT_USER:
-            return await self.tell(body, respond, r.not_account_user(viewer, account))
+            await self.tell(body, respond, r.not_account_user(viewer))
+            return True
         if decision.verdict is r.Verdict.REPEAT and decision.last is not None:
-            return await self.tell(body, respond, r.repeat(decision.last, now))
+            await self.tell(body, respond, r.repeat(decision.last, now))
+            return True
         if decision.verdict is r.Verdict.IN_FLIGHT:
-            return await self.tell(body, respond, r.in_flight(company.name))
+            await self.tell(body, respond, r.in_flight(company.name))
+            return True
 
         user = viewer.account_user
         requester = Person(user.name if user else "", viewer.email or "")
@@ -102,6 +126,8 @@ class Reminders:
             self.store.reminder_failed(reminder_id, r.failed(slack_error(exc)))
             message = r.send_failed(holder, company.name, slack_error(exc))
         await self.tell(body, respond, message)
+        sent = self.store.reminder(reminder_id)
+        return sent is not None and sent.sent_at is not None
 
     async def _send(
         self, reminder_id: int, user_id: str, requester: Person, holder: Person, company_name: str, practice: str
@@ -136,14 +162,18 @@ class Reminders:
 
     async def granted(self, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None) -> None:
         user_id = str(body["user"]["id"])
-        try:
-            reminder = self.store.reminder(int(str(action.get("value") or "")))
-        except ValueError:
-            reminder = None
+        reminder_id = parse_id(action.get("value"))
+        if reminder_id is None:
+            return await self.tell(body, respond, r.simple("I could not read that button. Nothing was changed."))
+        reminder = self.store.reminder(reminder_id)
         if reminder is None or reminder.sent_at is None:
             return await self.tell(body, respond, r.unknown_reminder())
         if user_id != reminder.holder_user_id:
             return await self.tell(body, respond, r.granted_by_someone_else())
+        now = self.services.clock()
+        press = press_key(r.GRANTED_ACTION, str(reminder.id), user_id, now)
+        if self.store.claim_press(press.key, user_id, now, press.until) is None:
+            return  # pressed already (or Slack retried the press): the loop is closing or closed
         async with self.lock:
             now = self.services.clock()
             reminder = self.store.reminder(reminder.id) or reminder

@@ -13,6 +13,7 @@ import pytest
 from slack_sdk.models.views import View
 
 import handlers.home
+from bot.answers.render import Message, section
 from bot.home.view import (
     HOME_BLOCK_LIMIT,
     PAGE_SIZE,
@@ -23,14 +24,27 @@ from bot.home.view import (
     home_lines,
     home_view,
 )
-from bot.practice.models import Account, AccountUser, Person, StoredCompany, parse_company
+from bot.practice.models import (
+    Account,
+    AccountUser,
+    Person,
+    StoredCompany,
+    parse_company,
+)
 from bot.practice.permissions import Viewer, viewer_for
-from bot.answers.render import Message, section
+from tests.blockkit import all_text, mrkdwn_texts
 from tests.conftest import SHARED, Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import Call, FakeSlack
-from tests.practice import ACCOUNT, COMPANIES, HOLDER, PERMITTED, STRANGER, UNPERMITTED, company
-from tests.blockkit import all_text, mrkdwn_texts
+from tests.practice import (
+    ACCOUNT,
+    COMPANIES,
+    HOLDER,
+    PERMITTED,
+    STRANGER,
+    UNPERMITTED,
+    company,
+)
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 HEALTHY = HomeHealth(last_poll_at=NOW, checked_at=NOW, problem=None, healthy=True)

@@ -30,7 +30,10 @@ def test_the_manifest_declares_the_command_scopes_event_and_urls() -> None:
         "commands", "chat:write", "im:write", "users:read", "users:read.email",
         # reading a channel only to tell, after a crash mid-send, whether an alert already went
         "channels:history", "groups:history",
+        # member_joined_channel: a channel the bot could not post in is retried when it is invited
+        "channels:read", "groups:read",
     }
+    assert "member_joined_channel" in m["settings"]["event_subscriptions"]["bot_events"]
     assert "app_home_opened" in m["settings"]["event_subscriptions"]["bot_events"]
     assert m["settings"]["interactivity"]["is_enabled"] is True
     urls = [command["url"], m["settings"]["event_subscriptions"]["request_url"], m["settings"]["interactivity"]["request_url"]]

@@ -15,10 +15,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerting.engine import AlertRenderer
-from bot.answers.render import Message
-from bot.slack.errors import is_retryable, slack_error
+from bot.answers.render import (
+    MESSAGE_TEXT_BUDGET,
+    TOO_BIG_ERRORS,
+    Message,
+    fit,
+    plain_version,
+)
+from bot.slack.errors import is_retryable, is_user_id, slack_error
 from storage.sqlite.alerts import OutboxItem
 from storage.sqlite.db import Store
+from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,14 @@ CHANNEL_INTERVAL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "thread_not_found"})
 UNEXPECTED_FAILURES_BEFORE_GIVING_UP = 5
+# The bot cannot post in the channel until someone invites it (or unarchives the channel): its alerts wait,
+# the subscribers are told once, and it is tried again when the bot joins (member_joined_channel) or hourly.
+CHANNEL_DEAD = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+BROKEN_CHANNEL_RETRY = timedelta(hours=1)
+# Finished outbox rows are kept this long (and longer while their incident is open), then pruned.
+OUTBOX_RETENTION = timedelta(days=7)
+PRUNE_EVERY = timedelta(hours=1)
+ROWS_PER_READ = 50
 
 
 class Postpone(Exception):
@@ -47,6 +62,10 @@ class DeliveryReport:
 
 
 class Deliverer:
+    """Empties the outbox: one task per channel with due work, so that a channel Slack rate-limits, refuses
+    or answers slowly delays only itself. The outbox owns retries of posts (per channel back-off from
+    `Retry-After`, exponential after a 5xx); its Web API client must not sleep through them itself."""
+
     def __init__(
         self,
         store: Store,
@@ -65,7 +84,8 @@ class Deliverer:
         self._sleep = sleep
         self._next_send: dict[str, float] = defaultdict(float)  # channel -> monotonic time
         self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # channel -> the task delivering it now
+        self._pruned_at: datetime | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -73,59 +93,87 @@ class Deliverer:
     # --- the loop ----------------------------------------------------------------------------
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except Exception:  # the loop must outlive any one bad row
-                log.exception("Alert delivery pass failed; retrying")
-            self._wake.clear()
-            try:
-                async with asyncio.timeout(idle_seconds):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+        try:
+            while True:
+                try:
+                    self._wake.clear()
+                    await self.deliver_due(wait=0)
+                    self.prune()
+                except Exception:  # the loop must outlive any one bad row
+                    log.exception("Alert delivery pass failed; retrying")
+                try:
+                    async with asyncio.timeout(idle_seconds):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
 
     async def drain(self, timeout: float = 60.0) -> DeliveryReport:
-        """Deliver until nothing is due (what `integration-bot poll` and tests need), within a bound."""
+        """Deliver until nothing is due (what `integration-bot poll` and tests need), within a bound.
+        Rows of a broken channel wait for the bot to be invited: they do not hold a drain."""
         report = DeliveryReport()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            step = await self.deliver_due()
+            step = await self.deliver_due(wait=max(0.0, deadline - time.monotonic()))
             report.sent += step.sent
             report.failed += step.failed
             report.errors += step.errors
-            if self.store.pending_outbox_count() == 0:
+            if self.store.deliverable_count() == 0:
                 break
             next_due = self.store.next_due_at()
             wait = 0.05 if next_due is None else max(0.0, (next_due - self.clock()).total_seconds())
             await self._sleep(min(max(wait, 0.01), 1.0, max(0.0, deadline - time.monotonic())))
         return report
 
-    async def deliver_due(self) -> DeliveryReport:
-        async with self._lock:
-            now = self.clock()
-            queues: dict[str, list[OutboxItem]] = defaultdict(list)
-            blocked: set[str] = set()
-            for item, due in self.store.pending_outbox():
-                # Per channel the queue is FIFO: a row waits while an earlier one for its channel waits.
-                if item.channel in blocked:
-                    continue
-                if due > now:
-                    blocked.add(item.channel)
-                    continue
-                queues[item.channel].append(item)
-            report = DeliveryReport()
-            await asyncio.gather(*(self._deliver_channel(items, report) for items in queues.values()))
-            return report
+    async def deliver_due(self, wait: float | None = None) -> DeliveryReport:
+        """Start a task for each channel with due work that has none running; wait up to `wait` seconds
+        (None: until they finish) for them. The report counts what finished within the wait."""
+        report = DeliveryReport()
+        for channel in self.store.due_channels(self.clock()):
+            if channel not in self._tasks:
+                task = asyncio.create_task(self._deliver_channel(channel, report))
+                self._tasks[channel] = task
+                task.add_done_callback(lambda done, channel=channel: self._channel_done(channel, done))
+        running = list(self._tasks.values())
+        if running and (wait is None or wait > 0):
+            await asyncio.wait(running, timeout=wait)
+        return report
 
-    async def _deliver_channel(self, items: list[OutboxItem], report: DeliveryReport) -> None:
-        for item in items:
-            wait = self._next_send[item.channel] - time.monotonic()
-            if wait > 0:
-                await self._sleep(wait)
-            self._next_send[item.channel] = time.monotonic() + self.channel_interval
-            if not await self._deliver_one(item, report):
-                return  # keep this channel's order: the rest wait for this row
+    def _channel_done(self, channel: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(channel) is task:
+            del self._tasks[channel]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Delivery to %s failed", channel, exc_info=task.exception())
+        self._wake.set()  # the channel may have more due work
+
+    async def _deliver_channel(self, channel: str, report: DeliveryReport) -> None:
+        """This channel's due rows in order, paced; stops at the first row that must wait."""
+        while True:
+            rows = self.store.channel_queue(channel, ROWS_PER_READ)
+            for item, due in rows:
+                if due > self.clock():
+                    return
+                wait = self._next_send[channel] - time.monotonic()
+                if wait > 0:
+                    await self._sleep(wait)
+                self._next_send[channel] = time.monotonic() + self.channel_interval
+                if not await self._deliver_one(item, report):
+                    return  # keep this channel's order: the rest wait for this row
+            if len(rows) < ROWS_PER_READ:
+                return
+
+    def prune(self) -> int:
+        """Prune finished outbox rows nothing needs any more (storage: prune_outbox), at most hourly."""
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        pruned = self.store.prune_outbox(now - OUTBOX_RETENTION)
+        if pruned:
+            log.info("Pruned %d delivered outbox rows", pruned)
+        return pruned
 
     async def _deliver_one(self, item: OutboxItem, report: DeliveryReport) -> bool:
         """True when the channel may go on to its next row."""
@@ -149,6 +197,9 @@ class Deliverer:
             return self._give_up(item, "its alert message was never delivered", report)
         except Exception as exc:
             error = slack_error(exc)
+            if error in CHANNEL_DEAD and not is_user_id(item.channel):
+                self._channel_dead(item, error)
+                return False
             if error.startswith("unexpected_"):
                 log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel)
                 if item.attempts + 1 >= UNEXPECTED_FAILURES_BEFORE_GIVING_UP:
@@ -168,8 +219,33 @@ class Deliverer:
         with store.atomic():
             self._record_ts(item, ts)
             store.mark_sent(item.id, ts, self.clock())
+            if store.mark_channel_working(item.channel):
+                log.info("Posting in %s works again", item.channel)
         report.sent += 1
         return True
+
+    def _channel_dead(self, item: OutboxItem, error: str) -> None:
+        """The bot cannot post in this channel: its rows wait (nothing was posted), each subscriber is told
+        once by direct message, and the channel is tried again when the bot joins it, or hourly."""
+        store = self.store
+        now = self.clock()
+        with store.atomic():
+            store.reschedule(item.id, now, error)
+            newly = store.mark_channel_broken(item.channel, error, now, now + BROKEN_CHANNEL_RETRY)
+            subscribers = sorted({s.created_by for s in store.channel_subscriptions(item.channel) if s.created_by})
+            if newly:
+                for user_id in subscribers:
+                    store.enqueue(
+                        f"channel_broken:{item.channel}:{user_id}:{iso(now)}", user_id, "notice", now,
+                        body={"event": "channel_broken", "channel": item.channel, "error": error},
+                    )
+        if newly:
+            log.error(
+                "Cannot post in %s (%s): its alerts wait until I am invited; %s",
+                item.channel, error,
+                f"told {len(subscribers)} subscriber(s)" if subscribers else "no subscriber to tell (see /healthz)",
+            )
+        self.wake()
 
     def _give_up(self, item: OutboxItem, error: str, report: DeliveryReport) -> bool:
         """A row no retry can mend is marked failed and logged; it must not hold up its channel."""
@@ -188,8 +264,7 @@ class Deliverer:
                 seconds = float(retry_after)
             except (TypeError, ValueError):
                 seconds = 1.0
-            self._next_send[item.channel] = time.monotonic() + seconds
-            return seconds
+            return min(max(seconds, 0.0), 3600.0)  # the row's due time holds the channel back, on the bot's clock
         return min(MAX_BACKOFF_SECONDS, 2.0 ** max(0, item.attempts))
 
     # --- what each kind of row does ------------------------------------------------------------
@@ -225,24 +300,44 @@ class Deliverer:
         if kind in ("group_post", "group_update"):
             return renderer.group_message(item.group_id or 0)
         if kind == "group_list":
-            return renderer.group_list(item.group_id or 0, item.body["part"], item.body["parts"])
+            # Rows queued before parts were sized to the text budget held 100 companies each.
+            return renderer.group_list(item.group_id or 0, item.body["part"], item.body["parts"], item.body.get("per", 100))
         if kind == "group_reply":
             return renderer.group_reply(item.group_id or 0, item.body)
         if kind == "notice":
             return renderer.notice(item.body)
         raise ValueError(f"unknown outbox kind {kind!r}")
 
+    async def _smaller_if_refused(
+        self, item: OutboxItem, message: Message, call: Callable[[Message], Awaitable[Any]]
+    ) -> Any:
+        """call(message) within the text budget; when Slack refuses it as too big or its blocks as invalid
+        (TOO_BIG_ERRORS), again smaller: within half the budget, then plain text. Never dropped for size."""
+        tries = [fit(message), fit(message, MESSAGE_TEXT_BUDGET // 2), plain_version(message)]
+        for attempt, smaller in enumerate(tries):
+            try:
+                return await call(smaller)
+            except SlackApiError as exc:
+                error = slack_error(exc)
+                if error not in TOO_BIG_ERRORS or attempt == len(tries) - 1:
+                    raise
+                log.warning("Slack refused %s to %s (%s); sending it smaller", item.key, item.channel, error)
+        raise AssertionError("unreachable")
+
     async def _post(self, item: OutboxItem, message: Message, thread_ts: str | None = None) -> str | None:
-        response = await self.client.chat_postMessage(
-            channel=item.channel,
-            text=message.text,
-            blocks=message.blocks,
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            # The outbox key travels with the message, so a restart can tell a sent row from an unsent one.
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": item.key}},
-        )
+        async def post(smaller: Message) -> Any:
+            return await self.client.chat_postMessage(
+                channel=item.channel,
+                text=smaller.text,
+                blocks=smaller.blocks or None,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                # The outbox key travels with the message, so a restart can tell a sent row from an unsent one.
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": item.key}},
+            )
+
+        response = await self._smaller_if_refused(item, message, post)
         return response.get("ts")
 
     async def _send(self, item: OutboxItem) -> str | None:
@@ -258,8 +353,13 @@ class Deliverer:
             ts = self._parent_ts(item)
         except ParentLost:
             return await self._post(item, message)
+
+        async def update(smaller: Message) -> Any:
+            # blocks=[] (not None) so that a plain-text edit removes the old blocks.
+            return await self.client.chat_update(channel=item.channel, ts=ts, text=smaller.text, blocks=smaller.blocks)
+
         try:
-            await self.client.chat_update(channel=item.channel, ts=ts, text=message.text, blocks=message.blocks)
+            await self._smaller_if_refused(item, message, update)
             return ts
         except SlackApiError as exc:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}

@@ -17,6 +17,7 @@ from bot.alerting.messages import (
     acknowledged_reply,
     alert_message,
     changed_reply,
+    channel_broken_notice,
     feed_outage_notice,
     feed_recovered_notice,
     group_list_reply,
@@ -26,10 +27,18 @@ from bot.alerting.messages import (
     resolved_reply,
     snoozed_reply,
 )
+from bot.alerting.transitions import (
+    Condition,
+    ConditionState,
+    Phase,
+    Transition,
+    Verb,
+    decide,
+    observe,
+)
+from bot.answers.render import Message
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.poller import PollOutcome
-from bot.answers.render import Message
-from bot.alerting.transitions import Condition, ConditionState, Phase, Transition, Verb, decide, observe
 from storage.sqlite.alerts import Incident
 from storage.sqlite.db import Store
 from storage.timefmt import from_iso, iso
@@ -240,7 +249,7 @@ class AlertEngine:
         for part in range(1, parts + 1):
             store.enqueue(
                 f"group:{group_id}:list:{part}", channel, "group_list", now,
-                group_id=group_id, body={"part": part, "parts": parts},
+                group_id=group_id, body={"part": part, "parts": parts, "per": COMPANIES_PER_REPLY},
             )
 
     # --- the feed's own health -------------------------------------------------------------
@@ -347,9 +356,10 @@ class AlertRenderer:
             return None
         return group_message(group_id, self.members(group_id), acked_by=group.acked_by)
 
-    def group_list(self, group_id: int, part: int, parts: int) -> Message:
+    def group_list(self, group_id: int, part: int, parts: int, per: int = COMPANIES_PER_REPLY) -> Message:
+        """Part `part` of `parts` of a storm's full list, `per` companies a part (as they were queued)."""
         # Only this part's incidents: building all the group's members for each part costs parts x the work.
-        ids = self.store.group_incident_ids(group_id)[(part - 1) * COMPANIES_PER_REPLY : part * COMPANIES_PER_REPLY]
+        ids = self.store.group_incident_ids(group_id)[(part - 1) * per : part * per]
         incidents = self.store.incidents(ids)
         chunk = [GroupMember(self.facts(incidents[i])) for i in ids if i in incidents]
         return group_list_reply(chunk, part, parts)
@@ -367,6 +377,8 @@ class AlertRenderer:
         )
 
     def notice(self, body: dict) -> Message:
+        if body.get("event") == "channel_broken":
+            return channel_broken_notice(str(body.get("channel")), str(body.get("error")))
         if body.get("event") == "feed_down":
             return feed_outage_notice(from_iso(body.get("since")), body.get("problem", ""), body.get("polls", 0))
         return feed_recovered_notice(from_iso(body.get("since")))

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from bot.helpcentre.matching import ArticleMatch
-from bot.practice.models import ErrorKind
+from bot.alerting.transitions import Condition
 from bot.answers.render import (
-    REMIND_ACTION,
+    MESSAGE_TEXT_BUDGET,
     Block,
     Message,
     actions,
@@ -20,6 +19,7 @@ from bot.answers.render import (
     error_steps,
     escape,
     escape_within,
+    fit,
     packed_sections,
     plural,
     reconnect_step,
@@ -28,19 +28,25 @@ from bot.answers.render import (
     slack_time,
     utc_text,
 )
-from bot.alerting.transitions import Condition
-
-ACK_ACTION = "alert_ack"
-SNOOZE_HOUR_ACTION = "alert_snooze_1h"
-SNOOZE_DAY_ACTION = "alert_snooze_1d"
-CHECK_ACTION = "alert_check"
-HELP_ACTION = "alert_help"
+from bot.helpcentre.matching import ArticleMatch
+from bot.practice.models import ErrorKind
+from bot.slack.actions import (
+    ACK_ACTION,
+    CHECK_ACTION,
+    HELP_ACTION,
+    REMIND_ACTION,
+    SNOOZE_DAY_ACTION,
+    SNOOZE_HOUR_ACTION,
+)
 
 # More new alerts than this for one channel in one poll is a storm: one grouped message instead.
 STORM_THRESHOLD = 3
 GROUP_SECTIONS = 12  # kinds of problem spelled out in a grouped message; the rest are counted
 NAMES_PER_SECTION = 8
-COMPANIES_PER_REPLY = 100  # a thread reply of the full list: 4 sections of 25 names
+# One line of a storm's full list is at most this long (its parts are clipped to fit), so a reply of
+# COMPANIES_PER_REPLY lines stays within MESSAGE_TEXT_BUDGET whatever the names and messages.
+LIST_LINE_LIMIT = 240
+COMPANIES_PER_REPLY = (MESSAGE_TEXT_BUDGET - 200) // (LIST_LINE_LIMIT + 1)  # 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +178,7 @@ def alert_message(facts: AlertFacts) -> Message:
     text = prefix + title
     if facts.condition is Condition.ERROR and facts.detail and not resolved:
         text += f": {clip(facts.detail, 200)}"
-    return Message(text=escape(text), blocks=blocks)
+    return fit(Message(text=escape(text), blocks=blocks))
 
 
 # --- thread replies: the incident's timeline ---------------------------------------------------
@@ -264,6 +270,10 @@ def group_message(
             + (f" {resolved} of {total} resolved so far." if resolved and not all_resolved else "")
         ),
     ]
+    # The biggest kinds spelled out while they fit in the budget (a 500-character message each can fill it);
+    # the rest are counted, and every company is in the thread's list.
+    room = MESSAGE_TEXT_BUDGET - 1_500 - len(title) - sum(len(b.get("text", {}).get("text", "")) for b in blocks)
+    shown_kinds = 0
     for kind, kind_members in kinds[:GROUP_SECTIONS]:
         names = [m.facts.company for m in kind_members]
         open_count = sum(1 for m in kind_members if m.facts.resolved_at is None)
@@ -276,10 +286,14 @@ def group_message(
             line += f"\n```{escape_within(kind[1], 600)}```"
         line += f"\n{shown}{more}"
         line += f"\n{article_mrkdwn(kind_members[0].facts.article)}"
+        if len(line) > room and shown_kinds:
+            break
+        room -= len(line)
         blocks.append(section(line))
-    if len(kinds) > GROUP_SECTIONS:
-        rest = sum(len(m) for _, m in kinds[GROUP_SECTIONS:])
-        blocks.append(context(f"…and {plural(len(kinds) - GROUP_SECTIONS, 'other kind')} of problem ({plural(rest, 'company')}): see the thread."))
+        shown_kinds += 1
+    if len(kinds) > shown_kinds:
+        rest = sum(len(m) for _, m in kinds[shown_kinds:])
+        blocks.append(context(f"…and {plural(len(kinds) - shown_kinds, 'other kind')} of problem ({plural(rest, 'company')}): see the thread."))
     if acked_by:
         blocks.append(context(f":eyes: Acknowledged by <@{acked_by}>"))
     if not all_resolved:
@@ -295,7 +309,7 @@ def group_message(
                 block_id=f"group:{group_id}",
             )
         )
-    return Message(text=escape(title), blocks=blocks)
+    return fit(Message(text=escape(title), blocks=blocks))
 
 
 def group_list_reply(members: Sequence[GroupMember], part: int, parts: int) -> Message:
@@ -304,13 +318,14 @@ def group_list_reply(members: Sequence[GroupMember], part: int, parts: int) -> M
     for member in members:
         facts = member.facts
         problem = {
-            Condition.ERROR: f"Error: {clip(facts.detail, 120)}",
+            Condition.ERROR: f"Error: {clip(facts.detail, 100)}",
             Condition.DISCONNECTED: "Not integrated",
             Condition.SYNC_OFFLINE: f"Sync App offline on {facts.detail or 'its computer'}",
         }[facts.condition]
-        lines.append(f"• *{escape_within(facts.company, 200)}* ({escape_within(facts.software, 100)}): {escape_within(problem, 300)}")
+        # At most LIST_LINE_LIMIT characters: 9 + 80 + 40 + 110.
+        lines.append(f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {escape_within(problem, 110)}")
     blocks: list[Block] = [context(f"Full list, part {part} of {parts}"), *packed_sections(lines)]
-    return Message(text=f"Full list, part {part} of {parts}: {plural(len(members), 'company')}", blocks=blocks)
+    return fit(Message(text=f"Full list, part {part} of {parts}: {plural(len(members), 'company')}", blocks=blocks))
 
 
 def group_progress_reply(resolved: Sequence[str], changed: Sequence[tuple[str, str]], remaining: int) -> Message:
@@ -342,3 +357,27 @@ def feed_outage_notice(since: datetime | None, problem: str, polls: int) -> Mess
 def feed_recovered_notice(since: datetime | None) -> Message:
     text = f"The status feed is back (it had been failing since {utc_text(since)}). Alerts follow changes again."
     return Message(text=escape(text), blocks=[section(f":white_check_mark: {escape(text)}")])
+
+
+# --- a channel the bot cannot post in -------------------------------------------------------------
+
+BROKEN_REASONS = {
+    "not_in_channel": "I'm not a member of it",
+    "is_archived": "it is archived",
+    "channel_not_found": "I can't find it (deleted, or private and I'm not in it)",
+}
+
+
+def broken_reason(error: str) -> str:
+    """Why the bot cannot post in a channel, from Slack's error (channel_not_found, not_in_channel, is_archived)."""
+    return BROKEN_REASONS.get(error, f"Slack says {error}")
+
+
+def channel_broken_notice(channel: str, error: str) -> Message:
+    """The direct message to whoever subscribed a channel the bot cannot post in."""
+    text = (
+        f"I can't post to <#{channel}>: {broken_reason(error)}. Invite me there (`/invite @` me in the channel), "
+        "or unsubscribe it (`/integration-status unsubscribe all`, or the company, in that channel). "
+        "Its alerts wait, and go out as soon as I'm in."
+    )
+    return Message(text=text, blocks=[section(f":warning: {text}")])

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Sequence
+from typing import Collection, Mapping, Sequence
 
-from bot.answers.render import Message, OverviewLine, attention_order, context, escape, plural, section, slack_time
+from bot.alerting.messages import broken_reason
+from bot.answers.render import (
+    Message,
+    OverviewLine,
+    attention_order,
+    context,
+    escape,
+    plural,
+    section,
+    slack_time,
+)
+from bot.practice.permissions import Viewer
 from storage.sqlite.alerts import Subscription
 
 PROBLEMS_SHOWN = 30
@@ -45,19 +56,66 @@ def subscriptions_answer(
     snoozes: dict[tuple[str, str], datetime],
     *,
     everything_channel: str | None,
+    broken_error: str | None = None,
 ) -> Message:
+    """What `subscriptions` answers in `channel`; broken_error: Slack's error when the bot cannot post there."""
     lines: list[str] = []
     if everything_channel and channel == everything_channel:
         lines.append("• every company (this is the alert channel set in ALERT_CHANNEL)")
     for subscription in subscriptions:
         what = "every company" if subscription.company_id is None else escape(names.get(subscription.company_id, subscription.company_id))
-        lines.append(f"• {what} (subscribed by <@{subscription.created_by}> {slack_time(subscription.created_at)})")
+        line = f"• {what} (subscribed by <@{subscription.created_by}> {slack_time(subscription.created_at)})"
+        if subscription.lapsed_at is not None:
+            line += (
+                f": *lapsed* {slack_time(subscription.lapsed_at)}, no alerts; someone with the Company settings "
+                "permission can renew it by subscribing again"
+            )
+        lines.append(line)
     if not lines:
         text = "This channel gets no alerts. Subscribe with `/integration-status subscribe Acme Ltd` or `subscribe all`."
         return Message(text=text, blocks=[section(text)])
     blocks = [section(f"*This channel gets alerts for {plural(len(lines), 'subscription')}*\n" + "\n".join(lines))]
+    if broken_error:
+        blocks.insert(
+            0,
+            section(
+                f":warning: *I can't post here*: {broken_reason(broken_error)}. Invite me (`/invite @` me), or "
+                "unsubscribe. The alerts wait and go out as soon as I'm in."
+            ),
+        )
     snoozed = [(company_id, until) for (snoozed_channel, company_id), until in snoozes.items() if snoozed_channel == channel]
     if snoozed:
         rows = [f"• {escape(names.get(company_id, company_id))} until {slack_time(until)}" for company_id, until in sorted(snoozed)]
         blocks.append(section("*Snoozed here*\n" + "\n".join(rows)))
     return Message(text="This channel's alert subscriptions", blocks=blocks)
+
+
+def lapsing(
+    subscriptions: Sequence[Subscription], viewers: Mapping[str, Viewer], company_ids: Collection[str]
+) -> list[Subscription]:
+    """The active subscriptions whose subscriber no longer has what subscribing takes.
+
+    `viewers`: subscriber's Slack user id -> how AutoEntry sees them now (a subscriber missing from it is not
+    judged: their email could not be read). A company's subscription needs the Company settings permission on
+    it; `all` needs it on every company in `company_ids` (the same rule as `subscribe`)."""
+    found: list[Subscription] = []
+    for subscription in subscriptions:
+        viewer = viewers.get(subscription.created_by)
+        if subscription.lapsed_at is not None or viewer is None:
+            continue
+        scope = company_ids if subscription.company_id is None else [subscription.company_id]
+        if not all(viewer.has_company_settings(company_id) for company_id in scope):
+            found.append(subscription)
+    return found
+
+
+def lapsed_notice(subscription: Subscription, company_name: str | None) -> Message:
+    """Told once in the channel when its subscription lapses."""
+    what = "every company" if subscription.company_id is None else escape(company_name or subscription.company_id)
+    command = "subscribe all" if subscription.company_id is None else f"subscribe {escape(company_name or '')}".strip()
+    text = (
+        f":warning: This channel no longer gets alerts for {what}: <@{subscription.created_by}>, who subscribed it, "
+        f"no longer has AutoEntry's Company settings permission on {'all of them' if subscription.company_id is None else 'it'}. "
+        f"Anyone who has it can renew the alerts with `/integration-status {command}`."
+    )
+    return Message(text=text, blocks=[section(text)])

@@ -87,6 +87,6 @@ def parse(raw_text: str | None) -> Request:
         return Request(Verb.SUBSCRIPTIONS)
     if verb == "article":
         if not rest:
-            return Request(Verb.INVALID, problem="Give the exact error message after `article`.")
+            return Request(Verb.INVALID, problem="Give the exact error message, or your question, after `article`.")
         return Request(Verb.ARTICLE, rest)
     return Request(Verb.LOOKUP, text)

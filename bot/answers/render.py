@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
 from bot.helpcentre.matching import ArticleMatch
 from bot.practice.lookup import LookupResult, NameHit
-from bot.practice.models import CompanyStatus, ErrorKind, IntegrationStatus, StoredCompany
+from bot.practice.models import (
+    CompanyStatus,
+    ErrorKind,
+    IntegrationStatus,
+    StoredCompany,
+)
+from bot.slack.actions import OPEN_CARD_ACTION, REMIND_ACTION
 
 Block = dict[str, Any]
 
@@ -16,8 +23,6 @@ SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 BUTTON_TEXT_LIMIT = 75
 
-OPEN_CARD_ACTION = "open_status_card"
-REMIND_ACTION = "remind_account_holder"
 
 
 def escape(text: str) -> str:
@@ -46,6 +51,72 @@ class Message:
 
     def as_kwargs(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": self.blocks}
+
+
+# --- the size of a whole message ---------------------------------------------------------------
+
+# Slack refuses a message whose blocks hold about 12,000 characters of text in total with
+# `msg_blocks_too_long`, even when every block is within its own documented limit. That total is not
+# documented: reports put it between 11,300 and 13,300 characters. Every message the bot sends (alerts,
+# storm messages and their lists, replies, cards, lists, the Home tab) stays within this budget of text,
+# counted over the top-level text and every text in its blocks, well under the lowest report.
+MESSAGE_TEXT_BUDGET = 10_000
+# What Slack answers when a message is too big or its blocks will not do: the message is sent again,
+# smaller (plain text at worst), never dropped (docs.slack.dev/reference/methods/chat.postMessage, Errors).
+TOO_BIG_ERRORS = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"})
+CUT_MARK = "\n…and more (cut to fit Slack's size limit)"
+PLAIN_TEXT_LIMIT = 3_900  # Slack shows up to 4,000 characters of a message's text before "Show more"
+
+
+def _text_objects(node: Any, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("text"), str):
+            found.append(node)
+        for key, value in node.items():
+            if key != "text" or not isinstance(value, str):
+                _text_objects(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _text_objects(item, found)
+    return found
+
+
+def text_size(text: str, blocks: Sequence[Block]) -> int:
+    """Characters of text in a message: its top-level text plus every text object in its blocks."""
+    return len(text) + sum(len(obj["text"]) for obj in _text_objects(list(blocks), []))
+
+
+def plain_version(message: Message, limit: int = PLAIN_TEXT_LIMIT) -> Message:
+    """The message as plain text without blocks, for when Slack refuses its blocks."""
+    parts = [message.text]
+    for block in message.blocks:
+        if block.get("type") in ("section", "context", "header"):
+            parts += [obj["text"] for obj in _text_objects(block, [])]
+    text = "\n".join(part for part in dict.fromkeys(parts) if part)
+    return Message(text=clip(text, limit), blocks=[])
+
+
+def fit(message: Message, budget: int = MESSAGE_TEXT_BUDGET) -> Message:
+    """The message within `budget` characters of text (MESSAGE_TEXT_BUDGET): unchanged when it fits; else its
+    longest texts lose lines from their end (CUT_MARK says so); plain text when even that is not enough.
+    Builders stay within the budget by design (lists are split across replies); this is the safety net."""
+    if text_size(message.text, message.blocks) <= budget:
+        return message
+    blocks = copy.deepcopy(message.blocks)
+    text = clip(message.text, 2_000)
+    for _ in range(200):
+        excess = text_size(text, blocks) - budget
+        if excess <= 0:
+            return Message(text=text, blocks=blocks)
+        objects = [obj for obj in _text_objects(blocks, []) if len(obj["text"]) > 200]
+        if not objects:
+            break
+        longest = max(objects, key=lambda obj: len(obj["text"]))
+        body = longest["text"]
+        keep = max(150, len(body) - excess - len(CUT_MARK))
+        cut = body.rfind("\n", 0, keep)
+        longest["text"] = (body[:cut] if cut > 0 else body[:keep]) + CUT_MARK
+    return plain_version(message)
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -384,7 +455,10 @@ USAGE_LINES = [
     ("`/integration-status subscribe Acme Ltd`", "alerts for that company in this channel (`subscribe all`: every company)"),
     ("`/integration-status unsubscribe Acme Ltd`", "stop them (`unsubscribe all`)"),
     ("`/integration-status subscriptions`", "what this channel is subscribed to"),
-    ("`/integration-status article <error message>`", "the Help Centre articles for an exact error message"),
+    (
+        "`/integration-status article <error message or question>`",
+        "the Help Centre articles for an exact error message, or for a question in your own words",
+    ),
 ]
 
 
@@ -470,14 +544,17 @@ def practice_overview(
     blocks: list[Block] = [header("Integration status at a glance"), section(f"*{escape(summary)}*")]
     if not shown:
         blocks.append(section(":white_check_mark: Nothing needs attention." if errors_only else "No companies yet."))
-    blocks.extend(
-        packed_sections(
-            f"{STATUS_ICONS[line.home_status]} *{escape_within(line.name, 300)}*: {escape_within(line.describe(), 600)}"
-            for line in shown[:OVERVIEW_LINES]
-        )
-    )
-    if len(shown) > OVERVIEW_LINES:
-        blocks.append(context(f"…and {len(shown) - OVERVIEW_LINES} more. Ask for a company by name to see its card."))
+    rows: list[str] = []
+    room = MESSAGE_TEXT_BUDGET - 1_500  # the header, summary and notes
+    for line in shown[:OVERVIEW_LINES]:
+        row = f"{STATUS_ICONS[line.home_status]} *{escape_within(line.name, 300)}*: {escape_within(line.describe(), 600)}"
+        if room - len(row) - 1 < 0:
+            break
+        rows.append(row)
+        room -= len(row) + 1
+    blocks.extend(packed_sections(rows))
+    if len(shown) > len(rows):
+        blocks.append(context(f"…and {len(shown) - len(rows)} more. Ask for a company by name to see its card."))
     note = f"Last checked {utc_text(checked_at)} ({age_text(checked_at, now)})."
     if feed_problem:
         note += f" The status feed cannot be read right now ({escape(feed_problem)}): these are the last known statuses."
@@ -489,14 +566,18 @@ def practice_overview(
 
 
 def article_results(message: str, matches: Sequence[ArticleMatch]) -> Message:
+    """The answer to `article <text>`: the articles best first (numbered), each with why it matched."""
     intro = f"Help Centre articles for “{message}”"
     blocks: list[Block] = [section(f"*{escape(clip(intro, 300))}*")]
-    for match in matches:
+    specific = [m for m in matches if m.specific]
+    for n, match in enumerate(matches, start=1):
         line = f"<{match.article.url}|{escape(match.article.title)}>"
+        if len(specific) > 1:
+            line = f"{n}. {line}"
         if match.specific:
-            line += f"\n_{escape(match.reason)}_"
+            line += f"\n_Why: {escape(match.reason)}_"
         else:
-            line += "\n_No article quotes this message; this is the general article._"
+            line += "\n_No article is about this for sure; this is the general article._"
             if match.search_url:
                 line += f" <{match.search_url}|Search the Help Centre for it>"
         if match.article.fix_summary:

@@ -5,9 +5,14 @@ a message only gets a specific article when an article quotes it (exact tier) or
 its words are confidently close (words tier); otherwise it gets the general article
 for its state plus a Help Centre search link for the exact message.
 
+`/integration-status article <text>` (``search``) also takes a question or description in
+the person's own words: BM25 (bm25s, Snowball stems from PyStemmer) over each article's title,
+messages, keywords and fix, read through the synonym vocabulary in bot/helpcentre/data/vocabulary.json,
+and only when the best article covers the question well (docs/helpcentre.md).
+
 Everything expensive (normalising, compiling placeholders into regexes, word
-weights, the token index) happens once in ``HelpCentre.load``; ``match`` only
-normalises the incoming message and looks it up.
+weights, the token index, the BM25 index) happens once in ``HelpCentre.load``; ``match``
+only normalises the incoming message and looks it up.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
+import bm25s
+import Stemmer
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 ENV_VAR = "HELP_CENTRE_ARTICLES"
 TOPICS = ("status", "publication", "sync_app", "not_integrated")
@@ -34,6 +42,10 @@ SEARCH_BASE_URL = "https://help.autoentry.com/en/"
 WORDS_THRESHOLD = 0.78
 # Two different articles this close are a coin toss: precision first, so neither.
 AMBIGUITY_MARGIN = 0.03
+# A quoted message found in a text is the text (pasted) when its words are at least this
+# share of the text's letters; a shorter one is merely mentioned in a question.
+MESSAGE_MIN_SHARE = 0.5
+_KEYWORD_REASON = "matches the search words"
 # Letter-level similarity below this is not a typo any more, just shared letters.
 LETTERS_MIN = 0.85
 FRAGMENT_MIN_CHARS = 20
@@ -89,7 +101,7 @@ class Article:
 @dataclass(frozen=True, slots=True)
 class ArticleMatch:
     article: Article
-    how: str  # "exact" | "words" | "general"
+    how: str  # "exact" | "words" | "own words" (a question: search() only) | "general"
     score: float
     reason: str
     search_url: str | None
@@ -227,8 +239,10 @@ class HelpCentre:
         words_entries: tuple[_WordsEntry, ...],
         source: str,
         search_base: str = SEARCH_BASE_URL,
+        vocabulary: "Vocabulary | None" = None,
     ) -> None:
         self.articles = articles
+        self._own = _OwnWords(articles, vocabulary if vocabulary is not None else Vocabulary.load())
         self.source = source
         self._matches: dict[tuple[str | None, str], ArticleMatch] = {}
         self._search_base = search_base
@@ -255,8 +269,8 @@ class HelpCentre:
     # ---- loading -------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None) -> "HelpCentre":
-        """The bundled list (path None or empty) or the JSON file at path."""
+    def load(cls, path: str | os.PathLike[str] | None = None, vocabulary: "Vocabulary | None" = None) -> "HelpCentre":
+        """The bundled list (path None or empty) or the JSON file at path; vocabulary: the bundled one when None."""
         if path is None or str(path) == "":
             resource = resources.files("bot.helpcentre").joinpath("data", "articles.json")
             shown = str(resource)
@@ -274,10 +288,10 @@ class HelpCentre:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _fail(shown, f"is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        return cls._from_data(data, shown)
+        return cls._from_data(data, shown, vocabulary)
 
     @classmethod
-    def _from_data(cls, data: Any, shown: str) -> "HelpCentre":
+    def _from_data(cls, data: Any, shown: str, vocabulary: "Vocabulary | None" = None) -> "HelpCentre":
         if not isinstance(data, dict):
             raise _fail(shown, "must hold a JSON object with 'general' and 'articles'")
         raw_articles = data.get("articles")
@@ -354,7 +368,7 @@ class HelpCentre:
         if not isinstance(search_base, str):
             raise _fail(shown, "field 'search_url' must be a string")
         _check_url(search_base, shown)
-        return cls(tuple(articles), general, patterns, words_entries, source, search_base)
+        return cls(tuple(articles), general, patterns, words_entries, source, search_base, vocabulary)
 
     # ---- queries ---------------------------------------------------------------
 
@@ -389,14 +403,49 @@ class HelpCentre:
         return self._general_match(fallback, message, topic)
 
     def search(self, message: str, limit: int = 3) -> list[ArticleMatch]:
-        """For `/integration-status article <message>`: best specific matches first, else the general one."""
+        """For `/integration-status article <text>`: up to `limit` specific matches, best first, else the general one.
+
+        A pasted message (an article quotes most of it, or it is close to a quoted message)
+        is answered by the message tiers; a question or description by the own-words tier
+        (docs/helpcentre.md), then any keyword or short message it mentions.
+        """
         if not message or not message.strip():
             return [ArticleMatch(self.general("publication"), "general", 0.0, "no message given", None)]
         # Unlike match(), close runners-up are shown: the person picks from the list.
-        found = [m for m in self._candidates(message) if m.score >= WORDS_THRESHOLD]
+        text = normalise(message[:MAX_MATCH_CHARS])
+        tokens = text.split()
+        exact = self._exact(text, tokens) if tokens else []
+        # A quoted message that is most of the text: the person pasted the message.
+        pasted = self._exact(text, tokens, MESSAGE_MIN_SHARE) if exact else []
+        words = [m for m in self._by_words(text[:MAX_FUZZY_CHARS], tokens) if m.score >= WORDS_THRESHOLD] if tokens else []
+        close = [m for m in words if not m.reason.startswith(_KEYWORD_REASON)]
+        if pasted or close:
+            ordered = pasted + close + words + exact
+        else:
+            # A question or a description: the articles it is about first, then any keyword it
+            # names or a short message it mentions ("... not integrated").
+            ordered = self._by_own_words(message) + words + exact
+        found: list[ArticleMatch] = []
+        for m in ordered:
+            if all(m.article.id != f.article.id for f in found):
+                found.append(m)
         if found:
             return found[: max(1, limit)]
         return [self._general_match(self.general("publication"), message, "publication")]
+
+    def _by_own_words(self, message: str) -> list[ArticleMatch]:
+        """Articles a question or description is about; none unless the best one is sure."""
+        ranked = self._own.rank(message)
+        if not ranked or not _own_words_sure(ranked[0]):
+            return []
+        best = ranked[0].score
+        out: list[ArticleMatch] = []
+        for r in ranked:
+            if r is not ranked[0] and (r.score < OWN_WORDS_RUNNER_UP_SHARE * best or not _own_words_sure(r)):
+                continue
+            shown = round(OWN_WORDS_SCORE_CEILING * r.coverage * r.score / best, 3)
+            out.append(ArticleMatch(self.articles[r.index], "own words", shown, self._own.reason(r), None))
+        return out
 
     # ---- internals -------------------------------------------------------------
 
@@ -427,11 +476,13 @@ class HelpCentre:
                 results.append(m)
         return results
 
-    def _exact(self, text: str, tokens: list[str]) -> list[ArticleMatch]:
+    def _exact(self, text: str, tokens: list[str], min_share: float = 0.0) -> list[ArticleMatch]:
+        # min_share: the least share of the text's letters the quoted message's own words must be.
+        least = min_share * (len(text) - text.count(" "))
         hits: list[_Pattern] = []
         for token in set(tokens):
             for pattern in self._pattern_index.get(token, ()):
-                if pattern.regex.search(text):
+                if pattern.literal_chars >= least and pattern.regex.search(text):
                     hits.append(pattern)
         if not hits:
             return []
@@ -485,7 +536,7 @@ class HelpCentre:
             if score < WORDS_THRESHOLD - AMBIGUITY_MARGIN:
                 break
             if entry.is_keyword:
-                reason = f'matches the search words "{entry.text}" (score {score:.2f})'
+                reason = f'{_KEYWORD_REASON} "{entry.text}" (score {score:.2f})'
             else:
                 reason = f'close to the message "{entry.text}" (score {score:.2f})'
             out.append(ArticleMatch(self.articles[index], "words", round(score, 3), reason, None))
@@ -534,6 +585,14 @@ def _confident(found: list[ArticleMatch]) -> bool:
         return False
     # Two articles neck and neck on words alone: either could be wrong.
     return not (len(found) > 1 and top.score - found[1].score < AMBIGUITY_MARGIN)
+
+
+def _own_words_sure(r: "_Ranked") -> bool:
+    return (
+        r.coverage >= OWN_WORDS_MIN_COVERAGE
+        and len({w for t in r.found for w in t.typed.split()}) >= OWN_WORDS_MIN_SHARED
+        and not r.elsewhere
+    )
 
 
 def _topic_words(topic: str) -> str:
@@ -620,3 +679,253 @@ def _is_acronym(keyword: str) -> bool:
     k = keyword.strip()
     return 3 <= len(k) <= 6 and k.isupper() and k.isalnum()
 
+
+
+# ---- own words: questions and descriptions -------------------------------------------------
+
+# Words that carry no topic in a question ("how do I ...", "it says ...", "getting an error").
+_QUESTION_STOPWORDS = _STOPWORDS | frozenset(
+    "how why where whats what whether im ive id dont doesnt didnt cant cannot wont isnt arent wasnt "
+    "hasnt havent shouldnt couldnt wouldnt us them they he she him her his hers it its theres heres "
+    "some any all each every no not just still now also only very really again anyway already yet "
+    "get gets getting got make makes made need needs want wants wanted see seen show shows showing "
+    "say says said keep keeps tell know think try trying tried use using used go goes going went "
+    "there here about after before since while until through up down out off over under "
+    "error errors message problem issue help please thanks hi hello ok okay saying someone anyone "
+    "one two mean means meaning happen happens happened do done work works working way thing things "
+    "should shall may might must am vs instead".split()
+    # The product itself: every article is about AutoEntry.
+    + ["autoentry"]
+)
+# bm25s's BM25 (Lucene variant, its defaults k1 1.5, b 0.75) over one bag of words per article,
+# each field counted this many times: a title says most about what an article is for.
+_FIELD_REPEATS = {"title": 8, "messages": 2, "keywords": 2, "fix": 1, "integrations": 2}
+_FIELD_NAMES = {"title": "title", "messages": "quoted messages", "keywords": "keywords", "fix": "fix", "integrations": "software"}
+# Tuned on the tuning part of tests/helpcentre_own_words.json (docs/helpcentre.md):
+# the share of the question's weight (IDF) the best article must have,
+OWN_WORDS_MIN_COVERAGE = 0.6
+# the question's words it must have (one shared word says which topic, not which article),
+OWN_WORDS_MIN_SHARED = 2
+# and a word no article has weighs this many times the rarest known word: "printer" or
+# "payroll" is what the text is about, and no article has it.
+OWN_WORDS_UNKNOWN_WEIGHT = 1.0
+# Runners-up are shown only when they score at least this share of the best.
+OWN_WORDS_RUNNER_UP_SHARE = 0.6
+# Own-words scores sit below any message match (0.78 and up): a question is a weaker witness.
+OWN_WORDS_SCORE_CEILING = 0.75
+OWN_WORDS_MAX_PHRASE = 5
+# How much the name of an accounting package counts in a question, against other words.
+OWN_WORDS_SOFTWARE_FACTOR = 0.5
+
+
+class VocabularyError(HelpCentreError):
+    """The vocabulary file cannot be used; one line naming the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    stem: str
+    word: str  # the word as the articles say it (after the vocabulary)
+    typed: str  # what the person typed for it
+    said: str  # the articles' phrase it was read as
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    index: int  # into HelpCentre.articles
+    score: float  # BM25
+    coverage: float  # share of the question's weight this article has, 0..1
+    found: tuple[_Term, ...]  # the question's terms this article has
+    elsewhere: tuple[str, ...]  # words naming something no article is about, which this one lacks
+
+
+class Vocabulary:
+    """Phrases people use for the same thing, read as the articles' phrase (data: vocabulary.json).
+
+    Phrases are compared stem by stem (Snowball English stems from PyStemmer), so "warning
+    triangles" is the phrase "warning triangle"; the longest phrase at a position wins.
+    `elsewhere` holds words that name other systems or office matters ("payroll", "windows",
+    "email"): text with one that the article does not mention is not about that article.
+    """
+
+    def __init__(self, groups: list[list[str]], elsewhere: Sequence[str] = (), software: Sequence[str] = ()) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._stems: dict[str, str] = {}
+        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for group in groups:
+            canonical = tuple(normalise(group[0]).split())
+            for phrase in group:
+                key = tuple(self.stem(w) for w in normalise(phrase).split())
+                if key and len(key) <= OWN_WORDS_MAX_PHRASE:
+                    self._phrases.setdefault(key, canonical)
+        self._longest = max((len(k) for k in self._phrases), default=1)
+        self.words = frozenset(w for group in groups for p in group for w in normalise(p).split())
+        self.elsewhere = frozenset(self.stem(w) for w in (normalise(e) for e in elsewhere) if w)
+        self.software = frozenset(self.stem(w) for s in software for w in normalise(s).split())
+
+    def stem(self, word: str) -> str:
+        stem = self._stems.get(word)
+        if stem is None:
+            if len(self._stems) > 50_000:
+                self._stems.clear()
+            stem = self._stems[word] = self._stemmer.stemWord(word)
+        return stem
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> "Vocabulary":
+        """The bundled bot/helpcentre/data/vocabulary.json, or the file at path; VocabularyError when unusable."""
+        if path is None or str(path) == "":
+            resource = resources.files("bot.helpcentre").joinpath("data", "vocabulary.json")
+            shown = str(resource)
+            reader = resource.read_text
+        else:
+            shown = os.fspath(path)
+            reader = Path(path).read_text
+        try:
+            data = json.loads(reader(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VocabularyError(f"vocabulary {shown} cannot be read ({_os_reason(exc)})") from None
+        except json.JSONDecodeError as exc:
+            raise VocabularyError(f"vocabulary {shown} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(groups, list) or not all(
+            isinstance(g, list) and g and all(isinstance(p, str) and normalise(p) for p in g) for g in groups
+        ):
+            raise VocabularyError(f"vocabulary {shown} must hold 'groups': a list of non-empty lists of phrases")
+        elsewhere = data.get("elsewhere", [])
+        if not isinstance(elsewhere, list) or not all(isinstance(w, str) for w in elsewhere):
+            raise VocabularyError(f"vocabulary {shown} field 'elsewhere' must be a list of words")
+        software = data.get("software", [])
+        if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
+            raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
+        return cls(groups, elsewhere, software)
+
+    def rewrite(self, words: list[str]) -> list[tuple[str, str, str]]:
+        """(word as the articles say it, what was typed, the articles' phrase) per word, longest phrase first."""
+        stems = [self.stem(w) for w in words]
+        out: list[tuple[str, str, str]] = []
+        i = 0
+        n = len(words)
+        while i < n:
+            for size in range(min(self._longest, n - i), 0, -1):
+                canonical = self._phrases.get(tuple(stems[i : i + size]))
+                if canonical is not None:
+                    typed = " ".join(words[i : i + size])
+                    said = " ".join(canonical)
+                    out.extend((w, typed, said) for w in canonical)
+                    i += size
+                    break
+            else:
+                out.append((words[i], words[i], words[i]))
+                i += 1
+        return out
+
+
+class _OwnWords:
+    """BM25 (bm25s, with Snowball stems from PyStemmer) over each article's title, quoted
+    messages, keywords, fix summary and software, read through the vocabulary."""
+
+    def __init__(self, articles: tuple[Article, ...], vocabulary: Vocabulary) -> None:
+        self._vocabulary = vocabulary
+        self.fields: list[dict[str, frozenset[str]]] = []
+        corpus: list[list[str]] = []
+        known: set[str] = set(vocabulary.words)
+        for article in articles:
+            texts = {
+                "title": [article.title],
+                "messages": [_squash(m) for m in article.messages],
+                "keywords": list(article.keywords),
+                "fix": [article.fix_summary],
+                "integrations": list(article.integrations),
+            }
+            fields: dict[str, frozenset[str]] = {}
+            bag: list[str] = []
+            for field, pieces in texts.items():
+                stems: list[str] = []
+                for piece in pieces:
+                    words = normalise(piece).split()
+                    known.update(words)
+                    stems.extend(t.stem for t in self._terms(words))
+                fields[field] = frozenset(stems)
+                bag.extend(stems * _FIELD_REPEATS[field])
+            self.fields.append(fields)
+            corpus.append(bag)
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(corpus, show_progress=False)
+        self._all_stems = [frozenset().union(*f.values()) for f in self.fields]
+        df: dict[str, int] = {}
+        for stems in self._all_stems:
+            for stem in stems:
+                df[stem] = df.get(stem, 0) + 1
+        n = max(1, len(articles))
+        self._idf = {s: math.log(1 + n / c) for s, c in df.items()}
+        self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
+        self._known = frozenset(w for w in known if len(w) >= 4)
+        self._known_by_initial: dict[str, list[str]] = {}
+        for word in self._known:
+            self._known_by_initial.setdefault(word[0], []).append(word)
+
+    def _terms(self, words: list[str]) -> list[_Term]:
+        return [
+            _Term(self._vocabulary.stem(word), word, typed, said)
+            for word, typed, said in self._vocabulary.rewrite(words)
+            if word not in _QUESTION_STOPWORDS and not word.isdigit()
+        ]
+
+    def _correct(self, word: str) -> str:
+        """A misspelt word as the known word it is closest to: same first letter, one typo
+        (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
+        letters. More is another word ("confirmation" is not "configuration")."""
+        if len(word) < 5 or word in self._known or word in _QUESTION_STOPWORDS:
+            return word
+        choices = self._known_by_initial.get(word[0])
+        if not choices:
+            return word
+        most = 1 if len(word) < 8 else 2
+        hit = process.extractOne(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=most)
+        return hit[0] if hit else word
+
+    def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
+        """Up to `limit` articles with a BM25 score for this text, best first."""
+        words = [self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()]
+        unique: dict[str, _Term] = {}
+        for term in self._terms(words):
+            unique.setdefault(term.stem, term)
+        if not unique:
+            return []
+        weights = {s: self._idf.get(s, self._idf_unknown) for s in unique}
+        total = sum(weights.values())
+        elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]
+        # BM25 adds up per word; a software's name counts less (it narrows, it is not the topic).
+        scores = [0.0] * len(self._all_stems)
+        for stem in unique:
+            factor = OWN_WORDS_SOFTWARE_FACTOR if stem in self._vocabulary.software else 1.0
+            for i, x in enumerate(self._bm25.get_scores([stem])):
+                if x:
+                    scores[i] += factor * float(x)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        out: list[_Ranked] = []
+        for i in order[:limit]:
+            score = scores[i]
+            if score <= 0:
+                break
+            have = self._all_stems[i]
+            found = tuple(t for s, t in unique.items() if s in have)
+            coverage = sum(weights[t.stem] for t in found) / total
+            lacks = tuple(unique[s].typed for s in elsewhere if s not in have)
+            out.append(_Ranked(i, score, coverage, found, lacks))
+        return out
+
+    def reason(self, ranked: _Ranked) -> str:
+        """Why: the question's words the article has, and where ("your words disconnect (“unlink”) in its title")."""
+        fields = self.fields[ranked.index]
+        parts: list[str] = []
+        shown_typed: set[str] = set()
+        for term in ranked.found:
+            if term.typed in shown_typed:
+                continue  # one phrase typed, read as several words ("qbo": quickbooks online)
+            shown_typed.add(term.typed)
+            shown = f"“{term.typed}”" if term.typed == term.said else f"“{term.typed}” ({term.said})"
+            where = [name for key, name in _FIELD_NAMES.items() if term.stem in fields[key]]
+            parts.append(f"{shown} in its {' and '.join(where[:2])}")
+        return "your words " + "; ".join(parts)

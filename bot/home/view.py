@@ -9,11 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
-from bot.practice.models import CompanyError, IntegrationStatus, StoredCompany
-from bot.practice.permissions import Viewer
+from bot.alerting.messages import broken_reason
 from bot.answers.render import (
     BUTTON_TEXT_LIMIT,
-    OPEN_CARD_ACTION,
     SECTION_LIMIT,
     STATUS_ICONS,
     Block,
@@ -24,15 +22,19 @@ from bot.answers.render import (
     attention_order,
     button,
     clip,
-    escape_within,
     context,
     escape,
+    escape_within,
+    fit,
     header,
     overview_line,
     plural,
     section,
     slack_time,
 )
+from bot.practice.models import CompanyError, IntegrationStatus, StoredCompany
+from bot.practice.permissions import Viewer
+from bot.slack.actions import HOME_FILTER_ACTION, HOME_PAGE_ACTION, OPEN_CARD_ACTION
 
 HOME_BLOCK_LIMIT = 100
 PAGE_SIZE = 25  # one section (with its own Open button) per company: 25 a page keeps the view near 40 blocks
@@ -40,9 +42,7 @@ LIST_LINES = 40  # subscriptions / snoozes shown before "and N more"
 MESSAGE_CLIP = 300  # an error message on the Home tab; the card has it whole
 MODAL_TITLE_LIMIT = 24
 
-HOME_FILTER_ACTION = "home_filter"
-HOME_PAGE_ACTION = "home_page"
-HOME_ACTION_PATTERN = rf"^(?:{HOME_FILTER_ACTION}|{HOME_PAGE_ACTION}):\w+$"
+HOME_ACTION_PATTERN = rf"^(?:{HOME_FILTER_ACTION}|{HOME_PAGE_ACTION}):[A-Za-z0-9_]{{1,40}}$"
 
 _CHANNEL_ID = re.compile(r"^[A-Z0-9]{2,30}$")
 
@@ -72,7 +72,7 @@ class HomeState:
             if not isinstance(page, int) or isinstance(page, bool):
                 raise ValueError(page)
             return cls(chosen, min(max(page, 0), 100_000))
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             return cls()
 
 
@@ -170,14 +170,23 @@ def bounded_lines(rows: Sequence[str], limit: int = LIST_LINES) -> str:
     return "\n".join(kept)
 
 
-def subscription_rows(subscriptions: Sequence[SubscriptionLike], names: Mapping[str, str]) -> list[str]:
+def subscription_rows(
+    subscriptions: Sequence[SubscriptionLike], names: Mapping[str, str], broken: Mapping[str, str] | None = None
+) -> list[str]:
+    """One row a subscription; `broken` (channel -> Slack's error) marks those the bot cannot post in."""
     rows = []
     for sub in subscriptions:
         if sub.company_id is None:
             what = "every company"
         else:
             what = escape(names[sub.company_id]) if sub.company_id in names else "a company no longer in the practice"
-        rows.append(f"• {channel_mention(sub.channel)}: {what}")
+        row = f"• {channel_mention(sub.channel)}: {what}"
+        # A lapsed subscription (storage.alerts.Subscription.lapsed_at) sends no alerts until renewed.
+        if getattr(sub, "lapsed_at", None):
+            row += " (lapsed: you no longer have the Company settings permission; no alerts)"
+        if broken and sub.channel in broken:
+            row += f" :warning: I can't post there ({broken_reason(broken[sub.channel])}): invite me, or unsubscribe"
+        rows.append(row)
     return rows
 
 
@@ -223,6 +232,7 @@ def home_view(
     state: HomeState,
     now: datetime,
     page_size: int = PAGE_SIZE,
+    broken: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Home tab as a `views.publish` view: within 100 blocks whatever the size of the practice."""
     blocks: list[Block] = [header("Integration status at a glance")]
@@ -299,7 +309,7 @@ def home_view(
 
     blocks.append({"type": "divider"})
     blocks.append(section("*Your channel subscriptions*"))
-    subs = subscription_rows(subscriptions, names)
+    subs = subscription_rows(subscriptions, names, broken)
     blocks.append(
         section(bounded_lines(subs))
         if subs
@@ -312,6 +322,10 @@ def home_view(
     blocks.append(context(health_text(health, now)))
     assert len(blocks) <= HOME_BLOCK_LIMIT, len(blocks)  # by construction: PAGE_SIZE + about 20
     # What was actually shown (the page clamped to the list), for the next refresh.
+    # Within the text budget Slack enforces on a whole message (bot.render.MESSAGE_TEXT_BUDGET): long error
+    # messages and lists lose their ends first.
+    fitted = fit(Message(text="", blocks=blocks))
+    blocks = fitted.blocks or [section(clip(fitted.text, SECTION_LIMIT))]
     return {"type": "home", "blocks": blocks, "private_metadata": HomeState(state.filter, page).encode()}
 
 

@@ -14,7 +14,13 @@ from typing import Any, Awaitable, Callable, Protocol
 import aiohttp
 
 from bot.practice.demo import DEMO_ACCOUNT, demo_companies
-from bot.practice.models import Account, CompanyStatus, FeedRecordError, parse_account, parse_company
+from bot.practice.models import (
+    Account,
+    CompanyStatus,
+    FeedRecordError,
+    parse_account,
+    parse_company,
+)
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, Protocol
 
 from bot.practice.models import Account, AccountUser
 
@@ -34,3 +35,20 @@ def holder_viewer(account: Account | None) -> Viewer:
     """How the account holder sees things: the terminal's `status` answers as them."""
     email = account.holder.email if account else None
     return Viewer(None, email, account.user_by_email(email) if account else None, account is not None)
+
+
+class SubscriptionLike(Protocol):
+    company_id: str | None  # None: every company
+    created_by: str
+
+
+def may_not_silence(viewer: Viewer, company_ids: Iterable[str], subscriptions: Iterable[SubscriptionLike]) -> list[str]:
+    """The companies (of `company_ids`) whose alerts this viewer may not silence in a channel.
+
+    Silencing (unsubscribing, snoozing) takes what the product contract asks for unsubscribing: the Company
+    settings permission on the company, or being the person who subscribed the channel to it (or to every
+    company). `subscriptions` are the channel's."""
+    own = [s for s in subscriptions if viewer.slack_user_id and s.created_by == viewer.slack_user_id]
+    everything = any(s.company_id is None for s in own)
+    mine = {s.company_id for s in own}
+    return [c for c in company_ids if not (viewer.has_company_settings(c) or everything or c in mine)]

@@ -11,7 +11,13 @@ from typing import Awaitable, Callable, Protocol
 
 from bot.practice.feed import FeedError, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
-from storage.sqlite.db import FEED_COLUMNS, PollRun, Store, company_to_row, stored_from_tuple
+from storage.sqlite.db import (
+    FEED_COLUMNS,
+    PollRun,
+    Store,
+    company_to_row,
+    stored_from_tuple,
+)
 from storage.timefmt import from_iso, iso
 
 log = logging.getLogger(__name__)

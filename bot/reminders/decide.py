@@ -13,11 +13,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Iterable
 
+from bot.answers.render import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    escape,
+    section,
+    slack_time,
+)
 from bot.practice.models import Account, Person, StoredCompany
 from bot.practice.permissions import Viewer
-from bot.answers.render import Block, Message, actions, button, context, escape, section, slack_time
-
-GRANTED_ACTION = "reminder_granted"
+from bot.slack.actions import GRANTED_ACTION
 
 # One reminder a day per person and company; a send in flight blocks a double click, but not for ever.
 REMIND_INTERVAL = timedelta(hours=24)
@@ -384,15 +392,16 @@ def already_permitted(company_name: str, card: Message | None) -> Message:
     return Message(text=f"You already have the Company settings permission on {escape(company_name)}", blocks=blocks)
 
 
-def not_account_user(viewer: Viewer, account: Account) -> Message:
-    holder = account.holder
+def not_account_user(viewer: Viewer) -> Message:
+    """For a presser who is not one of the account's AutoEntry users: nothing about the account (not its name,
+    nor its holder's name or email), only what to do. Their own email is theirs to see."""
     if viewer.email:
-        why = f"your Slack email ({escape(viewer.email)}) is not one of {escape(account.name)}'s AutoEntry users"
+        why = f"your Slack email ({escape(viewer.email)}) is not one of this practice's AutoEntry users"
     else:
         why = "I could not read the email on your Slack profile, so I cannot match you to an AutoEntry user"
     line = (
-        f"No reminder was sent: {why}, and a permission can only be given to an AutoEntry user. Ask the account "
-        f"holder, {person_text(holder)}, to add you as a user in AutoEntry first."
+        f"No reminder was sent: {why}, and a permission can only be given to an AutoEntry user. Ask the practice "
+        "to add you as a user in AutoEntry first."
     )
     return _note(line, "No reminder was sent: you are not one of this practice's AutoEntry users")
 

@@ -43,3 +43,8 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, SlackApiError):
         return exc.response.status_code >= 500 or slack_error(exc) in RETRYABLE_ERRORS
     return slack_error(exc) == "network_error"
+
+
+def is_user_id(conversation: str) -> bool:
+    """A user id (U…, or W… in Enterprise Grid) rather than a channel: posting to it is a direct message."""
+    return conversation[:1] in ("U", "W")

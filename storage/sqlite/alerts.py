@@ -22,6 +22,8 @@ class Subscription:
     company_id: str | None  # None: every company
     created_by: str
     created_at: datetime
+    lapsed_at: datetime | None = None  # the subscriber lost the Company settings permission: no alerts until renewed
+    lapse_told_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +127,18 @@ class AlertStore:
     # --- subscriptions -----------------------------------------------------------------
 
     def subscribe(self, channel: str, company_id: str | None, user_id: str, now: datetime) -> bool:
-        """True when this is a new subscription."""
+        """True when this is a new subscription, or renews a lapsed one (now in `user_id`'s name)."""
         key = company_id or EVERY_COMPANY
-        if list(select(self.db, "subscriptions", "channel = ? and company_id = ?", [channel, key])):
-            return False
+        existing = list(select(self.db, "subscriptions", "channel = ? and company_id = ?", [channel, key]))
+        if existing:
+            if existing[0]["lapsed_at"] is None:
+                return False
+            self.db.execute(
+                "update subscriptions set created_by = ?, created_at = ?, lapsed_at = null, lapse_told_at = null"
+                " where channel = ? and company_id = ?",
+                [user_id, iso(now), channel, key],
+            )
+            return True
         self.db["subscriptions"].insert(
             {"channel": channel, "company_id": key, "created_by": user_id, "created_at": iso(now)}
         )
@@ -146,9 +156,29 @@ class AlertStore:
                 None if row["company_id"] == EVERY_COMPANY else row["company_id"],
                 row["created_by"],
                 from_iso(row["created_at"]),  # type: ignore[arg-type]
+                from_iso(row["lapsed_at"]),
+                from_iso(row["lapse_told_at"]),
             )
             for row in select(self.db, "subscriptions", where, params, order_by="created_at")
         ]
+
+    def active_subscriptions(self) -> list[Subscription]:
+        return self._subscriptions("lapsed_at is null", [])
+
+    def lapsed_untold_subscriptions(self) -> list[Subscription]:
+        return self._subscriptions("lapsed_at is not null and lapse_told_at is null", [])
+
+    def lapse_subscription(self, channel: str, company_id: str | None, now: datetime) -> None:
+        self.db.execute(
+            "update subscriptions set lapsed_at = ? where channel = ? and company_id = ? and lapsed_at is null",
+            [iso(now), channel, company_id or EVERY_COMPANY],
+        )
+
+    def subscription_lapse_told(self, channel: str, company_id: str | None, now: datetime) -> None:
+        self.db.execute(
+            "update subscriptions set lapse_told_at = ? where channel = ? and company_id = ?",
+            [iso(now), channel, company_id or EVERY_COMPANY],
+        )
 
     def channel_subscriptions(self, channel: str) -> list[Subscription]:
         return self._subscriptions("channel = ?", [channel])
@@ -157,10 +187,10 @@ class AlertStore:
         return self._subscriptions("created_by = ?", [user_id])
 
     def subscription_map(self) -> tuple[set[str], dict[str, set[str]]]:
-        """(channels that take every company, company id -> channels that take it)."""
+        """(channels that take every company, company id -> channels that take it); lapsed ones take nothing."""
         everything: set[str] = set()
         by_company: dict[str, set[str]] = {}
-        for channel, company_id in self.db.execute("select channel, company_id from subscriptions"):
+        for channel, company_id in self.db.execute("select channel, company_id from subscriptions where lapsed_at is null"):
             if company_id == EVERY_COMPANY:
                 everything.add(channel)
             else:
@@ -345,7 +375,30 @@ class AlertStore:
         return cursor.rowcount > 0
 
     def pending_outbox(self, limit: int = 5000) -> list[tuple[OutboxItem, datetime]]:
-        """Pending rows in queue order, each with when it is due."""
+        """Pending rows in queue order, each with when it is due (for inspection; delivery reads per channel)."""
+        return self._outbox_rows("state = 'pending'", [], limit)
+
+    def channel_queue(self, channel: str, limit: int = 50) -> list[tuple[OutboxItem, datetime]]:
+        """One channel's pending rows in queue order (FIFO: a reply never overtakes its parent)."""
+        return self._outbox_rows("state = 'pending' and channel = ?", [channel], limit)
+
+    def due_channels(self, now: datetime) -> list[str]:
+        """Channels whose next row is due now, the longest-waiting first; a broken channel only when its
+        retry time has come. Each channel is one row here however long its backlog: none starves."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "select o.channel from outbox o"
+                " join (select channel, min(id) as id from outbox where state = 'pending' group by channel) head"
+                " on o.id = head.id"
+                " left join broken_channels b on b.channel = o.channel"
+                " where o.due_at <= ? and (b.channel is null or b.retry_at <= ?)"
+                " order by o.due_at, o.id",
+                [iso(now), iso(now)],
+            )
+        ]
+
+    def _outbox_rows(self, where: str, params: list[Any], limit: int) -> list[tuple[OutboxItem, datetime]]:
         return [
             (
                 OutboxItem(
@@ -364,17 +417,65 @@ class AlertStore:
             )
             for row in self.db.execute(
                 "select id, key, channel, kind, incident_id, group_id, body, created_at, attempts, in_flight_at, due_at"
-                " from outbox where state = 'pending' order by id limit ?",
-                [limit],
+                f" from outbox where {where} order by id limit ?",
+                [*params, limit],
             )
         ]
 
     def next_due_at(self) -> datetime | None:
-        row = self.db.execute("select min(due_at) from outbox where state = 'pending'").fetchone()
+        """When the next row of a channel that is not broken falls due."""
+        row = self.db.execute(
+            "select min(due_at) from outbox where state = 'pending'"
+            " and channel not in (select channel from broken_channels)"
+        ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
     def pending_outbox_count(self) -> int:
         return self.db.execute("select count(*) from outbox where state = 'pending'").fetchone()[0]
+
+    def deliverable_count(self) -> int:
+        """Pending rows outside broken channels: what a drain can hope to send now."""
+        return self.db.execute(
+            "select count(*) from outbox where state = 'pending' and channel not in (select channel from broken_channels)"
+        ).fetchone()[0]
+
+    def prune_outbox(self, before: datetime) -> int:
+        """Delete finished rows (sent or failed) older than `before` that nothing needs any more.
+
+        Kept: pending rows; rows of an incident still open, and of a storm group with a member still open
+        (their keys stop a replayed poll from queueing them twice). Threads and edits need only the message
+        ts, which alert_messages and alert_groups hold; the after-a-crash history check reads pending rows.
+        Returns how many rows went.
+        """
+        cursor = self.db.execute(
+            "delete from outbox where state in ('sent', 'failed') and coalesce(sent_at, created_at) < ?"
+            " and (incident_id is null or incident_id not in (select id from incidents where resolved_at is null))"
+            " and (group_id is null or group_id not in ("
+            "   select m.group_id from alert_messages m join incidents i on i.id = m.incident_id"
+            "   where m.group_id is not null and i.resolved_at is null))",
+            [iso(before)],
+        )
+        return cursor.rowcount
+
+    # --- channels the bot cannot post in -----------------------------------------------
+
+    def mark_channel_broken(self, channel: str, error: str, now: datetime, retry_at: datetime) -> bool:
+        """Record that posting in `channel` fails for good; True when it was working until now."""
+        known = self.db.execute("select 1 from broken_channels where channel = ?", [channel]).fetchone()
+        self.db.execute(
+            "insert or replace into broken_channels (channel, error, since, retry_at) values (?, ?,"
+            " coalesce((select since from broken_channels where channel = ?), ?), ?)",
+            [channel, error, channel, iso(now), iso(retry_at)],
+        )
+        return known is None
+
+    def mark_channel_working(self, channel: str) -> bool:
+        """The bot can post in `channel` again (it was invited); True when it had been broken."""
+        return self.db.execute("delete from broken_channels where channel = ?", [channel]).rowcount > 0
+
+    def broken_channels(self) -> dict[str, str]:
+        """Channel id -> the Slack error that broke it."""
+        return {channel: error for channel, error in self.db.execute("select channel, error from broken_channels")}
 
     def mark_in_flight(self, item_id: int, now: datetime) -> None:
         self.db.execute("update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ?", [iso(now), item_id])

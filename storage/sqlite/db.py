@@ -24,11 +24,12 @@ from bot.practice.models import (
     SyncApp,
     SyncAppStatus,
 )
-from storage.sqlite.home import HomeStore
 from storage.sqlite.alerts import AlertStore
+from storage.sqlite.home import HomeStore
 from storage.sqlite.migrations import migrations
-from storage.sqlite.reminders import ReminderStore
+from storage.sqlite.presses import PressStore
 from storage.sqlite.query import select
+from storage.sqlite.reminders import ReminderStore
 from storage.timefmt import from_iso, iso
 
 
@@ -110,7 +111,7 @@ def row_to_company(row: dict[str, Any]) -> StoredCompany:
     )
 
 
-class Store(AlertStore, HomeStore, ReminderStore):
+class Store(AlertStore, HomeStore, ReminderStore, PressStore):
     """Storage behind one small interface, so that a shared engine can stand in for SQLite later."""
 
     def __init__(self, db: Database) -> None:

@@ -187,3 +187,34 @@ def home(db: Database) -> None:
 def deferred_alerts(db: Database) -> None:
     # An alert held back by a snooze, to be posted when the snooze ends if the problem is still there.
     db["deferred_alerts"].create({"channel": str, "incident_id": int, "until": str}, pk=("channel", "incident_id"))
+
+
+@migrations(name="0006_presses")
+def presses(db: Database) -> None:
+    # One row per button press that took effect, under its dedup key (person or target, action, target):
+    # a second press, a retry from Slack or a second person at once finds the key taken and does nothing.
+    # `until`: when the same key may act again (null: never); `claims` counts how often it did.
+    db["presses"].create(
+        {"key": str, "user_id": str, "pressed_at": str, "until": str, "claims": int},
+        pk="key",
+        not_null={"pressed_at", "claims"},
+        defaults={"claims": 1},
+    )
+    db["presses"].create_index(["until"])
+
+
+@migrations(name="0007_subscription_lapse")
+def subscription_lapse(db: Database) -> None:
+    # A subscription whose subscriber lost the Company settings permission lapses: no alerts until renewed.
+    db["subscriptions"].add_column("lapsed_at", str)
+    db["subscriptions"].add_column("lapse_told_at", str)
+
+
+@migrations(name="0008_outbox_channels")
+def outbox_channels(db: Database) -> None:
+    # The outbox is read one channel at a time (each channel's head row first), so no channel waits behind
+    # another channel's backlog.
+    db["outbox"].create_index(["state", "channel", "id"])
+    # A channel the bot cannot post in (channel_not_found, not_in_channel, is_archived): its alerts wait
+    # there, its subscribers are told once, and it is tried again when the bot is invited (or hourly).
+    db["broken_channels"].create({"channel": str, "error": str, "since": str, "retry_at": str}, pk="channel")

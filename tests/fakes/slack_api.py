@@ -35,6 +35,30 @@ class Injected:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# Slack refuses a message whose blocks hold about 12,000 characters of text in total (reports: 11,300 to
+# 13,300; not documented) with msg_blocks_too_long, and a text over 40,000 characters with msg_too_long.
+BLOCKS_TEXT_LIMIT = 12_000
+TEXT_LIMIT = 40_000
+
+
+def blocks_text_size(blocks: Any) -> int:
+    """Characters of text in blocks: every "text" string, at any depth."""
+    if isinstance(blocks, dict):
+        return sum(len(v) if k == "text" and isinstance(v, str) else blocks_text_size(v) for k, v in blocks.items())
+    if isinstance(blocks, list):
+        return sum(blocks_text_size(item) for item in blocks)
+    return 0
+
+
+def size_error(args: dict[str, Any]) -> str | None:
+    """What Slack answers to a message too big to post, or None."""
+    if blocks_text_size(args.get("blocks") or []) > BLOCKS_TEXT_LIMIT:
+        return "msg_blocks_too_long"
+    if len(str(args.get("text") or "")) > TEXT_LIMIT:
+        return "msg_too_long"
+    return None
+
+
 class FakeSlack:
     """`/api/<method>` like slack.com/api, and `/response/<id>` standing in for response_url."""
 
@@ -50,6 +74,8 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
         self.latency = 0.0  # seconds each Web API call takes, to widen windows in crash tests
+        self.refused_for_size: list[Call] = []  # posts and edits refused as msg_blocks_too_long / msg_too_long
+        self.held: dict[str, asyncio.Event] = {}  # channel -> calls about it hang until the event is set
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -153,6 +179,9 @@ class FakeSlack:
         call = Call(method, args, time.monotonic())
         if self.latency:
             await asyncio.sleep(self.latency)
+        gate = self.held.get(str(args.get("channel")))
+        if gate is not None:
+            await gate.wait()  # a channel Slack is slow to answer for
         self.calls.append(call)
         self._changed.set()
         injected = self._injected.get(method)
@@ -161,6 +190,9 @@ class FakeSlack:
             answer = self._rules[method](call)
         if answer is not None:
             return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral") and (error := size_error(args)):
+            self.refused_for_size.append(call)
+            return web.json_response({"ok": False, "error": error})
         return web.json_response(self.answer(method, args))
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""`/integration-status article <text>` end to end: a question in a person's own words, as Slack shows the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.blockkit import all_text
+from tests.conftest import Bot
+from tests.practice import UNPERMITTED
+
+
+def _article_sections(answer: dict[str, Any]) -> list[str]:
+    # The first section is the heading; each further one is an article.
+    return [b["text"]["text"] for b in answer["blocks"][1:] if b["type"] == "section"]
+
+
+async def test_a_question_in_own_words_lists_up_to_three_articles_best_first_with_why(bot: Bot) -> None:
+    answer = await bot.slash("article unlink xero from autoentry")
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "Help Centre articles for “unlink xero from autoentry”"
+    articles = _article_sections(answer)
+    assert 1 < len(articles) <= 3
+    first = articles[0]
+    assert first.startswith("1. <https://help.autoentry.com/en/articles/4799340-")
+    assert "|How to disconnect your integration>" in first
+    assert "_Why: your words “unlink” (disconnect) in its title" in first
+    assert "press Disconnect" in first  # the fix, in plain words
+    for n, text in enumerate(articles, start=1):
+        assert text.startswith(f"{n}. <https://help.autoentry.com/en/articles/")
+        assert "_Why: " in text
+    assert "search the Help Centre" not in all_text(answer).lower()
+
+
+async def test_the_reported_2fa_description_finds_the_sync_app_article(bot: Bot) -> None:
+    answer = await bot.slash("article the desktop connector wants a code since we switched on 2FA")
+    first = _article_sections(answer)[0]
+    assert "Using 2-factor authentication for Sync App users" in first
+    assert "“desktop connector” (sync app)" in first and "“2fa” (two factor)" in first
+
+
+async def test_an_exact_message_still_gets_the_article_that_quotes_it(bot: Bot) -> None:
+    answer = await bot.slash("article Invoice already exists in Xero. Add to Xero anyway.")
+    first = _article_sections(answer)[0]
+    assert "/articles/3950247-" in first
+    assert "_Why: quotes \"Invoice already exists in xxx. Add to xxx anyway.\"_" in first
+
+
+async def test_text_no_article_is_about_gets_the_general_article_and_a_search_link(bot: Bot) -> None:
+    answer = await bot.slash("article printer on the second floor is out of toner", user=UNPERMITTED)
+    articles = _article_sections(answer)
+    assert len(articles) == 1
+    assert "/articles/12035205-" in articles[0]
+    assert "No article is about this for sure; this is the general article." in articles[0]
+    assert "<https://help.autoentry.com/en/?q=printer+on+the+second+floor+is+out+of+toner|Search the Help Centre for it>" in articles[0]
