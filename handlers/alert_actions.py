@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 
+from bot.alerting import outbox
 from bot.answers.render import Message, escape, notice, section
 from bot.practice.permissions import may_not_silence
 from bot.presses import press_key
@@ -47,11 +48,11 @@ def register(app: AsyncApp, services: "Services") -> None:
         now = services.clock()
         stamp = f"press{claim}"
         if kind == "i":
-            store.enqueue(f"update:{channel}:{number}:{stamp}", channel, "update", now, incident_id=number)
-            store.enqueue(f"reply:{channel}:{number}:{stamp}", channel, "reply", now, incident_id=number, body=event)
+            store.enqueue(outbox.update(channel, number, stamp), now)
+            store.enqueue(outbox.reply(channel, number, stamp, event), now)
         else:
-            store.enqueue(f"group_update:{number}:{stamp}", channel, "group_update", now, group_id=number)
-            store.enqueue(f"group_reply:{number}:{stamp}", channel, "group_reply", now, group_id=number, body=event)
+            store.enqueue(outbox.group_update(channel, number, stamp), now)
+            store.enqueue(outbox.group_reply(channel, number, stamp, event), now)
         services.deliverer.wake()
 
     def companies_of(kind: str, number: int) -> list[str]:
@@ -172,9 +173,9 @@ def register(app: AsyncApp, services: "Services") -> None:
                 finished = store.last_poll()
                 stamp = f"checked:{iso(finished.finished_at or finished.started_at) if finished else iso(now)}"
                 if kind == "i":
-                    store.enqueue(f"update:{channel}:{number}:{stamp}", channel, "update", now, incident_id=number)
+                    store.enqueue(outbox.update(channel, number, stamp), now)
                 else:
-                    store.enqueue(f"group_update:{number}:{stamp}", channel, "group_update", now, group_id=number)
+                    store.enqueue(outbox.group_update(channel, number, stamp), now)
         services.deliverer.wake()
         if not still_open:
             text = "Checked again: it is resolved. The alert is being updated."

@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
+from bot.alerting import outbox
 from bot.alerting.messages import (
     AlertFacts,
     GroupMember,
@@ -134,10 +135,8 @@ async def test_a_failing_channels_backlog_of_5000_does_not_starve_a_healthy_chan
     slack.rule("chat.postMessage", refuse(BAD, 500, {"ok": False, "error": "internal_error"}))
     with store.atomic():
         for n in range(5000):
-            store.enqueue(
-                f"feed_down:backlog:{n}", BAD, "notice", clock(),
-                body={"event": "feed_down", "since": iso(clock()), "problem": "HTTP 500", "polls": 4},
-            )
+            body = {"event": "feed_down", "since": iso(clock()), "problem": "HTTP 500", "polls": 4}
+            store.enqueue(outbox.feed_down(BAD, f"backlog:{n}", body), clock())
     feed.update("c_2", integration_status="error", error=DUPLICATE)
     clock.advance(minutes=1)
     await alerting.poll()

@@ -14,7 +14,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerting import outbox
 from bot.alerting.engine import AlertRenderer
+from bot.alerting.outbox import Kind
 from bot.answers.render import (
     MESSAGE_TEXT_BUDGET,
     TOO_BIG_ERRORS,
@@ -235,10 +237,7 @@ class Deliverer:
             subscribers = sorted({s.created_by for s in store.channel_subscriptions(item.channel) if s.created_by})
             if newly:
                 for user_id in subscribers:
-                    store.enqueue(
-                        f"channel_broken:{item.channel}:{user_id}:{iso(now)}", user_id, "notice", now,
-                        body={"event": "channel_broken", "channel": item.channel, "error": error},
-                    )
+                    store.enqueue(outbox.channel_broken(user_id, item.channel, error, iso(now)), now)
         if newly:
             log.error(
                 "Cannot post in %s (%s): its alerts wait until I am invited; %s",
@@ -285,28 +284,26 @@ class Deliverer:
     def _record_ts(self, item: OutboxItem, ts: str | None) -> None:
         if ts is None:
             return
-        if item.kind in ("post", "update") and item.incident_id is not None:
+        if item.kind in (Kind.POST, Kind.UPDATE) and item.incident_id is not None:
             self.store.set_alert_ts(item.channel, item.incident_id, ts)
-        elif item.kind in ("group_post", "group_update") and item.group_id is not None:
+        elif item.kind in (Kind.GROUP_POST, Kind.GROUP_UPDATE) and item.group_id is not None:
             self.store.set_group_ts(item.group_id, ts)
 
     def _message(self, item: OutboxItem) -> Message | None:
         renderer = self.renderer
-        kind = item.kind
-        if kind in ("post", "update"):
+        kind = Kind(item.kind)
+        if kind in (Kind.POST, Kind.UPDATE):
             return renderer.incident_message(item.channel, item.incident_id or 0)
-        if kind == "reply":
+        if kind is Kind.REPLY:
             return renderer.incident_reply(item.incident_id or 0, item.body)
-        if kind in ("group_post", "group_update"):
+        if kind in (Kind.GROUP_POST, Kind.GROUP_UPDATE):
             return renderer.group_message(item.group_id or 0)
-        if kind == "group_list":
+        if kind is Kind.GROUP_LIST:
             # Rows queued before parts were sized to the text budget held 100 companies each.
             return renderer.group_list(item.group_id or 0, item.body["part"], item.body["parts"], item.body.get("per", 100))
-        if kind == "group_reply":
+        if kind is Kind.GROUP_REPLY:
             return renderer.group_reply(item.group_id or 0, item.body)
-        if kind == "notice":
-            return renderer.notice(item.body)
-        raise ValueError(f"unknown outbox kind {kind!r}")
+        return renderer.notice(item.body)
 
     async def _smaller_if_refused(
         self, item: OutboxItem, message: Message, call: Callable[[Message], Awaitable[Any]]
@@ -344,9 +341,10 @@ class Deliverer:
         message = self._message(item)
         if message is None:
             return None
-        if item.kind in ("post", "group_post", "notice"):
+        kind = Kind(item.kind)
+        if kind.posts_new_message:
             return await self._post(item, message)
-        if item.kind in ("reply", "group_list", "group_reply"):
+        if kind.in_thread:
             return await self._post(item, message, thread_ts=self._parent_ts(item))
         # An update: edit the message in place, or post it anew when it is gone (or never arrived).
         try:
@@ -374,11 +372,12 @@ class Deliverer:
         Needs the channels:history (groups:history for private channels) scope; without it the answer
         is "unknown" and the row is sent again: at least once, never lost.
         """
-        if item.kind not in ("post", "group_post", "notice", "reply", "group_list", "group_reply"):
+        kind = Kind(item.kind)
+        if kind.edits:
             return None  # an update is idempotent: doing it again is harmless
         oldest = f"{item.created_at.timestamp() - 60:.6f}"
         try:
-            if item.kind in ("reply", "group_list", "group_reply"):
+            if kind.in_thread:
                 response = await self.client.conversations_replies(
                     channel=item.channel, ts=self._parent_ts(item), oldest=oldest, include_all_metadata=True, limit=200
                 )

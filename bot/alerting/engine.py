@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
+from bot.alerting import outbox
 from bot.alerting.messages import (
     COMPANIES_PER_REPLY,
     STORM_THRESHOLD,
@@ -218,39 +219,32 @@ class AlertEngine:
                     group_news[message.group_id][event].append(incident_id)
                     continue
                 channel = message.channel
-                store.enqueue(f"update:{channel}:{incident_id}:v{incident.version}", channel, "update", now, incident_id=incident_id)
+                store.enqueue(outbox.update(channel, incident_id, f"v{incident.version}"), now)
                 # A snooze silences a changed message; a recovery is always told.
                 if event == "resolved" or (channel, incident.company_id) not in snoozes:
-                    store.enqueue(
-                        f"reply:{channel}:{incident_id}:{reply_key}", channel, "reply", now, incident_id=incident_id, body=body
-                    )
+                    store.enqueue(outbox.reply(channel, incident_id, reply_key, body), now)
         for group_id, group_items in group_news.items():
             group = store.group(group_id)
             if group is None:
                 continue
-            store.enqueue(f"group_update:{group_id}:{stamp}", group.channel, "group_update", now, group_id=group_id)
-            store.enqueue(
-                f"group_reply:{group_id}:{stamp}", group.channel, "group_reply", now,
-                group_id=group_id, body={"resolved": group_items["resolved"], "changed": group_items["changed"]},
-            )
+            store.enqueue(outbox.group_update(group.channel, group_id, stamp), now)
+            body = {"resolved": group_items["resolved"], "changed": group_items["changed"]}
+            store.enqueue(outbox.group_reply(group.channel, group_id, stamp, body), now)
 
     def _queue_new(self, channel: str, incident_ids: list[int], now: datetime) -> None:
         store = self.store
         if len(incident_ids) <= STORM_THRESHOLD:
             for incident_id in incident_ids:
                 store.add_alert_message(channel, incident_id)
-                store.enqueue(f"post:{channel}:{incident_id}", channel, "post", now, incident_id=incident_id)
+                store.enqueue(outbox.post(channel, incident_id), now)
             return
         group_id = store.create_group(channel, now)
         for incident_id in incident_ids:
             store.add_alert_message(channel, incident_id, group_id)
-        store.enqueue(f"group:{group_id}", channel, "group_post", now, group_id=group_id)
+        store.enqueue(outbox.group_post(channel, group_id), now)
         parts = math.ceil(len(incident_ids) / COMPANIES_PER_REPLY)
         for part in range(1, parts + 1):
-            store.enqueue(
-                f"group:{group_id}:list:{part}", channel, "group_list", now,
-                group_id=group_id, body={"part": part, "parts": parts, "per": COMPANIES_PER_REPLY},
-            )
+            store.enqueue(outbox.group_list(channel, group_id, part, parts, COMPANIES_PER_REPLY), now)
 
     # --- the feed's own health -------------------------------------------------------------
 
@@ -263,15 +257,13 @@ class AlertEngine:
         if since is None or now - since <= FEED_FAILURES_BEFORE_NOTICE * self.poll_interval:
             return
         self.store.set_state(FEED_OUTAGE_STATE, iso(since))
-        self.store.enqueue(
-            f"feed_down:{iso(now)}", self.alert_channel, "notice", now,
-            body={
-                "event": "feed_down",
-                "since": iso(since),
-                "problem": outcome.error or "",
-                "polls": self.store.failing_polls_since_last_good(),
-            },
-        )
+        body = {
+            "event": "feed_down",
+            "since": iso(since),
+            "problem": outcome.error or "",
+            "polls": self.store.failing_polls_since_last_good(),
+        }
+        self.store.enqueue(outbox.feed_down(self.alert_channel, iso(now), body), now)
 
     def _feed_recovered(self, now: datetime) -> None:
         since = self.store.get_state(FEED_OUTAGE_STATE)
@@ -279,9 +271,7 @@ class AlertEngine:
             return
         self.store.set_state(FEED_OUTAGE_STATE, None)
         if self.alert_channel:
-            self.store.enqueue(
-                f"feed_up:{since}", self.alert_channel, "notice", now, body={"event": "feed_up", "since": since}
-            )
+            self.store.enqueue(outbox.feed_up(self.alert_channel, since), now)
 
 
 class AlertRenderer:

@@ -84,10 +84,10 @@ def group_post(channel: str, group_id: int) -> Entry:
     return Entry(f"group:{group_id}", channel, Kind.GROUP_POST, group_id=group_id)
 
 
-def group_list(channel: str, group_id: int, part: int, parts: int) -> Entry:
-    return Entry(
-        f"group:{group_id}:list:{part}", channel, Kind.GROUP_LIST, group_id=group_id, body={"part": part, "parts": parts}
-    )
+def group_list(channel: str, group_id: int, part: int, parts: int, per: int) -> Entry:
+    """Part `part` of `parts` of the group's company list, `per` companies a part."""
+    body = {"part": part, "parts": parts, "per": per}
+    return Entry(f"group:{group_id}:list:{part}", channel, Kind.GROUP_LIST, group_id=group_id, body=body)
 
 
 def group_update(channel: str, group_id: int, revision: str) -> Entry:
@@ -107,3 +107,9 @@ def feed_down(channel: str, at: str, body: dict[str, Any]) -> Entry:
 
 def feed_up(channel: str, since: str) -> Entry:
     return Entry(f"feed_up:{since}", channel, Kind.NOTICE, body={"event": "feed_up", "since": since})
+
+
+def channel_broken(user_id: str, channel: str, error: str, at: str) -> Entry:
+    """A direct message to the person who subscribed `channel`: the bot cannot post there."""
+    body = {"event": "channel_broken", "channel": channel, "error": error}
+    return Entry(f"channel_broken:{channel}:{user_id}:{at}", user_id, Kind.NOTICE, body=body)

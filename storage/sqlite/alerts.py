@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 from sqlite_utils import Database
 
+from bot.alerting.outbox import Entry
 from bot.alerting.transitions import Condition, ConditionState, Phase
 from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
@@ -355,22 +356,15 @@ class AlertStore:
 
     # --- the outbox --------------------------------------------------------------------
 
-    def enqueue(
-        self,
-        key: str,
-        channel: str,
-        kind: str,
-        now: datetime,
-        *,
-        incident_id: int | None = None,
-        group_id: int | None = None,
-        body: dict[str, Any] | None = None,
-    ) -> bool:
-        """Queue a Slack call; False when the same key is already queued (a replay queues nothing twice)."""
+    def enqueue(self, entry: Entry, now: datetime) -> bool:
+        """Queue a Slack call; False when the same dedup key is already queued (a replay queues nothing twice)."""
         cursor = self.db.execute(
             "insert or ignore into outbox (key, channel, kind, incident_id, group_id, body, created_at, due_at, attempts, state)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, 0, 'pending')",
-            [key, channel, kind, incident_id, group_id, json.dumps(body or {}), iso(now), iso(now)],
+            [
+                entry.key, entry.channel, entry.kind.value, entry.incident_id, entry.group_id,
+                json.dumps(entry.body or {}), iso(now), iso(now),
+            ],
         )
         return cursor.rowcount > 0
 
