@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from bot.alerting import outbox
+from bot.alerting.conditions import SPECS
 from bot.alerting.messages import (
     COMPANIES_PER_REPLY,
     STORM_THRESHOLD,
@@ -52,12 +53,10 @@ FEED_FAILURES_BEFORE_NOTICE = 3  # "failing for more than three intervals"
 
 
 def article_for_incident(help_centre: HelpCentre, incident: Incident) -> ArticleMatch:
-    if incident.condition is Condition.ERROR:
-        topic = "publication" if incident.error_kind == "publication" else "status"
-        return help_centre.match(incident.detail, topic)
-    if incident.condition is Condition.DISCONNECTED:
-        return help_centre.match(None, "not_integrated")
-    return help_centre.match(None, "sync_app")
+    spec = SPECS[incident.condition]
+    topic = spec.help_topic(incident.error_kind)
+    # The detail is an exact message only where a new one is news (an error's message, not a location).
+    return help_centre.match(incident.detail if spec.new_detail_is_news else None, topic)
 
 
 @dataclass

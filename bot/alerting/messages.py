@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
-from bot.alerting.transitions import Condition
+from bot.alerting.conditions import Condition
 from bot.answers.render import (
     MESSAGE_TEXT_BUDGET,
     Block,
@@ -70,16 +70,58 @@ class AlertFacts:
     still_wrong: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ConditionText:
+    """What people read about one condition (bot.alerting.conditions.Condition); every field a sentence part."""
+
+    icon: str  # the alert's emoji while open
+    phrase: Callable[[str], str]  # "<company> is ...": detail -> words, for "still wrong"
+    headline: Callable[[str, str, str, str | None], str]  # (name, software, detail, error kind) -> one line
+    what_changed: Callable[[str], str]  # (when, as Slack time) -> a sentence
+    group_title: Callable[[str], str]  # (software) -> a storm's line heading
+    list_line: Callable[[str], str]  # (detail) -> a storm list's problem text
+
+
+def _error_headline(name: str, software: str, detail: str, error_kind: str | None) -> str:
+    kind = "publication" if error_kind == ErrorKind.PUBLICATION.value else "synchronisation"
+    return f"{name}: {kind} error in {software or 'the integration'}"
+
+
+CONDITION_TEXT: dict[Condition, ConditionText] = {
+    Condition.ERROR: ConditionText(
+        icon=":no_entry_sign:",
+        phrase=lambda detail: "in error",
+        headline=_error_headline,
+        what_changed=lambda since: f"The Home page status turned to *Error* {since}.",
+        group_title=lambda software: f"{software}: Error",
+        list_line=lambda detail: f"Error: {clip(detail, 100)}",
+    ),
+    Condition.DISCONNECTED: ConditionText(
+        icon=":heavy_minus_sign:",
+        phrase=lambda detail: "not integrated",
+        headline=lambda name, software, detail, kind: (
+            f"{name}: disconnected from {software or 'its accounting software'} (Not integrated)"
+        ),
+        what_changed=lambda since: f"The integration turned to *Not integrated* {since}: publishing has stopped.",
+        group_title=lambda software: f"{software}: Not integrated (disconnected)",
+        list_line=lambda detail: "Not integrated",
+    ),
+    Condition.SYNC_OFFLINE: ConditionText(
+        icon=":electric_plug:",
+        phrase=lambda where: f"its Sync App is offline{f' on {where}' if where else ''}",
+        headline=lambda name, software, where, kind: f"{name}: the Desktop Sync App{f' on {where}' if where else ''} is offline",
+        what_changed=lambda since: (
+            f"Offline since {since}. The Home page can still say Integrated: a Sync App problem does not show there, "
+            "but nothing publishes until it runs again."
+        ),
+        group_title=lambda software: f"{software}: Desktop Sync App offline",
+        list_line=lambda where: f"Sync App offline on {where or 'its computer'}",
+    ),
+}
+
+
 def problem_phrases(present: dict[Condition, str]) -> tuple[str, ...]:
-    phrases = []
-    if Condition.ERROR in present:
-        phrases.append("in error")
-    if Condition.DISCONNECTED in present:
-        phrases.append("not integrated")
-    if Condition.SYNC_OFFLINE in present:
-        where = present[Condition.SYNC_OFFLINE]
-        phrases.append(f"its Sync App is offline{f' on {where}' if where else ''}")
-    return tuple(phrases)
+    return tuple(CONDITION_TEXT[condition].phrase(detail) for condition, detail in present.items())
 
 
 def duration_text(start: datetime, end: datetime) -> str:
@@ -94,26 +136,11 @@ def duration_text(start: datetime, end: datetime) -> str:
 
 def headline(facts: AlertFacts) -> str:
     """Plain text: what is wrong, in one line."""
-    name = facts.company
-    if facts.condition is Condition.ERROR:
-        kind = "publication" if facts.error_kind == ErrorKind.PUBLICATION.value else "synchronisation"
-        return f"{name}: {kind} error in {facts.software or 'the integration'}"
-    if facts.condition is Condition.DISCONNECTED:
-        return f"{name}: disconnected from {facts.software or 'its accounting software'} (Not integrated)"
-    where = f" on {facts.detail}" if facts.detail else ""
-    return f"{name}: the Desktop Sync App{where} is offline"
+    return CONDITION_TEXT[facts.condition].headline(facts.company, facts.software, facts.detail, facts.error_kind)
 
 
 def what_changed(facts: AlertFacts) -> str:
-    since = slack_time(facts.since)
-    if facts.condition is Condition.ERROR:
-        return f"The Home page status turned to *Error* {since}."
-    if facts.condition is Condition.DISCONNECTED:
-        return f"The integration turned to *Not integrated* {since}: publishing has stopped."
-    return (
-        f"Offline since {since}. The Home page can still say Integrated: a Sync App problem does not show there, "
-        "but nothing publishes until it runs again."
-    )
+    return CONDITION_TEXT[facts.condition].what_changed(slack_time(facts.since))
 
 
 def alert_steps(facts: AlertFacts) -> list[str]:
@@ -132,11 +159,7 @@ def needs_integrate_page(condition: Condition, error_kind: str | None) -> bool:
 def alert_message(facts: AlertFacts) -> Message:
     title = headline(facts)
     resolved = facts.resolved_at is not None
-    icon = ":white_check_mark:" if resolved else {
-        Condition.ERROR: ":no_entry_sign:",
-        Condition.DISCONNECTED: ":heavy_minus_sign:",
-        Condition.SYNC_OFFLINE: ":electric_plug:",
-    }[facts.condition]
+    icon = ":white_check_mark:" if resolved else CONDITION_TEXT[facts.condition].icon
     prefix = ("Cleared: " if facts.still_wrong else "Resolved: ") if resolved else ""
     blocks: list[Block] = [section(f"{icon} *{escape(prefix + title)}*")]
     if resolved:
@@ -241,12 +264,7 @@ def group_kinds(members: Sequence[GroupMember]) -> list[tuple[tuple[str, str, st
 
 def _kind_title(kind: tuple[str, str, str]) -> str:
     condition, detail, software = kind
-    on = software or "unknown software"
-    if condition == Condition.ERROR.value:
-        return f"{on}: Error"
-    if condition == Condition.DISCONNECTED.value:
-        return f"{on}: Not integrated (disconnected)"
-    return f"{on}: Desktop Sync App offline"
+    return CONDITION_TEXT[Condition(condition)].group_title(software or "unknown software")
 
 
 def group_message(
@@ -317,11 +335,7 @@ def group_list_reply(members: Sequence[GroupMember], part: int, parts: int) -> M
     lines = []
     for member in members:
         facts = member.facts
-        problem = {
-            Condition.ERROR: f"Error: {clip(facts.detail, 100)}",
-            Condition.DISCONNECTED: "Not integrated",
-            Condition.SYNC_OFFLINE: f"Sync App offline on {facts.detail or 'its computer'}",
-        }[facts.condition]
+        problem = CONDITION_TEXT[facts.condition].list_line(facts.detail)
         # At most LIST_LINE_LIMIT characters: 9 + 80 + 40 + 110.
         lines.append(f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {escape_within(problem, 110)}")
     blocks: list[Block] = [context(f"Full list, part {part} of {parts}"), *packed_sections(lines)]

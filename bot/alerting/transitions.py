@@ -6,13 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.practice.models import CompanyStatus, IntegrationStatus
+from bot.alerting.conditions import SPECS, Condition, observe
 
-
-class Condition(StrEnum):
-    ERROR = "error"
-    DISCONNECTED = "disconnected"
-    SYNC_OFFLINE = "sync_offline"
+__all__ = ["Condition", "ConditionState", "Phase", "Transition", "Verb", "decide", "observe"]
 
 
 class Phase(StrEnum):
@@ -48,19 +44,6 @@ class Transition:
     incident_id: int | None = None
 
 
-def observe(status: CompanyStatus) -> dict[Condition, str]:
-    """The conditions a company shows now, each with the detail that makes it a new problem when it changes."""
-    present: dict[Condition, str] = {}
-    if status.integration_status is IntegrationStatus.ERROR and status.error is not None:
-        present[Condition.ERROR] = status.error.message
-    if status.integration_status is IntegrationStatus.NOT_INTEGRATED:
-        present[Condition.DISCONNECTED] = ""
-    # A Sync App problem counts even when the Home page says Integrated: the Home page does not show it.
-    if status.sync_app is not None and status.sync_app.offline:
-        present[Condition.SYNC_OFFLINE] = status.sync_app.location or ""
-    return present
-
-
 def decide(
     present: dict[Condition, str],
     known: dict[Condition, ConditionState],
@@ -78,10 +61,11 @@ def decide(
     transitions: list[Transition] = []
     for condition, detail in present.items():
         state = known.get(condition)
+        spec = SPECS[condition]
         if state is None:
-            if baseline or (condition is Condition.DISCONNECTED and new_company):
+            if baseline or (spec.quiet_on_new_company and new_company):
                 transitions.append(Transition(Verb.TRACK, condition, detail, now, Phase.QUIET))
-            elif condition is Condition.SYNC_OFFLINE and grace > timedelta(0):
+            elif spec.uses_grace and grace > timedelta(0):
                 transitions.append(Transition(Verb.TRACK, condition, detail, now, Phase.PENDING))
             else:
                 transitions.append(Transition(Verb.OPEN, condition, detail, now))
@@ -91,13 +75,13 @@ def decide(
             elif detail != state.detail:
                 transitions.append(Transition(Verb.TRACK, condition, detail, state.since, Phase.PENDING))
         elif state.phase is Phase.QUIET:
-            if condition is Condition.ERROR and detail != state.detail:
+            if spec.new_detail_is_news and detail != state.detail:
                 # A new message is a new problem, even on a company whose old one was never alerted.
                 transitions.append(Transition(Verb.OPEN, condition, detail, now))
             elif detail != state.detail:
                 transitions.append(Transition(Verb.TRACK, condition, detail, state.since, Phase.QUIET))
         elif detail != state.detail:
-            verb = Verb.CHANGE if condition is Condition.ERROR else Verb.TRACK
+            verb = Verb.CHANGE if spec.new_detail_is_news else Verb.TRACK
             transitions.append(Transition(verb, condition, detail, state.since, Phase.OPEN, state.incident_id))
     for condition, state in known.items():
         if condition in present:
