@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.services import Services
 from storage.timefmt import iso
 
+if TYPE_CHECKING:
+    from bot.services import Services
 
-def health(services: Services) -> tuple[int, dict[str, object]]:
+
+def health(services: "Services") -> tuple[int, dict[str, object]]:
     """200 while polling is fresh; 503 once it has been failing for more than three intervals."""
     now = services.clock()
     interval = timedelta(seconds=services.settings.poll_interval_seconds)

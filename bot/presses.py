@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.reminders.decide import IN_FLIGHT
 from bot.slack.actions import (
     ACK_ACTION,
     CHECK_ACTION,
@@ -28,6 +27,8 @@ from bot.slack.actions import (
 READ_HOLD = timedelta(seconds=10)
 # Check again: a press within this time of the last one is the same press (bot/handlers check RECHECK_AFTER too).
 CHECK_HOLD = timedelta(seconds=5)
+# A reminder being sent: the same press again within this time is a double click (bot/reminders/decide.py).
+IN_FLIGHT = timedelta(minutes=2)
 TARGET_LIMIT = 200  # characters of a target kept in a key
 
 

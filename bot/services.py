@@ -12,8 +12,10 @@ from bot.alerting.delivery import Deliverer
 from bot.alerting.engine import AlertEngine, AlertRenderer
 from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre
+from bot.home.refresh import HomeRefresher
 from bot.practice.feed import StatusFeed, feed_from_source
 from bot.practice.poller import Poller
+from bot.reminders.loop import Reminders
 from bot.settings import Settings
 from bot.slack.client import slack_client
 from storage.sqlite.db import Store
@@ -37,6 +39,9 @@ class Services:
     deliverer: Deliverer
     clock: Callable[[], datetime]
     started_at: datetime = field(default_factory=utcnow)
+    # Built once the rest is (they read it): see build_services.
+    reminders: Reminders = field(init=False)
+    home: HomeRefresher = field(init=False)
 
     async def close(self) -> None:
         await self.feed.close()
@@ -65,13 +70,7 @@ def build_services(
     )
     renderer = AlertRenderer(store, help_centre, clock)
     deliverer = Deliverer(store, slack_client(settings, outbox=True), renderer, clock)
-    poller.reactors.append(alerts)
-
-    async def deliver_soon(_: object) -> None:
-        deliverer.wake()
-
-    poller.after_poll.append(deliver_soon)
-    return Services(
+    services = Services(
         settings=settings,
         store=store,
         help_centre=help_centre,
@@ -85,3 +84,15 @@ def build_services(
         clock=clock,
         started_at=clock(),
     )
+    services.reminders = Reminders(services)
+    services.home = HomeRefresher(services)
+
+    async def deliver_soon(_: object) -> None:
+        deliverer.wake()
+
+    # The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
+    # poll's changes into incidents and outbox rows. After it commits, each step in turn: delivery empties
+    # the outbox, the reminder loop closes on permissions the feed now shows, open Home tabs are refreshed.
+    poller.reactors[:] = [alerts]
+    poller.after_poll[:] = [deliver_soon, services.reminders.after_poll, services.home]
+    return services

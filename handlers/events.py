@@ -1,4 +1,4 @@
-"""Events: the App Home tab, and the bot being invited to a channel."""
+"""Events: the bot being invited to a channel (the App Home tab's are in handlers/home.py)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,8 @@ if TYPE_CHECKING:
 
 
 def register(app: AsyncApp, services: "Services") -> None:
-    async def app_home_opened(event: dict[str, Any]) -> None:
-        await home.home_opened(services, event)
-
-    app.event("app_home_opened")(ack=ack_now, lazy=[app_home_opened])
-
     async def member_joined_channel(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        # Only the bot itself joining matters: a channel it could not post in may work now.
-        channel = event.get("channel")
-        if event.get("user") != context.bot_user_id or not isinstance(channel, str):
-            return
-        if services.store.mark_channel_working(channel):
-            services.deliverer.wake()
+        services.deliverer.channel_joined(event.get("channel"), event.get("user"), context.bot_user_id)
 
     app.event("member_joined_channel")(ack=ack_now, lazy=[member_joined_channel])
-
     home.register(app, services)
-    services.poller.after_poll.append(home.HomeRefresher(services))

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.models.views import View
 
-import handlers.home
 from bot.answers.render import Message, section
+from bot.home import refresh as home_refresh
 from bot.home.view import (
     HOME_BLOCK_LIMIT,
     PAGE_SIZE,
@@ -429,7 +429,7 @@ async def test_refreshes_are_throttled_per_viewer_and_per_poll(
     bot: Bot, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = time.monotonic()
-    monkeypatch.setattr(handlers.home, "MAX_VIEWERS_PER_POLL", 2)
+    monkeypatch.setattr(home_refresh, "MAX_VIEWERS_PER_POLL", 2)
     for person in (STRANGER, UNPERMITTED, HOLDER):  # HOLDER opened most recently
         await open_home(bot, slack, person)
         clock.advance(seconds=1)

@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.reminders import decide as r
 from bot.slack.actions import (
     ACK_ACTION,
     CHECK_ACTION,
+    GRANTED_ACTION,
     REMIND_ACTION,
     SNOOZE_DAY_ACTION,
     SNOOZE_HOUR_ACTION,
@@ -222,8 +222,8 @@ async def test_i_have_granted_it_pressed_twice_tells_the_requester_once(bot: Bot
     (reminder,) = bot.services.store.reminders(requester_user_id=UNPERMITTED[0])
     dms_before = len(slack.of("chat.postMessage"))
     await asyncio.gather(
-        bot.click(r.GRANTED_ACTION, str(reminder.id), user=HOLDER, channel="D_HOLDER"),
-        bot.click(r.GRANTED_ACTION, str(reminder.id), user=HOLDER, channel="D_HOLDER"),
+        bot.click(GRANTED_ACTION, str(reminder.id), user=HOLDER, channel="D_HOLDER"),
+        bot.click(GRANTED_ACTION, str(reminder.id), user=HOLDER, channel="D_HOLDER"),
     )
     await settle(bot)
     assert len(slack.of("chat.postMessage")) == dms_before + 1  # one DM to the requester
@@ -256,7 +256,7 @@ async def test_an_id_that_is_not_ascii_digits_within_range_is_refused_clearly(
     slack = alerting.slack
     _, message = await alert(alerting, clock, feed)
     await alerting.click(ACK_ACTION, f"i:{number}", channel=ALERTS, message=message)
-    await alerting.click(r.GRANTED_ACTION, number, channel="D_HOLDER")
+    await alerting.click(GRANTED_ACTION, number, channel="D_HOLDER")
     answers = sorted(call.args["text"] for call in await slack.wait_for_responses(2))
     assert answers == ["I could not read that button. Nothing changed.", "I could not read that button. Nothing was changed."]
     await settle(alerting)

@@ -26,7 +26,8 @@ from bot.practice.models import (
 )
 from bot.practice.permissions import viewer_for
 from bot.reminders import decide as r
-from bot.slack.actions import REMIND_ACTION
+from bot.reminders import messages as m
+from bot.slack.actions import GRANTED_ACTION, REMIND_ACTION
 from tests.blockkit import all_text, buttons, mrkdwn_texts
 from tests.conftest import Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
@@ -57,7 +58,7 @@ async def press(bot: Bot, user: tuple[str, str, str] = UNPERMITTED, company_id: 
 
 
 async def granted(bot: Bot, reminder_id: int, user: tuple[str, str, str] = HOLDER) -> None:
-    response = await bot.click(r.GRANTED_ACTION, str(reminder_id), user=user, channel=HOLDER_DM)
+    response = await bot.click(GRANTED_ACTION, str(reminder_id), user=user, channel=HOLDER_DM)
     assert response.status == 200
 
 
@@ -117,7 +118,7 @@ async def test_pressing_it_sends_the_account_holder_a_dm_and_tells_the_presser(b
     (reminder,) = stored(bot)
     (done_button,) = buttons(dm)
     assert done_button["text"]["text"] == "I've granted it"
-    assert (done_button["action_id"], done_button["value"]) == (r.GRANTED_ACTION, str(reminder.id))
+    assert (done_button["action_id"], done_button["value"]) == (GRANTED_ACTION, str(reminder.id))
 
     says_ephemerally(answer)
     assert "Sent" in answer["text"] + all_text(answer)
@@ -551,17 +552,17 @@ def test_poll_steps() -> None:
 def test_messages_are_valid_block_kit_with_text_and_escaped() -> None:
     evil = Person("<!channel> Bob & Co", "bob@x.example")
     messages = [
-        r.holder_request("U_PRIYA", evil, "<@U1> Acme", "Smith & Co", 7),
-        r.holder_done(reminder(requester_name="<!here>"), confirmed=True, now=NOW),
-        r.holder_done(reminder(), confirmed=False, now=NOW),
-        r.access_granted(reminder(company_name="<!everyone>"), None, confirmed=False),
-        r.access_claimed(reminder(company_name="<!everyone>", holder_name="<b>")),
-        r.not_confirmed(reminder(holder_name="<b>")),
-        r.reminder_sent(Person("Jane", "jane@x.example"), "U_HOLDER", "A & B"),
-        r.repeat(reminder(), NOW),
-        r.holder_not_in_slack(evil, evil, "<!channel>"),
-        r.send_failed(evil, "<x>", "ratelimited"),
-        r.already_permitted("<x>", None),
+        m.holder_request("U_PRIYA", evil, "<@U1> Acme", "Smith & Co", 7),
+        m.holder_done(reminder(requester_name="<!here>"), confirmed=True, now=NOW),
+        m.holder_done(reminder(), confirmed=False, now=NOW),
+        m.access_granted(reminder(company_name="<!everyone>"), None, confirmed=False),
+        m.access_claimed(reminder(company_name="<!everyone>", holder_name="<b>")),
+        m.not_confirmed(reminder(holder_name="<b>")),
+        m.reminder_sent(Person("Jane", "jane@x.example"), "U_HOLDER", "A & B"),
+        m.repeat(reminder(), NOW),
+        m.holder_not_in_slack(evil, evil, "<!channel>"),
+        m.send_failed(evil, "<x>", "ratelimited"),
+        m.already_permitted("<x>", None),
     ]
     for message in messages:
         assert message.text
@@ -573,6 +574,6 @@ def test_messages_are_valid_block_kit_with_text_and_escaped() -> None:
 
 
 def test_a_mention_is_only_made_of_a_slack_id() -> None:
-    assert r.mention("U_PRIYA") == "<@U_PRIYA>"
-    assert r.mention("U1|x> <!channel") == ""
-    assert r.mention(None) == ""
+    assert m.mention("U_PRIYA") == "<@U_PRIYA>"
+    assert m.mention("U1|x> <!channel") == ""
+    assert m.mention(None) == ""

@@ -92,6 +92,11 @@ class Deliverer:
     def wake(self) -> None:
         self._wake.set()
 
+    def channel_joined(self, channel: object, user: object, bot_user_id: str | None) -> None:
+        """member_joined_channel: when the bot itself joins a channel it could not post in, try it again."""
+        if user == bot_user_id and isinstance(channel, str) and self.store.mark_channel_working(channel):
+            self.wake()
+
     # --- the loop ----------------------------------------------------------------------------
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
