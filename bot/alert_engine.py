@@ -96,8 +96,9 @@ class AlertEngine:
         candidates = set(changed) | store.pending_condition_companies()
         known = store.conditions_of(candidates | set(outcome.removed_ids))
         news = PollNews()
-        # A bad record this time says nothing about the company: its grace period is not judged on it.
-        for company_id in sorted(candidates - outcome.skipped_ids - set(outcome.removed_ids)):
+        # A bad record this time, or none (left out of this listing), says nothing about the company: its
+        # grace period is not judged on it, and its open alerts stay open.
+        for company_id in sorted(candidates - outcome.skipped_ids - outcome.missing_ids - set(outcome.removed_ids)):
             change = changed.get(company_id)
             company = change.after if change else store.company(company_id)
             if company is None:
@@ -113,7 +114,8 @@ class AlertEngine:
             ):
                 self._apply(company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news)
         for company_id in outcome.removed_ids:
-            # Gone from the feed: its open alerts are closed (and say why), the rest forgotten.
+            # Gone from complete listings for a whole day: its open alerts are closed (and say why), the
+            # rest forgotten.
             for condition, state in known.get(company_id, {}).items():
                 if state.phase is Phase.OPEN and state.incident_id is not None:
                     store.resolve_incident(state.incident_id, now)

@@ -187,3 +187,10 @@ def home(db: Database) -> None:
 def deferred_alerts(db: Database) -> None:
     # An alert held back by a snooze, to be posted when the snooze ends if the problem is still there.
     db["deferred_alerts"].create({"channel": str, "incident_id": int, "until": str}, pk=("channel", "incident_id"))
+
+
+@migrations(name="0006_missing_companies")
+def missing_companies(db: Database) -> None:
+    # When a listed company was first left out of a complete listing; it is closed as removed only after a
+    # whole day of that (bot/poller.py REMOVED_AFTER), and cleared when it is listed again.
+    db["companies"].add_column("missing_since", str)
