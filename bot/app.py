@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_engine import AlertEngine, AlertRenderer
 from bot.delivery import Deliverer
-from bot.feed import StatusFeed, feed_from_source
+from bot.feed import FETCH_DEADLINE_SECONDS, StatusFeed, feed_from_source
 from bot.helpcentre import HelpCentre
 from bot.poller import Poller
 from bot.settings import Settings
@@ -103,7 +103,9 @@ def build_services(
 ) -> Services:
     store = Store.open(settings.db_path)
     help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
-    feed = feed or feed_from_source(settings.status_source, settings.status_api_token, clock)
+    feed = feed or feed_from_source(
+        settings.status_source, settings.status_api_token, clock, fetch_deadline=fetch_deadline(settings.poll_interval_seconds)
+    )
     poller = Poller(store, feed, clock)
     client = slack_client(settings)
     alerts = AlertEngine(
@@ -156,8 +158,20 @@ def build_bolt_app(services: Services) -> AsyncApp:
     return app
 
 
+def fetch_deadline(poll_interval_seconds: float) -> float:
+    """Seconds a whole fetch may take: FETCH_DEADLINE_SECONDS (60), or the poll interval when that is
+    shorter, but never under MIN_FETCH_DEADLINE_SECONDS (5: time for a practice of thousands on loopback)."""
+    return max(MIN_FETCH_DEADLINE_SECONDS, min(FETCH_DEADLINE_SECONDS, poll_interval_seconds))
+
+
+MIN_FETCH_DEADLINE_SECONDS = 5.0
+
+
 def health(services: Services) -> tuple[int, dict[str, object]]:
-    """200 while polling is fresh; 503 once it has been failing for more than three intervals."""
+    """(HTTP status, JSON body). 200 while polling is fresh; 503 once no poll has succeeded for more than
+    three intervals (SPEC.md). The body's `status` agrees with the code: "ok" (the latest poll worked),
+    "degraded" (it failed, still within three intervals: 200), "failing" (503), "starting" (no poll yet,
+    within three intervals). `problem` says why whenever the status is not "ok"."""
     now = services.clock()
     interval = timedelta(seconds=services.settings.poll_interval_seconds)
     feed = services.status.feed_health()
@@ -165,36 +179,65 @@ def health(services: Services) -> tuple[int, dict[str, object]]:
     stale_after = 3 * interval + timedelta(seconds=30)
     reference = feed.checked_at or services.started_at
     healthy = now - reference <= stale_after
-    if last is None:
+    running_since = services.poller.running_since
+    problem = feed.problem
+    if problem is None and running_since is not None and now - running_since > interval:
+        problem = f"a poll has been waiting for the status feed since {iso(running_since)}"
+    if not healthy:
+        since = f"no good poll since {iso(feed.checked_at)}" if feed.checked_at else "no good poll yet"
+        problem = f"{since}: {problem}" if problem else since
+        state = "failing"
+    elif problem is not None:
+        state = "degraded"
+    elif last is None:
         state = "starting"
-    elif feed.problem is None:
-        state = "ok"
     else:
-        state = "degraded" if healthy else "failing"
+        state = "ok"
     body: dict[str, object] = {
         "status": state,
+        "problem": problem,
         "last_poll_at": iso(last.finished_at or last.started_at) if last else None,
         "last_good_poll_at": iso(feed.checked_at),
         "companies": services.store.company_count(),
         "failing_polls": feed.failing_polls,
+        "poll_running_since": iso(running_since),
         "feed": services.feed.description,
         "feed_problem": feed.problem,
     }
     return (200 if healthy else 503), body
 
 
+# After a failed poll the next comes sooner than the interval, to notice a healed feed quickly, but backs
+# off: 1 s, 2 s, 4 s... and never more often than that, up to the poll interval itself.
+FIRST_RETRY_SECONDS = 1.0
+
+
+def next_poll_delay(failures_in_a_row: int, interval_seconds: float) -> float:
+    """Seconds from the end of a poll to the next: the interval after a good poll; after n failed polls in
+    a row, FIRST_RETRY_SECONDS * 2**(n-1), at most the interval."""
+    if failures_in_a_row <= 0:
+        return interval_seconds
+    return min(interval_seconds, FIRST_RETRY_SECONDS * 2 ** min(failures_in_a_row - 1, 30))
+
+
 def build_scheduler(services: Services) -> AsyncIOScheduler:
+    """One poll at start, then each poll scheduled from the end of the one before (next_poll_delay), so
+    a poll that takes long or fails is never followed at once by another."""
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    scheduler.add_job(
-        services.poller.poll_once,
-        "interval",
-        seconds=services.settings.poll_interval_seconds,
-        id="poll",
-        next_run_time=services.clock(),  # one poll at start-up
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-    )
+    interval = services.settings.poll_interval_seconds
+
+    async def scheduled_poll() -> None:
+        try:
+            await services.poller.poll_once()
+        finally:
+            delay = next_poll_delay(services.poller.consecutive_failures, interval)
+            if scheduler.running:
+                scheduler.add_job(
+                    scheduled_poll, "date", run_date=utcnow() + timedelta(seconds=delay), id="poll",
+                    replace_existing=True, misfire_grace_time=None,
+                )
+
+    scheduler.add_job(scheduled_poll, "date", run_date=utcnow(), id="poll", misfire_grace_time=None)
     return scheduler
 
 

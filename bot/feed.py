@@ -21,8 +21,10 @@ log = logging.getLogger(__name__)
 # A listing longer than this is refused: 2,000 pages of 500 is a million companies, far beyond any practice.
 MAX_PAGES = 2_000
 # Once a listing has been read whole, a later one may be at most twice as many pages, plus this many: a
-# cursor that never ends (a new one on every page) is stopped after a few pages, not after MAX_PAGES.
-EXTRA_PAGES = 10
+# cursor that never ends (a new one on every page) is stopped after a few pages, not after MAX_PAGES, so a
+# failing poll costs the feed about two requests per real page. A practice that truly more than doubled
+# between two polls fails them until the bot restarts (the first listing after a start may be MAX_PAGES).
+EXTRA_PAGES = 2
 # Pages in a row that bring no company not already seen in this listing: the cursor runs in a circle.
 STALE_PAGES = 2
 # Each request: 10 s to connect, 30 s in all. A page that drips one byte a second is stopped by the
@@ -278,7 +280,12 @@ class HttpFeed:
                 raise FeedError(f"/companies: {stale} pages in a row with no new company; the cursor seems endless")
         raise FeedError(
             f"/companies: more than {limit} pages"
-            + (f" (the last complete listing had {self.last_pages}); the cursor seems endless" if self.last_pages else "")
+            + (
+                f" (the last complete listing had {self.last_pages}); the cursor seems endless"
+                " (if the practice really grew that much, restart the bot to read it whole once)"
+                if self.last_pages
+                else ""
+            )
         )
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 
 from bot.alerts import ACK_ACTION, CHECK_ACTION, HELP_ACTION, SNOOZE_DAY_ACTION, SNOOZE_HOUR_ACTION
-from bot.render import notice
+from bot.render import feed_not_answering, notice
 from handlers import ack_now
 from storage.timefmt import iso
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 SNOOZES = {SNOOZE_HOUR_ACTION: timedelta(hours=1), SNOOZE_DAY_ACTION: timedelta(days=1)}
 RECHECK_AFTER = timedelta(seconds=5)
+# How long a Check again waits for the feed before saying it is not answering (the poll goes on).
+CHECK_AGAIN_WAIT = timedelta(seconds=10)
 
 
 def parse_target(value: str) -> tuple[str, int] | None:
@@ -100,9 +103,15 @@ def register(app: AsyncApp, services: "Services") -> None:
         last = store.last_poll()
         fresh = last is not None and last.ok and services.clock() - (last.finished_at or last.started_at) < RECHECK_AFTER
         if not fresh:
-            outcome = await services.poller.poll_once()
-            if not outcome.ok:
-                text = f"Checked again, but the status feed cannot be read right now ({outcome.error}). Nothing changed."
+            await respond(response_type="ephemeral", replace_original=False, **notice("Checking the status feed now…").as_kwargs())
+            try:
+                # Joins a poll already under way; the wait is bounded, the poll is not cut short.
+                outcome = await asyncio.wait_for(services.poller.poll_once(), CHECK_AGAIN_WAIT.total_seconds())
+                problem = None if outcome.ok else outcome.error
+            except TimeoutError:
+                problem = f"no answer within {CHECK_AGAIN_WAIT.total_seconds():g} s"
+            if problem is not None:
+                text = feed_not_answering(problem, services.status.feed_health().checked_at, services.clock())
                 await respond(response_type="ephemeral", replace_original=False, **notice(text).as_kwargs())
                 return
         ids = [number] if kind == "i" else store.group_incident_ids(number)
