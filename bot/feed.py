@@ -20,11 +20,11 @@ log = logging.getLogger(__name__)
 
 # A listing longer than this is refused: 2,000 pages of 500 is a million companies, far beyond any practice.
 MAX_PAGES = 2_000
-# Once a listing has been read whole, a later one may be at most twice as many pages, plus this many: a
-# cursor that never ends (a new one on every page) is stopped after a few pages, not after MAX_PAGES, so a
-# failing poll costs the feed about two requests per real page. A practice that truly more than doubled
+# Once a listing has been read whole, a later one may hold at most twice as many records: a cursor that
+# never ends (a new one on every page) is stopped after about twice the real pages, not after MAX_PAGES, so
+# a failing poll costs the feed about two requests per real page. A practice that truly more than doubled
 # between two polls fails them until the bot restarts (the first listing after a start may be MAX_PAGES).
-EXTRA_PAGES = 2
+GROWTH_FACTOR = 2
 # Pages in a row that bring no company not already seen in this listing: the cursor runs in a circle.
 STALE_PAGES = 2
 # Each request: 10 s to connect, 30 s in all. A page that drips one byte a second is stopped by the
@@ -206,8 +206,8 @@ class HttpFeed:
         self._parsed = ParsedRecords()
         # Seconds the whole fetch may take, retries included.
         self.fetch_deadline = fetch_deadline
-        # Pages of the last listing read whole: bounds the next one.
-        self.last_pages: int | None = None
+        # Records in the last listing read whole: bounds the next one.
+        self.last_records: int | None = None
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         if self._session is None or self._session.closed:
@@ -244,11 +244,6 @@ class HttpFeed:
         except TimeoutError:
             raise FeedError(f"no complete answer within {self.fetch_deadline:g} s (the fetch's deadline)") from None
 
-    def page_limit(self) -> int:
-        if self.last_pages is None:
-            return MAX_PAGES
-        return min(MAX_PAGES, 2 * self.last_pages + EXTRA_PAGES)
-
     async def _fetch(self) -> Snapshot:
         account_document = await self._get("/account")
         records: list[Any] = []
@@ -256,8 +251,8 @@ class HttpFeed:
         seen_cursors: set[str] = set()
         seen_ids: set[Any] = set()
         stale = 0
-        limit = self.page_limit()
-        for pages in range(1, limit + 1):
+        most = None if self.last_records is None else GROWTH_FACTOR * max(self.last_records, 1)
+        for pages in range(1, MAX_PAGES + 1):
             page = await self._get("/companies", {"cursor": cursor} if cursor else None)
             if not isinstance(page, dict) or not isinstance(page.get("companies"), list):
                 raise FeedError("/companies: expected an object with a 'companies' list")
@@ -266,7 +261,7 @@ class HttpFeed:
             cursor = page.get("next_cursor")
             if cursor is None or cursor == "":
                 snapshot = build_snapshot(account_document, records, self._parsed, pages=pages)
-                self.last_pages = pages
+                self.last_records = len(records)
                 return snapshot
             if not isinstance(cursor, str):
                 raise FeedError("/companies: 'next_cursor' must be a string or null")
@@ -278,15 +273,13 @@ class HttpFeed:
             seen_ids |= ids
             if stale >= STALE_PAGES:
                 raise FeedError(f"/companies: {stale} pages in a row with no new company; the cursor seems endless")
-        raise FeedError(
-            f"/companies: more than {limit} pages"
-            + (
-                f" (the last complete listing had {self.last_pages}); the cursor seems endless"
-                " (if the practice really grew that much, restart the bot to read it whole once)"
-                if self.last_pages
-                else ""
-            )
-        )
+            if most is not None and len(records) > most:
+                raise FeedError(
+                    f"/companies: more than {most} companies in {pages} pages and still going (the last complete"
+                    f" listing had {self.last_records}); the cursor seems endless (if the practice really grew"
+                    " that much, restart the bot to read it whole once)"
+                )
+        raise FeedError(f"/companies: more than {MAX_PAGES} pages")
 
     async def close(self) -> None:
         if self._session is not None:
