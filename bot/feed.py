@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 
 # A listing longer than this is refused: 2,000 pages of 500 is a million companies, far beyond any practice.
 MAX_PAGES = 2_000
-# Once a listing has been read whole, a later one may hold at most twice as many records: a cursor that
-# never ends (a new one on every page) is stopped after about twice the real pages, not after MAX_PAGES, so
-# a failing poll costs the feed about two requests per real page. A practice that truly more than doubled
-# between two polls fails them until the bot restarts (the first listing after a start may be MAX_PAGES).
+# Once a listing has been read whole, a later one may hold at most twice as many records plus two of its
+# first page: a cursor that never ends (a new one on every page) is stopped after about twice the real
+# pages, not after MAX_PAGES, so a failing poll costs the feed about two requests per real page. A practice
+# that truly grew more than that between two polls fails them until the bot restarts (the first listing
+# after a start may be MAX_PAGES); /healthz and the log say so.
 GROWTH_FACTOR = 2
 # Pages in a row that bring no company not already seen in this listing: the cursor runs in a circle.
 STALE_PAGES = 2
@@ -251,13 +252,15 @@ class HttpFeed:
         seen_cursors: set[str] = set()
         seen_ids: set[Any] = set()
         stale = 0
-        most = None if self.last_records is None else GROWTH_FACTOR * max(self.last_records, 1)
+        most: int | None = None
         for pages in range(1, MAX_PAGES + 1):
             page = await self._get("/companies", {"cursor": cursor} if cursor else None)
             if not isinstance(page, dict) or not isinstance(page.get("companies"), list):
                 raise FeedError("/companies: expected an object with a 'companies' list")
             batch = page["companies"]
             records.extend(batch)
+            if most is None and self.last_records is not None:
+                most = GROWTH_FACTOR * self.last_records + 2 * max(len(batch), 1)
             cursor = page.get("next_cursor")
             if cursor is None or cursor == "":
                 snapshot = build_snapshot(account_document, records, self._parsed, pages=pages)
