@@ -24,6 +24,7 @@ from bot.alerts import (
     group_progress_reply,
     problem_phrases,
     resolved_reply,
+    returned_reply,
     snoozed_reply,
 )
 from bot.helpcentre import ArticleMatch, HelpCentre
@@ -56,10 +57,11 @@ class PollNews:
 
     opened: list[int] = field(default_factory=list)
     updated: list[tuple[int, str]] = field(default_factory=list)  # (incident, its previous detail)
+    returned: list[int] = field(default_factory=list)  # closed as removed, reopened: the company is back as it was
     resolved: list[tuple[int, str]] = field(default_factory=list)  # (incident, why: "cleared" or "removed")
 
     def __bool__(self) -> bool:
-        return bool(self.opened or self.updated or self.resolved)
+        return bool(self.opened or self.updated or self.resolved or self.returned)
 
 
 class AlertEngine:
@@ -112,6 +114,16 @@ class AlertEngine:
                 baseline=baseline,
                 new_company=change is not None and change.before is None,
             ):
+                if transition.verb is Verb.OPEN and company_id in outcome.returned:
+                    # Back in the feed with the problem it had when it was closed as removed: the same incident.
+                    closed = store.incident_closed_at(company_id, transition.condition, outcome.returned[company_id])
+                    if closed is not None and closed.detail == transition.detail:
+                        store.reopen_incident(closed.id, now)
+                        store.save_condition(
+                            company_id, ConditionState(transition.condition, Phase.OPEN, closed.since, closed.detail, closed.id)
+                        )
+                        news.returned.append(closed.id)
+                        continue
                 self._apply(company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news)
         for company_id in outcome.removed_ids:
             # Gone from complete listings for a whole day: its open alerts are closed (and say why), the
@@ -175,7 +187,7 @@ class AlertEngine:
         everything, by_company = store.subscription_map()
         snoozes = store.active_snoozes(now)
         incidents = store.incidents(
-            [*news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *(i for _, i in deferred)]
+            [*news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *news.returned, *(i for _, i in deferred)]
         )
 
         new_by_channel: dict[str, list[int]] = defaultdict(list)
@@ -203,7 +215,10 @@ class AlertEngine:
             (incident_id, "changed", f"v{incidents[incident_id].version}",
              {"event": "changed", "previous": previous, "now": incidents[incident_id].detail})
             for incident_id, previous in news.updated
-        ] + [(incident_id, "resolved", "resolved", {"event": "resolved", "why": why}) for incident_id, why in news.resolved]
+        ] + [(incident_id, "resolved", "resolved", {"event": "resolved", "why": why}) for incident_id, why in news.resolved] + [
+            (incident_id, "changed", f"returned:v{incidents[incident_id].version}", {"event": "returned"})
+            for incident_id in news.returned
+        ]
         for incident_id, event, reply_key, body in told:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
@@ -212,8 +227,8 @@ class AlertEngine:
                     continue
                 channel = message.channel
                 store.enqueue(f"update:{channel}:{incident_id}:v{incident.version}", channel, "update", now, incident_id=incident_id)
-                # A snooze silences a changed message; a recovery is always told.
-                if event == "resolved" or (channel, incident.company_id) not in snoozes:
+                # A snooze silences a changed message; a recovery (or a return) is always told.
+                if event == "resolved" or body["event"] == "returned" or (channel, incident.company_id) not in snoozes:
                     store.enqueue(
                         f"reply:{channel}:{incident_id}:{reply_key}", channel, "reply", now, incident_id=incident_id, body=body
                     )
@@ -328,6 +343,8 @@ class AlertRenderer:
             return changed_reply(self.facts(incident), body.get("previous", ""), body.get("now", incident.detail))
         if event == "resolved":
             return resolved_reply(self.facts(incident), removed=body.get("why") == "removed")
+        if event == "returned":
+            return returned_reply(self.facts(incident))
         return self.people_reply(body)
 
     @staticmethod

@@ -16,6 +16,8 @@ from storage.timefmt import from_iso, iso
 
 log = logging.getLogger(__name__)
 
+REMOVED_AT = FEED_COLUMNS.index("removed_at")
+
 # A company missing from complete listings for this long is closed as removed; until then it keeps its
 # state and its open alerts (a listing can leave a company out by mistake, and bring it back).
 REMOVED_AFTER = timedelta(days=1)
@@ -40,6 +42,8 @@ class PollOutcome:
     skipped_ids: frozenset[str] = frozenset()
     # Companies left out of this listing, not (yet) for a whole day: judged on nothing this poll either.
     missing_ids: frozenset[str] = frozenset()
+    # Companies listed again after they were closed as removed, and when that was (ISO time).
+    returned: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -220,8 +224,12 @@ class Poller:
                 if row:
                     (changed_rows if old is not None else new_rows).append(row)
                     after = StoredCompany(company, from_iso(row["status_since"]), from_iso(row["sync_since"]))  # type: ignore[arg-type]
-                    # A fresher "last seen" or "updated at" is stored, but it is not news.
-                    if before is None or _news_key(before) != _news_key(after):
+                    removed_at = old[REMOVED_AT] if old is not None else None
+                    if removed_at is not None:
+                        outcome.returned[company.id] = str(removed_at)
+                    # A fresher "last seen" or "updated at" is stored, but it is not news; a company back in
+                    # the feed is, whatever it says (its conditions were closed when it was removed).
+                    if before is None or removed_at is not None or _news_key(before) != _news_key(after):
                         outcome.changes.append(CompanyChange(before, after))
             if new_rows or changed_rows:
                 self.store.save_companies(new_rows, changed_rows)

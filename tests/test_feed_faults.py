@@ -167,6 +167,22 @@ async def test_a_company_missing_for_a_whole_day_is_closed_as_removed(alerting: 
     await poll_and_deliver(alerting, clock, minutes=60)
     (reply,) = slack.posts(ALERTS, top_level=False)
     assert reply.args["text"].startswith("Closed: Bright &amp; Sons is no longer in the status feed")
+    assert alerting.services.store.open_incidents() == []
+    assert "Bright" not in card_text(await alerting.slash("list"))
+
+    # Back later with the same problem: the same incident, open again, in the same message.
+    feed.hidden = set()
+    await poll_and_deliver(alerting, clock, minutes=60)
+    (post,) = slack.posts(ALERTS, top_level=True)
+    back = slack.posts(ALERTS, top_level=False)[-1]
+    assert back.args["text"].startswith("Back in the status feed, and still the same problem: Bright &amp; Sons")
+    assert not slack.of("chat.update")[-1].args["text"].startswith(("Resolved", "Closed"))
+    (incident,) = alerting.services.store.open_incidents()
+    assert incident.company_id == "c_2"
+    # And it resolves as usual.
+    feed.update("c_2", integration_status="integrated", error=None)
+    await poll_and_deliver(alerting, clock)
+    assert slack.of("chat.update")[-1].args["text"].startswith("Resolved: Bright &amp; Sons")
 
 
 # --- 4. a duplicate id whose records disagree -------------------------------------------------------------------
