@@ -49,8 +49,6 @@ class Snapshot:
     skipped_ids: frozenset[str] = frozenset()
     # Records kept with a change (text shortened, a count clamped): said once per record, in the log.
     notes: list[str] = field(default_factory=list)
-    # How many /companies pages the listing took (0 for a source without pages).
-    pages: int = 0
 
 
 def fingerprint(record: dict[str, Any]) -> int | None:
@@ -94,9 +92,7 @@ def _record_name(index: int, record_id: Any) -> str:
     return f"company {record_id[:100]!r}" if isinstance(record_id, str) else f"company #{index}"
 
 
-def build_snapshot(
-    account_document: Any, records: list[Any], parsed: ParsedRecords | None = None, *, pages: int = 0
-) -> Snapshot:
+def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedRecords | None = None) -> Snapshot:
     """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch.
 
     Records that disagree about one company id (one integrated, one in error) are malformed: none of them
@@ -134,7 +130,7 @@ def build_snapshot(
     companies = [company for company_id, company in by_id.items() if company_id not in skipped_ids]
     if parsed is not None:
         parsed.keep_only(set(by_id))
-    return Snapshot(account, companies, skipped, frozenset(skipped_ids), notes, pages)
+    return Snapshot(account, companies, skipped, frozenset(skipped_ids), notes)
 
 
 class StatusFeed(Protocol):
@@ -263,7 +259,7 @@ class HttpFeed:
                 most = GROWTH_FACTOR * self.last_records + 2 * max(len(batch), 1)
             cursor = page.get("next_cursor")
             if cursor is None or cursor == "":
-                snapshot = build_snapshot(account_document, records, self._parsed, pages=pages)
+                snapshot = build_snapshot(account_document, records, self._parsed)
                 self.last_records = len(records)
                 return snapshot
             if not isinstance(cursor, str):

@@ -291,10 +291,6 @@ class Store(AlertStore, HomeStore, ReminderStore):
             )
         }
 
-    def missing_since(self, company_id: str) -> datetime | None:
-        row = self.db.execute("select missing_since from companies where id = ?", [company_id]).fetchone()
-        return from_iso(row[0]) if row else None
-
     def mark_missing(self, company_ids: list[str], now: datetime) -> None:
         self._set_missing(company_ids, iso(now))
 
