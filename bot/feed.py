@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, Protocol
 import aiohttp
 
 from bot.demo import DEMO_ACCOUNT, demo_companies
-from bot.models import Account, CompanyStatus, FeedRecordError, parse_account, parse_company
+from bot.models import Account, CompanyStatus, FeedRecordError, normal_id, parse_account, parse_company
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,10 @@ def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedReco
         except FeedRecordError as exc:
             skipped.append(f"{_record_name(index, record_id)}: {exc}")
             if isinstance(record_id, str):
-                skipped_ids.add(record_id.strip())
-                if record_id.strip() in by_id:
-                    disagreeing[record_id.strip()] = disagreeing.get(record_id.strip(), 1) + 1
+                bad_id = normal_id(record_id)
+                skipped_ids.add(bad_id)
+                if bad_id in by_id:
+                    disagreeing[bad_id] = disagreeing.get(bad_id, 1) + 1
             continue
         notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
         first = by_id.get(company.id)

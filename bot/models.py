@@ -177,9 +177,15 @@ def _identifier(record: Mapping[str, Any], key: str) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value.strip():
         raise FeedRecordError(f"{key!r} must be a non-empty string")
+    value = normal_id(value)
     if len(value) > MAX_ID_LENGTH:
         raise FeedRecordError(f"{key!r} is longer than {MAX_ID_LENGTH} characters")
-    return storable_text(value.strip())
+    return value
+
+
+def normal_id(value: str) -> str:
+    """An id as stored: white space collapsed, storable."""
+    return storable_text(" ".join(value.split()))
 
 
 def _enum(record: Mapping[str, Any], key: str, enum: type[StrEnum]) -> Any:
@@ -322,6 +328,8 @@ class StoredCompany:
     status: CompanyStatus
     status_since: datetime | None
     sync_since: datetime | None
+    # Since when the feed's complete listings leave it out (it keeps its last known state for a day).
+    missing_since: datetime | None = None
 
     @property
     def id(self) -> str:

@@ -270,6 +270,11 @@ def card_facts(
     notes = []
     if feed_problem:
         notes.append(f"The status feed cannot be read right now ({feed_problem}): this is the last known status.")
+    elif company.missing_since is not None:
+        notes.append(
+            f"The status feed has left this company out of its listings since {utc_text(company.missing_since)}: "
+            "this is its last known status."
+        )
     if not known_user:
         notes.append(
             "You see the Home page level only: your Slack email is not one of this practice's AutoEntry users. "

@@ -107,6 +107,7 @@ def row_to_company(row: dict[str, Any]) -> StoredCompany:
         status=status,
         status_since=from_iso(row["status_since"]),
         sync_since=from_iso(row["sync_since"]),
+        missing_since=from_iso(row.get("missing_since")),
     )
 
 
@@ -298,6 +299,8 @@ class Store(AlertStore, HomeStore, ReminderStore):
         self._set_missing(company_ids, None)
 
     def _set_missing(self, company_ids: list[str], value: str | None) -> None:
+        if company_ids:
+            self.companies_version += 1  # cards read companies from memory
         for start in range(0, len(company_ids), 500):
             chunk = company_ids[start : start + 500]
             self.db.execute(

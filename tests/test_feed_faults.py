@@ -143,13 +143,16 @@ async def test_a_company_missing_from_one_listing_keeps_its_state_and_its_alert(
     (post,) = slack.posts(ALERTS)
     feed.hidden = {"c_2"}
     await poll_and_deliver(alerting, clock)
+    card = card_text(await alerting.slash("Bright & Sons"))
+    assert "Home page status: Error" in card and "left this company out of its listings since" in card
     feed.hidden = set()
     await poll_and_deliver(alerting, clock)
     assert slack.posts(ALERTS) == [post]  # no "Closed", no second alert
     assert not any(call.args["text"].startswith(("Resolved", "Closed")) for call in slack.of("chat.update"))
     (incident,) = alerting.services.store.open_incidents()
     assert incident.company_id == "c_2"
-    assert "Home page status: Error" in card_text(await alerting.slash("Bright & Sons"))
+    card = card_text(await alerting.slash("Bright & Sons"))
+    assert "Home page status: Error" in card and "left this company out" not in card
     # Cleared later: the very same alert says so.
     feed.update("c_2", integration_status="integrated", error=None)
     await poll_and_deliver(alerting, clock)
