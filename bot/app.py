@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timezone
+from datetime import timedelta, timezone
 from typing import AsyncIterator
 
 from aiohttp import ClientPayloadError, web
@@ -17,7 +17,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.health import health
-from bot.services import Services, build_services
+from bot.practice.poller import next_poll_delay
+from bot.services import Services, build_services, utcnow
 from bot.slack.guard import signature_headers_problem
 from bot.slack.middleware import RejectMalformed
 from handlers import register
@@ -46,17 +47,23 @@ def build_bolt_app(services: Services) -> AsyncApp:
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
+    """One poll at start, then each poll scheduled from the end of the one before (next_poll_delay), so
+    a poll that takes long or fails is never followed at once by another."""
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    scheduler.add_job(
-        services.poller.poll_once,
-        "interval",
-        seconds=services.settings.poll_interval_seconds,
-        id="poll",
-        next_run_time=services.clock(),  # one poll at start-up
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-    )
+    interval = services.settings.poll_interval_seconds
+
+    async def scheduled_poll() -> None:
+        try:
+            await services.poller.poll_once()
+        finally:
+            delay = next_poll_delay(services.poller.consecutive_failures, interval)
+            if scheduler.running:
+                scheduler.add_job(
+                    scheduled_poll, "date", run_date=utcnow() + timedelta(seconds=delay), id="poll",
+                    replace_existing=True, misfire_grace_time=None,
+                )
+
+    scheduler.add_job(scheduled_poll, "date", run_date=utcnow(), id="poll", misfire_grace_time=None)
     return scheduler
 
 

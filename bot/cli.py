@@ -71,13 +71,15 @@ async def run_poll(settings: Settings) -> int:
     try:
         outcome = await services.poller.poll_once()
         if not outcome.ok:
-            print(f"The status feed could not be read: {outcome.error}. Nothing changed.")
+            print(f"The poll failed: {outcome.error}. Nothing changed.")
             return 1
         print(f"Polled {services.feed.description}: {outcome.companies} companies, {len(outcome.changes)} changed.")
         for change in outcome.changes:
             print(f"  {describe_change(change.before, change.after)}")
         for problem in outcome.skipped:
             print(f"  skipped: {problem}")
+        if outcome.missing_ids:
+            print(f"  {len(outcome.missing_ids)} companies left out of this listing keep their last known state")
         if outcome.removed:
             print(f"  {outcome.removed} companies are no longer in the feed")
         queued = services.store.pending_outbox_count()

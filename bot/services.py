@@ -13,7 +13,7 @@ from bot.alerting.engine import AlertEngine, AlertRenderer
 from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre
 from bot.home.refresh import HomeRefresher
-from bot.practice.feed import StatusFeed, feed_from_source
+from bot.practice.feed import StatusFeed, feed_from_source, fetch_deadline
 from bot.practice.poller import Poller
 from bot.reminders.loop import Reminders
 from bot.settings import Settings
@@ -57,7 +57,9 @@ def build_services(
 ) -> Services:
     store = Store.open(settings.db_path)
     help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
-    feed = feed or feed_from_source(settings.status_source, settings.status_api_token, clock)
+    feed = feed or feed_from_source(
+        settings.status_source, settings.status_api_token, clock, fetch_deadline=fetch_deadline(settings.poll_interval_seconds)
+    )
     poller = Poller(store, feed, clock)
     client = slack_client(settings)
     alerts = AlertEngine(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 
 from bot.alerting import outbox
-from bot.answers.render import Message, escape, notice, section
+from bot.answers.render import Message, escape, feed_not_answering, notice, section
 from bot.practice.permissions import may_not_silence
 from bot.presses import press_key
 from bot.slack.actions import (
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SNOOZES = {SNOOZE_HOUR_ACTION: timedelta(hours=1), SNOOZE_DAY_ACTION: timedelta(days=1)}
 RECHECK_AFTER = timedelta(seconds=5)
+# How long a Check again waits for the feed before saying it is not answering (the poll goes on).
+CHECK_AGAIN_WAIT = timedelta(seconds=10)
 
 
 CANNOT_READ = "I could not read that button. Nothing changed."
@@ -157,9 +160,15 @@ def register(app: AsyncApp, services: "Services") -> None:
         last = store.last_poll()
         fresh = last is not None and last.ok and services.clock() - (last.finished_at or last.started_at) < RECHECK_AFTER
         if not fresh:
-            outcome = await services.poller.poll_once()
-            if not outcome.ok:
-                text = f"Checked again, but the status feed cannot be read right now ({outcome.error}). Nothing changed."
+            await say(respond, "Checking the status feed now…")
+            try:
+                # Joins a poll already under way; the wait is bounded, the poll is not cut short.
+                outcome = await asyncio.wait_for(services.poller.poll_once(), CHECK_AGAIN_WAIT.total_seconds())
+                problem = None if outcome.ok else outcome.error
+            except TimeoutError:
+                problem = f"no answer within {CHECK_AGAIN_WAIT.total_seconds():g} s"
+            if problem is not None:
+                text = feed_not_answering(problem, services.status.feed_health().checked_at, services.clock())
                 await say(respond, text)
                 return
         ids = [number] if kind == "i" else store.group_incident_ids(number)

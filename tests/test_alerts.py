@@ -253,7 +253,8 @@ async def test_check_again_polls_now_and_updates_the_message(alerting: Bot, feed
     requests_before = len(feed.requests)
     clock.advance(seconds=10)
     await alerting.click(CHECK_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
-    (answer,) = await slack.wait_for_responses()
+    checking, answer = await slack.wait_for_responses(2)
+    assert checking.args["text"] == "Checking the status feed now…"
     assert answer.args["text"] == "Checked again just now: still a problem."
     assert len(feed.requests) > requests_before
     (update,) = await slack.wait_for_calls("chat.update")
@@ -262,8 +263,8 @@ async def test_check_again_polls_now_and_updates_the_message(alerting: Bot, feed
     feed.update("c_2", integration_status="integrated", error=None)
     clock.advance(seconds=10)
     await alerting.click(CHECK_ACTION, _value(post), channel=ALERTS, message=slack.channels_history[ALERTS][0])
-    answers = await slack.wait_for_responses(2)
-    assert answers[1].args["text"] == "Checked again: it is resolved. The alert is being updated."
+    answers = await slack.wait_for_responses(4)
+    assert answers[3].args["text"] == "Checked again: it is resolved. The alert is being updated."
     await slack.wait_for(lambda: any(c.args["text"].startswith("Resolved") for c in slack.of("chat.update")))
 
 
@@ -452,12 +453,14 @@ async def test_an_error_that_turns_into_a_disconnection_is_not_called_working_ag
     assert [c.args["text"] for c in slack.posts(ALERTS, top_level=True)][-1].startswith("Bright &amp; Sons: disconnected")
 
 
-async def test_a_company_that_leaves_the_feed_has_its_open_alert_closed(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_company_that_leaves_the_feed_for_a_day_has_its_open_alert_closed(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
     slack = alerting.slack
     feed.update("c_2", integration_status="error", error=DUPLICATE)
     await poll_and_deliver(alerting, clock)
     feed.companies = [c for c in feed.companies if c["id"] != "c_2"]
     await poll_and_deliver(alerting, clock)
+    assert slack.posts(ALERTS, top_level=False) == []
+    await poll_and_deliver(alerting, clock, minutes=24 * 60)
     (reply,) = slack.posts(ALERTS, top_level=False)
     assert reply.args["text"].startswith("Closed: Bright &amp; Sons is no longer in the status feed")
     assert alerting.services.store.open_incidents() == []

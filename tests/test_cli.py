@@ -49,7 +49,7 @@ def test_poll_prints_what_changed(tmp_path: Path) -> None:
 def test_poll_of_a_missing_file_feed_says_so_and_changes_nothing(tmp_path: Path) -> None:
     result = run("poll", cwd=tmp_path, STATUS_SOURCE="file:missing.json")
     assert result.returncode == 1
-    assert "The status feed could not be read" in result.stdout and "missing.json" in result.stdout
+    assert "The poll failed" in result.stdout and "missing.json" in result.stdout
 
 
 def test_help(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.practice.demo import DEMO_ACCOUNT, PHASE, demo_companies
 from bot.practice.feed import DemoFeed, FeedError, FileFeed, HttpFeed, build_snapshot
 from bot.practice.models import IntegrationStatus
-from tests.conftest import Bot
+from tests.conftest import Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.practice import ACCOUNT, company, practice
 
@@ -90,21 +90,52 @@ async def test_garbled_json_is_a_feed_error(feed: FakeFeed) -> None:
         ({"publication_errors": "2"}, "whole number"),
         ({"publication_errors": True}, "whole number"),
         ({"updated_at": "yesterday"}, "not an ISO 8601 time"),
-        ({"name": "x" * 201}, "longer than 200"),
+        ({"id": "c_2" + "x" * 100}, "longer than 100"),  # an id is never shortened: it would merge companies
+        ({"publication_errors": float("nan")}, "whole number"),
+        ({"publication_errors": 2.5}, "whole number"),
+        ({"integration_status": ["error"]}, "'integration_status' is"),
+        ({"updated_at": "0001-01-01T00:00:00+01:00"}, "not an ISO 8601 time"),
     ],
 )
 def test_a_bad_company_record_is_skipped_and_the_rest_count(bad: dict, why: str) -> None:
     records = [company("c_1", "Good One"), {**company("c_2", "Bad One"), **bad}, company("c_3", "Good Two")]
     snapshot = build_snapshot(ACCOUNT, records)
     assert [c.id for c in snapshot.companies] == ["c_1", "c_3"]
-    assert snapshot.skipped_ids == {"c_2"}
+    assert snapshot.skipped_ids == ({"c_2"} if "id" not in bad else {bad["id"]})
     assert why in snapshot.skipped[0]
 
 
-def test_records_that_are_not_objects_and_duplicates_are_skipped() -> None:
-    snapshot = build_snapshot(ACCOUNT, ["nope", None, company("c_1", "One"), company("c_1", "One again")])
-    assert [c.name for c in snapshot.companies] == ["One"]
-    assert len(snapshot.skipped) == 3
+def test_records_that_are_not_objects_and_duplicates_that_disagree_are_skipped() -> None:
+    snapshot = build_snapshot(
+        ACCOUNT, ["nope", None, company("c_1", "One"), company("c_1", "One again"), company("c_2", "Two"), company("c_2", "Two")]
+    )
+    assert [c.name for c in snapshot.companies] == ["Two"]  # an identical repeat is harmless
+    assert snapshot.skipped_ids == {"c_1"}
+    assert len(snapshot.skipped) == 3 and "2 records disagree" in snapshot.skipped[2]
+
+
+def test_long_text_is_shortened_keeping_its_start_and_huge_counts_are_clamped() -> None:
+    from bot.practice.models import (
+        MAX_MESSAGE_LENGTH,
+        MAX_NAME_LENGTH,
+        MAX_PUBLICATION_ERRORS,
+    )
+
+    message = "Line 1: Account code 4010 is not valid. " + "Another validation error. " * 100
+    records = [
+        company("c_1", "N" * 500, software="S" * 500, integration_status="error",
+                error={"kind": "publication", "message": message},
+                sync_app={"status": "offline", "location": "L" * 500, "last_seen_at": None}, publication_errors=1e300),
+        company("c_2", "Two \ud800 lone", publication_errors=10**30),
+    ]
+    snapshot = build_snapshot({**ACCOUNT, "name": "A" * 1000}, records)
+    one, two = snapshot.companies
+    assert one.error is not None and len(one.error.message) == MAX_MESSAGE_LENGTH
+    assert one.error.message.startswith("Line 1: Account code 4010") and one.error.message.endswith("…")
+    assert len(one.name) == MAX_NAME_LENGTH and one.sync_app is not None and one.sync_app.location.endswith("…")
+    assert one.publication_errors == two.publication_errors == MAX_PUBLICATION_ERRORS
+    assert two.name == "Two \ufffd lone" and snapshot.account.name.endswith("…")
+    assert snapshot.skipped == [] and len(snapshot.notes) == 6
 
 
 def test_a_bad_account_fails_the_whole_fetch() -> None:
@@ -182,8 +213,14 @@ async def test_a_partial_feed_erases_nothing(bot: Bot, feed: FakeFeed) -> None:
     assert bright is not None and bright.status.integration_status is IntegrationStatus.INTEGRATED
 
 
-async def test_a_company_gone_from_a_full_feed_is_no_longer_listed(bot: Bot, feed: FakeFeed) -> None:
+async def test_a_company_gone_from_full_feeds_for_a_day_is_no_longer_listed(bot: Bot, feed: FakeFeed, clock: FakeClock) -> None:
     feed.companies = [c for c in feed.companies if c["id"] != "c_2"]
+    outcome = await bot.poll()
+    assert outcome.removed == 0 and outcome.missing_ids == {"c_2"}
+    assert "Bright" in str((await bot.slash("list"))["blocks"])  # one listing without it proves nothing
+    clock.advance(hours=23, minutes=59)
+    assert (await bot.poll()).removed == 0
+    clock.advance(minutes=1)
     outcome = await bot.poll()
     assert outcome.removed == 1
     assert bot.services.store.company("c_2") is None

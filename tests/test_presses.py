@@ -211,7 +211,11 @@ async def test_check_again_twice_in_a_second_checks_and_answers_once(alerting: B
     clock.advance(seconds=1)
     await alerting.click(CHECK_ACTION, value, channel=ALERTS, message=message)
     await settle(alerting)
-    assert [a.args["text"] for a in slack.responses] == ["Checked again just now: still a problem."]
+    # One press, one check: "checking..." at once, then its result; the second press adds nothing.
+    assert [a.args["text"] for a in slack.responses] == [
+        "Checking the status feed now…",
+        "Checked again just now: still a problem.",
+    ]
     assert feed.requests[fetches:].count("/companies") == 1  # one poll
     assert len(slack.of("chat.update")) == 1
 

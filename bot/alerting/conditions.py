@@ -32,7 +32,7 @@ class ConditionSpec:
     new_detail_is_news: bool
     # Seen on a company the bot has just met: the state it was set up in, not news.
     quiet_on_new_company: bool
-    # The Help Centre topic for it, given the error's kind (bot.helpcentre topics).
+    # The Help Centre topic for it, given the error's kind (bot.helpcentre.matching topics).
     help_topic: Callable[[str | None], str]
 
 

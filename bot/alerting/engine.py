@@ -27,6 +27,7 @@ from bot.alerting.messages import (
     group_progress_reply,
     problem_phrases,
     resolved_reply,
+    returned_reply,
     snoozed_reply,
 )
 from bot.alerting.transitions import (
@@ -65,10 +66,11 @@ class PollNews:
 
     opened: list[int] = field(default_factory=list)
     updated: list[tuple[int, str]] = field(default_factory=list)  # (incident, its previous detail)
+    returned: list[int] = field(default_factory=list)  # closed as removed, reopened: the company is back as it was
     resolved: list[tuple[int, str]] = field(default_factory=list)  # (incident, why: "cleared" or "removed")
 
     def __bool__(self) -> bool:
-        return bool(self.opened or self.updated or self.resolved)
+        return bool(self.opened or self.updated or self.resolved or self.returned)
 
 
 class AlertEngine:
@@ -105,8 +107,9 @@ class AlertEngine:
         candidates = set(changed) | store.pending_condition_companies()
         known = store.conditions_of(candidates | set(outcome.removed_ids))
         news = PollNews()
-        # A bad record this time says nothing about the company: its grace period is not judged on it.
-        for company_id in sorted(candidates - outcome.skipped_ids - set(outcome.removed_ids)):
+        # A bad record this time, or none (left out of this listing), says nothing about the company: its
+        # grace period is not judged on it, and its open alerts stay open.
+        for company_id in sorted(candidates - outcome.skipped_ids - outcome.missing_ids - set(outcome.removed_ids)):
             change = changed.get(company_id)
             company = change.after if change else store.company(company_id)
             if company is None:
@@ -120,9 +123,20 @@ class AlertEngine:
                 baseline=baseline,
                 new_company=change is not None and change.before is None,
             ):
+                if transition.verb is Verb.OPEN and company_id in outcome.returned:
+                    # Back in the feed with the problem it had when it was closed as removed: the same incident.
+                    closed = store.incident_closed_at(company_id, transition.condition, outcome.returned[company_id])
+                    if closed is not None and closed.detail == transition.detail:
+                        store.reopen_incident(closed.id, now)
+                        store.save_condition(
+                            company_id, ConditionState(transition.condition, Phase.OPEN, closed.since, closed.detail, closed.id)
+                        )
+                        news.returned.append(closed.id)
+                        continue
                 self._apply(company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news)
         for company_id in outcome.removed_ids:
-            # Gone from the feed: its open alerts are closed (and say why), the rest forgotten.
+            # Gone from complete listings for a whole day: its open alerts are closed (and say why), the
+            # rest forgotten.
             for condition, state in known.get(company_id, {}).items():
                 if state.phase is Phase.OPEN and state.incident_id is not None:
                     store.resolve_incident(state.incident_id, now)
@@ -182,7 +196,7 @@ class AlertEngine:
         everything, by_company = store.subscription_map()
         snoozes = store.active_snoozes(now)
         incidents = store.incidents(
-            [*news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *(i for _, i in deferred)]
+            [*news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *news.returned, *(i for _, i in deferred)]
         )
 
         new_by_channel: dict[str, list[int]] = defaultdict(list)
@@ -210,7 +224,10 @@ class AlertEngine:
             (incident_id, "changed", f"v{incidents[incident_id].version}",
              {"event": "changed", "previous": previous, "now": incidents[incident_id].detail})
             for incident_id, previous in news.updated
-        ] + [(incident_id, "resolved", "resolved", {"event": "resolved", "why": why}) for incident_id, why in news.resolved]
+        ] + [(incident_id, "resolved", "resolved", {"event": "resolved", "why": why}) for incident_id, why in news.resolved] + [
+            (incident_id, "changed", f"returned:v{incidents[incident_id].version}", {"event": "returned"})
+            for incident_id in news.returned
+        ]
         for incident_id, event, reply_key, body in told:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
@@ -219,8 +236,8 @@ class AlertEngine:
                     continue
                 channel = message.channel
                 store.enqueue(outbox.update(channel, incident_id, f"v{incident.version}"), now)
-                # A snooze silences a changed message; a recovery is always told.
-                if event == "resolved" or (channel, incident.company_id) not in snoozes:
+                # A snooze silences a changed message; a recovery (or a return) is always told.
+                if event == "resolved" or body["event"] == "returned" or (channel, incident.company_id) not in snoozes:
                     store.enqueue(outbox.reply(channel, incident_id, reply_key, body), now)
         for group_id, group_items in group_news.items():
             group = store.group(group_id)
@@ -324,6 +341,8 @@ class AlertRenderer:
             return changed_reply(self.facts(incident), body.get("previous", ""), body.get("now", incident.detail))
         if event == "resolved":
             return resolved_reply(self.facts(incident), removed=body.get("why") == "removed")
+        if event == "returned":
+            return returned_reply(self.facts(incident))
         return self.people_reply(body)
 
     @staticmethod

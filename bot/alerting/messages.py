@@ -231,6 +231,12 @@ def resolved_reply(facts: AlertFacts, *, removed: bool = False) -> Message:
     return Message(text=escape(text), blocks=[section(f"{icon} {escape(text)}")])
 
 
+def returned_reply(facts: AlertFacts) -> Message:
+    """A company closed as removed is back in the feed with the same problem: its alert is open again."""
+    text = f"Back in the status feed, and still the same problem: {facts.company}. This alert is open again."
+    return Message(text=escape(text), blocks=[section(f":leftwards_arrow_with_hook: {escape(text)}")])
+
+
 def acknowledged_reply(user_id: str) -> Message:
     return Message(text=f"Acknowledged by <@{user_id}>.", blocks=[section(f":eyes: Acknowledged by <@{user_id}>.")])
 

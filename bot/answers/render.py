@@ -341,6 +341,11 @@ def card_facts(
     notes = []
     if feed_problem:
         notes.append(f"The status feed cannot be read right now ({feed_problem}): this is the last known status.")
+    elif company.missing_since is not None:
+        notes.append(
+            f"The status feed has left this company out of its listings since {utc_text(company.missing_since)}: "
+            "this is its last known status."
+        )
     if not known_user:
         notes.append(
             "You see the Home page level only: your Slack email is not one of this practice's AutoEntry users. "
@@ -607,3 +612,15 @@ def describe_change(before: StoredCompany | None, after: StoredCompany) -> str:
     if old.publication_errors != new.publication_errors:
         parts.append(f"triangles {old.publication_errors} -> {new.publication_errors}")
     return f"{new.name}: {'; '.join(parts) or 'details updated'}"
+
+
+def feed_not_answering(problem: str | None, last_good: datetime | None, now: datetime) -> str:
+    """What a Check again says when the feed cannot give an answer now: why, and how old the data is."""
+    why = f" ({problem})" if problem else ""
+    if last_good is None:
+        return f"The status feed is not answering{why}; there is no good data from it yet. Nothing changed."
+    stamp = last_good.astimezone(timezone.utc).strftime("%H:%M UTC on %d %b")
+    return (
+        f"The status feed is not answering{why}; the last good data is from {stamp} ({age_text(last_good, now)}). "
+        "Nothing changed; the alert will follow the feed when it answers again."
+    )

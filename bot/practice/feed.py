@@ -18,14 +18,29 @@ from bot.practice.models import (
     Account,
     CompanyStatus,
     FeedRecordError,
+    normal_id,
     parse_account,
     parse_company,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_PAGES = 10_000
-REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+# A listing longer than this is refused: 2,000 pages of 500 is a million companies, far beyond any practice.
+MAX_PAGES = 2_000
+# Once a listing has been read whole, a later one may hold at most twice as many records plus two of its
+# first page: a cursor that never ends (a new one on every page) is stopped after about twice the real
+# pages, not after MAX_PAGES, so a failing poll costs the feed about two requests per real page. A practice
+# that truly grew more than that between two polls fails them until the bot restarts (the first listing
+# after a start may be MAX_PAGES); /healthz and the log say so.
+GROWTH_FACTOR = 2
+# Pages in a row that bring no company not already seen in this listing: the cursor runs in a circle.
+STALE_PAGES = 2
+# Each request: 10 s to connect, 30 s in all. A page that drips one byte a second is stopped by the
+# whole-fetch deadline (FETCH_DEADLINE_SECONDS), not by these.
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10, sock_read=15)
+# The whole fetch (the account and every page, retries included) has this long, and at most the poll
+# interval (bot/app.py passes it): past it, the poll fails and the last good state stays.
+FETCH_DEADLINE_SECONDS = 60.0
 
 
 class FeedError(Exception):
@@ -39,6 +54,8 @@ class Snapshot:
     skipped: list[str] = field(default_factory=list)
     # Companies whose record was bad this time: their known state stays, they are not "removed".
     skipped_ids: frozenset[str] = frozenset()
+    # Records kept with a change (text shortened, a count clamped): said once per record, in the log.
+    notes: list[str] = field(default_factory=list)
 
 
 def fingerprint(record: dict[str, Any]) -> int | None:
@@ -53,22 +70,22 @@ def fingerprint(record: dict[str, Any]) -> int | None:
 class ParsedRecords:
     """What each record parsed to last time, by a fingerprint of its fields: an unchanged record (nearly
     all of them, poll after poll) is not validated again, and parses to the very same object, which lets
-    the poller skip it at once."""
+    the poller skip it at once. A record's notes (text shortened...) are given the first time only."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, tuple[int, CompanyStatus]] = {}
 
-    def parse(self, record: Any) -> CompanyStatus:
+    def parse(self, record: Any, notes: list[str] | None = None) -> CompanyStatus:
         record_id = record.get("id") if isinstance(record, dict) else None
         if not isinstance(record_id, str):
-            return parse_company(record)
+            return parse_company(record, notes)
         digest = fingerprint(record)
         if digest is None:
-            return parse_company(record)
+            return parse_company(record, notes)
         known = self._by_id.get(record_id)
         if known is not None and known[0] == digest:
             return known[1]
-        company = parse_company(record)
+        company = parse_company(record, notes)
         self._by_id[record_id] = (digest, company)
         return company
 
@@ -77,33 +94,51 @@ class ParsedRecords:
             del self._by_id[gone]
 
 
+def _record_name(index: int, record_id: Any) -> str:
+    # By id where there is one, so the same bad record reads the same, poll after poll, wherever it sits.
+    return f"company {record_id[:100]!r}" if isinstance(record_id, str) else f"company #{index}"
+
+
 def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedRecords | None = None) -> Snapshot:
-    """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch."""
+    """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch.
+
+    Records that disagree about one company id (one integrated, one in error) are malformed: none of them
+    counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
     try:
         account, problems = parse_account(account_document)
     except FeedRecordError as exc:
         raise FeedError(f"account: {exc}") from None
     skipped = [f"account {problem}" for problem in problems]
     skipped_ids: set[str] = set()
-    companies: list[CompanyStatus] = []
-    seen: set[str] = set()
+    notes: list[str] = []
+    by_id: dict[str, CompanyStatus] = {}
+    disagreeing: dict[str, int] = {}
     for index, record in enumerate(records):
         record_id = record.get("id") if isinstance(record, dict) else None
+        record_notes: list[str] = []
         try:
-            company = parsed.parse(record) if parsed is not None else parse_company(record)
+            company = parsed.parse(record, record_notes) if parsed is not None else parse_company(record, record_notes)
         except FeedRecordError as exc:
-            skipped.append(f"company #{index} (id {record_id!r}): {exc}")
+            skipped.append(f"{_record_name(index, record_id)}: {exc}")
             if isinstance(record_id, str):
-                skipped_ids.add(record_id)
+                bad_id = normal_id(record_id)
+                skipped_ids.add(bad_id)
+                if bad_id in by_id:
+                    disagreeing[bad_id] = disagreeing.get(bad_id, 1) + 1
             continue
-        if company.id in seen:
-            skipped.append(f"company #{index} (id {company.id!r}): duplicate id, first record kept")
-            continue
-        seen.add(company.id)
-        companies.append(company)
+        notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
+        first = by_id.get(company.id)
+        if first is None:
+            by_id[company.id] = company
+        elif first != company:
+            disagreeing[company.id] = disagreeing.get(company.id, 1) + 1
+    for company_id, count in disagreeing.items():
+        skipped.append(f"company {company_id[:100]!r}: {count} records disagree about it; its last known state is kept")
+        skipped_ids.add(company_id)
+    companies = [company for company_id, company in by_id.items() if company_id not in skipped_ids]
     if parsed is not None:
-        parsed.keep_only(seen)
-    return Snapshot(account, companies, skipped, frozenset(skipped_ids))
+        parsed.keep_only(set(by_id))
+    return Snapshot(account, companies, skipped, frozenset(skipped_ids), notes)
 
 
 class StatusFeed(Protocol):
@@ -162,6 +197,7 @@ class HttpFeed:
         attempts: int = 4,
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        fetch_deadline: float = FETCH_DEADLINE_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.description = f"the status API at {self.base_url}"
@@ -173,6 +209,10 @@ class HttpFeed:
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self._parsed = ParsedRecords()
+        # Seconds the whole fetch may take, retries included.
+        self.fetch_deadline = fetch_deadline
+        # Records in the last listing read whole: bounds the next one.
+        self.last_records: int | None = None
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         if self._session is None or self._session.closed:
@@ -202,23 +242,50 @@ class HttpFeed:
         raise FeedError(f"{problem} after {self._attempts} attempts")
 
     async def fetch(self) -> Snapshot:
+        """The account and the whole listing, within `fetch_deadline` seconds; FeedError otherwise."""
+        try:
+            async with asyncio.timeout(self.fetch_deadline):
+                return await self._fetch()
+        except TimeoutError:
+            raise FeedError(f"no complete answer within {self.fetch_deadline:g} s (the fetch's deadline)") from None
+
+    async def _fetch(self) -> Snapshot:
         account_document = await self._get("/account")
         records: list[Any] = []
         cursor: str | None = None
         seen_cursors: set[str] = set()
-        for _ in range(MAX_PAGES):
+        seen_ids: set[Any] = set()
+        stale = 0
+        most: int | None = None
+        for pages in range(1, MAX_PAGES + 1):
             page = await self._get("/companies", {"cursor": cursor} if cursor else None)
             if not isinstance(page, dict) or not isinstance(page.get("companies"), list):
                 raise FeedError("/companies: expected an object with a 'companies' list")
-            records.extend(page["companies"])
+            batch = page["companies"]
+            records.extend(batch)
+            if most is None and self.last_records is not None:
+                most = GROWTH_FACTOR * self.last_records + 2 * max(len(batch), 1)
             cursor = page.get("next_cursor")
             if cursor is None or cursor == "":
-                return build_snapshot(account_document, records, self._parsed)
+                snapshot = build_snapshot(account_document, records, self._parsed)
+                self.last_records = len(records)
+                return snapshot
             if not isinstance(cursor, str):
                 raise FeedError("/companies: 'next_cursor' must be a string or null")
             if cursor in seen_cursors:
                 raise FeedError(f"/companies: the cursor {cursor[:40]!r} came back twice; the feed loops")
             seen_cursors.add(cursor)
+            ids = {record.get("id") for record in batch if isinstance(record, dict) and isinstance(record.get("id"), str)}
+            stale = stale + 1 if not ids - seen_ids else 0
+            seen_ids |= ids
+            if stale >= STALE_PAGES:
+                raise FeedError(f"/companies: {stale} pages in a row with no new company; the cursor seems endless")
+            if most is not None and len(records) > most:
+                raise FeedError(
+                    f"/companies: more than {most} companies in {pages} pages and still going (the last complete"
+                    f" listing had {self.last_records}); the cursor seems endless (if the practice really grew"
+                    " that much, restart the bot to read it whole once)"
+                )
         raise FeedError(f"/companies: more than {MAX_PAGES} pages")
 
     async def close(self) -> None:
@@ -233,9 +300,20 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-def feed_from_source(source: str, token: str | None, clock: Callable[[], datetime]) -> StatusFeed:
+def feed_from_source(
+    source: str, token: str | None, clock: Callable[[], datetime], *, fetch_deadline: float = FETCH_DEADLINE_SECONDS
+) -> StatusFeed:
     if source == "demo":
         return DemoFeed(clock)
     if source.startswith("file:"):
         return FileFeed(Path(source[len("file:") :]))
-    return HttpFeed(source, token)
+    return HttpFeed(source, token, fetch_deadline=fetch_deadline)
+
+
+def fetch_deadline(poll_interval_seconds: float) -> float:
+    """Seconds a whole fetch may take: FETCH_DEADLINE_SECONDS (60), or the poll interval when that is
+    shorter, but never under MIN_FETCH_DEADLINE_SECONDS (5: time for a practice of thousands on loopback)."""
+    return max(MIN_FETCH_DEADLINE_SECONDS, min(FETCH_DEADLINE_SECONDS, poll_interval_seconds))
+
+
+MIN_FETCH_DEADLINE_SECONDS = 5.0

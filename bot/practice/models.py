@@ -41,8 +41,44 @@ class SyncAppStatus(StrEnum):
     OFFLINE = "offline"
 
 
+# --- limits on what the feed may hand us -------------------------------------------------------
+# The one place they are defined. Text over its limit is shortened (start kept, "…" at the end) and the
+# record still counts: a long message is no reason to miss a company's error. Identifiers are not shortened
+# (two ids cut to the same start would merge two companies): an over-long id makes its record bad.
+#
+# Company, account and person names: 200 characters. Slack's header block holds 150 and a card's fields
+# 2,000; no real practice or client name comes near 200.
 MAX_NAME_LENGTH = 200
+# Accounting software names ("QuickBooks Desktop", "Sage 50"): 100, room for any product and edition.
+MAX_SOFTWARE_LENGTH = 100
+# Sync App locations (a computer's name, "RECEPTION-PC"): 200; Windows names are at most 63.
+MAX_LOCATION_LENGTH = 200
+# Error messages: 2,000. Xero puts every validation error of a document in one message (2,400 characters
+# seen); the card shows the message in one section block, which Slack caps at 3,000 with its label.
 MAX_MESSAGE_LENGTH = 2000
+# Emails: 320, the longest address RFC 3696 allows.
+MAX_EMAIL_LENGTH = 320
+# Company and account ids: 100, then the record is bad (see above).
+MAX_ID_LENGTH = 100
+# Triangles in a company's inbox: counts above this are stored as this. SQLite's INTEGER holds up to
+# 2**63 - 1 and Python's json reads 1e300 or 10**30 happily; no inbox holds a billion documents.
+MAX_PUBLICATION_ERRORS = 1_000_000_000
+
+ELLIPSIS = "…"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, keeping its start (which says most) and ending in "…"."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def storable_text(text: str) -> str:
+    """Text SQLite can store: lone UTF-16 surrogates (valid in JSON as "\\ud800") become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,25 +150,51 @@ class Account:
 # --- parsing -----------------------------------------------------------------------------
 
 
-def _text(record: Mapping[str, Any], key: str, *, limit: int = MAX_NAME_LENGTH, required: bool = True) -> str | None:
+def _text(
+    record: Mapping[str, Any],
+    key: str,
+    *,
+    limit: int = MAX_NAME_LENGTH,
+    required: bool = True,
+    notes: list[str] | None = None,
+) -> str | None:
+    """A text field with its white space collapsed, shortened to `limit` (noted in `notes`), never refused
+    for its length; FeedRecordError when it is missing (and required), empty or not a string."""
     value = record.get(key)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
         raise FeedRecordError(f"{key!r} must be a non-empty string")
-    value = " ".join(value.split())
+    value = storable_text(" ".join(value.split()))
     if len(value) > limit:
-        raise FeedRecordError(f"{key!r} is longer than {limit} characters")
+        if notes is not None:
+            notes.append(f"{key!r} of {len(value)} characters shortened to {limit}")
+        value = shorten(value, limit)
     return value
+
+
+def _identifier(record: Mapping[str, Any], key: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise FeedRecordError(f"{key!r} must be a non-empty string")
+    value = normal_id(value)
+    if len(value) > MAX_ID_LENGTH:
+        raise FeedRecordError(f"{key!r} is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def normal_id(value: str) -> str:
+    """An id as stored: white space collapsed, storable."""
+    return storable_text(" ".join(value.split()))
 
 
 def _enum(record: Mapping[str, Any], key: str, enum: type[StrEnum]) -> Any:
     value = record.get(key)
     try:
         return enum(value)
-    except ValueError:
+    except (ValueError, TypeError):
         allowed = " | ".join(member.value for member in enum)
-        raise FeedRecordError(f"{key!r} is {value!r}, expected {allowed}") from None
+        raise FeedRecordError(f"{key!r} is {str(value)[:40]!r}, expected {allowed}") from None
 
 
 def parse_timestamp(value: Any, key: str = "timestamp") -> datetime | None:
@@ -142,18 +204,40 @@ def parse_timestamp(value: Any, key: str = "timestamp") -> datetime | None:
         raise FeedRecordError(f"{key!r} must be an ISO 8601 string")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise FeedRecordError(f"{key!r} is not an ISO 8601 time: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across a UTC offset
+        raise FeedRecordError(f"{key!r} is not an ISO 8601 time: {storable_text(value[:40])!r}") from None
 
 
-def parse_company(record: Any) -> CompanyStatus:
-    """Validate one company record from the feed; anything doubtful raises FeedRecordError."""
+def _count(record: Mapping[str, Any], key: str, limit: int, notes: list[str] | None) -> int:
+    """A whole, non-negative number; one above `limit` (1e300, 10**30: more than SQLite's INTEGER holds)
+    is clamped to `limit` and noted. Negative, fractional, NaN, infinite, true/false or text: FeedRecordError."""
+    value = record.get(key, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FeedRecordError(f"{key!r} must be a whole number")
+    if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+        raise FeedRecordError(f"{key!r} must be a whole number")
+    if value < 0:
+        raise FeedRecordError(f"{key!r} must not be negative")
+    if value > limit:
+        if notes is not None:
+            notes.append(f"{key!r} of {value:.3g} stored as {limit:,}")
+        return limit
+    return int(value)
+
+
+def parse_company(record: Any, notes: list[str] | None = None) -> CompanyStatus:
+    """Validate one company record from the feed; anything doubtful raises FeedRecordError.
+
+    Over-long text is shortened and an out-of-range count clamped (see the limits above): each is
+    appended to `notes`, so the caller can log it, and the record counts."""
     if not isinstance(record, Mapping):
         raise FeedRecordError("company record is not an object")
-    company_id = _text(record, "id", limit=100)
+    company_id = _identifier(record, "id")
     status = _enum(record, "integration_status", IntegrationStatus)
 
     error: CompanyError | None = None
@@ -163,7 +247,7 @@ def parse_company(record: Any) -> CompanyStatus:
             raise FeedRecordError("'error' must be an object or null")
         error = CompanyError(
             kind=_enum(raw_error, "kind", ErrorKind),
-            message=_text(raw_error, "message", limit=MAX_MESSAGE_LENGTH) or "",
+            message=_text(raw_error, "message", limit=MAX_MESSAGE_LENGTH, notes=notes) or "",
         )
     if status is IntegrationStatus.ERROR and error is None:
         raise FeedRecordError("'integration_status' is error but 'error' is null")
@@ -175,29 +259,21 @@ def parse_company(record: Any) -> CompanyStatus:
             raise FeedRecordError("'sync_app' must be an object or null")
         sync_app = SyncApp(
             status=_enum(raw_sync, "status", SyncAppStatus),
-            location=_text(raw_sync, "location", required=False),
+            location=_text(raw_sync, "location", limit=MAX_LOCATION_LENGTH, required=False, notes=notes),
             last_seen_at=parse_timestamp(raw_sync.get("last_seen_at"), "last_seen_at"),
         )
 
-    publication_errors = record.get("publication_errors", 0)
-    if publication_errors is None:
-        publication_errors = 0
-    if isinstance(publication_errors, bool) or not isinstance(publication_errors, (int, float)):
-        raise FeedRecordError("'publication_errors' must be a whole number")
-    if isinstance(publication_errors, float) and (not math.isfinite(publication_errors) or not publication_errors.is_integer()):
-        raise FeedRecordError("'publication_errors' must be a whole number")
-    if publication_errors < 0:
-        raise FeedRecordError("'publication_errors' must not be negative")
+    publication_errors = _count(record, "publication_errors", MAX_PUBLICATION_ERRORS, notes)
 
     return CompanyStatus(
-        id=company_id or "",
-        name=_text(record, "name") or "",
-        software=_text(record, "software", limit=100) or "",
+        id=company_id,
+        name=_text(record, "name", notes=notes) or "",
+        software=_text(record, "software", limit=MAX_SOFTWARE_LENGTH, notes=notes) or "",
         integration_status=status,
         # An error object on a company that is not in error is stale detail, not a fault.
         error=error if status is IntegrationStatus.ERROR else None,
         sync_app=sync_app,
-        publication_errors=int(publication_errors),
+        publication_errors=publication_errors,
         updated_at=parse_timestamp(record.get("updated_at"), "updated_at"),
     )
 
@@ -205,8 +281,8 @@ def parse_company(record: Any) -> CompanyStatus:
 def _person(raw: Any, what: str) -> Person:
     if not isinstance(raw, Mapping):
         raise FeedRecordError(f"{what} is not an object")
-    email = _text(raw, "email", limit=320) or ""
-    if "@" not in email:
+    email = _text(raw, "email", limit=MAX_EMAIL_LENGTH) or ""
+    if "@" not in email or email.endswith(ELLIPSIS):
         raise FeedRecordError(f"{what} email {email[:60]!r} is not an email address")
     return Person(name=_text(raw, "name") or "", email=email.casefold())
 
@@ -237,7 +313,7 @@ def parse_account(document: Any) -> tuple[Account, list[str]]:
         # The account holder has the permission everywhere, listed or not.
         users.append(AccountUser(holder.name, holder.email, True))
     account = Account(
-        id=_text(document, "id", limit=100) or "",
+        id=_identifier(document, "id"),
         name=_text(document, "name") or "",
         holder=holder,
         users=tuple(users),
@@ -252,6 +328,8 @@ class StoredCompany:
     status: CompanyStatus
     status_since: datetime | None
     sync_since: datetime | None
+    # Since when the feed's complete listings leave it out (it keeps its last known state for a day).
+    missing_since: datetime | None = None
 
     @property
     def id(self) -> str:

@@ -6,10 +6,10 @@ import asyncio
 import gc
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
-from bot.practice.feed import FeedError, StatusFeed
+from bot.practice.feed import FeedError, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
 from storage.sqlite.db import (
     FEED_COLUMNS,
@@ -21,6 +21,12 @@ from storage.sqlite.db import (
 from storage.timefmt import from_iso, iso
 
 log = logging.getLogger(__name__)
+
+REMOVED_AT = FEED_COLUMNS.index("removed_at")
+
+# A company missing from complete listings for this long is closed as removed; until then it keeps its
+# state and its open alerts (a listing can leave a company out by mistake, and bring it back).
+REMOVED_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,10 @@ class PollOutcome:
     removed_ids: list[str] = field(default_factory=list)
     # Companies whose record was bad this time: judged on nothing this poll.
     skipped_ids: frozenset[str] = frozenset()
+    # Companies left out of this listing, not (yet) for a whole day: judged on nothing this poll either.
+    missing_ids: frozenset[str] = frozenset()
+    # Companies listed again after they were closed as removed, and when that was (ISO time).
+    returned: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -100,17 +110,56 @@ class Poller:
         # What the last committed poll stored, by company: the feed hands back the same objects for
         # unchanged records, so those need no comparison with the database.
         self._stored: dict[str, CompanyStatus] = {}
-        # The schedule and a "Check again" button may ask at once; polls run one at a time.
-        self._lock = asyncio.Lock()
+        # The poll under way, if any: the schedule and a "Check again" press that come while it runs share
+        # its outcome rather than queue a second fetch behind it.
+        self._current: asyncio.Task[PollOutcome] | None = None
+        self.running_since: datetime | None = None
         # Run after the transaction: Slack calls and other slow work that must not hold the database.
         self.after_poll: list[Callable[[PollOutcome], Awaitable[None]]] = []
+        # Said once: whether polls are failing, and which bad records and notes the log has been told.
+        self.failing_since: datetime | None = None
+        self.consecutive_failures = 0
+        self._told: set[str] = set()
 
     async def poll_once(self) -> PollOutcome:
-        async with self._lock:
+        """Polls now, or joins the poll under way; never raises (a failure is in the outcome)."""
+        task = self._current
+        if task is None or task.done():
+            task = self._current = asyncio.create_task(self._run())
+        # Shielded: a caller that stops waiting (a Check again with its own deadline) leaves the poll running.
+        return await asyncio.shield(task)
+
+    async def _run(self) -> PollOutcome:
+        self.running_since = self.clock()
+        try:
             outcome = await self._poll()
-        # Outside the lock: listeners talk to Slack (Home tabs, reminders) and must not hold up the next poll.
+        finally:
+            self.running_since = None
+        self._note(outcome)
+        # Outside the poll: listeners talk to Slack (Home tabs, reminders) and must not hold up the next one.
         await self._after(outcome)
         return outcome
+
+    def _note(self, outcome: PollOutcome) -> None:
+        """One log line when polling starts failing and one when it works again, not one per try."""
+        if outcome.ok:
+            if self.failing_since is not None:
+                log.warning(
+                    "Polling works again after %d failed polls since %s (%s)",
+                    self.consecutive_failures, iso(self.failing_since), self.feed.description,
+                )
+            self.failing_since = None
+            self.consecutive_failures = 0
+            return
+        self.consecutive_failures += 1
+        if self.failing_since is None:
+            self.failing_since = outcome.started_at
+            log.warning(
+                "Polling failed (%s): %s; keeping the last good state and retrying with back-off",
+                self.feed.description, outcome.error,
+            )
+        else:
+            log.debug("Poll %d failing in a row: %s", self.consecutive_failures, outcome.error)
 
     async def _poll(self) -> PollOutcome:
         started = self.clock()
@@ -119,18 +168,55 @@ class Poller:
             snapshot = await self.feed.fetch()
         except FeedError as exc:
             outcome.error = str(exc)
-            log.warning("Status feed unavailable (%s): %s; keeping the last good state", self.feed.description, exc)
-            now = self.clock()
+            return self._failed(outcome)
+        except Exception as exc:  # a bug or an odd answer the client did not foresee: still a failed poll
+            log.exception("Reading the status feed failed unexpectedly")
+            outcome.error = f"reading the feed failed: {type(exc).__name__}: {exc}"[:500]
+            return self._failed(outcome)
+        try:
+            self._store(snapshot, outcome)
+        except Exception as exc:
+            # Everything the poll wrote is rolled back; it counts as failed, and /healthz says why.
+            log.exception("Storing a poll failed; it was rolled back")
+            outcome = PollOutcome(ok=False, started_at=started, error=f"storing the poll failed: {type(exc).__name__}: {exc}"[:500])
+            return self._failed(outcome)
+        self._tell(snapshot)
+        # What a poll keeps (a parsed company per record) lives until the next change: out of the cyclic
+        # garbage collector's way, so that its passes during the next fetch stay short.
+        gc.freeze()
+        return outcome
+
+    def _failed(self, outcome: PollOutcome) -> PollOutcome:
+        now = self.clock()
+        try:
             with self.store.atomic():
-                self.store.record_poll(PollRun(started, now, False, 0, 0, 0, outcome.error))
+                self.store.record_poll(PollRun(outcome.started_at, now, False, 0, 0, 0, outcome.error))
                 for react in self.reactors:
                     react(outcome, now)
-            return outcome
+        except Exception:
+            log.exception("Recording a failed poll failed")
+            try:  # at least the failure itself, without the reactors' work
+                with self.store.atomic():
+                    self.store.record_poll(PollRun(outcome.started_at, now, False, 0, 0, 0, outcome.error))
+            except Exception:
+                log.exception("The database cannot record a poll")
+        return outcome
 
+    def _tell(self, snapshot: Snapshot) -> None:
+        """Logs each bad record and each shortened one once, while it stays so: not at every poll."""
+        current = set(snapshot.skipped) | set(snapshot.notes)
+        for problem in snapshot.skipped:
+            if problem not in self._told:
+                log.warning("Skipped a bad feed record: %s", problem)
+        for note in snapshot.notes:
+            if note not in self._told:
+                log.info("Kept a feed record with a change: %s", note)
+        self._told = current if len(current) < 100_000 else set()
+
+    def _store(self, snapshot: Snapshot, outcome: PollOutcome) -> None:
+        started = outcome.started_at
         now = self.clock()
         outcome.skipped = snapshot.skipped
-        for problem in snapshot.skipped:
-            log.warning("Skipped a bad feed record: %s", problem)
         # A record that parsed to the very object stored last time is unchanged: no row to compare.
         candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
         with self.store.atomic():
@@ -144,15 +230,24 @@ class Poller:
                 if row:
                     (changed_rows if old is not None else new_rows).append(row)
                     after = StoredCompany(company, from_iso(row["status_since"]), from_iso(row["sync_since"]))  # type: ignore[arg-type]
-                    # A fresher "last seen" or "updated at" is stored, but it is not news.
-                    if before is None or _news_key(before) != _news_key(after):
+                    removed_at = old[REMOVED_AT] if old is not None else None
+                    if removed_at is not None:
+                        outcome.returned[company.id] = str(removed_at)
+                    # A fresher "last seen" or "updated at" is stored, but it is not news; a company back in
+                    # the feed is, whatever it says (its conditions were closed when it was removed).
+                    if before is None or removed_at is not None or _news_key(before) != _news_key(after):
                         outcome.changes.append(CompanyChange(before, after))
             if new_rows or changed_rows:
                 self.store.save_companies(new_rows, changed_rows)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
-            gone = [cid for cid in self.store.listed_company_ids() if cid not in present]
+            absent = [cid for cid in self.store.listed_company_ids() if cid not in present]
+            missing = self.store.missing_companies()
+            self.store.mark_missing([cid for cid in absent if cid not in missing], now)
+            self.store.clear_missing([cid for cid in missing if cid in present])
+            gone = [cid for cid in absent if cid in missing and now - missing[cid] >= REMOVED_AFTER]
             outcome.removed = self.store.mark_removed(gone, now)
             outcome.removed_ids = gone
+            outcome.missing_ids = frozenset(absent) - set(gone)
             outcome.skipped_ids = snapshot.skipped_ids
             outcome.ok = True
             outcome.companies = len(snapshot.companies)
@@ -163,10 +258,6 @@ class Poller:
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
         self._stored = {company.id: company for company in snapshot.companies}
-        # What a poll keeps (a parsed company per record) lives until the next change: out of the cyclic
-        # garbage collector's way, so that its passes during the next fetch stay short.
-        gc.freeze()
-        return outcome
 
     async def _after(self, outcome: PollOutcome) -> None:
         for callback in self.after_poll:
@@ -174,3 +265,16 @@ class Poller:
                 await callback(outcome)
             except Exception:  # a listener's bug must not stop polling
                 log.exception("A poll listener failed")
+
+
+# After a failed poll the next comes sooner than the interval, to notice a healed feed quickly, but backs
+# off: 1 s, 2 s, 4 s... and never more often than that, up to the poll interval itself.
+FIRST_RETRY_SECONDS = 1.0
+
+
+def next_poll_delay(failures_in_a_row: int, interval_seconds: float) -> float:
+    """Seconds from the end of a poll to the next: the interval after a good poll; after n failed polls in
+    a row, FIRST_RETRY_SECONDS * 2**(n-1), at most the interval."""
+    if failures_in_a_row <= 0:
+        return interval_seconds
+    return min(interval_seconds, FIRST_RETRY_SECONDS * 2 ** min(failures_in_a_row - 1, 30))

@@ -291,6 +291,19 @@ class AlertStore:
             "update incidents set resolved_at = ?, version = version + 1 where id = ?", [iso(now), incident_id]
         )
 
+    def reopen_incident(self, incident_id: int, now: datetime) -> None:
+        self.db.execute(
+            "update incidents set resolved_at = null, changed_at = ?, version = version + 1 where id = ?", [iso(now), incident_id]
+        )
+
+    def incident_closed_at(self, company_id: str, condition: Condition, closed_at: str) -> Incident | None:
+        """The company's incident of this condition that was resolved at exactly `closed_at` (an ISO time)."""
+        rows = select(
+            self.db, "incidents", "company_id = ? and condition = ? and resolved_at = ?",
+            [company_id, condition.value, closed_at], order_by="id desc",
+        )
+        return _incident(rows[0]) if rows else None
+
     def incident(self, incident_id: int) -> Incident | None:
         rows = list(select(self.db, "incidents", "id = ?", [incident_id]))
         return _incident(rows[0]) if rows else None

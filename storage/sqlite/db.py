@@ -108,6 +108,7 @@ def row_to_company(row: dict[str, Any]) -> StoredCompany:
         status=status,
         status_since=from_iso(row["status_since"]),
         sync_since=from_iso(row["sync_since"]),
+        missing_since=from_iso(row.get("missing_since")),
     )
 
 
@@ -276,12 +277,36 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             self.db.execute(
-                f"update companies set removed_at = ? where id in ({','.join('?' * len(chunk))})",
+                f"update companies set removed_at = ?, missing_since = null where id in ({','.join('?' * len(chunk))})",
                 [iso(now), *chunk],
             )
         if ids:
             self.companies_version += 1
         return len(ids)
+
+    def missing_companies(self) -> dict[str, datetime]:
+        """Listed companies that recent complete listings left out, and since when."""
+        return {
+            row[0]: from_iso(row[1])  # type: ignore[misc]
+            for row in self.db.execute(
+                "select id, missing_since from companies where removed_at is null and missing_since is not null"
+            )
+        }
+
+    def mark_missing(self, company_ids: list[str], now: datetime) -> None:
+        self._set_missing(company_ids, iso(now))
+
+    def clear_missing(self, company_ids: list[str]) -> None:
+        self._set_missing(company_ids, None)
+
+    def _set_missing(self, company_ids: list[str], value: str | None) -> None:
+        if company_ids:
+            self.companies_version += 1  # cards read companies from memory
+        for start in range(0, len(company_ids), 500):
+            chunk = company_ids[start : start + 500]
+            self.db.execute(
+                f"update companies set missing_since = ? where id in ({','.join('?' * len(chunk))})", [value, *chunk]
+            )
 
     # --- poll runs ---------------------------------------------------------------------
 

@@ -218,3 +218,10 @@ def outbox_channels(db: Database) -> None:
     # A channel the bot cannot post in (channel_not_found, not_in_channel, is_archived): its alerts wait
     # there, its subscribers are told once, and it is tried again when the bot is invited (or hourly).
     db["broken_channels"].create({"channel": str, "error": str, "since": str, "retry_at": str}, pk="channel")
+
+
+@migrations(name="0009_missing_companies")
+def missing_companies(db: Database) -> None:
+    # When a listed company was first left out of a complete listing; it is closed as removed only after a
+    # whole day of that (bot/poller.py REMOVED_AFTER), and cleared when it is listed again.
+    db["companies"].add_column("missing_since", str)

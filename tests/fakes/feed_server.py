@@ -1,11 +1,21 @@
-"""A local status feed over HTTP, shaped as SPEC.md says, with failures on demand."""
+"""A local status feed over HTTP, shaped as SPEC.md says, with failures on demand.
+
+Hostile inputs: any record in `companies` is served as it is (1e300, 10**30, NaN, texts of any length,
+one id twice); `hidden` leaves companies out of listings; `drip_seconds` sends a /companies page's headers
+and then one byte every so often; `endless_cursor` never ends the listing ("same": the last page again
+under a new cursor; "new": a page of companies never seen before, under a new cursor)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import itertools
+import json
 from typing import Any
 
 from aiohttp import web
+
+from tests.practice import company as company_record
 
 
 class FakeFeed:
@@ -16,6 +26,11 @@ class FakeFeed:
         self.token: str | None = None
         self.requests: list[str] = []
         self.fail_next: list[tuple[int, str]] = []  # (status, body) for the next requests
+        self.hidden: set[str] = set()  # ids left out of every listing
+        self.drip_seconds: float | None = None  # a /companies page drips one byte this often
+        self.endless_cursor: str | None = None  # None, "same" or "new"
+        self._endless = itertools.count(1)
+        self._fresh = itertools.count(1)
         self.base_url = ""
         self._runner: web.AppRunner | None = None
 
@@ -47,12 +62,41 @@ class FakeFeed:
         failure = self._failure()
         if failure:
             return failure
-        start = int(request.query.get("cursor", "0") or 0)
-        page = self.companies[start : start + self.page_size]
-        following = start + self.page_size
-        return web.json_response(
-            {"companies": page, "next_cursor": str(following) if following < len(self.companies) else None}
-        )
+        listed = [c for c in self.companies if not (isinstance(c, dict) and c.get("id") in self.hidden)]
+        cursor = request.query.get("cursor", "0") or "0"
+        if cursor.startswith("endless-"):
+            if self.endless_cursor == "new":
+                page = [company_record(f"x_{n}", f"Endless {n}") for n in itertools.islice(self._fresh, self.page_size)]
+            else:
+                page = listed[-self.page_size :]
+            body = {"companies": page, "next_cursor": f"endless-{next(self._endless)}"}
+        else:
+            start = int(cursor)
+            page = listed[start : start + self.page_size]
+            following = start + self.page_size
+            next_cursor = str(following) if following < len(listed) else None
+            if next_cursor is None and self.endless_cursor:
+                next_cursor = f"endless-{next(self._endless)}"
+            body = {"companies": page, "next_cursor": next_cursor}
+        if self.drip_seconds is None:
+            return web.json_response(body)
+        return await self._drip(request, json.dumps(body).encode())
+
+    async def _drip(self, request: web.Request, payload: bytes) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(payload)
+        await response.prepare(request)
+        try:
+            for index in range(len(payload)):
+                if self.drip_seconds is None:  # healed: the rest at once
+                    await response.write(payload[index:])
+                    break
+                await response.write(payload[index : index + 1])
+                await asyncio.sleep(self.drip_seconds)
+            await response.write_eof()
+        except ConnectionError:  # the bot gave up on the page
+            pass
+        return response
 
     async def start(self) -> None:
         app = web.Application()
