@@ -1,25 +1,53 @@
-"""What /healthz says: is the bot doing its job?"""
+"""What /healthz and /metrics say: is the bot doing its job?"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Iterator
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from bot.alerting.delivery_health import DeliveryHealth
 from bot.services import Services
 from storage.timefmt import iso
 
+# SPEC.md "Running it": alerts older than this still undelivered mean alerts are not reaching Slack.
+UNDELIVERED_LIMIT = timedelta(minutes=10)
+# ... as does every delivery attempt failing for this many poll intervals (a revoked token).
+FAILING_INTERVALS = 3
+COMPANY_STATES = ("integrated", "not_integrated", "error")
+
+
+def delivery_problem(
+    now: datetime, interval: timedelta, oldest_pending: datetime | None, delivery: DeliveryHealth
+) -> str | None:
+    """Why alerts are not reaching Slack, or None while they are. Pure: a function of its arguments."""
+    if oldest_pending is not None and now - oldest_pending > UNDELIVERED_LIMIT:
+        minutes = int((now - oldest_pending).total_seconds() // 60)
+        return f"the oldest undelivered alert has waited {minutes} minutes"
+    if delivery.consecutive_failures and delivery.all_failing_for(now) >= FAILING_INTERVALS * interval:
+        return f"every post to Slack has failed since {iso(delivery.failing_since)} ({delivery.last_error})"
+    return None
+
 
 def health(services: Services) -> tuple[int, dict[str, object]]:
-    """200 while polling is fresh; 503 once it has been failing for more than three intervals."""
+    """(HTTP status, JSON body). 200 while polling is fresh and alerts reach Slack; 503 once polling has
+    failed for more than three intervals, or alerts are not reaching Slack (`delivery_problem`)."""
     now = services.clock()
     interval = timedelta(seconds=services.settings.poll_interval_seconds)
     feed = services.status.feed_health()
     last = services.store.last_poll()
-    stale_after = 3 * interval + timedelta(seconds=30)
+    stale_after = FAILING_INTERVALS * interval + timedelta(seconds=30)
     reference = feed.checked_at or services.started_at
-    healthy = now - reference <= stale_after
+    polling_ok = now - reference <= stale_after
+    counts, oldest = services.store.outbox_summary()
+    deliveries = services.deliverer.health
+    problem = delivery_problem(now, interval, oldest, deliveries)
+    healthy = polling_ok and problem is None
     if last is None:
         state = "starting"
-    elif feed.problem is None:
+    elif feed.problem is None and healthy:
         state = "ok"
     else:
         state = "degraded" if healthy else "failing"
@@ -31,5 +59,75 @@ def health(services: Services) -> tuple[int, dict[str, object]]:
         "failing_polls": feed.failing_polls,
         "feed": services.feed.description,
         "feed_problem": feed.problem,
+        "delivery": {
+            "status": "ok" if problem is None else "failing",
+            "problem": problem,
+            "undelivered": counts["pending"],
+            "oldest_undelivered_at": iso(oldest),
+            "last_successful_post_at": iso(deliveries.last_sent_at),
+            "consecutive_failures": deliveries.consecutive_failures,
+            "last_error": deliveries.last_error,
+        },
     }
     return (200 if healthy else 503), body
+
+
+class StoreCollector(Collector):
+    """Figures read at scrape time: companies by state, the outbox, delivery and the last good poll.
+    Two indexed aggregate queries; about a millisecond at 10,000 companies (bench/bench_metrics.py)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def describe(self) -> list[Metric]:
+        return []  # registering it reads nothing
+
+    def collect(self) -> Iterator[Metric]:
+        services = self.services
+        now = services.clock()
+        companies = GaugeMetricFamily("integration_bot_companies", "Listed companies by Home page status", labels=["state"])
+        by_state = dict.fromkeys(COMPANY_STATES, 0)
+        offline = 0
+        for (state, sync), count in services.store.company_state_counts().items():
+            by_state[state] = by_state.get(state, 0) + count
+            offline += count if sync == "offline" else 0
+        for state in COMPANY_STATES:
+            companies.add_metric([state], by_state[state])
+        yield companies
+        yield GaugeMetricFamily("integration_bot_sync_apps_offline", "Companies whose Desktop Sync App is offline", value=offline)
+
+        counts, oldest = services.store.outbox_summary()
+        yield CounterMetricFamily(
+            "integration_bot_alerts_queued", "Alert messages ever queued in the outbox", value=sum(counts.values())
+        )
+        yield CounterMetricFamily("integration_bot_alerts_sent", "Alert messages delivered to Slack", value=counts["sent"])
+        yield CounterMetricFamily(
+            "integration_bot_alerts_failed", "Alert messages given up on (a retry cannot mend them)", value=counts["failed"]
+        )
+        yield GaugeMetricFamily("integration_bot_outbox_depth", "Alert messages waiting in the outbox", value=counts["pending"])
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "integration_bot_outbox_oldest_age_seconds", "Age of the oldest undelivered alert message (0: none)", value=age
+        )
+
+        deliveries = services.deliverer.health
+        yield CounterMetricFamily(
+            "integration_bot_delivery_failures",
+            "Delivery attempts that met an error since start (429s excluded)",
+            value=deliveries.failed,
+        )
+        yield GaugeMetricFamily(
+            "integration_bot_delivery_consecutive_failures",
+            "Delivery attempts failed in a row (revoked token, Slack outage)",
+            value=deliveries.consecutive_failures,
+        )
+        last_sent = deliveries.last_sent_at.timestamp() if deliveries.last_sent_at else 0.0
+        yield GaugeMetricFamily(
+            "integration_bot_last_successful_post_timestamp_seconds", "When Slack last took an alert (0: not yet)", value=last_sent
+        )
+        checked = services.status.feed_health().checked_at
+        yield GaugeMetricFamily(
+            "integration_bot_last_good_poll_timestamp_seconds",
+            "When the feed was last read (0: never)",
+            value=checked.timestamp() if checked else 0.0,
+        )

@@ -6,16 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.alerting.delivery import Deliverer
 from bot.alerting.engine import AlertEngine, AlertRenderer
 from bot.helpcentre.matching import HelpCentre
+from bot.metrics import Metrics
 from bot.practice.feed import StatusFeed, feed_from_source
-from bot.practice.poller import Poller
+from bot.practice.poller import PollOutcome, Poller
 from bot.answers.status import StatusService
 from bot.settings import Settings
-from bot.slack.client import slack_client
+from bot.slack.client import MeteredWebClient, slack_client
 from storage.sqlite.db import Store
 
 
@@ -31,11 +30,12 @@ class Services:
     feed: StatusFeed
     poller: Poller
     status: StatusService
-    client: AsyncWebClient
+    client: MeteredWebClient
     alerts: AlertEngine
     renderer: AlertRenderer
     deliverer: Deliverer
     clock: Callable[[], datetime]
+    metrics: Metrics = field(default_factory=Metrics)
     started_at: datetime = field(default_factory=utcnow)
 
     async def close(self) -> None:
@@ -54,7 +54,8 @@ def build_services(
     help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
     feed = feed or feed_from_source(settings.status_source, settings.status_api_token, clock)
     poller = Poller(store, feed, clock)
-    client = slack_client(settings)
+    metrics = Metrics()
+    client = slack_client(settings, metrics)
     alerts = AlertEngine(
         store,
         help_centre,
@@ -70,6 +71,10 @@ def build_services(
     async def deliver_soon(_: object) -> None:
         deliverer.wake()
 
+    async def count_poll(outcome: PollOutcome) -> None:
+        metrics.record_poll(outcome.ok, outcome.duration_seconds)
+
+    poller.after_poll.append(count_poll)
     poller.after_poll.append(deliver_soon)
     return Services(
         settings=settings,
@@ -83,5 +88,6 @@ def build_services(
         renderer=renderer,
         deliverer=deliverer,
         clock=clock,
+        metrics=metrics,
         started_at=clock(),
     )

@@ -14,6 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerting.delivery_health import DeliveryHealth
 from bot.alerting.engine import AlertRenderer
 from bot.answers.render import Message
 from bot.slack.errors import is_retryable, slack_error
@@ -46,6 +47,11 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _extra(item: OutboxItem) -> dict[str, object]:
+    """Fields a JSON log line carries for an outbox row (LOG_FORMAT=json)."""
+    return {"outbox_key": item.key, "channel": item.channel}
+
+
 class Deliverer:
     def __init__(
         self,
@@ -66,14 +72,22 @@ class Deliverer:
         self._next_send: dict[str, float] = defaultdict(float)  # channel -> monotonic time
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        # What the attempts came to, for /healthz and /metrics.
+        self.health = DeliveryHealth()
+        self._stopping = False
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Take no new row: the calls in flight finish, `run_forever` returns; the rest waits in the outbox."""
+        self._stopping = True
         self._wake.set()
 
     # --- the loop ----------------------------------------------------------------------------
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
             except Exception:  # the loop must outlive any one bad row
@@ -120,6 +134,8 @@ class Deliverer:
 
     async def _deliver_channel(self, items: list[OutboxItem], report: DeliveryReport) -> None:
         for item in items:
+            if self._stopping:
+                return
             wait = self._next_send[item.channel] - time.monotonic()
             if wait > 0:
                 await self._sleep(wait)
@@ -138,7 +154,8 @@ class Deliverer:
                 if ts is not None:
                     self._record_ts(item, ts)
                     store.mark_sent(item.id, ts, self.clock())
-                    log.info("Outbox %s had reached Slack before a restart; not sent again", item.key)
+                    self.health.record_sent(self.clock())
+                    log.info("Outbox %s had reached Slack before a restart; not sent again", item.key, extra=_extra(item))
                     return True
             ts = await self._send(item)
         except Postpone:
@@ -150,7 +167,7 @@ class Deliverer:
         except Exception as exc:
             error = slack_error(exc)
             if error.startswith("unexpected_"):
-                log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel)
+                log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel, extra=_extra(item))
                 if item.attempts + 1 >= UNEXPECTED_FAILURES_BEFORE_GIVING_UP:
                     return self._give_up(item, error, report)
             elif not is_retryable(exc):
@@ -162,21 +179,25 @@ class Deliverer:
             # try looks in the channel first. A 429 or an `ok: false` means nothing was posted.
             ambiguous = error == "network_error" or (status is not None and status >= 500)
             store.reschedule(item.id, self.clock() + timedelta(seconds=delay), error, keep_in_flight=ambiguous)
+            if error != "ratelimited":  # a 429 is Slack pacing a healthy bot
+                self.health.record_failed(self.clock(), error, final=False)
             report.errors.append(f"{item.key}: {error}, retrying in {delay:.0f}s")
-            log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay)
+            log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay, extra=_extra(item))
             return False
         with store.atomic():
             self._record_ts(item, ts)
             store.mark_sent(item.id, ts, self.clock())
+        self.health.record_sent(self.clock())
         report.sent += 1
         return True
 
     def _give_up(self, item: OutboxItem, error: str, report: DeliveryReport) -> bool:
         """A row no retry can mend is marked failed and logged; it must not hold up its channel."""
         self.store.mark_failed(item.id, error, self.clock())
+        self.health.record_failed(self.clock(), error, final=True)
         report.failed += 1
         report.errors.append(f"{item.key}: {error}")
-        log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error)
+        log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error, extra=_extra(item))
         return True
 
     def _retry_delay(self, item: OutboxItem, headers: Any, status: int | None) -> float:

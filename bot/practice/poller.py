@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Awaitable, Callable, Protocol
@@ -35,6 +36,7 @@ class PollOutcome:
     # Companies whose record was bad this time: judged on nothing this poll.
     skipped_ids: frozenset[str] = frozenset()
     error: str | None = None
+    duration_seconds: float = 0.0  # wall time of fetch, compare and store (monotonic clock)
 
 
 class ChangeReactor(Protocol):
@@ -101,7 +103,9 @@ class Poller:
 
     async def poll_once(self) -> PollOutcome:
         async with self._lock:
+            began = time.monotonic()
             outcome = await self._poll()
+            outcome.duration_seconds = time.monotonic() - began
         # Outside the lock: listeners talk to Slack (Home tabs, reminders) and must not hold up the next poll.
         await self._after(outcome)
         return outcome
@@ -161,6 +165,11 @@ class Poller:
         # garbage collector's way, so that its passes during the next fetch stay short.
         gc.freeze()
         return outcome
+
+    async def wait_idle(self) -> None:
+        """Return once no poll is running (a stopping bot waits for the one in progress)."""
+        async with self._lock:
+            return
 
     async def _after(self, outcome: PollOutcome) -> None:
         for callback in self.after_poll:

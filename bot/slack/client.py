@@ -1,14 +1,20 @@
-"""The one Web API client: retries that are safe, none that could post a message twice."""
+"""The one Web API client: retries that are safe, none that could post a message twice; every call counted."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.metrics import Metrics
 from bot.settings import Settings
 
 
@@ -32,16 +38,95 @@ class ServerErrorRetryHandler(_NoBlindRepost, AsyncServerErrorRetryHandler):
     pass
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+class CountingRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """Retries a 429 after Retry-After (Slack did nothing, so it is always safe) and counts every 429 seen,
+    retried or not: the handler is asked about every answer."""
+
+    def __init__(self, metrics: Metrics | None, max_retry_count: int = 3) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.metrics = metrics
+
+    async def can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+        if self.metrics is not None and response is not None and response.status_code == 429:
+            self.metrics.slack_429(request.url.rsplit("/", 1)[-1])
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
+
+class InFlight:
+    """How many Web API calls wait for an answer, shared by a client and the copies Bolt makes of it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> "InFlight":
+        return self
+
+    def started(self) -> None:
+        self.count += 1
+        self.idle.clear()
+
+    def ended(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self.idle.set()
+
+
+class MeteredWebClient(AsyncWebClient):
+    """AsyncWebClient that counts each call by method and outcome and knows how many are in flight, so
+    that a stopping bot can let them finish (`wait_idle`). Bolt deep-copies the client for each request:
+    the copies share the counters."""
+
+    def __init__(self, *args: Any, metrics: Metrics | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.metrics = metrics
+        self.calls_in_flight = InFlight()
+
+    @property
+    def in_flight(self) -> int:
+        return self.calls_in_flight.count
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+        self.calls_in_flight.started()
+        if self.metrics is not None:
+            self.metrics.slack_in_flight.inc()
+        outcome = "network_error"
+        try:
+            response = await super().api_call(api_method, **kwargs)
+            outcome = "ok"
+            return response
+        except SlackApiError as exc:
+            outcome = "ratelimited" if exc.response.status_code == 429 else "error"
+            raise
+        finally:
+            self.calls_in_flight.ended()
+            if self.metrics is not None:
+                self.metrics.slack_in_flight.dec()
+                self.metrics.slack_call(api_method, outcome)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds for the calls in flight to be answered; True if none is left."""
+        if self.calls_in_flight.count == 0:
+            return True
+        try:
+            await asyncio.wait_for(self.calls_in_flight.idle.wait(), max(0.001, timeout))
+        except TimeoutError:
+            return False
+        return True
+
+
+def slack_client(settings: Settings, metrics: Metrics | None = None) -> MeteredWebClient:
     """The one Web API client; slack_sdk retries only connection errors unless told otherwise."""
-    return AsyncWebClient(
+    return MeteredWebClient(
         token=settings.bot_token,
         base_url=settings.api_base_url,
         timeout=10,
+        metrics=metrics,
         retry_handlers=[
+            # First: it sees every answer, to count the 429s.
+            CountingRateLimitRetryHandler(metrics, max_retry_count=3),
             ConnectionErrorRetryHandler(max_retry_count=2),
-            # A 429 means Slack did nothing: retrying after Retry-After is always safe.
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )

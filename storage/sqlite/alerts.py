@@ -376,6 +376,14 @@ class AlertStore:
     def pending_outbox_count(self) -> int:
         return self.db.execute("select count(*) from outbox where state = 'pending'").fetchone()[0]
 
+    def outbox_summary(self) -> tuple[dict[str, int], datetime | None]:
+        """(rows by state: pending, sent, failed; created_at of the oldest pending row) for health and metrics."""
+        counts = {"pending": 0, "sent": 0, "failed": 0}
+        for state, count in self.db.execute("select state, count(*) from outbox group by state"):
+            counts[state] = count
+        row = self.db.execute("select min(created_at) from outbox where state = 'pending'").fetchone()
+        return counts, (from_iso(row[0]) if row and row[0] else None)
+
     def mark_in_flight(self, item_id: int, now: datetime) -> None:
         self.db.execute("update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ?", [iso(now), item_id])
 
