@@ -182,8 +182,9 @@ def build_web_app(
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[SERVICES] = services
     web_app[BOLT] = bolt_app
-    web_app[VERIFIER] = SignatureVerifier(services.settings.signing_secret or "")
-    web_app.router.add_post("/slack/events", slack_events)
+    if not services.settings.socket_mode:  # in Socket Mode requests come over the socket, not to a URL
+        web_app[VERIFIER] = SignatureVerifier(services.settings.signing_secret or "")
+        web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
     services.metrics.registry.register(StoreCollector(services))
@@ -199,11 +200,15 @@ def build_web_app(
             scheduler.start()
         delivery = asyncio.create_task(services.deliverer.run_forever()) if with_delivery else None
 
+        def stop_polling() -> None:
+            if scheduler and "polling_stopped" not in state:
+                state["polling_stopped"] = 1
+                scheduler.shutdown(wait=False)
+
         async def stop_taking_work(_: web.Application) -> None:
             # Runs first when the app stops: no new poll, no new outbox row, no new Socket Mode request.
             state["deadline"] = time.monotonic() + STOP_GRACE_SECONDS
-            if scheduler and scheduler.running:
-                scheduler.shutdown(wait=False)
+            stop_polling()
             services.deliverer.stop()
             if socket is not None:
                 # New envelopes are left unacknowledged (Slack sends them again); the socket stays open
@@ -214,8 +219,7 @@ def build_web_app(
         app.on_shutdown.append(stop_taking_work)
         yield
         deadline = state.get("deadline", time.monotonic() + STOP_GRACE_SECONDS)
-        if scheduler and scheduler.running:
-            scheduler.shutdown(wait=False)
+        stop_polling()
         services.deliverer.stop()
         if delivery:
             # The row being sent finishes; what was not sent stays in the outbox for the next start.
