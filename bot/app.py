@@ -20,7 +20,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.health import StoreCollector, health
-from bot.metrics import CONTENT_TYPE
 from bot.services import Services, build_services
 from bot.logs import workspace_logging
 from bot.slack.errors import slack_error
@@ -123,8 +122,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[SERVICES].metrics.exposition()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+    body, content_type = request.app[SERVICES].metrics.exposition(request.headers.get("Accept", ""))
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 async def check_bot_token(services: Services) -> None:
@@ -150,19 +149,18 @@ async def open_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocke
     connect_async at start-up, disconnect_async/close_async at clean-up). The app token is checked by
     opening the connection: `apps.connections.open`, whose URL the handler then connects to."""
     app_token = services.settings.app_token or ""
-    handler = AsyncSocketModeHandler(bolt_app, app_token, web_client=services.client)
+    url: str | None = None
     try:
-        opened = await services.client.apps_connections_open(app_token=app_token)
+        url = (await services.client.apps_connections_open(app_token=app_token))["url"]
     except SlackApiError as exc:
         error = slack_error(exc)
         if error in REJECTED_TOKEN_ERRORS:
-            await handler.close_async()
             raise StartupError(f"SLACK_APP_TOKEN was rejected by Slack ({error}); check the app-level token") from None
         log.warning("Could not open the Socket Mode connection (%s); retrying", error)
     except Exception as exc:
         log.warning("Could not reach Slack to open the Socket Mode connection (%s); retrying", slack_error(exc))
-    else:
-        handler.client.wss_uri = opened["url"]
+    handler = AsyncSocketModeHandler(bolt_app, app_token, web_client=services.client)
+    handler.client.wss_uri = url  # None: the handler asks for a URL itself
     await handler.connect_async()  # retries by itself until it is connected
     return handler
 
@@ -233,8 +231,7 @@ def build_web_app(
         if not await services.client.wait_idle(max(0.0, deadline - time.monotonic())):
             log.warning("Stopped with %d Slack calls unanswered", services.client.in_flight)
         if socket is not None:
-            await socket.disconnect_async()
-            await socket.close_async()
+            await socket.close_async()  # disconnects, then frees the handler's session
         await services.close()
 
     web_app.cleanup_ctx.append(lifecycle)

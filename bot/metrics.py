@@ -1,14 +1,14 @@
 """The bot's Prometheus figures: one registry per running app (never the global one), bounded labels.
 
 Counters and histograms live here and are moved by the parts that see the events (the poller's hook, the
-Web API client, the deliverer's health); figures read from storage at scrape time (companies by state, the
-outbox) are added by a collector in `bot.health`. Text format: prometheus-client's `generate_latest`.
+Web API client); figures read at scrape time (companies by state, the outbox, delivery health) are added
+by a collector in `bot.health`. Exposition and content negotiation: prometheus-client's own.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 
 # Web API methods the bot calls, by name; anything else is counted as "other" so that the label set stays
 # bounded whatever a listener calls.
@@ -32,8 +32,6 @@ SLACK_METHODS = frozenset(
 # The outcome of one Web API call: `ok`, `ratelimited` (429), `error` (an `ok: false` answer or a 4xx/5xx),
 # `network_error` (no answer: connection, timeout).
 SLACK_OUTCOMES = ("ok", "ratelimited", "error", "network_error")
-
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 def method_label(method: str) -> str:
@@ -93,6 +91,8 @@ class Metrics:
     def slack_429(self, method: str) -> None:
         self.slack_ratelimited.labels(method_label(method)).inc()
 
-    def exposition(self) -> bytes:
-        """The Prometheus text format (version 0.0.4) of every figure in this registry."""
-        return generate_latest(self.registry)
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """(body, Content-Type) of every figure in this registry, in the format the scraper's Accept header
+        asks for (prometheus-client's negotiation): the Prometheus text format unless it asks for OpenMetrics."""
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
