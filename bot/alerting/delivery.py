@@ -92,6 +92,8 @@ class Deliverer:
                 await self.deliver_due()
             except Exception:  # the loop must outlive any one bad row
                 log.exception("Alert delivery pass failed; retrying")
+            if self._stopping:
+                return
             self._wake.clear()
             try:
                 async with asyncio.timeout(idle_seconds):
