@@ -132,7 +132,8 @@ def run_serve(settings: Settings, port: int | None) -> int:
             shutdown_timeout=5.0,
         )
     except OSError as exc:
-        raise SettingsError(f"PORT {port}: cannot listen ({exc.strerror or exc})") from None
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise SettingsError(f"PORT {port}: cannot listen ({reason})") from None
     return 0
 
 

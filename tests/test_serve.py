@@ -157,7 +157,7 @@ async def test_sigterm_during_a_slow_post_lets_it_finish_and_exits_0(tmp_path: P
         if bot.poll() is None:
             bot.kill()
     log = (tmp_path / "bot.log").read_text()
-    assert "Traceback" not in log, log
+    assert "Traceback" not in log and " WARNING " not in log, log
     # The post in flight was answered and recorded as sent: the next start has nothing to send again.
     assert len(slack.posts(ALERTS)) == 1
     assert outbox_states(tmp_path / "bot.db") == ["sent"], log
@@ -210,4 +210,17 @@ async def test_json_logs_are_one_object_a_line_with_the_workspace_and_outbox_key
     lines = [json.loads(line) for line in (tmp_path / "bot.log").read_text().splitlines()]
     retry = next(line for line in lines if "internal_error" in line["message"])
     assert retry["level"] == "WARNING" and retry["workspace"] == "T0G9PQBBK" and retry["channel"] == ALERTS
-    assert retry["outbox_key"].startswith("post:")
+    assert retry["outbox_key"].startswith("post:") and retry["company"] == "s_1"
+
+
+async def test_a_port_in_use_is_one_line(tmp_path: Path, slack: FakeSlack) -> None:
+    write_feed(tmp_path / "feed.json", failing=False)
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", port))
+        taken.listen()
+        bot = start(tmp_path, bot_env(tmp_path, slack, port, socket_mode=False))
+        assert await wait_exit(bot) == 2
+    log = (tmp_path / "bot.log").read_text()
+    assert log.strip().splitlines()[-1] == f"integration-bot: PORT {port}: cannot listen (address already in use)", log
+    assert "Traceback" not in log

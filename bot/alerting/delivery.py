@@ -47,11 +47,6 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _extra(item: OutboxItem) -> dict[str, object]:
-    """Fields a JSON log line carries for an outbox row (LOG_FORMAT=json)."""
-    return {"outbox_key": item.key, "channel": item.channel}
-
-
 class Deliverer:
     def __init__(
         self,
@@ -157,7 +152,7 @@ class Deliverer:
                     self._record_ts(item, ts)
                     store.mark_sent(item.id, ts, self.clock())
                     self.health.record_sent(self.clock())
-                    log.info("Outbox %s had reached Slack before a restart; not sent again", item.key, extra=_extra(item))
+                    log.info("Outbox %s had reached Slack before a restart; not sent again", item.key, extra=self._log_fields(item))
                     return True
             ts = await self._send(item)
         except Postpone:
@@ -169,7 +164,7 @@ class Deliverer:
         except Exception as exc:
             error = slack_error(exc)
             if error.startswith("unexpected_"):
-                log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel, extra=_extra(item))
+                log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel, extra=self._log_fields(item))
                 if item.attempts + 1 >= UNEXPECTED_FAILURES_BEFORE_GIVING_UP:
                     return self._give_up(item, error, report)
             elif not is_retryable(exc):
@@ -184,7 +179,7 @@ class Deliverer:
             if error != "ratelimited":  # a 429 is Slack pacing a healthy bot
                 self.health.record_failed(self.clock(), error, final=False)
             report.errors.append(f"{item.key}: {error}, retrying in {delay:.0f}s")
-            log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay, extra=_extra(item))
+            log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay, extra=self._log_fields(item))
             return False
         with store.atomic():
             self._record_ts(item, ts)
@@ -199,7 +194,7 @@ class Deliverer:
         self.health.record_failed(self.clock(), error, final=True)
         report.failed += 1
         report.errors.append(f"{item.key}: {error}")
-        log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error, extra=_extra(item))
+        log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error, extra=self._log_fields(item))
         return True
 
     def _retry_delay(self, item: OutboxItem, headers: Any, status: int | None) -> float:
@@ -214,6 +209,14 @@ class Deliverer:
             self._next_send[item.channel] = time.monotonic() + seconds
             return seconds
         return min(MAX_BACKOFF_SECONDS, 2.0 ** max(0, item.attempts))
+
+    def _log_fields(self, item: OutboxItem) -> dict[str, object]:
+        """Fields a JSON log line carries for an outbox row (LOG_FORMAT=json): key, channel, company."""
+        fields: dict[str, object] = {"outbox_key": item.key, "channel": item.channel}
+        incident = self.store.incident(item.incident_id) if item.incident_id is not None else None
+        if incident is not None:
+            fields["company"] = incident.company_id
+        return fields
 
     # --- what each kind of row does ------------------------------------------------------------
 
