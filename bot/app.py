@@ -22,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.health import StoreCollector, health
 from bot.services import Services, build_services
 from bot.logs import workspace_logging
+from bot.settings import StartupError
 from bot.slack.errors import slack_error
 from bot.slack.guard import shape_problem
 from handlers import register
@@ -45,10 +46,6 @@ STOP_GRACE_SECONDS = 10.0
 REJECTED_TOKEN_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "not_allowed_token_type"}
 )
-
-
-class StartupError(Exception):
-    """Start-up cannot go on (Slack rejected a token): one line naming the variable."""
 
 
 class QuietAccessLogger(AccessLogger):

@@ -153,16 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "status":
             return asyncio.run(run_status(settings, " ".join(args.name)))
         return asyncio.run(run_poll(settings))
-    except (SettingsError, HelpCentreError, StorageError) as exc:
+    except (SettingsError, HelpCentreError, StorageError) as exc:  # StartupError (a rejected token) too
         print(f"integration-bot: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        from bot.app import StartupError
-
-        if isinstance(exc, StartupError):
-            print(f"integration-bot: {exc}", file=sys.stderr)
-            return 2
-        raise
     except KeyboardInterrupt:
         return 130
 

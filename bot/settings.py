@@ -18,6 +18,10 @@ class SettingsError(Exception):
     """One clear line naming the variable that is missing or malformed."""
 
 
+class StartupError(SettingsError):
+    """A setting Slack will not take (a rejected token): one line naming the variable, found at start-up."""
+
+
 DEFAULT_API_BASE_URL = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
