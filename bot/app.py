@@ -13,15 +13,15 @@ from aiohttp import web
 from aiohttp.web_log import AccessLogger
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.health import StoreCollector, health
-from bot.services import Services, build_services
 from bot.logs import workspace_logging
+from bot.services import Services, build_services
 from bot.settings import StartupError
 from bot.slack.errors import slack_error
 from bot.slack.guard import shape_problem
@@ -143,7 +143,7 @@ async def check_bot_token(services: Services) -> None:
 
 async def open_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketModeHandler:
     """Bolt's Socket Mode handler inside this aiohttp app (bolt-python's documented aiohttp pattern:
-    connect_async at start-up, disconnect_async/close_async at clean-up). The app token is checked by
+    connect_async at start-up, close_async, which disconnects, at clean-up). The app token is checked by
     opening the connection: `apps.connections.open`, whose URL the handler then connects to."""
     app_token = services.settings.app_token or ""
     url: str | None = None

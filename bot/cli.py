@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import sys
@@ -132,8 +133,9 @@ def run_serve(settings: Settings, port: int | None) -> int:
             shutdown_timeout=5.0,
         )
     except OSError as exc:
-        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-        raise SettingsError(f"PORT {port}: cannot listen ({reason})") from None
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        raise SettingsError(f"PORT {port}: cannot listen ({os.strerror(exc.errno).lower()})") from None
     return 0
 
 
