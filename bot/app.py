@@ -196,9 +196,11 @@ def build_web_app(
         delivery = asyncio.create_task(services.deliverer.run_forever()) if with_delivery else None
 
         def stop_polling() -> None:
+            # Paused, not shut down: APScheduler's shutdown cancels a poll in progress, Slack calls and all.
+            services.poller.stop()
             if scheduler and "polling_stopped" not in state:
                 state["polling_stopped"] = 1
-                scheduler.shutdown(wait=False)
+                scheduler.pause()
 
         async def stop_taking_work(_: web.Application) -> None:
             # Runs first when the app stops: no new poll, no new outbox row, no new Socket Mode request.
@@ -225,6 +227,8 @@ def build_web_app(
                 await delivery
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(services.poller.wait_idle(), max(0.0, deadline - time.monotonic()))
+        if scheduler:
+            scheduler.shutdown(wait=False)
         if not await services.client.wait_idle(max(0.0, deadline - time.monotonic())):
             log.warning("Stopped with %d Slack calls unanswered", services.client.in_flight)
         if socket is not None:

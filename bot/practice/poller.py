@@ -100,8 +100,11 @@ class Poller:
         self._lock = asyncio.Lock()
         # Run after the transaction: Slack calls and other slow work that must not hold the database.
         self.after_poll: list[Callable[[PollOutcome], Awaitable[None]]] = []
+        self._stopping = False
 
     async def poll_once(self) -> PollOutcome:
+        if self._stopping:  # the bot is stopping: a poll now could not finish before the database closes
+            return PollOutcome(ok=False, started_at=self.clock(), error="the bot is stopping")
         async with self._lock:
             began = time.monotonic()
             outcome = await self._poll()
@@ -166,8 +169,12 @@ class Poller:
         gc.freeze()
         return outcome
 
+    def stop(self) -> None:
+        """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""
+        self._stopping = True
+
     async def wait_idle(self) -> None:
-        """Return once no poll is running (a stopping bot waits for the one in progress)."""
+        """Return once no poll is running."""
         async with self._lock:
             return
 
