@@ -5,27 +5,62 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta, timezone
 from typing import AsyncIterator
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import PayloadEncodingError
+from aiohttp.web_log import AccessLogger
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
-from bot.health import health
+from bot.health import StoreCollector, health
+from bot.logs import workspace_logging
 from bot.practice.poller import next_poll_delay
 from bot.services import Services, build_services, utcnow
+from bot.settings import StartupError
+from bot.slack.client import MeteredWebClient
+from bot.slack.errors import slack_error
 from bot.slack.guard import signature_headers_problem
 from bot.slack.middleware import RejectMalformed
 from handlers import register
 
-__all__ = ["Services", "build_bolt_app", "build_scheduler", "build_services", "build_web_app", "health"]
+__all__ = [
+    "QuietAccessLogger",
+    "Services",
+    "StartupError",
+    "build_bolt_app",
+    "build_scheduler",
+    "build_services",
+    "build_web_app",
+    "health",
+]
 
 log = logging.getLogger(__name__)
+
+# SPEC.md "Running it": on SIGTERM, Slack calls in flight get at most this long to finish.
+STOP_GRACE_SECONDS = 10.0
+# Slack's answers to a token it will not take (https://api.slack.com/methods/auth.test#errors).
+REJECTED_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "not_allowed_token_type"}
+)
+
+
+class QuietAccessLogger(AccessLogger):
+    """The access log, less a line per /healthz and /metrics probe (a monitor asks every few seconds)."""
+
+    QUIET_PATHS = frozenset({"/healthz", "/metrics"})
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if request.path in self.QUIET_PATHS:
+            return
+        super().log(request, response, time)
 
 
 def build_bolt_app(services: Services) -> AsyncApp:
@@ -113,29 +148,122 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=status)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[SERVICES].metrics.exposition(request.headers.get("Accept", ""))
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def check_bot_token(services: Services) -> None:
+    """`auth.test` with SLACK_BOT_TOKEN. A token Slack rejects raises StartupError; Slack out of reach is
+    logged and start-up goes on (delivery retries, /healthz says so)."""
+    try:
+        answer = await services.client.auth_test()
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if error in REJECTED_TOKEN_ERRORS:
+            raise StartupError(f"SLACK_BOT_TOKEN was rejected by Slack ({error}); check the bot token") from None
+        log.warning("Could not check SLACK_BOT_TOKEN with Slack (%s); starting anyway", error)
+        return
+    except Exception as exc:  # no answer at all: network, DNS, timeout
+        log.warning("Could not reach Slack to check SLACK_BOT_TOKEN (%s); starting anyway", slack_error(exc))
+        return
+    workspace_logging(answer.get("team_id"))
+    log.info("Connected to Slack workspace %s as %s", answer.get("team"), answer.get("user"))
+
+
+async def open_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketModeHandler:
+    """Bolt's Socket Mode handler inside this aiohttp app (bolt-python's documented aiohttp pattern:
+    connect_async at start-up, close_async, which disconnects, at clean-up). The app token is checked by
+    opening the connection: `apps.connections.open`, whose URL the handler then connects to."""
+    app_token = services.settings.app_token or ""
+    url: str | None = None
+    try:
+        url = (await services.client.apps_connections_open(app_token=app_token))["url"]
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if error in REJECTED_TOKEN_ERRORS:
+            raise StartupError(f"SLACK_APP_TOKEN was rejected by Slack ({error}); check the app-level token") from None
+        log.warning("Could not open the Socket Mode connection (%s); retrying", error)
+    except Exception as exc:
+        log.warning("Could not reach Slack to open the Socket Mode connection (%s); retrying", slack_error(exc))
+    handler = AsyncSocketModeHandler(bolt_app, app_token, web_client=services.client)
+    handler.client.wss_uri = url  # None: the handler asks for a URL itself
+    await handler.connect_async()  # retries by itself until it is connected
+    return handler
+
+
 def build_web_app(
-    services: Services, bolt_app: AsyncApp, *, with_scheduler: bool = True, with_delivery: bool = True
+    services: Services,
+    bolt_app: AsyncApp,
+    *,
+    with_scheduler: bool = True,
+    with_delivery: bool = True,
+    check_tokens: bool = False,
 ) -> web.Application:
+    """The one aiohttp app of `serve`: POST /slack/events, GET /healthz, GET /metrics, the poll schedule,
+    alert delivery and, with SLACK_APP_TOKEN set, the Socket Mode connection. Stopping it (SIGTERM, SIGINT)
+    takes no new work, lets Slack calls in flight finish (at most STOP_GRACE_SECONDS) and closes the socket.
+    check_tokens: check SLACK_BOT_TOKEN with auth.test at start (StartupError when Slack rejects it)."""
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[SERVICES] = services
     web_app[BOLT] = bolt_app
-    web_app[VERIFIER] = SignatureVerifier(services.settings.signing_secret or "")
-    web_app.router.add_post("/slack/events", slack_events)
+    if not services.settings.socket_mode:  # in Socket Mode requests come over the socket, not to a URL
+        web_app[VERIFIER] = SignatureVerifier(services.settings.signing_secret or "")
+        web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
+    services.metrics.registry.register(StoreCollector(services))
+    state: dict[str, float] = {}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if check_tokens:
+            await check_bot_token(services)
+        socket = await open_socket_mode(services, bolt_app) if services.settings.socket_mode else None
         # APScheduler's AsyncIOScheduler needs the running loop, so it starts here, not at import.
         scheduler = build_scheduler(services) if with_scheduler else None
         if scheduler:
             scheduler.start()
         delivery = asyncio.create_task(services.deliverer.run_forever()) if with_delivery else None
+
+        def stop_polling() -> None:
+            # Paused, not shut down: APScheduler's shutdown cancels a poll in progress, Slack calls and all.
+            services.poller.stop()
+            if scheduler and "polling_stopped" not in state:
+                state["polling_stopped"] = 1
+                scheduler.pause()
+
+        async def stop_taking_work(_: web.Application) -> None:
+            # Runs first when the app stops: no new poll, no new outbox row, no new Socket Mode request.
+            state["deadline"] = time.monotonic() + STOP_GRACE_SECONDS
+            stop_polling()
+            services.deliverer.stop()
+            if socket is not None:
+                # New envelopes are left unacknowledged (Slack sends them again); the socket stays open
+                # until the requests in flight have been answered, then closes cleanly.
+                socket.client.auto_reconnect_enabled = False
+                socket.client.socket_mode_request_listeners.clear()
+
+        app.on_shutdown.append(stop_taking_work)
         yield
-        if scheduler:
-            scheduler.shutdown(wait=False)
+        deadline = state.get("deadline", time.monotonic() + STOP_GRACE_SECONDS)
+        stop_polling()
+        services.deliverer.stop()
         if delivery:
+            # The row being sent finishes; what was not sent stays in the outbox for the next start.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(delivery), max(0.0, deadline - time.monotonic()))
             delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await delivery
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(services.poller.wait_idle(), max(0.0, deadline - time.monotonic()))
+        if scheduler:
+            scheduler.shutdown(wait=False)
+        for client in {services.client, services.deliverer.client}:  # people's requests', the outbox's
+            if isinstance(client, MeteredWebClient) and not await client.wait_idle(max(0.0, deadline - time.monotonic())):
+                log.warning("Stopped with %d Slack calls unanswered", client.in_flight)
+        if socket is not None:
+            await socket.close_async()  # disconnects, then frees the handler's session
         await services.close()
 
     web_app.cleanup_ctx.append(lifecycle)

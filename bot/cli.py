@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import os
 import sys
 from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
 from typing import Sequence
 
 from bot.helpcentre.matching import HelpCentreError
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from storage.sqlite.db import StorageError
 
 log = logging.getLogger("integration-bot")
 
@@ -21,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         description="AutoEntry integration status in Slack: ask, get alerted, get the right Help Centre article.",
         epilog="Settings come from the environment and a .env file; see README.md.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the Slack app and the scheduled poller")
     serve.add_argument("--port", type=int, help="HTTP port (default: PORT or 3000)")
@@ -28,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("name", nargs="+", help="the company's name (forgiving: case, Ltd/Limited, typos)")
     commands.add_parser("poll", help="run one poll cycle, print what changed, deliver due alerts")
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("integration-bot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 async def _fresh_services(settings: Settings):  # type: ignore[no-untyped-def]
@@ -50,6 +63,11 @@ async def run_status(settings: Settings, name: str) -> int:
 
     services = await _fresh_services(settings)
     try:
+        health = services.status.feed_health()
+        if health.checked_at is None and health.problem is not None:
+            # Nothing was ever read: "no company called ..." would be a guess, not an answer.
+            print(f"The status feed could not be read: {health.problem}. No companies are known yet.")
+            return 1
         result = services.status.find(name)
         if result.outcome is Outcome.FOUND and result.company_id:
             company = services.store.company(result.company_id)
@@ -96,53 +114,50 @@ async def run_poll(settings: Settings) -> int:
 
 
 def run_serve(settings: Settings, port: int | None) -> int:
+    """HTTP mode, or Socket Mode with SLACK_APP_TOKEN: one aiohttp app either way, serving /healthz and
+    /metrics on PORT. SIGTERM and SIGINT stop it cleanly (bot.app.build_web_app): exit 0."""
     from aiohttp import web
 
-    from bot.app import build_bolt_app, build_services, build_web_app
+    from bot.app import QuietAccessLogger, build_bolt_app, build_services, build_web_app
 
     settings.require_slack()
     services = build_services(settings)
     bolt_app = build_bolt_app(services)
-    if settings.socket_mode:
-        return asyncio.run(_serve_socket_mode(services, bolt_app))
-    web.run_app(build_web_app(services, bolt_app), port=port or settings.port, print=log.info)
-    return 0
-
-
-async def _serve_socket_mode(services, bolt_app) -> int:  # type: ignore[no-untyped-def]
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-    from bot.app import build_scheduler
-
-    scheduler = build_scheduler(services)
-    scheduler.start()
-    delivery = asyncio.create_task(services.deliverer.run_forever())
-    handler = AsyncSocketModeHandler(bolt_app, services.settings.app_token)
+    web_app = build_web_app(services, bolt_app, check_tokens=True)
+    port = port or settings.port
     try:
-        await handler.start_async()
-    finally:
-        scheduler.shutdown(wait=False)
-        delivery.cancel()
-        await services.close()
+        web.run_app(
+            web_app,
+            port=port,
+            print=log.info,
+            access_log_class=QuietAccessLogger,
+            # Requests in flight get a few seconds; Slack calls in flight get the rest of the 10 s.
+            shutdown_timeout=5.0,
+        )
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        raise SettingsError(f"PORT {port}: cannot listen ({os.strerror(exc.errno).lower()})") from None
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # One line per scheduled run is noise; APScheduler's warnings (a missed run) still show.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()
         return 2
     try:
         settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        # Settings are read once, above. Left in the environment, SLACK_BOT_TOKEN makes Bolt warn that it
+        # ignores the token beside the client the bot gives it.
+        os.environ.pop("SLACK_BOT_TOKEN", None)
         if args.command == "serve":
             return run_serve(settings, args.port)
         if args.command == "status":
             return asyncio.run(run_status(settings, " ".join(args.name)))
         return asyncio.run(run_poll(settings))
-    except (SettingsError, HelpCentreError) as exc:
+    except (SettingsError, HelpCentreError, StorageError) as exc:  # StartupError (a rejected token) too
         print(f"integration-bot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,18 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.alerting.delivery import Deliverer
 from bot.alerting.engine import AlertEngine, AlertRenderer
 from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre
 from bot.home.refresh import HomeRefresher
+from bot.metrics import Metrics
 from bot.practice.feed import StatusFeed, feed_from_source, fetch_deadline
-from bot.practice.poller import Poller
+from bot.practice.poller import Poller, PollOutcome
 from bot.reminders.loop import Reminders
 from bot.settings import Settings
-from bot.slack.client import slack_client
+from bot.slack.client import MeteredWebClient, slack_client
 from storage.sqlite.db import Store
 
 
@@ -33,11 +32,12 @@ class Services:
     feed: StatusFeed
     poller: Poller
     status: StatusService
-    client: AsyncWebClient
+    client: MeteredWebClient
     alerts: AlertEngine
     renderer: AlertRenderer
     deliverer: Deliverer
     clock: Callable[[], datetime]
+    metrics: Metrics = field(default_factory=Metrics)
     started_at: datetime = field(default_factory=utcnow)
     # Built once the rest is (they read it): see build_services.
     reminders: Reminders = field(init=False)
@@ -61,7 +61,8 @@ def build_services(
         settings.status_source, settings.status_api_token, clock, fetch_deadline=fetch_deadline(settings.poll_interval_seconds)
     )
     poller = Poller(store, feed, clock)
-    client = slack_client(settings)
+    metrics = Metrics()
+    client = slack_client(settings, metrics)
     alerts = AlertEngine(
         store,
         help_centre,
@@ -71,7 +72,7 @@ def build_services(
         poll_interval=timedelta(seconds=settings.poll_interval_seconds),
     )
     renderer = AlertRenderer(store, help_centre, clock)
-    deliverer = Deliverer(store, slack_client(settings, outbox=True), renderer, clock)
+    deliverer = Deliverer(store, slack_client(settings, metrics, outbox=True), renderer, clock)
     services = Services(
         settings=settings,
         store=store,
@@ -84,6 +85,7 @@ def build_services(
         renderer=renderer,
         deliverer=deliverer,
         clock=clock,
+        metrics=metrics,
         started_at=clock(),
     )
     services.reminders = Reminders(services)
@@ -92,9 +94,13 @@ def build_services(
     async def deliver_soon(_: object) -> None:
         deliverer.wake()
 
+    async def count_poll(outcome: PollOutcome) -> None:
+        metrics.record_poll(outcome.ok, outcome.duration_seconds)
+
     # The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
-    # poll's changes into incidents and outbox rows. After it commits, each step in turn: delivery empties
+    # poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
+    # (/metrics), delivery empties
     # the outbox, the reminder loop closes on permissions the feed now shows, open Home tabs are refreshed.
     poller.reactors[:] = [alerts]
-    poller.after_poll[:] = [deliver_soon, services.reminders.after_poll, services.home]
+    poller.after_poll[:] = [count_poll, deliver_soon, services.reminders.after_poll, services.home]
     return services

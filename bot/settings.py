@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -9,9 +11,15 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
+from dotenv import dotenv_values
+
 
 class SettingsError(Exception):
     """One clear line naming the variable that is missing or malformed."""
+
+
+class StartupError(SettingsError):
+    """A setting Slack will not take (a rejected token): one line naming the variable, found at start-up."""
 
 
 DEFAULT_API_BASE_URL = "https://slack.com/api/"
@@ -32,6 +40,8 @@ class Settings:
     alert_channel: str | None = None
     help_centre_articles: str | None = None
     port: int = 3000
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def socket_mode(self) -> bool:
@@ -46,27 +56,36 @@ class Settings:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """The small subset of .env syntax people write: KEY=value, quotes, comments, `export`."""
-    values: dict[str, str] = {}
+    """KEY=value lines of a `.env` file, parsed by python-dotenv (quotes, `export`, `# comments`, a
+    byte-order mark); a missing file is no settings. A line python-dotenv cannot parse is named."""
     if not path.is_file():
-        return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise SettingsError(f"{path}: line {number} is not KEY=value")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot be read ({exc})") from None
+    problems: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            problems.append(record.getMessage())
+
+    # python-dotenv logs a line it cannot parse and goes on; here it stops start-up instead.
+    dotenv_log = logging.getLogger("dotenv.main")
+    collect = _Collect()
+    dotenv_log.addHandler(collect)
+    propagate, dotenv_log.propagate = dotenv_log.propagate, False
+    try:
+
+        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    finally:
+        dotenv_log.removeHandler(collect)
+        dotenv_log.propagate = propagate
+    if problems:
+        found = re.search(r"starting at line (\d+)", problems[0])
+        where = f"line {found.group(1)}" if found else "a line"
+        raise SettingsError(f"{path}: {where} is not KEY=value")
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int, what: str = "a whole number of seconds") -> int:
@@ -96,13 +115,28 @@ def _status_source(env: Mapping[str, str]) -> str:
     if value == "demo":
         return value
     if value.startswith("file:"):
-        if not value[len("file:") :]:
+        path = value[len("file:") :]
+        if not path:
             raise SettingsError("STATUS_SOURCE file: needs a path, e.g. file:statuses.json")
+        if not Path(path).is_file():
+            raise SettingsError(f"STATUS_SOURCE: no such file {path!r}")
         return value
     parsed = urlparse(value)
     if parsed.scheme in ("http", "https") and parsed.netloc:
         return value.rstrip("/")
     raise SettingsError(f"STATUS_SOURCE must be demo, file:PATH or an http(s):// URL, got {value[:80]!r}")
+
+
+def _db_path(value: str) -> str:
+    """INTEGRATION_BOT_DB: a file (made on first start) in a folder that exists; not a directory."""
+    if value == ":memory:":
+        return value
+    path = Path(value)
+    if path.is_dir():
+        raise SettingsError(f"INTEGRATION_BOT_DB is a directory, not a database file: {value!r}")
+    if not path.parent.is_dir():
+        raise SettingsError(f"INTEGRATION_BOT_DB: the folder {str(path.parent)!r} does not exist")
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -121,7 +155,13 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     if alert_channel and not _CHANNEL_ID.match(alert_channel):
         raise SettingsError(f"ALERT_CHANNEL must be a channel id such as C0123456789, got {alert_channel[:40]!r}")
 
-    db_path = env.get("INTEGRATION_BOT_DB", "").strip() or "integration-bot.db"
+    db_path = _db_path(env.get("INTEGRATION_BOT_DB", "").strip() or "integration-bot.db")
+    log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level[:40]!r}")
+    log_format = (env.get("LOG_FORMAT", "").strip() or "text").lower()
+    if log_format not in ("text", "json"):
+        raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format[:40]!r}")
     articles = env.get("HELP_CENTRE_ARTICLES", "").strip() or None
     if articles and not Path(articles).is_file():
         raise SettingsError(f"HELP_CENTRE_ARTICLES: no such file {articles!r}")
@@ -139,4 +179,6 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         alert_channel=alert_channel,
         help_centre_articles=articles,
         port=_int(env, "PORT", 3000, 1, 65_535, "a port number"),
+        log_level=log_level,
+        log_format=log_format,
     )

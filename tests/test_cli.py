@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 
@@ -46,10 +47,25 @@ def test_poll_prints_what_changed(tmp_path: Path) -> None:
     assert "13 companies, 0 changed." in again.stdout
 
 
-def test_poll_of_a_missing_file_feed_says_so_and_changes_nothing(tmp_path: Path) -> None:
+def test_a_missing_feed_file_is_refused_before_anything_runs(tmp_path: Path) -> None:
     result = run("poll", cwd=tmp_path, STATUS_SOURCE="file:missing.json")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "integration-bot: STATUS_SOURCE: no such file 'missing.json'"
+    assert not (tmp_path / "integration-bot.db").exists()
+
+
+def test_status_with_the_feed_unreachable_and_nothing_known_says_the_feed_could_not_be_read(tmp_path: Path) -> None:
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    result = run("status", "acme", cwd=tmp_path, STATUS_SOURCE="http://127.0.0.1:9")
     assert result.returncode == 1
-    assert "The poll failed" in result.stdout and "missing.json" in result.stdout
+    assert result.stdout.startswith("The status feed could not be read: ")
+    assert "No companies are known yet." in result.stdout and "No company called" not in result.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"integration-bot {version('integration-bot')}"
 
 
 def test_help(tmp_path: Path) -> None:

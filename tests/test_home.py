@@ -13,6 +13,7 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot.answers.render import Message, section
+from bot.home import refresh as home_refresh
 from bot.home.view import (
     HOME_BLOCK_LIMIT,
     PAGE_SIZE,
@@ -23,7 +24,6 @@ from bot.home.view import (
     home_lines,
     home_view,
 )
-from bot.home import refresh as home_refresh
 from bot.practice.models import (
     Account,
     AccountUser,

@@ -56,6 +56,11 @@ def test_every_setting_is_read() -> None:
         ("ALERT_CHANNEL", "#alerts", "ALERT_CHANNEL must be a channel id"),
         ("HELP_CENTRE_ARTICLES", "/no/such/file.json", "HELP_CENTRE_ARTICLES"),
         ("PORT", "http", "PORT must be a port number"),
+        ("STATUS_SOURCE", "file:/missing/feed.json", "STATUS_SOURCE: no such file '/missing/feed.json'"),
+        ("INTEGRATION_BOT_DB", "/no/such/folder/bot.db", "INTEGRATION_BOT_DB: the folder '/no/such/folder' does not exist"),
+        ("INTEGRATION_BOT_DB", "/tmp", "INTEGRATION_BOT_DB is a directory"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be DEBUG, INFO"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be text or json"),
     ],
 )
 def test_a_malformed_value_names_the_variable(name: str, value: str, message: str) -> None:
@@ -72,10 +77,19 @@ def test_serving_needs_slack_credentials() -> None:
 
 
 def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / "feed.json").write_text("{}")
     env_file = tmp_path / ".env"
-    env_file.write_text('# comment\nexport POLL_INTERVAL_SECONDS=45\nSTATUS_SOURCE="file:feed.json"\nPORT=4000 # note\n')
+    # A byte-order mark (Windows editors write one), `export`, quotes with a comment after them.
+    env_file.write_bytes(
+        (
+            "\ufeffPOLL_INTERVAL_SECONDS=45\n# comment\n"
+            f'export STATUS_SOURCE="file:{tmp_path / "feed.json"}" # the test feed\n'
+            "PORT=4000 # note\nLOG_FORMAT='json'\n"
+        ).encode()
+    )
     settings = load_settings({"PORT": "5000"}, dotenv=env_file)
-    assert (settings.poll_interval_seconds, settings.status_source, settings.port) == (45, "file:feed.json", 5000)
+    assert (settings.poll_interval_seconds, settings.port, settings.log_format) == (45, 5000, "json")
+    assert settings.status_source == f"file:{tmp_path / 'feed.json'}"
 
 
 def test_a_malformed_dotenv_line_is_named(tmp_path: Path) -> None:
@@ -97,3 +111,51 @@ def test_start_up_with_a_bad_setting_prints_one_line_and_no_traceback(tmp_path: 
     assert result.returncode == 2
     assert result.stderr.strip() == "integration-bot: POLL_INTERVAL_SECONDS must be a whole number of seconds, got 'soon'"
     assert "Traceback" not in result.stderr
+
+
+def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("missing/bot.db", "integration-bot: INTEGRATION_BOT_DB: the folder 'missing' does not exist"),
+        (".", "integration-bot: INTEGRATION_BOT_DB is a directory, not a database file: '.'"),
+        ("notes.txt", "integration-bot: INTEGRATION_BOT_DB 'notes.txt' cannot be used: the file is not a SQLite database"),
+    ],
+)
+def test_an_unusable_database_is_one_line(tmp_path: Path, setting: str, expected: str) -> None:
+    (tmp_path / "notes.txt").write_text("these are not the tables you are looking for\n" * 200)
+    result = run_cli("status", "acme", cwd=tmp_path, INTEGRATION_BOT_DB=setting)
+    assert result.returncode == 2
+    assert result.stderr.strip() == expected and result.stdout == ""
+
+
+def test_a_read_only_database_is_one_line(tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root may write to a read-only file")
+    run_cli("poll", cwd=tmp_path)
+    (tmp_path / "integration-bot.db").chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        result = run_cli("poll", cwd=tmp_path)
+    finally:
+        tmp_path.chmod(0o755)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "read-only" in result.stderr
+
+
+def test_a_missing_feed_file_is_refused_at_start(tmp_path: Path) -> None:
+    result = run_cli("serve", cwd=tmp_path, STATUS_SOURCE="file:/missing", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "integration-bot: STATUS_SOURCE: no such file '/missing'"

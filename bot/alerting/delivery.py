@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerting import outbox
+from bot.alerting.delivery_health import DeliveryHealth
 from bot.alerting.engine import AlertRenderer
 from bot.alerting.outbox import Kind
 from bot.answers.render import (
@@ -88,6 +89,9 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}  # channel -> the task delivering it now
         self._pruned_at: datetime | None = None
+        # What the attempts came to, for /healthz and /metrics.
+        self.health = DeliveryHealth()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -97,22 +101,31 @@ class Deliverer:
         if user == bot_user_id and isinstance(channel, str) and self.store.mark_channel_working(channel):
             self.wake()
 
+    def stop(self) -> None:
+        """Take no new row: the calls in flight finish, `run_forever` returns; the rest waits in the outbox."""
+        self._stopping = True
+        self._wake.set()
+
     # --- the loop ----------------------------------------------------------------------------
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
         try:
-            while True:
+            while not self._stopping:
                 try:
                     self._wake.clear()
                     await self.deliver_due(wait=0)
                     self.prune()
                 except Exception:  # the loop must outlive any one bad row
                     log.exception("Alert delivery pass failed; retrying")
+                if self._stopping:
+                    break
                 try:
                     async with asyncio.timeout(idle_seconds):
                         await self._wake.wait()
                 except TimeoutError:
                     pass
+            # Stopping: each channel finishes the row it is sending (its Slack call) and takes no other.
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         finally:
             for task in self._tasks.values():
                 task.cancel()
@@ -138,6 +151,8 @@ class Deliverer:
         """Start a task for each channel with due work that has none running; wait up to `wait` seconds
         (None: until they finish) for them. The report counts what finished within the wait."""
         report = DeliveryReport()
+        if self._stopping:
+            return report
         for channel in self.store.due_channels(self.clock()):
             if channel not in self._tasks:
                 task = asyncio.create_task(self._deliver_channel(channel, report))
@@ -160,7 +175,7 @@ class Deliverer:
         while True:
             rows = self.store.channel_queue(channel, ROWS_PER_READ)
             for item, due in rows:
-                if due > self.clock():
+                if self._stopping or due > self.clock():
                     return
                 wait = self._next_send[channel] - time.monotonic()
                 if wait > 0:
@@ -193,7 +208,8 @@ class Deliverer:
                 if ts is not None:
                     self._record_ts(item, ts)
                     store.mark_sent(item.id, ts, self.clock())
-                    log.info("Outbox %s had reached Slack before a restart; not sent again", item.key)
+                    self.health.record_sent(self.clock())
+                    log.info("Outbox %s had reached Slack before a restart; not sent again", item.key, extra=self._log_fields(item))
                     return True
             ts = await self._send(item)
         except Postpone:
@@ -208,7 +224,7 @@ class Deliverer:
                 self._channel_dead(item, error)
                 return False
             if error.startswith("unexpected_"):
-                log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel)
+                log.exception("Alert %s to %s failed unexpectedly", item.key, item.channel, extra=self._log_fields(item))
                 if item.attempts + 1 >= UNEXPECTED_FAILURES_BEFORE_GIVING_UP:
                     return self._give_up(item, error, report)
             elif not is_retryable(exc):
@@ -220,14 +236,17 @@ class Deliverer:
             # try looks in the channel first. A 429 or an `ok: false` means nothing was posted.
             ambiguous = error == "network_error" or (status is not None and status >= 500)
             store.reschedule(item.id, self.clock() + timedelta(seconds=delay), error, keep_in_flight=ambiguous)
+            if error != "ratelimited":  # a 429 is Slack pacing a healthy bot
+                self.health.record_failed(self.clock(), error, final=False)
             report.errors.append(f"{item.key}: {error}, retrying in {delay:.0f}s")
-            log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay)
+            log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay, extra=self._log_fields(item))
             return False
         with store.atomic():
             self._record_ts(item, ts)
             store.mark_sent(item.id, ts, self.clock())
             if store.mark_channel_working(item.channel):
                 log.info("Posting in %s works again", item.channel)
+        self.health.record_sent(self.clock())
         report.sent += 1
         return True
 
@@ -254,9 +273,10 @@ class Deliverer:
     def _give_up(self, item: OutboxItem, error: str, report: DeliveryReport) -> bool:
         """A row no retry can mend is marked failed and logged; it must not hold up its channel."""
         self.store.mark_failed(item.id, error, self.clock())
+        self.health.record_failed(self.clock(), error, final=True)
         report.failed += 1
         report.errors.append(f"{item.key}: {error}")
-        log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error)
+        log.error("Alert %s to %s cannot be delivered: %s", item.key, item.channel, error, extra=self._log_fields(item))
         return True
 
     def _retry_delay(self, item: OutboxItem, headers: Any, status: int | None) -> float:
@@ -270,6 +290,14 @@ class Deliverer:
                 seconds = 1.0
             return min(max(seconds, 0.0), 3600.0)  # the row's due time holds the channel back, on the bot's clock
         return min(MAX_BACKOFF_SECONDS, 2.0 ** max(0, item.attempts))
+
+    def _log_fields(self, item: OutboxItem) -> dict[str, object]:
+        """Fields a JSON log line carries for an outbox row (LOG_FORMAT=json): key, channel, company."""
+        fields: dict[str, object] = {"outbox_key": item.key, "channel": item.channel}
+        incident = self.store.incident(item.incident_id) if item.incident_id is not None else None
+        if incident is not None:
+            fields["company"] = incident.company_id
+        return fields
 
     # --- what each kind of row does ------------------------------------------------------------
 

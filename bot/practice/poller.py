@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
@@ -51,6 +52,7 @@ class PollOutcome:
     # Companies listed again after they were closed as removed, and when that was (ISO time).
     returned: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    duration_seconds: float = 0.0  # wall time of fetch, compare and store (monotonic clock)
 
 
 class ChangeReactor(Protocol):
@@ -120,9 +122,12 @@ class Poller:
         self.failing_since: datetime | None = None
         self.consecutive_failures = 0
         self._told: set[str] = set()
+        self._stopping = False
 
     async def poll_once(self) -> PollOutcome:
         """Polls now, or joins the poll under way; never raises (a failure is in the outcome)."""
+        if self._stopping:  # the bot is stopping: a poll now could not finish before the database closes
+            return PollOutcome(ok=False, started_at=self.clock(), error="the bot is stopping")
         task = self._current
         if task is None or task.done():
             task = self._current = asyncio.create_task(self._run())
@@ -131,10 +136,12 @@ class Poller:
 
     async def _run(self) -> PollOutcome:
         self.running_since = self.clock()
+        began = time.monotonic()
         try:
             outcome = await self._poll()
         finally:
             self.running_since = None
+        outcome.duration_seconds = time.monotonic() - began
         self._note(outcome)
         # Outside the poll: listeners talk to Slack (Home tabs, reminders) and must not hold up the next one.
         await self._after(outcome)
@@ -258,6 +265,16 @@ class Poller:
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
         self._stored = {company.id: company for company in snapshot.companies}
+
+    def stop(self) -> None:
+        """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""
+        self._stopping = True
+
+    async def wait_idle(self) -> None:
+        """Return once no poll is running (its after-poll steps included)."""
+        task = self._current
+        if task is not None and not task.done():
+            await asyncio.wait([task])
 
     async def _after(self, outcome: PollOutcome) -> None:
         for callback in self.after_poll:

@@ -484,6 +484,19 @@ class AlertStore:
         """Channel id -> the Slack error that broke it."""
         return {channel: error for channel, error in self.db.execute("select channel, error from broken_channels")}
 
+    def outbox_summary(self) -> tuple[dict[str, int], datetime | None]:
+        """(rows by state: pending, sent, failed; created_at of the oldest pending row) for health and metrics."""
+        counts = {"pending": 0, "sent": 0, "failed": 0}
+        for state, count in self.db.execute("select state, count(*) from outbox group by state"):
+            counts[state] = count
+        # A channel the bot cannot post in is told to its subscribers and shown as degraded; its waiting rows
+        # are not "alerts not reaching Slack" for the whole bot (docs/operations.md).
+        row = self.db.execute(
+            "select min(created_at) from outbox where state = 'pending'"
+            " and channel not in (select channel from broken_channels)"
+        ).fetchone()
+        return counts, (from_iso(row[0]) if row and row[0] else None)
+
     def mark_in_flight(self, item_id: int, now: datetime) -> None:
         self.db.execute("update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ?", [iso(now), item_id])
 

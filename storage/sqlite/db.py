@@ -33,6 +33,10 @@ from storage.sqlite.reminders import ReminderStore
 from storage.timefmt import from_iso, iso
 
 
+class StorageError(Exception):
+    """The database cannot be used (not SQLite, read-only, out of reach): one line, naming the file."""
+
+
 @dataclass(frozen=True, slots=True)
 class PollRun:
     started_at: datetime
@@ -130,7 +134,29 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
 
     @classmethod
     def open(cls, path: str) -> "Store":
+        """Open (or create) the database and bring its schema up to date.
+        Raises StorageError with one line when SQLite cannot use the file."""
+        try:
+            return cls._open(path)
+        except sqlite3.Error as exc:
+            reason = str(exc)
+            if "not a database" in reason:
+                reason = "the file is not a SQLite database"
+            elif "readonly" in reason or "read-only" in reason:
+                reason = "the file (or its folder) is read-only"
+            raise StorageError(f"INTEGRATION_BOT_DB {path!r} cannot be used: {reason}") from None
+
+    @classmethod
+    def _open(cls, path: str) -> "Store":
         conn = sqlite3.connect(path, timeout=10.0)
+        try:
+            return cls(cls._prepare(conn, path))
+        except BaseException:
+            conn.close()
+            raise
+
+    @staticmethod
+    def _prepare(conn: sqlite3.Connection, path: str) -> Database:
         db = Database(conn)
         if path != ":memory:":
             db.enable_wal()
@@ -141,7 +167,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         conn.execute("PRAGMA mmap_size=268435456")
         conn.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
-        return cls(db)
+        return db
 
     def close(self) -> None:
         self.db.close()
@@ -262,6 +288,16 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
 
     def company_count(self) -> int:
         return self.db.execute("select count(*) from companies where removed_at is null").fetchone()[0]
+
+    def company_state_counts(self) -> dict[tuple[str, str | None], int]:
+        """Listed companies by (integration_status, sync_status): e.g. {("error", "offline"): 3}."""
+        return {
+            (row[0], row[1]): row[2]
+            for row in self.db.execute(
+                "select integration_status, sync_status, count(*) from companies"
+                " where removed_at is null group by integration_status, sync_status"
+            )
+        }
 
     def save_companies(self, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]]) -> None:
         """Store companies seen for the first time and changed ones (callers hold the transaction)."""

@@ -76,6 +76,13 @@ class FakeSlack:
         self.latency = 0.0  # seconds each Web API call takes, to widen windows in crash tests
         self.refused_for_size: list[Call] = []  # posts and edits refused as msg_blocks_too_long / msg_too_long
         self.held: dict[str, asyncio.Event] = {}  # channel -> calls about it hang until the event is set
+        self.method_latency: dict[str, float] = {}  # seconds one method takes (a slow chat.postMessage)
+        self.arrived: list[Call] = []  # every Web API call as it arrives, before it is answered
+        # Socket Mode: apps.connections.open answers ws://.../link, served here; what came over it.
+        self.socket_connections = 0
+        self.socket_closed = 0
+        self.socket_messages: list[dict[str, Any]] = []
+        self._sockets: list[web.WebSocketResponse] = []
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -146,6 +153,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_get("/link", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -154,8 +162,32 @@ class FakeSlack:
         self.base_url = f"http://127.0.0.1:{port}/"
 
     async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner:
             await self._runner.cleanup()
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        """A Socket Mode connection: says hello like Slack, records what the app sends (acks)."""
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self.socket_connections += 1
+        self._sockets.append(socket)
+        self._changed.set()
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A111"}})
+        async for message in socket:
+            if message.type == web.WSMsgType.TEXT:
+                self.socket_messages.append(json.loads(message.data))
+                self._changed.set()
+        self._sockets.remove(socket)
+        self.socket_closed += 1
+        self._changed.set()
+        return socket
+
+    async def send_envelope(self, envelope: dict[str, Any]) -> None:
+        """Sends a Socket Mode envelope (events_api, slash_commands, interactive) to every open socket."""
+        for socket in list(self._sockets):
+            await socket.send_json(envelope)
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
@@ -177,8 +209,10 @@ class FakeSlack:
         args = await self._args(request)
         args.update({k: v for k, v in request.query.items() if k not in args})
         call = Call(method, args, time.monotonic())
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        self.arrived.append(call)
+        self._changed.set()
+        if self.latency or method in self.method_latency:
+            await asyncio.sleep(self.method_latency.get(method, self.latency))
         gate = self.held.get(str(args.get("channel")))
         if gate is not None:
             await gate.wait()  # a channel Slack is slow to answer for
@@ -198,6 +232,8 @@ class FakeSlack:
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return shared_response("auth.test.bot")
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"{self.base_url.replace('http://', 'ws://')}link"}
         if method == "users.info":
             user = self.users.get(args.get("user", ""))
             return {"ok": True, "user": user} if user else shared_response("users.info.error")
