@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
 import bm25s
@@ -96,6 +96,9 @@ class Article:
     keywords: tuple[str, ...]
     fix_summary: str
     integrations: tuple[str, ...]
+    # How people ask for it, written by the Help Centre's editors from the article (optional):
+    # read by the own-words tier only, never by message matching.
+    asked_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,9 @@ class HelpCentre:
     ) -> None:
         self.articles = articles
         self._own = _OwnWords(articles, vocabulary if vocabulary is not None else Vocabulary.load())
+        # Words of the articles and vocabulary that Snowball gives one stem though they differ
+        # ("set", "settings"), not declared in the vocabulary's keep_apart or same_stem: [] is clean.
+        self.stem_collisions = self._own.stem_collisions
         self.source = source
         self._matches: dict[tuple[str | None, str], ArticleMatch] = {}
         self._search_base = search_base
@@ -341,6 +347,7 @@ class HelpCentre:
                     keywords=_str_list(record["keywords"], where, "keywords"),
                     fix_summary=_required_str(record, "fix_summary", where, empty_ok=True),
                     integrations=_str_list(record["integrations"], where, "integrations"),
+                    asked_as=_str_list(record.get("asked_as", []), where, "asked_as"),
                 )
             )
             mapped.append(extra)
@@ -587,6 +594,18 @@ def _confident(found: list[ArticleMatch]) -> bool:
     return not (len(found) > 1 and top.score - found[1].score < AMBIGUITY_MARGIN)
 
 
+_INFLECTIONS = frozenset(("", "s", "es", "e", "ed", "d", "ing", "y", "ies", "ied"))
+
+
+def _inflection(base: str, word: str) -> bool:
+    """Whether word is base with an inflection's ending ("swap", "swapped"; "activity", "activities")."""
+    common = os.path.commonprefix([base, word])
+    rest = [base[len(common) :], word[len(common) :]]
+    # A doubled last letter ("run", "running") belongs to the ending.
+    rest = [r[1:] if r[:1] == common[-1:] and r[1:] in _INFLECTIONS - {""} else r for r in rest]
+    return len(common) >= 2 and all(r in _INFLECTIONS for r in rest)
+
+
 def _own_words_sure(r: "_Ranked") -> bool:
     return (
         r.coverage >= OWN_WORDS_MIN_COVERAGE
@@ -699,8 +718,15 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
 )
 # bm25s's BM25 (Lucene variant, its defaults k1 1.5, b 0.75) over one bag of words per article,
 # each field counted this many times: a title says most about what an article is for.
-_FIELD_REPEATS = {"title": 8, "messages": 2, "keywords": 2, "fix": 1, "integrations": 2}
-_FIELD_NAMES = {"title": "title", "messages": "quoted messages", "keywords": "keywords", "fix": "fix", "integrations": "software"}
+_FIELD_REPEATS = {"title": 8, "messages": 2, "keywords": 2, "asked_as": 2, "fix": 1, "integrations": 2}
+_FIELD_NAMES = {
+    "title": "title",
+    "messages": "quoted messages",
+    "keywords": "keywords",
+    "asked_as": "usual questions",
+    "fix": "fix",
+    "integrations": "software",
+}
 # Tuned on the tuning part of tests/helpcentre_own_words.json (docs/helpcentre.md):
 # the share of the question's weight (IDF) the best article must have,
 OWN_WORDS_MIN_COVERAGE = 0.6
@@ -746,11 +772,23 @@ class Vocabulary:
     triangles" is the phrase "warning triangle"; the longest phrase at a position wins.
     `elsewhere` holds words that name other systems or office matters ("payroll", "windows",
     "email"): text with one that the article does not mention is not about that article.
+    Snowball gives some different words one stem ("accounting" and "account", "settings" and
+    "set"): `keep_apart` words keep their own (plural folded), and `same_stem` lists the
+    derived words accepted to share one ("integration", "integrate"); see `stem_collisions`.
     """
 
-    def __init__(self, groups: list[list[str]], elsewhere: Sequence[str] = (), software: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        groups: list[list[str]],
+        elsewhere: Sequence[str] = (),
+        software: Sequence[str] = (),
+        keep_apart: Sequence[str] = (),
+        same_stem: Sequence[str] = (),
+    ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
+        self._keep_apart = frozenset(normalise(w) for w in keep_apart)
+        self._same_stem = frozenset(normalise(w) for w in same_stem)
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for group in groups:
             canonical = tuple(normalise(group[0]).split())
@@ -768,8 +806,30 @@ class Vocabulary:
         if stem is None:
             if len(self._stems) > 50_000:
                 self._stems.clear()
-            stem = self._stems[word] = self._stemmer.stemWord(word)
+            if word in self._keep_apart:
+                stem = _stem(word) + "~"  # its own term, not Snowball's: "settings" is not "set"
+            else:
+                stem = self._stemmer.stemWord(word)
+            self._stems[word] = stem
         return stem
+
+    def stem_collisions(self, words: Iterable[str]) -> list[tuple[str, ...]]:
+        """Groups of these words that share a stem without one being an inflection of another
+        ("set", "settings") and are not declared in `same_stem`: each group is read as one word,
+        which may join articles or questions that are about different things. Sorted."""
+        by_stem: dict[str, set[str]] = {}
+        for word in words:
+            if word and not word.isdigit():
+                by_stem.setdefault(self.stem(word), set()).add(word)
+        out: list[tuple[str, ...]] = []
+        for group in by_stem.values():
+            if len(group) < 2:
+                continue
+            base = min(group, key=lambda w: (len(w), w))
+            odd = sorted(w for w in group if w != base and not _inflection(base, w) and w not in self._same_stem)
+            if odd:
+                out.append((base, *odd))
+        return sorted(out)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> "Vocabulary":
@@ -798,7 +858,13 @@ class Vocabulary:
         software = data.get("software", [])
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
-        return cls(groups, elsewhere, software)
+        stemming: dict[str, list[str]] = {}
+        for field in ("keep_apart", "same_stem"):
+            value = data.get(field, [])
+            if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+                raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
+            stemming[field] = value
+        return cls(groups, elsewhere, software, **stemming)
 
     def rewrite(self, words: list[str]) -> list[tuple[str, str, str]]:
         """(word as the articles say it, what was typed, the articles' phrase) per word, longest phrase first."""
@@ -835,6 +901,7 @@ class _OwnWords:
                 "title": [article.title],
                 "messages": [_squash(m) for m in article.messages],
                 "keywords": list(article.keywords),
+                "asked_as": list(article.asked_as),
                 "fix": [article.fix_summary],
                 "integrations": list(article.integrations),
             }
@@ -860,6 +927,8 @@ class _OwnWords:
         n = max(1, len(articles))
         self._idf = {s: math.log(1 + n / c) for s, c in df.items()}
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
+        # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
+        self.stem_collisions = vocabulary.stem_collisions(known)
         self._known = frozenset(w for w in known if len(w) >= 4)
         self._known_by_initial: dict[str, list[str]] = {}
         for word in self._known:
