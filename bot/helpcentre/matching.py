@@ -609,7 +609,7 @@ def _inflection(base: str, word: str) -> bool:
 def _own_words_sure(r: "_Ranked") -> bool:
     return (
         r.coverage >= OWN_WORDS_MIN_COVERAGE
-        and len({w for t in r.found for w in t.typed.split()}) >= OWN_WORDS_MIN_SHARED
+        and len(r.typed) >= OWN_WORDS_MIN_SHARED
         and not r.elsewhere
     )
 
@@ -712,7 +712,7 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "there here about after before since while until through up down out off over under "
     "error errors message problem issue help please thanks hi hello ok okay saying someone anyone "
     "one two mean means meaning happen happens happened do done work works working way thing things "
-    "should shall may might must am vs instead".split()
+    "should shall may might must am vs instead ago never next page".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
@@ -742,6 +742,15 @@ OWN_WORDS_SCORE_CEILING = 0.75
 OWN_WORDS_MAX_PHRASE = 5
 # How much the name of an accounting package counts in a question, against other words.
 OWN_WORDS_SOFTWARE_FACTOR = 0.5
+# How much two of the text's words side by side count when an article has them side by side.
+OWN_WORDS_PAIR_FACTOR = 0.25
+# The BM25 score is multiplied by the share of the question's weight the article has, to this power.
+OWN_WORDS_COVERAGE_POWER = 1.0
+
+
+def _pairs(stems: list[str]) -> list[str]:
+    """Neighbouring stems as one term ("compani setting~"): phrases, for BM25 (a space never occurs in a stem)."""
+    return [f"{a} {b}" for a, b in zip(stems, stems[1:]) if a != b]
 
 
 class VocabularyError(HelpCentreError):
@@ -762,6 +771,7 @@ class _Ranked:
     score: float  # BM25
     coverage: float  # share of the question's weight this article has, 0..1
     found: tuple[_Term, ...]  # the question's terms this article has
+    typed: frozenset[str]  # the words typed for them ("benefits of integrating": both)
     elsewhere: tuple[str, ...]  # words naming something no article is about, which this one lacks
 
 
@@ -909,12 +919,17 @@ class _OwnWords:
             bag: list[str] = []
             for field, pieces in texts.items():
                 stems: list[str] = []
+                pairs: list[str] = []
                 for piece in pieces:
                     words = normalise(piece).split()
                     known.update(words)
-                    stems.extend(t.stem for t in self._terms(words))
+                    piece_stems = [t.stem for t in self._terms(words)]
+                    stems.extend(piece_stems)
+                    pairs.extend(_pairs(piece_stems))
                 fields[field] = frozenset(stems)
-                bag.extend(stems * _FIELD_REPEATS[field])
+                # Two words side by side ("company settings", "account settings") are indexed too:
+                # they tell near neighbours apart where single words cannot.
+                bag.extend((stems + pairs) * _FIELD_REPEATS[field])
             self.fields.append(fields)
             corpus.append(bag)
         self._bm25 = bm25s.BM25()
@@ -958,8 +973,11 @@ class _OwnWords:
         """Up to `limit` articles with a BM25 score for this text, best first."""
         words = [self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()]
         unique: dict[str, _Term] = {}
-        for term in self._terms(words):
+        terms = self._terms(words)
+        typed_by_stem: dict[str, set[str]] = {}
+        for term in terms:
             unique.setdefault(term.stem, term)
+            typed_by_stem.setdefault(term.stem, set()).update(term.typed.split())
         if not unique:
             return []
         weights = {s: self._idf.get(s, self._idf_unknown) for s in unique}
@@ -972,18 +990,24 @@ class _OwnWords:
             for i, x in enumerate(self._bm25.get_scores([stem])):
                 if x:
                     scores[i] += factor * float(x)
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])
-        out: list[_Ranked] = []
-        for i in order[:limit]:
-            score = scores[i]
+        # The text's words side by side, where an article has them side by side too.
+        for pair in dict.fromkeys(_pairs([t.stem for t in terms])):
+            for i, x in enumerate(self._bm25.get_scores([pair])):
+                if x:
+                    scores[i] += OWN_WORDS_PAIR_FACTOR * float(x)
+        ranked: list[_Ranked] = []
+        for i, score in enumerate(scores):
             if score <= 0:
-                break
+                continue
             have = self._all_stems[i]
             found = tuple(t for s, t in unique.items() if s in have)
             coverage = sum(weights[t.stem] for t in found) / total
             lacks = tuple(unique[s].typed for s in elsewhere if s not in have)
-            out.append(_Ranked(i, score, coverage, found, lacks))
-        return out
+            # An article that has more of what was asked ranks higher than one that has some of it often.
+            typed = frozenset(w for t in found for w in typed_by_stem[t.stem])
+            ranked.append(_Ranked(i, score * coverage**OWN_WORDS_COVERAGE_POWER, coverage, found, typed, lacks))
+        ranked.sort(key=lambda r: (-r.score, r.index))
+        return ranked[:limit]
 
     def reason(self, ranked: _Ranked) -> str:
         """Why: the question's words the article has, and where ("your words disconnect (“unlink”) in its title")."""
