@@ -744,8 +744,10 @@ OWN_WORDS_MAX_PHRASE = 5
 OWN_WORDS_SOFTWARE_FACTOR = 0.5
 # How much two of the text's words side by side count when an article has them side by side.
 OWN_WORDS_PAIR_FACTOR = 0.25
-# The BM25 score is multiplied by the share of the question's weight the article has, to this power.
+# The BM25 score is multiplied by the share of the question's weight the article has, to this power,
 OWN_WORDS_COVERAGE_POWER = 1.0
+# and by 1 + this times the share of the article's title words the text has.
+OWN_WORDS_TITLE_BONUS = 0.5
 
 
 def _pairs(stems: list[str]) -> list[str]:
@@ -934,6 +936,7 @@ class _OwnWords:
             corpus.append(bag)
         self._bm25 = bm25s.BM25()
         self._bm25.index(corpus, show_progress=False)
+        self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
         self._all_stems = [frozenset().union(*f.values()) for f in self.fields]
         df: dict[str, int] = {}
         for stems in self._all_stems:
@@ -987,14 +990,12 @@ class _OwnWords:
         scores = [0.0] * len(self._all_stems)
         for stem in unique:
             factor = OWN_WORDS_SOFTWARE_FACTOR if stem in self._vocabulary.software else 1.0
-            for i, x in enumerate(self._bm25.get_scores([stem])):
-                if x:
-                    scores[i] += factor * float(x)
+            for i, x in self._scores(stem):
+                scores[i] += factor * x
         # The text's words side by side, where an article has them side by side too.
         for pair in dict.fromkeys(_pairs([t.stem for t in terms])):
-            for i, x in enumerate(self._bm25.get_scores([pair])):
-                if x:
-                    scores[i] += OWN_WORDS_PAIR_FACTOR * float(x)
+            for i, x in self._scores(pair):
+                scores[i] += OWN_WORDS_PAIR_FACTOR * x
         ranked: list[_Ranked] = []
         for i, score in enumerate(scores):
             if score <= 0:
@@ -1005,9 +1006,23 @@ class _OwnWords:
             lacks = tuple(unique[s].typed for s in elsewhere if s not in have)
             # An article that has more of what was asked ranks higher than one that has some of it often.
             typed = frozenset(w for t in found for w in typed_by_stem[t.stem])
-            ranked.append(_Ranked(i, score * coverage**OWN_WORDS_COVERAGE_POWER, coverage, found, typed, lacks))
+            # A text that names most of an article's title names that article ("account settings").
+            title = self.fields[i]["title"]
+            title_share = len(title & unique.keys()) / len(title) if title else 0.0
+            score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
+            ranked.append(_Ranked(i, score, coverage, found, typed, lacks))
         ranked.sort(key=lambda r: (-r.score, r.index))
         return ranked[:limit]
+
+    def _scores(self, term: str) -> tuple[tuple[int, float], ...]:
+        """(article, BM25 score) for one term, where not 0; remembered: a few thousand terms at most."""
+        found = self._term_scores.get(term)
+        if found is None:
+            if len(self._term_scores) > 20_000:
+                self._term_scores.clear()
+            found = tuple((i, float(x)) for i, x in enumerate(self._bm25.get_scores([term])) if x)
+            self._term_scores[term] = found
+        return found
 
     def reason(self, ranked: _Ranked) -> str:
         """Why: the question's words the article has, and where ("your words disconnect (“unlink”) in its title")."""
