@@ -712,7 +712,7 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "there here about after before since while until through up down out off over under "
     "error errors message problem issue help please thanks hi hello ok okay saying someone anyone "
     "one two mean means meaning happen happens happened do done work works working way thing things "
-    "should shall may might must am vs instead ago never next page".split()
+    "should shall may might must am vs instead ago never next page steps earlier later".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
@@ -740,14 +740,22 @@ OWN_WORDS_RUNNER_UP_SHARE = 0.6
 # Own-words scores sit below any message match (0.78 and up): a question is a weaker witness.
 OWN_WORDS_SCORE_CEILING = 0.75
 OWN_WORDS_MAX_PHRASE = 5
+# A word this long or longer that no article has is read as the known word one typo away;
+# a shorter one is left as typed ("rules" is not "roles").
+OWN_WORDS_TYPO_MIN_LETTERS = 6
+# A phrase read as n words of the articles weighs n ** (1 - this) words in the share of the
+# question an article has: 1, as one word.
+OWN_WORDS_PHRASE_SPLIT = 1.0
 # How much the name of an accounting package counts in a question, against other words.
 OWN_WORDS_SOFTWARE_FACTOR = 0.5
 # How much two of the text's words side by side count when an article has them side by side.
 OWN_WORDS_PAIR_FACTOR = 0.25
 # The BM25 score is multiplied by the share of the question's weight the article has, to this power,
 OWN_WORDS_COVERAGE_POWER = 1.0
-# and by 1 + this times the share of the article's title words the text has.
+# and by 1 + this times the share of the article's title words the text has,
 OWN_WORDS_TITLE_BONUS = 0.5
+# and by this when the text names an accounting package the article is not for.
+OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
 
 
 def _pairs(stems: list[str]) -> list[str]:
@@ -906,6 +914,7 @@ class _OwnWords:
     def __init__(self, articles: tuple[Article, ...], vocabulary: Vocabulary) -> None:
         self._vocabulary = vocabulary
         self.fields: list[dict[str, frozenset[str]]] = []
+        self.packages: list[frozenset[str]] = []
         corpus: list[list[str]] = []
         known: set[str] = set(vocabulary.words)
         for article in articles:
@@ -934,6 +943,9 @@ class _OwnWords:
                 bag.extend((stems + pairs) * _FIELD_REPEATS[field])
             self.fields.append(fields)
             corpus.append(bag)
+            # The accounting packages an article is for; none when it is for all of them.
+            for_all = any(normalise(i) == "all" or normalise(i).startswith("all ") for i in article.integrations)
+            self.packages.append(frozenset() if for_all else fields["integrations"] & vocabulary.software)
         self._bm25 = bm25s.BM25()
         self._bm25.index(corpus, show_progress=False)
         self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
@@ -949,7 +961,7 @@ class _OwnWords:
         self.stem_collisions = vocabulary.stem_collisions(known)
         self._known = frozenset(w for w in known if len(w) >= 4)
         self._known_by_initial: dict[str, list[str]] = {}
-        for word in self._known:
+        for word in sorted(self._known):  # sorted: a tie between two corrections goes the same way every run
             self._known_by_initial.setdefault(word[0], []).append(word)
 
     def _terms(self, words: list[str]) -> list[_Term]:
@@ -963,7 +975,7 @@ class _OwnWords:
         """A misspelt word as the known word it is closest to: same first letter, one typo
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
-        if len(word) < 5 or word in self._known or word in _QUESTION_STOPWORDS:
+        if len(word) < OWN_WORDS_TYPO_MIN_LETTERS or word in self._known or word in _QUESTION_STOPWORDS:
             return word
         choices = self._known_by_initial.get(word[0])
         if not choices:
@@ -983,9 +995,15 @@ class _OwnWords:
             typed_by_stem.setdefault(term.stem, set()).update(term.typed.split())
         if not unique:
             return []
-        weights = {s: self._idf.get(s, self._idf_unknown) for s in unique}
+        # One phrase typed counts as one thing asked, however many words the articles use for it
+        # ("customer" read as "supplier contact").
+        size: dict[tuple[str, str], int] = {}
+        for term in terms:
+            size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
+        weights = {s: self._idf.get(s, self._idf_unknown) / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT for s, t in unique.items()}
         total = sum(weights.values())
         elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]
+        named = frozenset(s for s in unique if s in self._vocabulary.software)
         # BM25 adds up per word; a software's name counts less (it narrows, it is not the topic).
         scores = [0.0] * len(self._all_stems)
         for stem in unique:
@@ -1004,6 +1022,11 @@ class _OwnWords:
             found = tuple(t for s, t in unique.items() if s in have)
             coverage = sum(weights[t.stem] for t in found) / total
             lacks = tuple(unique[s].typed for s in elsewhere if s not in have)
+            if named and self.packages[i] and not named & self.packages[i]:
+                # The text names a package this article is not for ("merge contacts in quickbooks"
+                # is not about a Xero contact merged): not this article.
+                lacks += tuple(dict.fromkeys(unique[s].typed for s in named))
+                score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
             # An article that has more of what was asked ranks higher than one that has some of it often.
             typed = frozenset(w for t in found for w in typed_by_stem[t.stem])
             # A text that names most of an article's title names that article ("account settings").
