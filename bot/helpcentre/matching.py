@@ -712,7 +712,8 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "there here about after before since while until through up down out off over under "
     "error errors message problem issue help please thanks hi hello ok okay saying someone anyone "
     "one two mean means meaning happen happens happened do done work works working way thing things "
-    "should shall may might must am vs instead ago never next page steps earlier later".split()
+    "should shall may might must am vs instead ago never next page steps earlier later ask asked asking "
+    "today todays yesterday yesterdays tomorrow overnight morning afternoon".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
