@@ -805,6 +805,7 @@ class Vocabulary:
         software: Sequence[str] = (),
         keep_apart: Sequence[str] = (),
         same_stem: Sequence[str] = (),
+        packages: Sequence[str] = (),
     ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
@@ -821,6 +822,9 @@ class Vocabulary:
         self.words = frozenset(w for group in groups for p in group for w in normalise(p).split())
         self.elsewhere = frozenset(self.stem(w) for w in (normalise(e) for e in elsewhere) if w)
         self.software = frozenset(self.stem(w) for s in software for w in normalise(s).split())
+        # Words that say which accounting package a text is about: the software names, and
+        # names read as one word ("sage50") that do not count half.
+        self.packages = self.software | frozenset(self.stem(w) for s in packages for w in normalise(s).split())
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -880,7 +884,7 @@ class Vocabulary:
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         stemming: dict[str, list[str]] = {}
-        for field in ("keep_apart", "same_stem"):
+        for field in ("keep_apart", "same_stem", "packages"):
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
@@ -946,7 +950,10 @@ class _OwnWords:
             corpus.append(bag)
             # The accounting packages an article is for; none when it is for all of them.
             for_all = any(normalise(i) == "all" or normalise(i).startswith("all ") for i in article.integrations)
-            self.packages.append(frozenset() if for_all else fields["integrations"] & vocabulary.software)
+            # Read both through the vocabulary ("sage50") and as written ("sage"), so that a text
+            # naming the family ("sage id") is not taken for another package.
+            named = fields["integrations"] | {vocabulary.stem(w) for i in article.integrations for w in normalise(i).split()}
+            self.packages.append(frozenset() if for_all else named & vocabulary.packages)
         self._bm25 = bm25s.BM25()
         self._bm25.index(corpus, show_progress=False)
         self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
@@ -1004,7 +1011,7 @@ class _OwnWords:
         weights = {s: self._idf.get(s, self._idf_unknown) / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT for s, t in unique.items()}
         total = sum(weights.values())
         elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]
-        named = frozenset(s for s in unique if s in self._vocabulary.software)
+        named = frozenset(s for s in unique if s in self._vocabulary.packages)
         # BM25 adds up per word; a software's name counts less (it narrows, it is not the topic).
         scores = [0.0] * len(self._all_stems)
         for stem in unique:
