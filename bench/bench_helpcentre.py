@@ -8,7 +8,8 @@ Two sets, two sets of figures:
   `search()` as `/integration-status article <text>` uses it, its tuning and held-out parts apart,
   the second held-out check (tests/helpcentre_own_words_check.json) and the third
   (tests/helpcentre_own_words_check2.json) apart again, the third only with --check2 (it is
-  kept out of sight while tuning). --verbose lists misses.
+  kept out of sight while tuning), and the development set of the third round
+  (tests/helpcentre_own_words_dev.json). --verbose lists misses.
 
 Exits 1 when a target is missed: exact top-1 >= 95% and no unrelated message given a specific
 article; own words top-1 >= 95% on each part and no unrelated text given a specific article;
@@ -33,6 +34,7 @@ CASES = ROOT / "tests" / "helpcentre_cases.json"
 OWN_WORDS = ROOT / "tests" / "helpcentre_own_words.json"
 OWN_WORDS_CHECK = ROOT / "tests" / "helpcentre_own_words_check.json"
 OWN_WORDS_CHECK2 = ROOT / "tests" / "helpcentre_own_words_check2.json"
+OWN_WORDS_DEV = ROOT / "tests" / "helpcentre_own_words_dev.json"
 ROUNDS = 20
 
 
@@ -97,13 +99,15 @@ def own_words(hc: HelpCentre, verbose: bool, check2: bool = False) -> bool:
     cases = json.loads(OWN_WORDS.read_text(encoding="utf-8"))["cases"]
     # The second held-out check, written after the first round of tuning.
     cases += [{**c, "part": "check"} for c in json.loads(OWN_WORDS_CHECK.read_text(encoding="utf-8"))["cases"]]
+    # The development set of the third round (tuned on, like the tuning part).
+    cases += [{**c, "part": "dev"} for c in json.loads(OWN_WORDS_DEV.read_text(encoding="utf-8"))["cases"]]
     # The third check, written before the third round: measured only when asked for (--check2),
     # so that tuning sees neither its figure nor its misses.
     if check2:
         cases += [{**c, "part": "check2"} for c in json.loads(OWN_WORDS_CHECK2.read_text(encoding="utf-8"))["cases"]]
     print("own words (search(), as `/integration-status article <text>`):")
     ok = True
-    for part in ("tuning", "held_out", "check") + (("check2",) if check2 else ()):
+    for part in ("tuning", "held_out", "check", "dev") + (("check2",) if check2 else ()):
         chosen = [c for c in cases if c["part"] == part]
         labelled = [c for c in chosen if c["expect"] != "general"]
         unrelated = [c for c in chosen if c["expect"] == "general"]
@@ -135,7 +139,8 @@ def own_words(hc: HelpCentre, verbose: bool, check2: bool = False) -> bool:
             f"wrong specific {wrong}, fell back to general {fell_back}; "
             f"unrelated given a specific article: {unrelated_specific}"
         )
-        ok = ok and top1 >= 0.95 and unrelated_specific == 0
+        # The development set is new phrasings written to find weak spots: it has no target.
+        ok = ok and (top1 >= 0.95 or part == "dev") and unrelated_specific == 0
 
     timings: list[float] = []
     for _ in range(ROUNDS):
