@@ -7,8 +7,9 @@ for its state plus a Help Centre search link for the exact message.
 
 `/integration-status article <text>` (``search``) also takes a question or description in
 the person's own words: BM25 (bm25s, Snowball stems from PyStemmer) over each article's title,
-messages, keywords and fix, read through the synonym vocabulary in bot/helpcentre/data/vocabulary.json,
-and only when the best article covers the question well (docs/helpcentre.md).
+messages, keywords, asked_as phrases and fix, single words and neighbouring pairs, read through the
+synonym vocabulary in bot/helpcentre/data/vocabulary.json, and only when the best article covers
+the question well and is for the package it names (docs/helpcentre.md).
 
 Everything expensive (normalising, compiling placeholders into regexes, word
 weights, the token index, the BM25 index) happens once in ``HelpCentre.load``; ``match``
