@@ -1,12 +1,15 @@
 """Accuracy and speed of the Help Centre matcher on the labelled sets.
 
-Run from the repository root:  python bench/bench_helpcentre.py [--verbose]
+Run from the repository root:  python bench/bench_helpcentre.py [--verbose] [--check2]
 
 Two sets, two sets of figures:
 - exact messages (tests/helpcentre_cases.json), through `match()` as alerts and cards use it;
 - questions and descriptions in people's own words (tests/helpcentre_own_words.json), through
   `search()` as `/integration-status article <text>` uses it, its tuning and held-out parts apart,
-  and the second held-out check (tests/helpcentre_own_words_check.json) apart again.
+  the second held-out check (tests/helpcentre_own_words_check.json) and the third
+  (tests/helpcentre_own_words_check2.json) apart again, the third only with --check2 (it is
+  kept out of sight while tuning), and the development set of the third round
+  (tests/helpcentre_own_words_dev.json). --verbose lists misses.
 
 Exits 1 when a target is missed: exact top-1 >= 95% and no unrelated message given a specific
 article; own words top-1 >= 95% on each part and no unrelated text given a specific article;
@@ -30,6 +33,8 @@ from bot.helpcentre.matching import HelpCentre  # noqa: E402
 CASES = ROOT / "tests" / "helpcentre_cases.json"
 OWN_WORDS = ROOT / "tests" / "helpcentre_own_words.json"
 OWN_WORDS_CHECK = ROOT / "tests" / "helpcentre_own_words_check.json"
+OWN_WORDS_CHECK2 = ROOT / "tests" / "helpcentre_own_words_check2.json"
+OWN_WORDS_DEV = ROOT / "tests" / "helpcentre_own_words_dev.json"
 ROUNDS = 20
 
 
@@ -84,19 +89,25 @@ def main(argv: list[str]) -> int:
 
     ok = accuracy >= 0.95 and wrong_specific_unrelated == 0 and p99 < 1000
     print()
-    ok = own_words(hc, verbose) and ok
+    ok = own_words(hc, verbose, "--check2" in argv) and ok
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
 
 
-def own_words(hc: HelpCentre, verbose: bool) -> bool:
+def own_words(hc: HelpCentre, verbose: bool, check2: bool = False) -> bool:
     """The own-words figures, each part apart; True when its targets are met."""
     cases = json.loads(OWN_WORDS.read_text(encoding="utf-8"))["cases"]
     # The second held-out check, written after the first round of tuning.
     cases += [{**c, "part": "check"} for c in json.loads(OWN_WORDS_CHECK.read_text(encoding="utf-8"))["cases"]]
+    # The development set of the third round (tuned on, like the tuning part).
+    cases += [{**c, "part": "dev"} for c in json.loads(OWN_WORDS_DEV.read_text(encoding="utf-8"))["cases"]]
+    # The third check, written before the third round: measured only when asked for (--check2),
+    # so that tuning sees neither its figure nor its misses.
+    if check2:
+        cases += [{**c, "part": "check2"} for c in json.loads(OWN_WORDS_CHECK2.read_text(encoding="utf-8"))["cases"]]
     print("own words (search(), as `/integration-status article <text>`):")
     ok = True
-    for part in ("tuning", "held_out", "check"):
+    for part in ("tuning", "held_out", "check", "dev") + (("check2",) if check2 else ()):
         chosen = [c for c in cases if c["part"] == part]
         labelled = [c for c in chosen if c["expect"] != "general"]
         unrelated = [c for c in chosen if c["expect"] == "general"]
@@ -128,7 +139,8 @@ def own_words(hc: HelpCentre, verbose: bool) -> bool:
             f"wrong specific {wrong}, fell back to general {fell_back}; "
             f"unrelated given a specific article: {unrelated_specific}"
         )
-        ok = ok and top1 >= 0.95 and unrelated_specific == 0
+        # The development set is new phrasings written to find weak spots: it has no target.
+        ok = ok and (top1 >= 0.95 or part == "dev") and unrelated_specific == 0
 
     timings: list[float] = []
     for _ in range(ROUNDS):

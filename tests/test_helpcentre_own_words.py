@@ -2,12 +2,14 @@
 
 The labelled set is tests/helpcentre_own_words.json: its tuning part was used to choose the
 vocabulary and thresholds, its held-out part only measures them; tests/helpcentre_own_words_check.json
-is a second held-out check written later (docs/helpcentre.md).
+is a second held-out check written later, tests/helpcentre_own_words_check2.json a third, and
+tests/helpcentre_own_words_dev.json the development set of the third round (docs/helpcentre.md).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,16 +21,26 @@ from bot.helpcentre.matching import (
     HelpCentreError,
     Vocabulary,
     VocabularyError,
+    normalise,
 )
 
 SET_FILE = Path(__file__).with_name("helpcentre_own_words.json")
 CHECK_FILE = Path(__file__).with_name("helpcentre_own_words_check.json")
+CHECK2_FILE = Path(__file__).with_name("helpcentre_own_words_check2.json")
+DEV_FILE = Path(__file__).with_name("helpcentre_own_words_dev.json")
 CASES: list[dict[str, Any]] = json.loads(SET_FILE.read_text(encoding="utf-8"))["cases"]
-CHECK: list[dict[str, Any]] = [
-    {**c, "part": "check"} for c in json.loads(CHECK_FILE.read_text(encoding="utf-8"))["cases"]
-]
-PARTS = ("tuning", "held_out", "check")
-UNRELATED = [c for c in CASES + CHECK if c["expect"] == "general"]
+
+
+def _part(path: Path, part: str) -> list[dict[str, Any]]:
+    return [{**c, "part": part} for c in json.loads(path.read_text(encoding="utf-8"))["cases"]]
+
+
+CHECK = _part(CHECK_FILE, "check")
+CHECK2 = _part(CHECK2_FILE, "check2")
+DEV = _part(DEV_FILE, "dev")
+ALL = CASES + CHECK + CHECK2 + DEV
+PARTS = ("tuning", "held_out", "check", "check2", "dev")
+UNRELATED = [c for c in ALL if c["expect"] == "general"]
 BUNDLED = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "articles.json"
 BUNDLED_VOCABULARY = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "vocabulary.json"
 
@@ -40,9 +52,11 @@ REPORTED = [
     ("the desktop connector wants a code since we switched on 2FA", "5356013"),
     ("sage accounting invoices stuck, not publishing", "4815695"),
 ]
-# The 95 % target holds on the tuning part only. The held-out parts missed it (87.8 % and
-# 82.4 % when last measured: docs/helpcentre.md); those figures are kept as floors against regressions.
-TOP1_FLOOR = {"tuning": 0.95, "held_out": 0.85, "check": 0.80}
+# Each part's top-1 as last measured (docs/helpcentre.md), give or take one text: floors against
+# regressions. The held-out and first check parts were seen while tuning; check2 (89.9 %, written
+# before the third round and measured once after it) misses the 95 % target, and the development
+# set (new phrasings for near neighbours, tuned on) shows how far from it new wording can be.
+TOP1_FLOOR = {"tuning": 0.98, "held_out": 0.97, "check": 0.97, "check2": 0.89, "dev": 0.63}
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +78,12 @@ def test_the_set_has_three_texts_per_article_and_sixty_unrelated() -> None:
     assert min(per_article.values()) >= 3
     assert sum(c["expect"] == "general" for c in CASES) >= 60
     assert {c["expect"] for c in CHECK} == ids | {"general"}
+    per_article2 = Counter(c["expect"] for c in CHECK2 if c["expect"] != "general")
+    assert set(per_article2) == ids and set(per_article2.values()) <= {1, 2}
+    assert sum(c["expect"] == "general" for c in CHECK2) >= 30
+    # One check2 text turned out, after its measurement, to be a tuning text once normalised.
+    seen = Counter(normalise(c["text"]) for c in ALL)
+    assert [t for t, n in seen.items() if n > 1] == ["nominal code cant be used on purchase invoices"]
 
 
 def test_the_split_follows_its_fixed_rule() -> None:
@@ -87,7 +107,7 @@ def test_the_reported_texts_are_in_the_tuning_part() -> None:
 
 @pytest.mark.parametrize("part", PARTS)
 def test_top1_on_each_part_meets_its_floor(hc: HelpCentre, part: str) -> None:
-    labelled = [c for c in CASES + CHECK if c["part"] == part and c["expect"] != "general"]
+    labelled = [c for c in ALL if c["part"] == part and c["expect"] != "general"]
     right = 0
     for case in labelled:
         top = hc.search(case["text"])[0]
@@ -218,3 +238,102 @@ def test_the_bundled_vocabulary_has_the_groups_people_use() -> None:
     for pair in [("2fa", "two step"), ("qbo", "quickbooks online"), ("sage business cloud", "sage accounting"),
                  ("unlink", "disconnect"), ("bill", "invoice"), ("desktop connector", "sync app")]:
         assert any(set(pair) <= g for g in together), pair
+
+
+# ---- per-article data: asked_as ------------------------------------------------------------
+
+
+def _words(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    w = normalise(text).split()
+    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+def test_asked_as_is_written_from_the_articles_not_copied_from_a_labelled_set() -> None:
+    # asked_as must not carry a labelled text into the index: none is one, and none shares four
+    # words in a row with a text of check2, the set written before it and measured after it.
+    articles = json.loads(BUNDLED.read_text(encoding="utf-8"))["articles"]
+    labelled = {normalise(c["text"]) for c in ALL}
+    check2 = [(normalise(c["text"]), _words(c["text"])) for c in CHECK2]
+    for article in articles:
+        assert 3 <= len(article["asked_as"]) <= 10, article["id"]
+        for phrase in article["asked_as"]:
+            said = normalise(phrase)
+            assert said not in labelled, (article["id"], phrase)
+            assert not any(said in text or _words(phrase) & grams for text, grams in check2), (article["id"], phrase)
+
+
+def test_asked_as_is_read_by_the_question_tier_only(tmp_path: Path) -> None:
+    data = _tiny()
+    data["articles"][1]["asked_as"] = ["gizmo hopper stuck"]
+    path = tmp_path / "articles.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    hc = HelpCentre.load(path, Vocabulary([]))
+    top = hc.search("gizmo hopper stuck")[0]
+    assert (top.article.id, top.how) == ("2", "own words")
+    assert "in its usual questions" in top.reason
+    assert not hc.match("gizmo hopper stuck", "publication").specific  # a feed message: no claim
+
+
+def test_asked_as_must_be_a_list_of_strings(tmp_path: Path) -> None:
+    data = _tiny()
+    data["articles"][1]["asked_as"] = "gizmo hopper stuck"
+    path = tmp_path / "articles.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(HelpCentreError, match="field 'asked_as' must be a list of strings"):
+        HelpCentre.load(path)
+
+
+# ---- near neighbours, packages, stems ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        # Texts of the tuning part: pairs of articles whose words overlap most.
+        ("change the bank account for the statement export to sage", "5598723"),
+        ("export statements to sage business cloud", "5598539"),
+        ("what does each setting on the company settings page do", "1312892"),
+        ("what does the company settings permission give access to", "11991722"),
+        ("mark as paid when publishing, paid from the bank account", "5029312"),
+        ("can I mark an invoice as partly paid in sage 50", "5668094"),
+        ("account settings page", "1312960"),
+        ("list of all people on the account", "1313073"),
+    ],
+)
+def test_near_neighbours_are_told_apart(hc: HelpCentre, text: str, expect: str) -> None:
+    assert hc.search(text)[0].article.id == expect
+
+
+def test_a_text_naming_another_package_is_not_about_an_article_for_one_package(hc: HelpCentre) -> None:
+    # 4661693 is about a Xero contact merged; QuickBooks merges are not in the Help Centre.
+    assert hc.search("xero contact merged, publish fails")[0].article.id == "4661693"
+    assert not hc.search("merge two contacts in quickbooks")[0].specific
+    # "sage" names the family: a Sage 50 article is still one for a Sage ID question.
+    assert hc.search("sync app login with a sage id")[0].article.id in {"4179309", "5356013"}
+
+
+def test_a_short_unknown_word_is_not_read_as_a_known_one(hc: HelpCentre) -> None:
+    # "rules" is one letter from "roles" (permissions), but it is another word.
+    assert not hc.search("xero bank rules not applying")[0].specific
+
+
+def test_the_bundled_data_has_no_undeclared_stem_collision(hc: HelpCentre) -> None:
+    assert hc.stem_collisions == []
+
+
+def test_keep_apart_gives_a_word_its_own_term() -> None:
+    plain = Vocabulary([])
+    assert plain.stem("settings") == plain.stem("set")
+    assert plain.stem_collisions(["set", "settings", "swap", "swapped", "activity", "activities"]) == [("set", "settings")]
+    apart = Vocabulary([], keep_apart=["settings", "setting"])
+    assert apart.stem("settings") == apart.stem("setting") != apart.stem("set")
+    assert apart.stem_collisions(["set", "settings", "setting"]) == []
+    assert Vocabulary([], same_stem=["settings"]).stem_collisions(["set", "settings"]) == []
+
+
+@pytest.mark.parametrize("field", ["keep_apart", "same_stem", "packages"])
+def test_a_bad_stemming_field_is_one_clear_line(tmp_path: Path, field: str) -> None:
+    path = tmp_path / "vocabulary.json"
+    path.write_text(json.dumps({"groups": [], field: "settings"}), encoding="utf-8")
+    with pytest.raises(VocabularyError, match=re.escape(f"field '{field}' must be a list of words")):
+        Vocabulary.load(path)

@@ -7,8 +7,9 @@ for its state plus a Help Centre search link for the exact message.
 
 `/integration-status article <text>` (``search``) also takes a question or description in
 the person's own words: BM25 (bm25s, Snowball stems from PyStemmer) over each article's title,
-messages, keywords and fix, read through the synonym vocabulary in bot/helpcentre/data/vocabulary.json,
-and only when the best article covers the question well (docs/helpcentre.md).
+messages, keywords, asked_as phrases and fix, single words and neighbouring pairs, read through the
+synonym vocabulary in bot/helpcentre/data/vocabulary.json, and only when the best article covers
+the question well and is for the package it names (docs/helpcentre.md).
 
 Everything expensive (normalising, compiling placeholders into regexes, word
 weights, the token index, the BM25 index) happens once in ``HelpCentre.load``; ``match``
@@ -25,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
 import bm25s
@@ -96,6 +97,9 @@ class Article:
     keywords: tuple[str, ...]
     fix_summary: str
     integrations: tuple[str, ...]
+    # How people ask for it, written by the Help Centre's editors from the article (optional):
+    # read by the own-words tier only, never by message matching.
+    asked_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +247,9 @@ class HelpCentre:
     ) -> None:
         self.articles = articles
         self._own = _OwnWords(articles, vocabulary if vocabulary is not None else Vocabulary.load())
+        # Words of the articles and vocabulary that Snowball gives one stem though they differ
+        # ("set", "settings"), not declared in the vocabulary's keep_apart or same_stem: [] is clean.
+        self.stem_collisions = self._own.stem_collisions
         self.source = source
         self._matches: dict[tuple[str | None, str], ArticleMatch] = {}
         self._search_base = search_base
@@ -341,6 +348,7 @@ class HelpCentre:
                     keywords=_str_list(record["keywords"], where, "keywords"),
                     fix_summary=_required_str(record, "fix_summary", where, empty_ok=True),
                     integrations=_str_list(record["integrations"], where, "integrations"),
+                    asked_as=_str_list(record.get("asked_as", []), where, "asked_as"),
                 )
             )
             mapped.append(extra)
@@ -587,10 +595,22 @@ def _confident(found: list[ArticleMatch]) -> bool:
     return not (len(found) > 1 and top.score - found[1].score < AMBIGUITY_MARGIN)
 
 
+_INFLECTIONS = frozenset(("", "s", "es", "e", "ed", "d", "ing", "y", "ies", "ied"))
+
+
+def _inflection(base: str, word: str) -> bool:
+    """Whether word is base with an inflection's ending ("swap", "swapped"; "activity", "activities")."""
+    common = os.path.commonprefix([base, word])
+    rest = [base[len(common) :], word[len(common) :]]
+    # A doubled last letter ("run", "running") belongs to the ending.
+    rest = [r[1:] if r[:1] == common[-1:] and r[1:] in _INFLECTIONS - {""} else r for r in rest]
+    return len(common) >= 2 and all(r in _INFLECTIONS for r in rest)
+
+
 def _own_words_sure(r: "_Ranked") -> bool:
     return (
         r.coverage >= OWN_WORDS_MIN_COVERAGE
-        and len({w for t in r.found for w in t.typed.split()}) >= OWN_WORDS_MIN_SHARED
+        and len(r.typed) >= OWN_WORDS_MIN_SHARED
         and not r.elsewhere
     )
 
@@ -693,14 +713,22 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "there here about after before since while until through up down out off over under "
     "error errors message problem issue help please thanks hi hello ok okay saying someone anyone "
     "one two mean means meaning happen happens happened do done work works working way thing things "
-    "should shall may might must am vs instead".split()
+    "should shall may might must am vs instead ago never next page steps earlier later ask asked asking "
+    "today todays yesterday yesterdays tomorrow overnight morning afternoon".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
 # bm25s's BM25 (Lucene variant, its defaults k1 1.5, b 0.75) over one bag of words per article,
 # each field counted this many times: a title says most about what an article is for.
-_FIELD_REPEATS = {"title": 8, "messages": 2, "keywords": 2, "fix": 1, "integrations": 2}
-_FIELD_NAMES = {"title": "title", "messages": "quoted messages", "keywords": "keywords", "fix": "fix", "integrations": "software"}
+_FIELD_REPEATS = {"title": 8, "messages": 2, "keywords": 2, "asked_as": 2, "fix": 1, "integrations": 2}
+_FIELD_NAMES = {
+    "title": "title",
+    "messages": "quoted messages",
+    "keywords": "keywords",
+    "asked_as": "usual questions",
+    "fix": "fix",
+    "integrations": "software",
+}
 # Tuned on the tuning part of tests/helpcentre_own_words.json (docs/helpcentre.md):
 # the share of the question's weight (IDF) the best article must have,
 OWN_WORDS_MIN_COVERAGE = 0.6
@@ -714,8 +742,27 @@ OWN_WORDS_RUNNER_UP_SHARE = 0.6
 # Own-words scores sit below any message match (0.78 and up): a question is a weaker witness.
 OWN_WORDS_SCORE_CEILING = 0.75
 OWN_WORDS_MAX_PHRASE = 5
+# A word this long or longer that no article has is read as the known word one typo away;
+# a shorter one is left as typed ("rules" is not "roles").
+OWN_WORDS_TYPO_MIN_LETTERS = 6
+# A phrase read as n words of the articles weighs n ** (1 - this) words in the share of the
+# question an article has: 1, as one word.
+OWN_WORDS_PHRASE_SPLIT = 1.0
 # How much the name of an accounting package counts in a question, against other words.
 OWN_WORDS_SOFTWARE_FACTOR = 0.5
+# How much two of the text's words side by side count when an article has them side by side.
+OWN_WORDS_PAIR_FACTOR = 0.25
+# The BM25 score is multiplied by the share of the question's weight the article has, to this power,
+OWN_WORDS_COVERAGE_POWER = 1.0
+# and by 1 + this times the share of the article's title words the text has,
+OWN_WORDS_TITLE_BONUS = 0.5
+# and by this when the text names an accounting package the article is not for.
+OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
+
+
+def _pairs(stems: list[str]) -> list[str]:
+    """Neighbouring stems as one term ("compani setting~"): phrases, for BM25 (a space never occurs in a stem)."""
+    return [f"{a} {b}" for a, b in zip(stems, stems[1:]) if a != b]
 
 
 class VocabularyError(HelpCentreError):
@@ -736,6 +783,7 @@ class _Ranked:
     score: float  # BM25
     coverage: float  # share of the question's weight this article has, 0..1
     found: tuple[_Term, ...]  # the question's terms this article has
+    typed: frozenset[str]  # the words typed for them ("benefits of integrating": both)
     elsewhere: tuple[str, ...]  # words naming something no article is about, which this one lacks
 
 
@@ -746,11 +794,24 @@ class Vocabulary:
     triangles" is the phrase "warning triangle"; the longest phrase at a position wins.
     `elsewhere` holds words that name other systems or office matters ("payroll", "windows",
     "email"): text with one that the article does not mention is not about that article.
+    Snowball gives some different words one stem ("accounting" and "account", "settings" and
+    "set"): `keep_apart` words keep their own (plural folded), and `same_stem` lists the
+    derived words accepted to share one ("integration", "integrate"); see `stem_collisions`.
     """
 
-    def __init__(self, groups: list[list[str]], elsewhere: Sequence[str] = (), software: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        groups: list[list[str]],
+        elsewhere: Sequence[str] = (),
+        software: Sequence[str] = (),
+        keep_apart: Sequence[str] = (),
+        same_stem: Sequence[str] = (),
+        packages: Sequence[str] = (),
+    ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
+        self._keep_apart = frozenset(normalise(w) for w in keep_apart)
+        self._same_stem = frozenset(normalise(w) for w in same_stem)
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for group in groups:
             canonical = tuple(normalise(group[0]).split())
@@ -762,14 +823,39 @@ class Vocabulary:
         self.words = frozenset(w for group in groups for p in group for w in normalise(p).split())
         self.elsewhere = frozenset(self.stem(w) for w in (normalise(e) for e in elsewhere) if w)
         self.software = frozenset(self.stem(w) for s in software for w in normalise(s).split())
+        # Words that say which accounting package a text is about: the software names, and
+        # names read as one word ("sage50") that do not count half.
+        self.packages = self.software | frozenset(self.stem(w) for s in packages for w in normalise(s).split())
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
         if stem is None:
             if len(self._stems) > 50_000:
                 self._stems.clear()
-            stem = self._stems[word] = self._stemmer.stemWord(word)
+            if word in self._keep_apart:
+                stem = _stem(word) + "~"  # its own term, not Snowball's: "settings" is not "set"
+            else:
+                stem = self._stemmer.stemWord(word)
+            self._stems[word] = stem
         return stem
+
+    def stem_collisions(self, words: Iterable[str]) -> list[tuple[str, ...]]:
+        """Groups of these words that share a stem without one being an inflection of another
+        ("set", "settings") and are not declared in `same_stem`: each group is read as one word,
+        which may join articles or questions that are about different things. Sorted."""
+        by_stem: dict[str, set[str]] = {}
+        for word in words:
+            if word and not word.isdigit():
+                by_stem.setdefault(self.stem(word), set()).add(word)
+        out: list[tuple[str, ...]] = []
+        for group in by_stem.values():
+            if len(group) < 2:
+                continue
+            base = min(group, key=lambda w: (len(w), w))
+            odd = sorted(w for w in group if w != base and not _inflection(base, w) and w not in self._same_stem)
+            if odd:
+                out.append((base, *odd))
+        return sorted(out)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> "Vocabulary":
@@ -798,7 +884,13 @@ class Vocabulary:
         software = data.get("software", [])
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
-        return cls(groups, elsewhere, software)
+        stemming: dict[str, list[str]] = {}
+        for field in ("keep_apart", "same_stem", "packages"):
+            value = data.get(field, [])
+            if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+                raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
+            stemming[field] = value
+        return cls(groups, elsewhere, software, **stemming)
 
     def rewrite(self, words: list[str]) -> list[tuple[str, str, str]]:
         """(word as the articles say it, what was typed, the articles' phrase) per word, longest phrase first."""
@@ -828,6 +920,7 @@ class _OwnWords:
     def __init__(self, articles: tuple[Article, ...], vocabulary: Vocabulary) -> None:
         self._vocabulary = vocabulary
         self.fields: list[dict[str, frozenset[str]]] = []
+        self.packages: list[frozenset[str]] = []
         corpus: list[list[str]] = []
         known: set[str] = set(vocabulary.words)
         for article in articles:
@@ -835,6 +928,7 @@ class _OwnWords:
                 "title": [article.title],
                 "messages": [_squash(m) for m in article.messages],
                 "keywords": list(article.keywords),
+                "asked_as": list(article.asked_as),
                 "fix": [article.fix_summary],
                 "integrations": list(article.integrations),
             }
@@ -842,16 +936,28 @@ class _OwnWords:
             bag: list[str] = []
             for field, pieces in texts.items():
                 stems: list[str] = []
+                pairs: list[str] = []
                 for piece in pieces:
                     words = normalise(piece).split()
                     known.update(words)
-                    stems.extend(t.stem for t in self._terms(words))
+                    piece_stems = [t.stem for t in self._terms(words)]
+                    stems.extend(piece_stems)
+                    pairs.extend(_pairs(piece_stems))
                 fields[field] = frozenset(stems)
-                bag.extend(stems * _FIELD_REPEATS[field])
+                # Two words side by side ("company settings", "account settings") are indexed too:
+                # they tell near neighbours apart where single words cannot.
+                bag.extend((stems + pairs) * _FIELD_REPEATS[field])
             self.fields.append(fields)
             corpus.append(bag)
+            # The accounting packages an article is for; none when it is for all of them.
+            for_all = any(normalise(i) == "all" or normalise(i).startswith("all ") for i in article.integrations)
+            # Read both through the vocabulary ("sage50") and as written ("sage"), so that a text
+            # naming the family ("sage id") is not taken for another package.
+            named = fields["integrations"] | {vocabulary.stem(w) for i in article.integrations for w in normalise(i).split()}
+            self.packages.append(frozenset() if for_all else named & vocabulary.packages)
         self._bm25 = bm25s.BM25()
         self._bm25.index(corpus, show_progress=False)
+        self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
         self._all_stems = [frozenset().union(*f.values()) for f in self.fields]
         df: dict[str, int] = {}
         for stems in self._all_stems:
@@ -860,9 +966,11 @@ class _OwnWords:
         n = max(1, len(articles))
         self._idf = {s: math.log(1 + n / c) for s, c in df.items()}
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
+        # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
+        self.stem_collisions = vocabulary.stem_collisions(known)
         self._known = frozenset(w for w in known if len(w) >= 4)
         self._known_by_initial: dict[str, list[str]] = {}
-        for word in self._known:
+        for word in sorted(self._known):  # sorted: a tie between two corrections goes the same way every run
             self._known_by_initial.setdefault(word[0], []).append(word)
 
     def _terms(self, words: list[str]) -> list[_Term]:
@@ -876,7 +984,7 @@ class _OwnWords:
         """A misspelt word as the known word it is closest to: same first letter, one typo
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
-        if len(word) < 5 or word in self._known or word in _QUESTION_STOPWORDS:
+        if len(word) < OWN_WORDS_TYPO_MIN_LETTERS or word in self._known or word in _QUESTION_STOPWORDS:
             return word
         choices = self._known_by_initial.get(word[0])
         if not choices:
@@ -889,32 +997,64 @@ class _OwnWords:
         """Up to `limit` articles with a BM25 score for this text, best first."""
         words = [self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()]
         unique: dict[str, _Term] = {}
-        for term in self._terms(words):
+        terms = self._terms(words)
+        typed_by_stem: dict[str, set[str]] = {}
+        for term in terms:
             unique.setdefault(term.stem, term)
+            typed_by_stem.setdefault(term.stem, set()).update(term.typed.split())
         if not unique:
             return []
-        weights = {s: self._idf.get(s, self._idf_unknown) for s in unique}
+        # One phrase typed counts as one thing asked, however many words the articles use for it
+        # ("customer" read as "supplier contact").
+        size: dict[tuple[str, str], int] = {}
+        for term in terms:
+            size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
+        weights = {s: self._idf.get(s, self._idf_unknown) / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT for s, t in unique.items()}
         total = sum(weights.values())
         elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]
+        named = frozenset(s for s in unique if s in self._vocabulary.packages)
         # BM25 adds up per word; a software's name counts less (it narrows, it is not the topic).
         scores = [0.0] * len(self._all_stems)
         for stem in unique:
             factor = OWN_WORDS_SOFTWARE_FACTOR if stem in self._vocabulary.software else 1.0
-            for i, x in enumerate(self._bm25.get_scores([stem])):
-                if x:
-                    scores[i] += factor * float(x)
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])
-        out: list[_Ranked] = []
-        for i in order[:limit]:
-            score = scores[i]
+            for i, x in self._scores(stem):
+                scores[i] += factor * x
+        # The text's words side by side, where an article has them side by side too.
+        for pair in dict.fromkeys(_pairs([t.stem for t in terms])):
+            for i, x in self._scores(pair):
+                scores[i] += OWN_WORDS_PAIR_FACTOR * x
+        ranked: list[_Ranked] = []
+        for i, score in enumerate(scores):
             if score <= 0:
-                break
+                continue
             have = self._all_stems[i]
             found = tuple(t for s, t in unique.items() if s in have)
             coverage = sum(weights[t.stem] for t in found) / total
             lacks = tuple(unique[s].typed for s in elsewhere if s not in have)
-            out.append(_Ranked(i, score, coverage, found, lacks))
-        return out
+            if named and self.packages[i] and not named & self.packages[i]:
+                # The text names a package this article is not for ("merge contacts in quickbooks"
+                # is not about a Xero contact merged): not this article.
+                lacks += tuple(dict.fromkeys(unique[s].typed for s in named))
+                score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
+            # An article that has more of what was asked ranks higher than one that has some of it often.
+            typed = frozenset(w for t in found for w in typed_by_stem[t.stem])
+            # A text that names most of an article's title names that article ("account settings").
+            title = self.fields[i]["title"]
+            title_share = len(title & unique.keys()) / len(title) if title else 0.0
+            score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
+            ranked.append(_Ranked(i, score, coverage, found, typed, lacks))
+        ranked.sort(key=lambda r: (-r.score, r.index))
+        return ranked[:limit]
+
+    def _scores(self, term: str) -> tuple[tuple[int, float], ...]:
+        """(article, BM25 score) for one term, where not 0; remembered: a few thousand terms at most."""
+        found = self._term_scores.get(term)
+        if found is None:
+            if len(self._term_scores) > 20_000:
+                self._term_scores.clear()
+            found = tuple((i, float(x)) for i, x in enumerate(self._bm25.get_scores([term])) if x)
+            self._term_scores[term] = found
+        return found
 
     def reason(self, ranked: _Ranked) -> str:
         """Why: the question's words the article has, and where ("your words disconnect (“unlink”) in its title")."""
