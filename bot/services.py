@@ -9,6 +9,7 @@ from typing import Callable
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerting.delivery import Deliverer
+from bot.alerting.digest_queue import DigestQueue
 from bot.alerting.engine import AlertEngine, AlertRenderer
 from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre
@@ -35,6 +36,7 @@ class Services:
     alerts: AlertEngine
     renderer: AlertRenderer
     deliverer: Deliverer
+    digests: DigestQueue
     clock: Callable[[], datetime]
     started_at: datetime = field(default_factory=utcnow)
 
@@ -62,10 +64,12 @@ def build_services(
         alert_channel=settings.alert_channel,
         offline_grace=timedelta(seconds=settings.offline_grace_seconds),
         poll_interval=timedelta(seconds=settings.poll_interval_seconds),
+        flap_window=timedelta(seconds=settings.flap_window_seconds),
     )
     renderer = AlertRenderer(store, help_centre, clock)
     deliverer = Deliverer(store, slack_client(settings, outbox=True), renderer, clock)
     poller.reactors.append(alerts)
+    digests = DigestQueue(store, clock, alert_channel=settings.alert_channel, wake=deliverer.wake)
 
     async def deliver_soon(_: object) -> None:
         deliverer.wake()
@@ -82,6 +86,7 @@ def build_services(
         alerts=alerts,
         renderer=renderer,
         deliverer=deliverer,
+        digests=digests,
         clock=clock,
         started_at=clock(),
     )

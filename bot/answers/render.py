@@ -454,7 +454,11 @@ USAGE_LINES = [
     ("`/integration-status list`", "the practice at a glance (`list errors`: only the companies that need attention)"),
     ("`/integration-status subscribe Acme Ltd`", "alerts for that company in this channel (`subscribe all`: every company)"),
     ("`/integration-status unsubscribe Acme Ltd`", "stop them (`unsubscribe all`)"),
-    ("`/integration-status subscriptions`", "what this channel is subscribed to"),
+    ("`/integration-status subscriptions`", "what this channel is subscribed to, its digest and snoozes"),
+    (
+        "`/integration-status digest 09:00`",
+        "a daily summary in this channel at 09:00 your time, Monday to Friday (`digest 09:00 daily`: every day; `digest off`)",
+    ),
     (
         "`/integration-status article <error message or question>`",
         "the Help Centre articles for an exact error message, or for a question in your own words",

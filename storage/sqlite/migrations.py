@@ -218,3 +218,21 @@ def outbox_channels(db: Database) -> None:
     # A channel the bot cannot post in (channel_not_found, not_in_channel, is_archived): its alerts wait
     # there, its subscribers are told once, and it is tried again when the bot is invited (or hourly).
     db["broken_channels"].create({"channel": str, "error": str, "since": str, "retry_at": str}, pk="channel")
+
+
+@migrations(name="0009_alert_rules")
+def alert_rules(db: Database) -> None:
+    # A device alert is a group of Sync App alerts on one computer: its location (null for a storm's group).
+    db["alert_groups"].add_column("location", str)
+    # Flapping: how often an incident came back within the flap window (ever, and the recent times as a JSON
+    # list of ISO instants), and whether it is marked flapping now.
+    db["incidents"].add_column("reopens", int, not_null_default=0)
+    db["incidents"].add_column("flaps", str)
+    db["incidents"].add_column("flapping", int, not_null_default=0)
+    db["incidents"].create_index(["flapping"])
+    # A channel's daily digest: local time HH:MM in the IANA zone of the person who set it.
+    db["digests"].create(
+        {"channel": str, "at": str, "tz": str, "every_day": int, "created_by": str, "created_at": str},
+        pk="channel",
+        not_null={"at", "tz", "every_day", "created_at"},
+    )
