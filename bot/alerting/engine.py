@@ -50,7 +50,7 @@ from bot.alerting.transitions import (
 from bot.answers.render import Message
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.poller import PollOutcome
-from storage.sqlite.alerts import Incident
+from storage.sqlite.alerts import AlertGroup, Incident
 from storage.sqlite.db import Store
 from storage.timefmt import from_iso, iso
 
@@ -258,7 +258,7 @@ class AlertEngine:
             body = {"event": "back", "cleared_at": iso(cleared_at)}
             told.append((incident_id, "back", f"back:{incidents[incident_id].reopens}", body))
         told.extend((incident_id, "steadied", None, {}) for incident_id in news.steadied)
-        groups: dict[int, object] = {}
+        groups: dict[int, AlertGroup | None] = {}
         for incident_id, event, reply_key, body in told:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
@@ -271,7 +271,7 @@ class AlertEngine:
                     if message.group_id not in groups:
                         groups[message.group_id] = store.group(message.group_id)
                     group = groups[message.group_id]
-                    if group is not None and group.location:  # type: ignore[attr-defined]
+                    if group is not None and group.location:  # a device alert
                         store.enqueue(outbox.group_update(channel, message.group_id, stamp), now)
                         device_event = {"resolved": "returned", "back": "back"}.get(event)
                         if device_event and not quiet:
