@@ -85,7 +85,7 @@ async def test_twelve_companies_on_one_computer_are_one_alert_per_channel_kept_c
     for channel in (ALERTS, OPS):
         assert len(slack.posts(channel, top_level=True)) == 1
         (joined,) = slack.posts(channel, top_level=False)
-        assert joined.args["text"] == "PC Client 13's Sync App on RECEPTION-2 is offline too: 13 companies cannot sync now."
+        assert joined.args["text"] == "PC Client 13's Sync App is offline on RECEPTION-2 too: 13 companies cannot sync now."
     assert slack.of("chat.update")[-1].args["text"].startswith("RECEPTION-2 is offline: 13 companies")
 
     # Each return is told in the thread; the alert resolves when all are back.
@@ -100,7 +100,9 @@ async def test_twelve_companies_on_one_computer_are_one_alert_per_channel_kept_c
     for channel in (ALERTS, OPS):
         assert len(slack.posts(channel, top_level=True)) == 1
         replies = [c.args["text"] for c in slack.posts(channel, top_level=False)]
-        assert len(replies) == 1 + 13 and replies[-1].endswith("All back on RECEPTION-2: resolved.")
+        # One reply a poll, naming each company that came back.
+        assert len(replies) == 3 and replies[-1].endswith("PC Client 12 and PC Client 13 can sync again. All back on RECEPTION-2: resolved.")
+        assert all(f"PC Client {n:02d}" in replies[-1] for n in range(2, 14))
     last = [c for c in slack.of("chat.update") if c.args["channel"] == ALERTS][-1]
     assert last.args["text"] == "Resolved: the Sync App on RECEPTION-2 runs again; all 13 companies can sync"
 

@@ -23,9 +23,8 @@ from bot.alerting.messages import (
     back_again_reply,
     changed_reply,
     channel_broken_notice,
-    device_joined_reply,
     device_message,
-    device_returned_reply,
+    device_news_reply,
     digest_list_reply,
     digest_message,
     feed_outage_notice,
@@ -259,6 +258,7 @@ class AlertEngine:
             told.append((incident_id, "back", f"back:{incidents[incident_id].reopens}", body))
         told.extend((incident_id, "steadied", None, {}) for incident_id in news.steadied)
         groups: dict[int, AlertGroup | None] = {}
+        device_news: dict[tuple[str, int, str], list[tuple[int, int]]] = defaultdict(list)
         for incident_id, event, reply_key, body in told:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
@@ -275,9 +275,7 @@ class AlertEngine:
                         store.enqueue(outbox.group_update(channel, message.group_id, stamp), now)
                         device_event = {"resolved": "returned", "back": "back"}.get(event)
                         if device_event and not quiet:
-                            store.enqueue(
-                                outbox.device_event(channel, message.group_id, device_event, incident_id, incident.version), now
-                            )
+                            device_news[(channel, message.group_id, device_event)].append((incident_id, incident.version))
                     elif event in group_news[message.group_id] and not quiet:
                         group_news[message.group_id][event].append(incident_id)
                     elif event == "steadied" or quiet:
@@ -286,6 +284,9 @@ class AlertEngine:
                 store.enqueue(outbox.update(channel, incident_id, f"v{incident.version}"), now)
                 if reply_key is not None and not quiet:
                     store.enqueue(outbox.reply(channel, incident_id, reply_key, body), now)
+        for (channel, group_id, device_event), pairs in device_news.items():
+            # One reply per device alert and poll, naming each company that came back (or went again).
+            store.enqueue(outbox.device_event(channel, group_id, device_event, pairs), now)
         for group_id, group_items in group_news.items():
             if not any(group_items.values()):
                 continue
@@ -306,7 +307,8 @@ class AlertEngine:
             # Another company on a computer that already has its alert: that message, updated.
             for incident_id in joiners:
                 store.add_alert_message(channel, incident_id, group_id)
-                store.enqueue(outbox.device_event(channel, group_id, "joined", incident_id, incidents[incident_id].version), now)
+            pairs = [(incident_id, incidents[incident_id].version) for incident_id in joiners]
+            store.enqueue(outbox.device_event(channel, group_id, "joined", pairs), now)
             store.enqueue(outbox.group_update(channel, group_id, stamp), now)
         for location, members in plan.devices:
             group_id = store.create_group(channel, now, location)
@@ -460,21 +462,19 @@ class AlertRenderer:
         )
 
     def device_reply(self, group_id: int, body: dict) -> Message | None:
-        """One company's news in a device alert's thread: joined, returned (can sync again) or back again."""
+        """A poll's news in a device alert's thread: companies that joined, returned (can sync again) or are
+        back again, each named."""
         group = self.store.group(group_id)
-        incident = self.store.incident(int(body.get("incident") or 0))
-        if group is None or incident is None:
+        incidents = self.store.incidents(int(i) for i in body.get("incidents", []) if isinstance(i, int))
+        if group is None or not incidents:
             return None
-        facts = self.facts(incident)
+        told = sorted((self.facts(incident) for incident in incidents.values()), key=lambda facts: facts.company.casefold())
         location = group.location or ""
         members = self.members(group_id)
         offline = sum(1 for m in members if m.facts.resolved_at is None)
-        if body["event"] == "joined":
-            return device_joined_reply(facts, location, offline)
-        if body["event"] == "returned":
-            # A computer with one company reads as that company's own alert.
-            return resolved_reply(facts) if len(members) == 1 else device_returned_reply(facts, location, offline)
-        return back_again_reply(facts, None)
+        if len(members) == 1:  # a computer with one company reads as that company's own alert
+            return resolved_reply(told[0]) if body["event"] == "returned" else back_again_reply(told[0], None)
+        return device_news_reply(body["event"], told, location, offline)
 
     def digest(self, body: dict) -> Message:
         return digest_message(body)

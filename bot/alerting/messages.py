@@ -501,16 +501,32 @@ def device_message(
     return fit(Message(text=escape(title), blocks=blocks))
 
 
-def device_joined_reply(facts: AlertFacts, location: str, offline: int) -> Message:
-    text = f"{facts.company}'s Sync App on {location} is offline too: {plural(offline, 'company')} cannot sync now."
-    return Message(text=escape(text), blocks=[section(f"{CONDITION_TEXT[Condition.SYNC_OFFLINE].icon} {escape(text)}")])
+def _names(told: Sequence[AlertFacts], shown: int = 40) -> str:
+    names = [clip(facts.company, 80) for facts in told]
+    if len(names) > shown:
+        return ", ".join(names[:shown]) + f" and {len(names) - shown} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
-def device_returned_reply(facts: AlertFacts, location: str, offline: int) -> Message:
-    after = duration_text(facts.since, facts.resolved_at) if facts.resolved_at else ""
-    text = f"{facts.company} can sync again" + (f" after {after}" if after else "") + "."
-    text += f" Still offline on {location}: {plural(offline, 'company')}." if offline else f" All back on {location}: resolved."
-    return Message(text=escape(text), blocks=[section(f":white_check_mark: {escape(text)}")])
+def device_news_reply(event: str, told: Sequence[AlertFacts], location: str, offline: int) -> Message:
+    """One poll's news in a device alert's thread: `event` `joined` (went offline too), `returned` (can
+    sync again) or `back` (offline again within the flap window); `offline`: companies still offline there."""
+    names = _names(told)
+    one = len(told) == 1
+    still = f"{plural(offline, 'company')} cannot sync now" if offline else "none is offline now"
+    if event == "joined":
+        icon = CONDITION_TEXT[Condition.SYNC_OFFLINE].icon
+        text = f"{names}{chr(39) + 's Sync App is' if one else ': their Sync Apps are'} offline on {location} too: {still}."
+    elif event == "back":
+        icon = ":repeat:"
+        text = f"Back again: {names} {'is' if one else 'are'} offline on {location} again: {still}."
+    else:
+        icon = ":white_check_mark:"
+        facts = told[0]
+        after = f" after {duration_text(facts.since, facts.resolved_at)}" if one and facts.resolved_at else ""
+        text = f"{names} can sync again{after}."
+        text += f" Still offline on {location}: {plural(offline, 'company')}." if offline else f" All back on {location}: resolved."
+    return fit(Message(text=escape(clip(text, 3000)), blocks=[section(f"{icon} {escape_within(text, 2900)}")]))
 
 
 # --- the daily digest -----------------------------------------------------------------------------

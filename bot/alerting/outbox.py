@@ -7,9 +7,10 @@ built from what makes the message distinct, never from a clock, so the same even
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Sequence
 
 
 class Kind(StrEnum):
@@ -103,13 +104,14 @@ def group_reply(channel: str, group_id: int, event: str, body: dict[str, Any]) -
 # --- a device alert (a group whose Sync Apps are on one computer): the group kinds above, these events --
 
 
-def device_event(channel: str, group_id: int, event: str, incident_id: int, version: int) -> Entry:
-    """A line in a device alert's thread about one company: `event` is `joined`, `returned` or `back`;
-    `version` is the incident's, so the same company returning twice is told twice, a replay never."""
-    body = {"event": event, "incident": incident_id}
-    return Entry(
-        f"group_reply:{group_id}:{event}:{incident_id}:v{version}", channel, Kind.GROUP_REPLY, group_id=group_id, body=body
-    )
+def device_event(channel: str, group_id: int, event: str, incidents: Sequence[tuple[int, int]]) -> Entry:
+    """One line in a device alert's thread about the companies of one poll: `event` is `joined`, `returned`
+    or `back`; `incidents` are (incident id, its version) pairs. The key is built from those pairs, so the
+    same company returning twice is told twice, and a replayed poll never."""
+    pairs = sorted(incidents)
+    digest = hashlib.sha1(",".join(f"{i}v{v}" for i, v in pairs).encode()).hexdigest()[:16]
+    body = {"event": event, "incidents": [i for i, _ in pairs]}
+    return Entry(f"group_reply:{group_id}:{event}:{digest}", channel, Kind.GROUP_REPLY, group_id=group_id, body=body)
 
 
 # --- the daily digest: one per channel and local date, whichever process queues it --------------
