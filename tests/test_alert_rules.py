@@ -275,3 +275,44 @@ async def test_bad_digest_commands_get_a_clear_answer_and_change_nothing(rules: 
     assert "goes to a channel" in answer["text"]
     assert rules.services.store.digests() == []
     assert (await rules.slash("digest off", channel=OPS))["text"] == "This channel had no daily digest; nothing changed."
+
+
+async def test_a_computer_switched_off_again_within_the_flap_window_reopens_its_alert(
+    rules: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
+    slack = rules.slack
+    set_sync(feed, range(1, 5), "offline")
+    await poll_and_deliver(rules, clock)
+    await poll_and_deliver(rules, clock, minutes=10)
+    set_sync(feed, range(1, 5), "running")
+    await poll_and_deliver(rules, clock)
+    assert slack.of("chat.update")[-1].args["text"].startswith("Resolved: the Sync App on RECEPTION-2 runs again")
+    set_sync(feed, range(1, 5), "offline")  # switched off again twenty minutes later
+    await poll_and_deliver(rules, clock, minutes=10)
+    await poll_and_deliver(rules, clock, minutes=10)
+    assert len(slack.posts(ALERTS, top_level=True)) == 1
+    assert slack.posts(ALERTS, top_level=False)[-1].args["text"] == (
+        "Back again: PC Client 01, PC Client 02, PC Client 03 and PC Client 04 are offline on RECEPTION-2 again: "
+        "4 companies cannot sync now."
+    )
+    last = [c for c in slack.of("chat.update") if c.args["channel"] == ALERTS][-1]
+    assert last.args["text"] == "RECEPTION-2 is offline: 4 companies cannot sync; restart the Sync App there"
+
+
+async def test_a_storm_with_a_computer_in_it_names_the_computer(rules: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+    set_sync(feed, range(1, 13), "offline")
+    await poll_and_deliver(rules, clock)
+    for company_id in ("c_2", "c_7", "c_8", "c_10"):  # an outage at Xero in the poll the grace period ends
+        feed.update(company_id, integration_status="error", error={"kind": "synchronisation", "message": "Xero is unavailable"})
+    await poll_and_deliver(rules, clock, minutes=10)
+    (top,) = rules.slack.posts(ALERTS, top_level=True)
+    assert top.args["text"] == "16 companies went wrong at once (3 kinds of problem)"
+    assert "RECEPTION-2: Sage 50: Desktop Sync App offline*: 12 companies" in all_text(top.args)
+
+
+async def test_a_digest_set_by_someone_slack_gives_no_time_zone_is_in_utc_and_says_so(rules: Bot, slack: FakeSlack) -> None:
+    slack.add_user(HOLDER[0], HOLDER[1], HOLDER[2], tz="")
+    answer = await rules.slash("digest 08:15 daily", channel=OPS)
+    assert "at 08:15 UTC, every day" in answer["text"] and "did not tell me your time zone" in all_text(answer)
+    (schedule,) = rules.services.store.digests()
+    assert (schedule.tz, schedule.every_day, schedule.created_by) == ("UTC", True, HOLDER[0])

@@ -265,3 +265,17 @@ def test_a_digest_of_a_thousand_broken_companies_stays_within_slacks_limits_with
         assert len(reply.blocks) < 50 and text_size(reply.text, reply.blocks) <= MESSAGE_TEXT_BUDGET
         listed += [line for block in reply.blocks for line in block.get("text", {}).get("text", "").split("\n") if line.startswith("•")]
     assert len(listed) == 1000 and "Client 0999" in listed[0]  # longest-broken first
+
+
+def test_a_device_alerts_thread_names_each_company_of_a_poll() -> None:
+    from bot.alerting.messages import device_news_reply
+
+    told = [facts(1, "Acme Ltd", resolved=True), facts(2, "Bright & Sons", resolved=True)]
+    assert device_news_reply("returned", told, "PC-1", 3).text == (
+        "Acme Ltd and Bright &amp; Sons can sync again. Still offline on PC-1: 3 companies."
+    )
+    assert device_news_reply("returned", told[:1], "PC-1", 0).text == "Acme Ltd can sync again after 30 min. All back on PC-1: resolved."
+    assert device_news_reply("joined", told[:1], "PC-1", 4).text == "Acme Ltd's Sync App is offline on PC-1 too: 4 companies cannot sync now."
+    many = device_news_reply("back", [facts(n, f"Client {n}") for n in range(100)], "PC-1", 100)
+    assert many.text.startswith("Back again: Client 0, Client 1") and "and 60 more are offline on PC-1 again" in many.text
+    assert len(many.blocks) == 1 and len(many.blocks[0]["text"]["text"]) <= 3000
