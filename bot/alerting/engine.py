@@ -241,9 +241,10 @@ class AlertEngine:
         for channel, incident_ids in new_by_channel.items():
             self._queue_new(channel, incident_ids, incidents, now)
 
-        # A change or a recovery is told only where the incident was alerted: one message's update and a
-        # reply in its thread; for a device alert, its update and one reply per company; for a storm's
-        # members, one line in the group's news for this poll.
+        # A change, a recovery or a return is told only where the incident was alerted: one message's update
+        # and a reply in its thread; for a device alert, its update and one reply a poll naming each company;
+        # for a storm's members, one line in the group's news for this poll. A flapping mark that clears is
+        # an update alone.
         group_news: dict[int, dict[str, list]] = defaultdict(lambda: {"resolved": [], "changed": [], "back": []})
         stamp = iso(now)
         told: list[tuple[int, str, str | None, dict]] = []
