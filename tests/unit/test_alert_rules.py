@@ -279,3 +279,13 @@ def test_a_device_alerts_thread_names_each_company_of_a_poll() -> None:
     many = device_news_reply("back", [facts(n, f"Client {n}") for n in range(100)], "PC-1", 100)
     assert many.text.startswith("Back again: Client 0, Client 1") and "and 60 more are offline on PC-1 again" in many.text
     assert len(many.blocks) == 1 and len(many.blocks[0]["text"]["text"]) <= 3000
+
+
+def test_the_flap_window_setting() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    assert load_settings({}, dotenv=None).flap_window_seconds == 3600
+    assert load_settings({"FLAP_WINDOW_SECONDS": "0"}, dotenv=None).flap_window_seconds == 0
+    for bad in ("an hour", "-1"):
+        with pytest.raises(SettingsError, match="^FLAP_WINDOW_SECONDS must be"):
+            load_settings({"FLAP_WINDOW_SECONDS": bad}, dotenv=None)
