@@ -99,6 +99,17 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
                 )
 
     scheduler.add_job(scheduled_poll, "date", run_date=utcnow(), id="poll", misfire_grace_time=None)
+    # Daily digests: checked each minute and at start-up, so one due while the bot was down goes out when it is back.
+    scheduler.add_job(
+        services.digests.tick,
+        "interval",
+        seconds=60,
+        id="digests",
+        next_run_time=services.clock(),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
     return scheduler
 
 

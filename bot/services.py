@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from bot.alerting.delivery import Deliverer
+from bot.alerting.digest_queue import DigestQueue
 from bot.alerting.engine import AlertEngine, AlertRenderer
 from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre
@@ -36,6 +37,7 @@ class Services:
     alerts: AlertEngine
     renderer: AlertRenderer
     deliverer: Deliverer
+    digests: DigestQueue
     clock: Callable[[], datetime]
     metrics: Metrics = field(default_factory=Metrics)
     started_at: datetime = field(default_factory=utcnow)
@@ -70,9 +72,11 @@ def build_services(
         alert_channel=settings.alert_channel,
         offline_grace=timedelta(seconds=settings.offline_grace_seconds),
         poll_interval=timedelta(seconds=settings.poll_interval_seconds),
+        flap_window=timedelta(seconds=settings.flap_window_seconds),
     )
     renderer = AlertRenderer(store, help_centre, clock)
     deliverer = Deliverer(store, slack_client(settings, metrics, outbox=True), renderer, clock)
+    digests = DigestQueue(store, clock, alert_channel=settings.alert_channel, wake=deliverer.wake)
     services = Services(
         settings=settings,
         store=store,
@@ -84,6 +88,7 @@ def build_services(
         alerts=alerts,
         renderer=renderer,
         deliverer=deliverer,
+        digests=digests,
         clock=clock,
         metrics=metrics,
         started_at=clock(),

@@ -37,6 +37,8 @@ class Settings:
     status_api_token: str | None = None
     poll_interval_seconds: int = 300
     offline_grace_seconds: int = 600
+    # A problem back within this long after it cleared reopens its alert (SPEC.md "Flapping"); 0: never.
+    flap_window_seconds: int = 3600
     alert_channel: str | None = None
     help_centre_articles: str | None = None
     port: int = 3000
@@ -176,6 +178,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         status_api_token=env.get("STATUS_API_TOKEN", "").strip() or None,
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", 300, 1, 86_400),
         offline_grace_seconds=_int(env, "OFFLINE_GRACE_SECONDS", 600, 0, 7 * 86_400),
+        flap_window_seconds=_int(env, "FLAP_WINDOW_SECONDS", 3600, 0, 7 * 86_400),
         alert_channel=alert_channel,
         help_centre_articles=articles,
         port=_int(env, "PORT", 3000, 1, 65_535, "a port number"),

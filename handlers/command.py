@@ -18,6 +18,7 @@ from bot.answers.render import (
 )
 from bot.practice.lookup import Outcome
 from bot.slack.users import slack_viewer
+from handlers.digest import digest_answer
 from handlers.subscriptions import subscription_answer
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ async def answer(services: "Services", request: Request, body: dict[str, Any]) -
         return usage(request.problem)
     if request.verb is Verb.ARTICLE:
         return article_results(request.argument, services.help_centre.search(request.argument))
+    if request.verb is Verb.DIGEST:
+        return await digest_answer(services, request, body)
     if request.verb in (Verb.SUBSCRIBE, Verb.UNSUBSCRIBE, Verb.SUBSCRIPTIONS):
         return await subscription_answer(services, request, body)
     if not status.has_companies():

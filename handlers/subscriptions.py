@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.alerting.digest import next_send
 from bot.alerting.subscriptions import (
     current_problems,
     lapsed_notice,
@@ -32,6 +33,7 @@ async def subscription_answer(services: "Services", request: Request, body: dict
     store = services.store
     channel = str(body.get("channel_id") or "")
     if request.verb is Verb.SUBSCRIPTIONS:
+        digest = next(iter(store.digests(channel)), None)
         return subscriptions_answer(
             channel,
             store.channel_subscriptions(channel),
@@ -39,6 +41,8 @@ async def subscription_answer(services: "Services", request: Request, body: dict
             store.active_snoozes(services.clock()),
             everything_channel=services.settings.alert_channel,
             broken_error=store.broken_channels().get(channel),
+            digest=digest,
+            digest_next=next_send(digest, services.clock()) if digest else None,
         )
     if not channel or channel.startswith("D"):
         return notice("Alerts go to channels: run this in the channel that should get them (and invite me there).")

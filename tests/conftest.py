@@ -32,7 +32,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def _no_slack_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set, AsyncApp silently switches to OAuth mode.
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "STATUS_", "INTEGRATION_BOT_", "ALERT_", "POLL_", "OFFLINE_", "HELP_CENTRE_")):
+        if name.startswith(("SLACK_", "STATUS_", "INTEGRATION_BOT_", "ALERT_", "POLL_", "OFFLINE_", "HELP_CENTRE_", "FLAP_")):
             monkeypatch.delenv(name, raising=False)
 
 

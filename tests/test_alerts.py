@@ -241,7 +241,7 @@ async def test_snooze_silences_new_alerts_for_that_company_in_that_channel_until
     feed.update("c_2", integration_status="integrated", error=None)
     await poll_and_deliver(alerting, clock, minutes=60)
     feed.update("c_2", integration_status="error", error=DUPLICATE)
-    await poll_and_deliver(alerting, clock)
+    await poll_and_deliver(alerting, clock, minutes=61)  # past the flap window too: a new alert, not a reopened one
     assert len(slack.posts(ALERTS, top_level=True)) == 2
 
 

@@ -302,6 +302,13 @@ class Deliverer:
     # --- what each kind of row does ------------------------------------------------------------
 
     def _parent_ts(self, item: OutboxItem) -> str:
+        if item.kind == Kind.DIGEST_LIST.value:
+            parent = self.store.outbox_row(str(item.body.get("parent")))
+            if parent is not None and parent[1]:
+                return parent[1]
+            if parent is not None and parent[0] == "pending":
+                raise Postpone()
+            raise ParentLost()
         if item.group_id is not None:
             group = self.store.group(item.group_id)
             ts = group.ts if group else None
@@ -336,6 +343,10 @@ class Deliverer:
             return renderer.group_list(item.group_id or 0, item.body["part"], item.body["parts"], item.body.get("per", 100))
         if kind is Kind.GROUP_REPLY:
             return renderer.group_reply(item.group_id or 0, item.body)
+        if kind is Kind.DIGEST:
+            return renderer.digest(item.body)
+        if kind is Kind.DIGEST_LIST:
+            return renderer.digest_list(item.body)
         return renderer.notice(item.body)
 
     async def _smaller_if_refused(

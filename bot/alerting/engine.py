@@ -11,15 +11,22 @@ from typing import Callable
 
 from bot.alerting import outbox
 from bot.alerting.conditions import SPECS
+from bot.alerting.flapping import FlapState, after_flap, mark_clears, reopens
 from bot.alerting.messages import (
     COMPANIES_PER_REPLY,
+    DEVICE_NAMES_SHOWN,
     STORM_THRESHOLD,
     AlertFacts,
     GroupMember,
     acknowledged_reply,
     alert_message,
+    back_again_reply,
     changed_reply,
     channel_broken_notice,
+    device_message,
+    device_news_reply,
+    digest_list_reply,
+    digest_message,
     feed_outage_notice,
     feed_recovered_notice,
     group_list_reply,
@@ -30,6 +37,7 @@ from bot.alerting.messages import (
     returned_reply,
     snoozed_reply,
 )
+from bot.alerting.routing import NewAlert, route
 from bot.alerting.transitions import (
     Condition,
     ConditionState,
@@ -42,7 +50,7 @@ from bot.alerting.transitions import (
 from bot.answers.render import Message
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.poller import PollOutcome
-from storage.sqlite.alerts import Incident
+from storage.sqlite.alerts import AlertGroup, Incident
 from storage.sqlite.db import Store
 from storage.timefmt import from_iso, iso
 
@@ -66,11 +74,13 @@ class PollNews:
 
     opened: list[int] = field(default_factory=list)
     updated: list[tuple[int, str]] = field(default_factory=list)  # (incident, its previous detail)
-    returned: list[int] = field(default_factory=list)  # closed as removed, reopened: the company is back as it was
+    back_in_feed: list[int] = field(default_factory=list)  # closed as removed, reopened: the company is back as it was
     resolved: list[tuple[int, str]] = field(default_factory=list)  # (incident, why: "cleared" or "removed")
+    reopened: list[tuple[int, datetime]] = field(default_factory=list)  # (incident, when it had cleared)
+    steadied: list[int] = field(default_factory=list)  # no longer flapping
 
     def __bool__(self) -> bool:
-        return bool(self.opened or self.updated or self.resolved or self.returned)
+        return bool(self.opened or self.updated or self.resolved or self.back_in_feed or self.reopened or self.steadied)
 
 
 class AlertEngine:
@@ -85,6 +95,7 @@ class AlertEngine:
         alert_channel: str | None,
         offline_grace: timedelta,
         poll_interval: timedelta,
+        flap_window: timedelta = timedelta(0),
     ) -> None:
         self.store = store
         self.help_centre = help_centre
@@ -92,6 +103,7 @@ class AlertEngine:
         self.alert_channel = alert_channel
         self.offline_grace = offline_grace
         self.poll_interval = poll_interval
+        self.flap_window = flap_window
 
     # --- reacting to a poll ----------------------------------------------------------------
 
@@ -127,11 +139,11 @@ class AlertEngine:
                     # Back in the feed with the problem it had when it was closed as removed: the same incident.
                     closed = store.incident_closed_at(company_id, transition.condition, outcome.returned[company_id])
                     if closed is not None and closed.detail == transition.detail:
-                        store.reopen_incident(closed.id, now)
+                        store.reopen_removed_incident(closed.id, now)
                         store.save_condition(
                             company_id, ConditionState(transition.condition, Phase.OPEN, closed.since, closed.detail, closed.id)
                         )
-                        news.returned.append(closed.id)
+                        news.back_in_feed.append(closed.id)
                         continue
                 self._apply(company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news)
         for company_id in outcome.removed_ids:
@@ -142,6 +154,11 @@ class AlertEngine:
                     store.resolve_incident(state.incident_id, now)
                     news.resolved.append((state.incident_id, "removed"))
                 store.drop_condition(company_id, condition)
+        for incident in store.flapping_incidents():
+            # A whole flap window with no change clears the mark (bot.alerting.flapping).
+            if mark_clears(FlapState(incident.flaps, True), incident.resolved_at, now, self.flap_window):
+                store.clear_flapping(incident.id)
+                news.steadied.append(incident.id)
         if baseline:
             store.set_state(BASELINE_STATE, iso(now))
         store.forget_expired_snoozes(now)
@@ -167,6 +184,14 @@ class AlertEngine:
         elif transition.verb is Verb.DROP:
             store.drop_condition(company_id, condition)
         elif transition.verb is Verb.OPEN:
+            latest = store.latest_incident(company_id, condition)
+            if latest is not None and latest.resolved_at is not None and reopens(latest.resolved_at, now, self.flap_window):
+                # Back within the flap window: its own alert reopens (updated in place), no new one.
+                flap = after_flap(FlapState(latest.flaps, latest.flapping), now, self.flap_window)
+                store.reopen_incident(latest.id, transition.detail, error_kind, flap.flaps, flap.flapping, now)
+                store.save_condition(company_id, ConditionState(condition, Phase.OPEN, latest.since, transition.detail, latest.id))
+                news.reopened.append((latest.id, latest.resolved_at))
+                return
             incident_id = store.open_incident(company_id, condition, transition.detail, error_kind, since, now)
             store.save_condition(company_id, ConditionState(condition, Phase.OPEN, since, transition.detail, incident_id))
             news.opened.append(incident_id)
@@ -196,71 +221,135 @@ class AlertEngine:
         everything, by_company = store.subscription_map()
         snoozes = store.active_snoozes(now)
         incidents = store.incidents(
-            [*news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *news.returned, *(i for _, i in deferred)]
+            [
+                *news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *news.back_in_feed,
+                *(i for i, _ in news.reopened), *news.steadied, *(i for _, i in deferred),
+            ]
         )
+
+        def tell_new(channel: str, incident_id: int, company_id: str) -> None:
+            until = snoozes.get((channel, company_id))
+            if until is None:
+                new_by_channel[channel].append(incident_id)
+            else:
+                # Snoozed: held back, and posted when the snooze ends if the problem is still there.
+                store.defer_alert(channel, incident_id, until)
 
         new_by_channel: dict[str, list[int]] = defaultdict(list)
         for incident_id in news.opened:
             company_id = incidents[incident_id].company_id
             for channel in sorted(self.channels_for(company_id, everything, by_company)):
-                until = snoozes.get((channel, company_id))
-                if until is None:
-                    new_by_channel[channel].append(incident_id)
-                else:
-                    # Snoozed: held back, and posted when the snooze ends if the problem is still there.
-                    store.defer_alert(channel, incident_id, until)
+                tell_new(channel, incident_id, company_id)
+        reopened_here: set[tuple[str, int]] = set()
+        for incident_id, _ in news.reopened:
+            # Back again: where it was alerted, its message reopens; a channel that never had it is told anew.
+            company_id = incidents[incident_id].company_id
+            alerted = {message.channel for message in store.alert_messages_for(incident_id)}
+            for channel in sorted(self.channels_for(company_id, everything, by_company) - alerted):
+                tell_new(channel, incident_id, company_id)
+                reopened_here.add((channel, incident_id))
         for channel, incident_id in deferred:
             incident = incidents.get(incident_id)
             if incident is not None and incident.resolved_at is None and (channel, incident.company_id) not in snoozes:
                 new_by_channel[channel].append(incident_id)
         for channel, incident_ids in new_by_channel.items():
-            self._queue_new(channel, incident_ids, now)
+            self._queue_new(channel, incident_ids, incidents, now)
 
-        # A change or a recovery is told only where the incident was alerted: one message's update and a
-        # reply in its thread, or, for a storm's members, one line in the group's news for this poll.
-        group_news: dict[int, dict[str, list]] = defaultdict(lambda: {"resolved": [], "changed": []})
+        # A change, a recovery or a return is told only where the incident was alerted: one message's update
+        # and a reply in its thread; for a device alert, its update and one reply a poll naming each company;
+        # for a storm's members, one line in the group's news for this poll. A flapping mark that clears is
+        # an update alone.
+        group_news: dict[int, dict[str, list]] = defaultdict(lambda: {"resolved": [], "changed": [], "back": []})
         stamp = iso(now)
-        told = [
-            (incident_id, "changed", f"v{incidents[incident_id].version}",
-             {"event": "changed", "previous": previous, "now": incidents[incident_id].detail})
-            for incident_id, previous in news.updated
-        ] + [(incident_id, "resolved", "resolved", {"event": "resolved", "why": why}) for incident_id, why in news.resolved] + [
-            (incident_id, "changed", f"returned:v{incidents[incident_id].version}", {"event": "returned"})
-            for incident_id in news.returned
-        ]
+        told: list[tuple[int, str, str | None, dict]] = []
+        for incident_id, previous in news.updated:
+            body = {"event": "changed", "previous": previous, "now": incidents[incident_id].detail}
+            told.append((incident_id, "changed", f"v{incidents[incident_id].version}", body))
+        for incident_id, why in news.resolved:
+            reopened = incidents[incident_id].reopens
+            told.append((incident_id, "resolved", f"resolved:{reopened}" if reopened else "resolved", {"event": "resolved", "why": why}))
+        for incident_id in news.back_in_feed:
+            body = {"event": "back_in_feed"}
+            told.append((incident_id, "back_in_feed", f"back_in_feed:v{incidents[incident_id].version}", body))
+        for incident_id, cleared_at in news.reopened:
+            body = {"event": "back", "cleared_at": iso(cleared_at)}
+            told.append((incident_id, "back", f"back:{incidents[incident_id].reopens}", body))
+        told.extend((incident_id, "steadied", None, {}) for incident_id in news.steadied)
+        groups: dict[int, AlertGroup | None] = {}
+        device_news: dict[tuple[str, int, str], list[tuple[int, int]]] = defaultdict(list)
         for incident_id, event, reply_key, body in told:
             incident = incidents[incident_id]
             for message in store.alert_messages_for(incident_id):
-                if message.group_id is not None:
-                    group_news[message.group_id][event].append(incident_id)
-                    continue
                 channel = message.channel
+                if (channel, incident_id) in reopened_here:
+                    continue
+                # A snooze silences a changed message and a return; a recovery, and a company back in the
+                # feed after it was closed as removed, are always told.
+                quiet = event not in ("resolved", "back_in_feed") and (channel, incident.company_id) in snoozes
+                if message.group_id is not None:
+                    if message.group_id not in groups:
+                        groups[message.group_id] = store.group(message.group_id)
+                    group = groups[message.group_id]
+                    if group is not None and group.location:  # a device alert
+                        store.enqueue(outbox.group_update(channel, message.group_id, stamp), now)
+                        device_event = {"resolved": "returned", "back": "back"}.get(event)
+                        if device_event and not quiet:
+                            device_news[(channel, message.group_id, device_event)].append((incident_id, incident.version))
+                    elif event in group_news[message.group_id] and not quiet:
+                        group_news[message.group_id][event].append(incident_id)
+                    elif event == "steadied" or quiet:
+                        store.enqueue(outbox.group_update(channel, message.group_id, stamp), now)
+                    continue
                 store.enqueue(outbox.update(channel, incident_id, f"v{incident.version}"), now)
-                # A snooze silences a changed message; a recovery (or a return) is always told.
-                if event == "resolved" or body["event"] == "returned" or (channel, incident.company_id) not in snoozes:
+                if reply_key is not None and not quiet:
                     store.enqueue(outbox.reply(channel, incident_id, reply_key, body), now)
+        for (channel, group_id, device_event), pairs in device_news.items():
+            # One reply per device alert and poll, naming each company that came back (or went again).
+            store.enqueue(outbox.device_event(channel, group_id, device_event, pairs), now)
         for group_id, group_items in group_news.items():
+            if not any(group_items.values()):
+                continue
             group = store.group(group_id)
             if group is None:
                 continue
             store.enqueue(outbox.group_update(group.channel, group_id, stamp), now)
-            body = {"resolved": group_items["resolved"], "changed": group_items["changed"]}
-            store.enqueue(outbox.group_reply(group.channel, group_id, stamp, body), now)
+            store.enqueue(outbox.group_reply(group.channel, group_id, stamp, dict(group_items)), now)
 
-    def _queue_new(self, channel: str, incident_ids: list[int], now: datetime) -> None:
+    def _queue_new(self, channel: str, incident_ids: list[int], incidents: dict[int, Incident], now: datetime) -> None:
         store = self.store
-        if len(incident_ids) <= STORM_THRESHOLD:
-            for incident_id in incident_ids:
-                store.add_alert_message(channel, incident_id)
-                store.enqueue(outbox.post(channel, incident_id), now)
-            return
-        group_id = store.create_group(channel, now)
-        for incident_id in incident_ids:
-            store.add_alert_message(channel, incident_id, group_id)
-        store.enqueue(outbox.group_post(channel, group_id), now)
-        parts = math.ceil(len(incident_ids) / COMPANIES_PER_REPLY)
+        alerts = [NewAlert(i, incidents[i].condition, incidents[i].detail) for i in incident_ids if i in incidents]
+        has_computer = any(alert.computer is not None for alert in alerts)
+        device_alerts = store.device_alerts(channel, now - self.flap_window) if has_computer else {}
+        plan = route(alerts, device_alerts, STORM_THRESHOLD)
+        stamp = iso(now)
+        for group_id, joiners in plan.joins.items():
+            # Another company on a computer that already has its alert: that message, updated.
+            for incident_id in joiners:
+                store.add_alert_message(channel, incident_id, group_id)
+            pairs = [(incident_id, incidents[incident_id].version) for incident_id in joiners]
+            store.enqueue(outbox.device_event(channel, group_id, "joined", pairs), now)
+            store.enqueue(outbox.group_update(channel, group_id, stamp), now)
+        for location, members in plan.devices:
+            group_id = store.create_group(channel, now, location)
+            for incident_id in members:
+                store.add_alert_message(channel, incident_id, group_id)
+            store.enqueue(outbox.group_post(channel, group_id), now)
+            if len(members) > DEVICE_NAMES_SHOWN:
+                self._queue_list(channel, group_id, len(members), now)
+        for incident_id in plan.singles:
+            store.add_alert_message(channel, incident_id)
+            store.enqueue(outbox.post(channel, incident_id), now)
+        if plan.storm:
+            group_id = store.create_group(channel, now)
+            for incident_id in plan.storm:
+                store.add_alert_message(channel, incident_id, group_id)
+            store.enqueue(outbox.group_post(channel, group_id), now)
+            self._queue_list(channel, group_id, len(plan.storm), now)
+
+    def _queue_list(self, channel: str, group_id: int, members: int, now: datetime) -> None:
+        parts = math.ceil(members / COMPANIES_PER_REPLY)
         for part in range(1, parts + 1):
-            store.enqueue(outbox.group_list(channel, group_id, part, parts, COMPANIES_PER_REPLY), now)
+            self.store.enqueue(outbox.group_list(channel, group_id, part, parts, COMPANIES_PER_REPLY), now)
 
     # --- the feed's own health -------------------------------------------------------------
 
@@ -326,6 +415,8 @@ class AlertRenderer:
             snoozed_until=snoozed_until,
             checked_at=message.checked_at if message else None,
             still_wrong=still_wrong,
+            flaps=len(incident.flaps),
+            flapping=incident.flapping,
         )
 
     def incident_message(self, channel: str, incident_id: int) -> Message | None:
@@ -341,8 +432,10 @@ class AlertRenderer:
             return changed_reply(self.facts(incident), body.get("previous", ""), body.get("now", incident.detail))
         if event == "resolved":
             return resolved_reply(self.facts(incident), removed=body.get("why") == "removed")
-        if event == "returned":
+        if event == "back_in_feed":
             return returned_reply(self.facts(incident))
+        if event == "back":
+            return back_again_reply(self.facts(incident), from_iso(body.get("cleared_at")))
         return self.people_reply(body)
 
     @staticmethod
@@ -362,6 +455,8 @@ class AlertRenderer:
         group = self.store.group(group_id)
         if group is None:
             return None
+        if group.location:
+            return device_message(group_id, group.location, self.members(group_id), acked_by=group.acked_by)
         return group_message(group_id, self.members(group_id), acked_by=group.acked_by)
 
     def group_list(self, group_id: int, part: int, parts: int, per: int = COMPANIES_PER_REPLY) -> Message:
@@ -375,14 +470,38 @@ class AlertRenderer:
     def group_reply(self, group_id: int, body: dict) -> Message | None:
         if body.get("event") in ("acknowledged", "snoozed"):
             return self.people_reply(body)
-        incidents = self.store.incidents([*body.get("resolved", []), *body.get("changed", [])])
+        if body.get("event") in ("joined", "returned", "back"):
+            return self.device_reply(group_id, body)
+        incidents = self.store.incidents([*body.get("resolved", []), *body.get("changed", []), *body.get("back", [])])
         names = {i: self.facts(incident).company for i, incident in incidents.items()}
         remaining = sum(1 for m in self.members(group_id) if m.facts.resolved_at is None)
         return group_progress_reply(
             [names[i] for i in body.get("resolved", []) if i in names],
             [(names[i], incidents[i].detail) for i in body.get("changed", []) if i in incidents],
             remaining,
+            back=[names[i] for i in body.get("back", []) if i in names],
         )
+
+    def device_reply(self, group_id: int, body: dict) -> Message | None:
+        """A poll's news in a device alert's thread: companies that joined, returned (can sync again) or are
+        back again, each named."""
+        group = self.store.group(group_id)
+        incidents = self.store.incidents(int(i) for i in body.get("incidents", []) if isinstance(i, int))
+        if group is None or not incidents:
+            return None
+        told = sorted((self.facts(incident) for incident in incidents.values()), key=lambda facts: facts.company.casefold())
+        location = group.location or ""
+        members = self.members(group_id)
+        offline = sum(1 for m in members if m.facts.resolved_at is None)
+        if len(members) == 1:  # a computer with one company reads as that company's own alert
+            return resolved_reply(told[0]) if body["event"] == "returned" else back_again_reply(told[0], None)
+        return device_news_reply(body["event"], told, location, offline)
+
+    def digest(self, body: dict) -> Message:
+        return digest_message(body)
+
+    def digest_list(self, body: dict) -> Message:
+        return digest_list_reply(body)
 
     def notice(self, body: dict) -> Message:
         if body.get("event") == "channel_broken":

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, Callable, Mapping, Sequence
 
 from bot.alerting.conditions import Condition
 from bot.answers.render import (
@@ -68,6 +68,9 @@ class AlertFacts:
     checked_at: datetime | None = None
     # Other problems the company has now, for a resolved incident: "resolved" must not read "all fine".
     still_wrong: tuple[str, ...] = ()
+    # Came back this many times within the flap window; marked flapping (bot.alerting.flapping).
+    flaps: int = 0
+    flapping: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +159,15 @@ def needs_integrate_page(condition: Condition, error_kind: str | None) -> bool:
     return condition is not Condition.ERROR or error_kind != ErrorKind.PUBLICATION.value
 
 
-def alert_message(facts: AlertFacts) -> Message:
+def flapping_note(flaps: int) -> str:
+    return (
+        f":repeat: *Flapping*: cleared and came back {plural(flaps, 'time')} in a short while. "
+        "It stays this one message; each return is in the thread."
+    )
+
+
+def alert_message(facts: AlertFacts, *, value: str | None = None) -> Message:
+    """One incident's message; `value`: its buttons' value when the message stands for a device alert (`g:<id>`)."""
     title = headline(facts)
     resolved = facts.resolved_at is not None
     icon = ":white_check_mark:" if resolved else CONDITION_TEXT[facts.condition].icon
@@ -186,7 +197,9 @@ def alert_message(facts: AlertFacts) -> Message:
         status_notes.append(f":arrows_counterclockwise: Checked again {slack_time(facts.checked_at)}: still a problem")
     if status_notes:
         blocks.append(context(" · ".join(status_notes)))
-    value = f"i:{facts.incident_id}"
+    if facts.flapping:
+        blocks.append(context(flapping_note(facts.flaps)))
+    value = value or f"i:{facts.incident_id}"
     if not resolved:
         buttons = [
             button("Acknowledge", ACK_ACTION, value),
@@ -197,7 +210,7 @@ def alert_message(facts: AlertFacts) -> Message:
         ]
         if needs_integrate_page(facts.condition, facts.error_kind):
             buttons.append(button("Remind account holder to grant permission", REMIND_ACTION, facts.company_id))
-        blocks.append(actions(buttons, block_id=f"alert:{facts.incident_id}"))
+        blocks.append(actions(buttons, block_id=f"alert:{value}"))
     text = prefix + title
     if facts.condition is Condition.ERROR and facts.detail and not resolved:
         text += f": {clip(facts.detail, 200)}"
@@ -235,6 +248,15 @@ def returned_reply(facts: AlertFacts) -> Message:
     """A company closed as removed is back in the feed with the same problem: its alert is open again."""
     text = f"Back in the status feed, and still the same problem: {facts.company}. This alert is open again."
     return Message(text=escape(text), blocks=[section(f":leftwards_arrow_with_hook: {escape(text)}")])
+def back_again_reply(facts: AlertFacts, cleared_at: datetime | None) -> Message:
+    """A problem back within the flap window: told in the thread of its own alert, which is open again."""
+    when = f" (it had cleared {slack_time(cleared_at)})" if cleared_at else ""
+    text = f"Back again: {headline(facts)}{when}. This alert is open again."
+    if facts.condition is Condition.ERROR and facts.detail:
+        text += f" The message: {clip(facts.detail, 300)}"
+    if facts.flapping:
+        text += f" It is flapping: back {plural(facts.flaps, 'time')} in a short while."
+    return Message(text=escape(text), blocks=[section(f":repeat: {escape(text)}")])
 
 
 def acknowledged_reply(user_id: str) -> Message:
@@ -256,8 +278,10 @@ class GroupMember:
 
     @property
     def kind(self) -> tuple[str, str, str]:
+        """(condition, the error's message or the Sync App's computer, software): one line of a storm each."""
         facts = self.facts
-        return (facts.condition.value, facts.detail if facts.condition is Condition.ERROR else "", facts.software)
+        shown = facts.detail if facts.condition in (Condition.ERROR, Condition.SYNC_OFFLINE) else ""
+        return (facts.condition.value, shown, facts.software)
 
 
 def group_kinds(members: Sequence[GroupMember]) -> list[tuple[tuple[str, str, str], list[GroupMember]]]:
@@ -270,7 +294,10 @@ def group_kinds(members: Sequence[GroupMember]) -> list[tuple[tuple[str, str, st
 
 def _kind_title(kind: tuple[str, str, str]) -> str:
     condition, detail, software = kind
-    return CONDITION_TEXT[Condition(condition)].group_title(software or "unknown software")
+    title = CONDITION_TEXT[Condition(condition)].group_title(software or "unknown software")
+    if condition == Condition.SYNC_OFFLINE.value and detail:
+        return f"{detail}: {title}"  # one line per computer: one next step for all its companies
+    return title
 
 
 def group_message(
@@ -306,7 +333,7 @@ def group_message(
         line = f"*{escape_within(_kind_title(kind), 200)}*: {plural(len(names), 'company')}"
         if open_count != len(names):
             line += f" ({open_count} still open)"
-        if kind[1]:
+        if kind[1] and kind[0] == Condition.ERROR.value:
             line += f"\n```{escape_within(kind[1], 600)}```"
         line += f"\n{shown}{more}"
         line += f"\n{article_mrkdwn(kind_members[0].facts.article)}"
@@ -348,9 +375,15 @@ def group_list_reply(members: Sequence[GroupMember], part: int, parts: int) -> M
     return fit(Message(text=f"Full list, part {part} of {parts}: {plural(len(members), 'company')}", blocks=blocks))
 
 
-def group_progress_reply(resolved: Sequence[str], changed: Sequence[tuple[str, str]], remaining: int) -> Message:
-    """A poll's news for a storm, in one reply however many companies it concerns."""
+def group_progress_reply(
+    resolved: Sequence[str], changed: Sequence[tuple[str, str]], remaining: int, *, back: Sequence[str] = ()
+) -> Message:
+    """A poll's news for a storm, in one reply however many companies it concerns; `back`: companies whose
+    problem came back within the flap window."""
     parts: list[str] = []
+    if back:
+        names = ", ".join(escape_within(n, 60) for n in back[:40]) + (f" and {len(back) - 40} more" if len(back) > 40 else "")
+        parts.append(f":repeat: Back again ({len(back)}): {names}")
     if resolved:
         names = ", ".join(escape_within(n, 60) for n in resolved[:40]) + (f" and {len(resolved) - 40} more" if len(resolved) > 40 else "")
         parts.append(f":white_check_mark: Working again ({len(resolved)}): {names}")
@@ -360,6 +393,8 @@ def group_progress_reply(resolved: Sequence[str], changed: Sequence[tuple[str, s
         parts.append(f"…and {len(changed) - 10} more changed messages.")
     parts.append(f"{plural(remaining, 'company')} still affected." if remaining else "All resolved.")
     text = f"{len(resolved)} working again, {len(changed)} changed, {remaining} still affected"
+    if back:
+        text = f"{len(back)} back again, " + text
     return Message(text=text, blocks=packed_sections(parts))
 
 
@@ -401,3 +436,166 @@ def channel_broken_notice(channel: str, error: str) -> Message:
         "Its alerts wait, and go out as soon as I'm in."
     )
     return Message(text=text, blocks=[section(f":warning: {text}")])
+
+
+# --- one computer, one alert ----------------------------------------------------------------------
+
+DEVICE_NAMES_SHOWN = COMPANIES_PER_REPLY  # companies named in a device alert; the rest are in its thread
+
+
+def device_title(location: str, members: Sequence[GroupMember]) -> str:
+    offline = sum(1 for m in members if m.facts.resolved_at is None)
+    if not offline:
+        return f"Resolved: the Sync App on {location} runs again; all {plural(len(members), 'company')} can sync"
+    cannot = "1 company cannot sync" if offline == 1 else f"{offline} companies cannot sync"
+    return f"{location} is offline: {cannot}; restart the Sync App there"
+
+
+def device_message(
+    group_id: int, location: str, members: Sequence[GroupMember], *, acked_by: str | None = None
+) -> Message:
+    """A device alert: the Sync Apps of `members` on the computer `location` are offline (SPEC.md "One
+    computer, one alert"). With one company it reads as that company's own alert, so the next company on the
+    computer joins a message that already exists."""
+    value = f"g:{group_id}"
+    if len(members) == 1:
+        facts = members[0].facts
+        return alert_message(replace(facts, acked_by=acked_by or facts.acked_by), value=value)
+    title = device_title(location, members)
+    open_members = [m for m in members if m.facts.resolved_at is None]
+    resolved = not open_members
+    first = min(m.facts.since for m in (open_members or members))
+    blocks: list[Block] = [section(f"{':white_check_mark:' if resolved else CONDITION_TEXT[Condition.SYNC_OFFLINE].icon} *{escape(title)}*")]
+    if not resolved:
+        blocks.append(section(CONDITION_TEXT[Condition.SYNC_OFFLINE].what_changed(slack_time(first))))
+    rows = []
+    for member in sorted(members, key=lambda m: (m.facts.resolved_at is not None, m.facts.company.casefold()))[:DEVICE_NAMES_SHOWN]:
+        facts = member.facts
+        state = "back" if facts.resolved_at is not None else "offline"
+        rows.append(f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {state}")
+    heading = f"*Companies whose Sync App is on {escape_within(location, 100)}* ({len(open_members)} of {len(members)} offline)"
+    sections = packed_sections([heading, *rows])
+    blocks.extend(sections)
+    if len(members) > DEVICE_NAMES_SHOWN:
+        blocks.append(context(f"…and {len(members) - DEVICE_NAMES_SHOWN} more: the full list is in the thread."))
+    if not resolved:
+        blocks.append(section(f"*What to do next*\n• {escape(restart_sync_app_step(location))}"))
+    blocks.append(section(article_mrkdwn(members[0].facts.article)))
+    notes = []
+    if acked_by:
+        notes.append(f":eyes: Acknowledged by <@{acked_by}>")
+    flapping = [m.facts for m in open_members if m.facts.flapping]
+    if flapping:
+        notes.append(flapping_note(max(f.flaps for f in flapping)))
+    if notes:
+        blocks.append(context(" · ".join(notes)))
+    if not resolved:
+        blocks.append(
+            actions(
+                [
+                    button("Acknowledge", ACK_ACTION, value),
+                    button("Snooze 1 hour", SNOOZE_HOUR_ACTION, value),
+                    button("Snooze 1 day", SNOOZE_DAY_ACTION, value),
+                    button("Check again", CHECK_ACTION, value),
+                    button("Help Centre article", HELP_ACTION, value, url=members[0].facts.article.article.url),
+                ],
+                block_id=f"device:{group_id}",
+            )
+        )
+    return fit(Message(text=escape(title), blocks=blocks))
+
+
+def _names(told: Sequence[AlertFacts], shown: int = 40) -> str:
+    names = [clip(facts.company, 80) for facts in told]
+    if len(names) > shown:
+        return ", ".join(names[:shown]) + f" and {len(names) - shown} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def device_news_reply(event: str, told: Sequence[AlertFacts], location: str, offline: int) -> Message:
+    """One poll's news in a device alert's thread: `event` `joined` (went offline too), `returned` (can
+    sync again) or `back` (offline again within the flap window); `offline`: companies still offline there."""
+    names = _names(told)
+    one = len(told) == 1
+    still = f"{plural(offline, 'company')} cannot sync now" if offline else "none is offline now"
+    if event == "joined":
+        icon = CONDITION_TEXT[Condition.SYNC_OFFLINE].icon
+        text = f"{names}{chr(39) + 's Sync App is' if one else ': their Sync Apps are'} offline on {location} too: {still}."
+    elif event == "back":
+        icon = ":repeat:"
+        text = f"Back again: {names} {'is' if one else 'are'} offline on {location} again: {still}."
+    else:
+        icon = ":white_check_mark:"
+        facts = told[0]
+        after = f" after {duration_text(facts.since, facts.resolved_at)}" if one and facts.resolved_at else ""
+        text = f"{names} can sync again{after}."
+        text += f" Still offline on {location}: {plural(offline, 'company')}." if offline else f" All back on {location}: resolved."
+    return fit(Message(text=escape(clip(text, 3000)), blocks=[section(f"{icon} {escape_within(text, 2900)}")]))
+
+
+# --- the daily digest -----------------------------------------------------------------------------
+
+DIGEST_LINES_SHOWN = 15  # companies named in the digest itself; all of them are in its thread when more
+DIGEST_LINE_LIMIT = LIST_LINE_LIMIT
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def digest_line(line: Mapping[str, Any], at: datetime) -> str:
+    """One company of a digest (a line of `bot.alerting.digest.digest_bodies`), within DIGEST_LINE_LIMIT."""
+    since = _moment(line.get("since"))
+    how_long = f"for {duration_text(since, at)}" if since else "since before the bot watched"
+    acked = line.get("acked_by")
+    who = f"acknowledged by <@{acked}>" if acked else "not acknowledged"
+    problems = "; ".join(line.get("problems") or [])
+    return f"• *{escape_within(str(line.get('name', '')), 80)}*: {escape_within(problems, 100)}, {how_long} · {who}"
+
+
+def digest_message(body: Mapping[str, Any]) -> Message:
+    """The digest itself, from its outbox body (counts, the first lines, how many need attention, parts)."""
+    day = date.fromisoformat(body["date"])
+    at = _moment(body.get("at")) or datetime.fromisoformat(body["date"] + "T00:00:00+00:00")
+    counts = body.get("counts", {})
+    total = int(counts.get("total", 0))
+    attention = int(body.get("attention", 0))
+    heading = f"Daily digest, {day.strftime('%A')} {day.day} {day.strftime('%B %Y')}"
+    blocks: list[Block] = []
+    if total == 0:
+        text = f"{heading}: this channel is subscribed to no companies"
+        blocks.append(section(f":sunrise: *{escape(heading)}*\nThis channel is subscribed to no companies yet: "
+                              "`/integration-status subscribe all` (or a company) to get them here."))
+    elif attention == 0:
+        text = f"{heading}: all {plural(total, 'company')} fine"
+        blocks.append(section(f":white_check_mark: *{escape(heading)}*\nAll {plural(total, 'company')} fine."))
+    else:
+        text = f"{heading}: {attention} of {plural(total, 'company')} need attention"
+        summary = (
+            f"{plural(total, 'company')}: {counts.get('integrated', 0)} integrated, {counts.get('error', 0)} in error, "
+            f"{counts.get('not_integrated', 0)} not integrated"
+        )
+        if counts.get("sync_offline"):
+            summary += f", {plural(int(counts['sync_offline']), 'Sync App')} offline"
+        blocks.append(section(f":sunrise: *{escape(heading)}*\n{escape(summary)}"))
+        rows = [digest_line(line, at) for line in body.get("lines", [])]
+        blocks.extend(packed_sections([f"*Needs attention ({attention}), longest first*", *rows]))
+        if attention > len(rows):
+            blocks.append(context(f"…and {attention - len(rows)} more: the full list is in the thread."))
+    schedule = "every day" if body.get("every_day") else "each working day (Monday to Friday)"
+    blocks.append(
+        context(
+            f"Sent {schedule} at {escape(str(body.get('time', '')))} ({escape(str(body.get('tz', '')))}). "
+            "`/integration-status digest off` stops it."
+        )
+    )
+    return fit(Message(text=escape(text), blocks=blocks))
+
+
+def digest_list_reply(body: Mapping[str, Any]) -> Message:
+    """One part of a long digest's full list, for its thread: COMPANIES_PER_REPLY lines within the budget."""
+    at = _moment(body.get("at")) or datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+    part, parts = int(body.get("part", 1)), int(body.get("parts", 1))
+    lines = [digest_line(line, at) for line in body.get("lines", [])]
+    blocks: list[Block] = [context(f"Needs attention, longest first: part {part} of {parts}"), *packed_sections(lines)]
+    return fit(Message(text=f"Needs attention, part {part} of {parts}: {plural(len(lines), 'company')}", blocks=blocks))

@@ -7,9 +7,10 @@ built from what makes the message distinct, never from a clock, so the same even
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Sequence
 
 
 class Kind(StrEnum):
@@ -21,6 +22,8 @@ class Kind(StrEnum):
     GROUP_LIST = "group_list"  # one part of the grouped alert's company list, in its thread
     GROUP_REPLY = "group_reply"  # a line in the grouped alert's thread
     NOTICE = "notice"  # a message about the bot itself (the feed is down, it is back)
+    DIGEST = "digest"  # a channel's daily digest
+    DIGEST_LIST = "digest_list"  # one part of a long digest's full list, in its thread
 
     @property
     def posts_new_message(self) -> bool:
@@ -42,8 +45,8 @@ class Kind(StrEnum):
         return self in GROUP_KINDS
 
 
-NEW_MESSAGES = frozenset({Kind.POST, Kind.GROUP_POST, Kind.NOTICE})
-THREADED = frozenset({Kind.REPLY, Kind.GROUP_LIST, Kind.GROUP_REPLY})
+NEW_MESSAGES = frozenset({Kind.POST, Kind.GROUP_POST, Kind.NOTICE, Kind.DIGEST})
+THREADED = frozenset({Kind.REPLY, Kind.GROUP_LIST, Kind.GROUP_REPLY, Kind.DIGEST_LIST})
 EDITS = frozenset({Kind.UPDATE, Kind.GROUP_UPDATE})
 GROUP_KINDS = frozenset({Kind.GROUP_POST, Kind.GROUP_UPDATE, Kind.GROUP_LIST, Kind.GROUP_REPLY})
 
@@ -96,6 +99,39 @@ def group_update(channel: str, group_id: int, revision: str) -> Entry:
 
 def group_reply(channel: str, group_id: int, event: str, body: dict[str, Any]) -> Entry:
     return Entry(f"group_reply:{group_id}:{event}", channel, Kind.GROUP_REPLY, group_id=group_id, body=body)
+
+
+# --- a device alert (a group whose Sync Apps are on one computer): the group kinds above, these events --
+
+
+def device_event(channel: str, group_id: int, event: str, incidents: Sequence[tuple[int, int]]) -> Entry:
+    """One line in a device alert's thread about the companies of one poll: `event` is `joined`, `returned`
+    or `back`; `incidents` are (incident id, its version) pairs. The key is built from those pairs, so the
+    same company returning twice is told twice, and a replayed poll never."""
+    pairs = sorted(incidents)
+    digest = hashlib.sha1(",".join(f"{i}v{v}" for i, v in pairs).encode()).hexdigest()[:16]
+    body = {"event": event, "incidents": [i for i, _ in pairs]}
+    return Entry(f"group_reply:{group_id}:{event}:{digest}", channel, Kind.GROUP_REPLY, group_id=group_id, body=body)
+
+
+# --- the daily digest: one per channel and local date, whichever process queues it --------------
+
+
+def digest_key(channel: str, day: str) -> str:
+    return f"digest:{channel}:{day}"
+
+
+def digest(channel: str, day: str, body: dict[str, Any]) -> Entry:
+    """`day`: the local date (ISO) it is for; the unique key makes it once a day per channel, also across
+    restarts and processes sharing the outbox."""
+    return Entry(digest_key(channel, day), channel, Kind.DIGEST, body=body)
+
+
+def digest_list(channel: str, day: str, part: int, body: dict[str, Any]) -> Entry:
+    """Part `part` of that digest's full list; its thread parent is the digest's row (`parent` in the body)."""
+    return Entry(
+        f"{digest_key(channel, day)}:list:{part}", channel, Kind.DIGEST_LIST, body={**body, "parent": digest_key(channel, day)}
+    )
 
 
 # --- the bot about itself ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Collection, Mapping, Sequence
 
+from bot.alerting.digest import DigestSchedule
 from bot.alerting.messages import broken_reason
 from bot.answers.render import (
     Message,
@@ -57,8 +58,53 @@ def subscriptions_answer(
     *,
     everything_channel: str | None,
     broken_error: str | None = None,
+    digest: DigestSchedule | None = None,
+    digest_next: datetime | None = None,
 ) -> Message:
-    """What `subscriptions` answers in `channel`; broken_error: Slack's error when the bot cannot post there."""
+    """What `subscriptions` answers in `channel`; broken_error: Slack's error when the bot cannot post there;
+    `digest` the channel's daily digest and `digest_next` when it is next sent."""
+    message = _subscriptions_answer(channel, subscriptions, names, snoozes, everything_channel, broken_error)
+    if digest is not None:
+        message.blocks.append(section(f"*Daily digest*\n{digest_text(digest, digest_next)}"))
+    return message
+
+
+def digest_text(digest: DigestSchedule, next_send: datetime | None) -> str:
+    days = "every day" if digest.every_day else "Monday to Friday"
+    text = f"at {digest.at.strftime('%H:%M')} {escape(digest.tz)}, {days}"
+    if digest.created_by:
+        text += f" (set by <@{digest.created_by}>)"
+    if next_send is not None:
+        text += f"; next {slack_time(next_send)}"
+    return text
+
+
+def digest_set_answer(digest: DigestSchedule, next_send: datetime, *, zone_known: bool, companies: int) -> Message:
+    head = f":sunrise: This channel gets a daily digest {digest_text(digest, next_send)}."
+    blocks = [section(head)]
+    notes = []
+    if not zone_known:
+        notes.append("Slack did not tell me your time zone, so the time is in UTC.")
+    if companies == 0:
+        notes.append("This channel is subscribed to no companies yet: the digest will say so. `subscribe all` or a company.")
+    notes.append("It is sent when all is well too, so its silence means something is wrong with me. `digest off` stops it.")
+    blocks.append(context(" ".join(notes)))
+    return Message(text=head, blocks=blocks)
+
+
+def digest_off_answer(removed: bool) -> Message:
+    text = "This channel no longer gets a daily digest." if removed else "This channel had no daily digest; nothing changed."
+    return Message(text=text, blocks=[section(text)])
+
+
+def _subscriptions_answer(
+    channel: str,
+    subscriptions: Sequence[Subscription],
+    names: dict[str, str],
+    snoozes: dict[tuple[str, str], datetime],
+    everything_channel: str | None,
+    broken_error: str | None,
+) -> Message:
     lines: list[str] = []
     if everything_channel and channel == everything_channel:
         lines.append("• every company (this is the alert channel set in ALERT_CHANNEL)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +19,7 @@ class Verb(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     SUBSCRIPTIONS = "subscriptions"
     ARTICLE = "article"
+    DIGEST = "digest"
     INVALID = "invalid"
 
 
@@ -26,11 +28,36 @@ class Request:
     verb: Verb
     argument: str = ""
     problem: str | None = None
+    every_day: bool = False  # `digest 09:00 daily`: every day, not only Monday to Friday
 
     @property
     def everything(self) -> bool:
         """`subscribe all`: the argument means every company, not one called "all"."""
         return self.argument.casefold() == "all"
+
+
+_CLOCK = re.compile(r"([01]?\d|2[0-3])[:.h]([0-5]\d)")
+DIGEST_USAGE = (
+    "`digest` takes a time on the 24-hour clock, in your time zone: `digest 09:00` (Monday to Friday), "
+    "`digest 09:00 daily` (every day), or `digest off`."
+)
+
+
+def clock_time(text: str) -> str | None:
+    """"9:00", "09:00", "9.00", "17h30" -> "HH:MM" on the 24-hour clock; None when it is not such a time."""
+    match = _CLOCK.fullmatch(text.strip())
+    return f"{int(match.group(1)):02d}:{match.group(2)}" if match else None
+
+
+def parse_digest(rest: str) -> Request:
+    words = rest.casefold().split()
+    if words == ["off"]:
+        return Request(Verb.DIGEST, "off")
+    if len(words) in (1, 2) and (len(words) == 1 or words[1] in ("daily", "everyday")):
+        at = clock_time(words[0])
+        if at is not None:
+            return Request(Verb.DIGEST, at, every_day=len(words) == 2)
+    return Request(Verb.INVALID, problem=DIGEST_USAGE)
 
 
 def unescape_slack(text: str) -> str:
@@ -85,6 +112,8 @@ def parse(raw_text: str | None) -> Request:
         if rest:
             return Request(Verb.INVALID, problem="`subscriptions` takes nothing after it.")
         return Request(Verb.SUBSCRIPTIONS)
+    if verb == "digest":
+        return parse_digest(rest)
     if verb == "article":
         if not rest:
             return Request(Verb.INVALID, problem="Give the exact error message, or your question, after `article`.")

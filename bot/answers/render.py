@@ -313,7 +313,9 @@ def card_facts(
     checked_at: datetime | None,
     feed_problem: str | None,
     now: datetime,
+    same_computer: Sequence[str] = (),
 ) -> CardFacts:
+    """`same_computer`: the names of the other companies whose Sync App is on this one's computer."""
     status = company.status
     home = status.integration_status.label
     headline = f"Home page status: {home}"
@@ -338,6 +340,8 @@ def card_facts(
             facts.append(("Desktop Sync App", state))
             facts.append(("Sync App location", sync.location or "unknown"))
             facts.append(("Sync App last seen", utc_text(sync.last_seen_at)))
+            if same_computer:
+                facts.append(("Same computer as", names_text(same_computer)))
     notes = []
     if feed_problem:
         notes.append(f"The status feed cannot be read right now ({feed_problem}): this is the last known status.")
@@ -362,6 +366,13 @@ def card_facts(
         article=article,
         notes=notes,
     )
+
+
+def names_text(names: Sequence[str], shown: int = 10) -> str:
+    """"A, B and C", at most `shown` names, then "and N more"."""
+    if len(names) > shown:
+        return ", ".join(names[:shown]) + f" and {len(names) - shown} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def article_mrkdwn(match: ArticleMatch) -> str:
@@ -459,7 +470,11 @@ USAGE_LINES = [
     ("`/integration-status list`", "the practice at a glance (`list errors`: only the companies that need attention)"),
     ("`/integration-status subscribe Acme Ltd`", "alerts for that company in this channel (`subscribe all`: every company)"),
     ("`/integration-status unsubscribe Acme Ltd`", "stop them (`unsubscribe all`)"),
-    ("`/integration-status subscriptions`", "what this channel is subscribed to"),
+    ("`/integration-status subscriptions`", "what this channel is subscribed to, its digest and snoozes"),
+    (
+        "`/integration-status digest 09:00`",
+        "a daily summary in this channel at 09:00 your time, Monday to Friday (`digest 09:00 daily`: every day; `digest off`)",
+    ),
     (
         "`/integration-status article <error message or question>`",
         "the Help Centre articles for an exact error message, or for a question in your own words",

@@ -87,9 +87,16 @@ class StatusService:
     def card_facts(self, company: StoredCompany, viewer: Viewer) -> CardFacts:
         health = self.feed_health()
         details = viewer.has_company_settings(company.id)
+        same_computer: list[str] = []
+        if details and company.status.sync_app is not None:
+            same_computer = sorted(
+                (name for company_id, name in self.store.companies_on_computer(company.status.sync_app.location) if company_id != company.id),
+                key=str.casefold,
+            )
         return card_facts(
             company,
             details=details,
+            same_computer=same_computer,
             known_user=viewer.is_account_user,
             article=self.article_for(company, details),
             checked_at=health.checked_at,

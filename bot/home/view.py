@@ -27,11 +27,13 @@ from bot.answers.render import (
     escape_within,
     fit,
     header,
+    names_text,
     overview_line,
     plural,
     section,
     slack_time,
 )
+from bot.practice.devices import sharing
 from bot.practice.models import CompanyError, IntegrationStatus, StoredCompany
 from bot.practice.permissions import Viewer
 from bot.slack.actions import HOME_FILTER_ACTION, HOME_PAGE_ACTION, OPEN_CARD_ACTION
@@ -84,6 +86,7 @@ class HomeLine:
     line: OverviewLine
     error: CompanyError | None  # only with the Company settings permission
     details: bool  # whether the viewer has that permission on this company
+    same_computer: tuple[str, ...] = ()  # the other companies whose Sync App is on its computer (with details)
 
     @property
     def needs_attention(self) -> bool:
@@ -111,11 +114,16 @@ class SnoozeLike(Protocol):
 
 def home_lines(companies: Iterable[StoredCompany], viewer: Viewer) -> list[HomeLine]:
     """Each company at the level this viewer may see, in attention order."""
+    companies = list(companies)
+    neighbours = sharing(
+        (c.id, c.name, c.status.sync_app.location) for c in companies if c.status.sync_app is not None
+    )
     lines = []
     for company in companies:
         details = viewer.has_company_settings(company.id)
         error = company.status.error if details else None
-        lines.append(HomeLine(company.id, overview_line(company, details), error, details))
+        shared = tuple(neighbours.get(company.id, ())) if details else ()
+        lines.append(HomeLine(company.id, overview_line(company, details), error, details, shared))
     lines.sort(key=lambda home: attention_order(home.line))
     return lines
 
@@ -153,6 +161,8 @@ def company_mrkdwn(home: HomeLine) -> str:
         rows.append(f"{home.error.kind.value.capitalize()} error: `{escape_within(home.error.message, MESSAGE_CLIP)}`")
     if line.sync_offline_at is not None:
         rows.append(f":warning: Desktop Sync App offline on {escape(line.sync_offline_at or 'its computer')}")
+        if home.same_computer:
+            rows.append(f":desktop_computer: Same computer as {escape_within(names_text(home.same_computer, 5), 400)}")
     return clip("\n".join(rows), SECTION_LIMIT)
 
 

@@ -41,3 +41,15 @@ async def email_of(client: AsyncWebClient, store: Store, user_id: str, now: date
 async def slack_viewer(client: AsyncWebClient, store: Store, user_id: str, now: datetime) -> Viewer:
     """Who is asking, as AutoEntry knows them: by the email on their Slack profile."""
     return viewer_for(store.account(), user_id, await email_of(client, store, user_id, now))
+
+
+async def time_zone_of(client: AsyncWebClient, user_id: str) -> str | None:
+    """The IANA time zone on a person's Slack profile (users.info `user.tz`, e.g. "Europe/London"), asked
+    afresh (people travel; this is asked only when they set a digest); None when Slack does not say."""
+    try:
+        response = await client.users_info(user=user_id)
+    except Exception as exc:  # the caller falls back to UTC and says so
+        log.warning("users.info for %s failed: %s", user_id, exc)
+        return None
+    tz = (response.get("user") or {}).get("tz")
+    return tz if isinstance(tz, str) and tz else None

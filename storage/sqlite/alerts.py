@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Iterable
 
 from sqlite_utils import Database
 
+from bot.alerting.digest import DigestSchedule
 from bot.alerting.outbox import Entry
 from bot.alerting.transitions import Condition, ConditionState, Phase
+from bot.practice.devices import location_key
 from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
 
@@ -47,6 +49,9 @@ class Incident:
     changed_at: datetime | None
     resolved_at: datetime | None
     version: int
+    reopens: int = 0  # times it came back within the flap window, ever
+    flaps: tuple[datetime, ...] = ()  # the recent ones (bot.alerting.flapping)
+    flapping: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,7 @@ class AlertGroup:
     ts: str | None
     acked_by: str | None
     acked_at: datetime | None
+    location: str | None = None  # a device alert: the computer its Sync Apps are on
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,9 @@ def _incident(row: dict[str, Any]) -> Incident:
         changed_at=from_iso(row["changed_at"]),
         resolved_at=from_iso(row["resolved_at"]),
         version=row["version"] or 0,
+        reopens=row.get("reopens") or 0,
+        flaps=tuple(from_iso(t) for t in json.loads(row.get("flaps") or "[]")),  # type: ignore[misc]
+        flapping=bool(row.get("flapping")),
     )
 
 
@@ -119,6 +128,7 @@ def _group(row: dict[str, Any]) -> AlertGroup:
         ts=row["ts"],
         acked_by=row["acked_by"],
         acked_at=from_iso(row["acked_at"]),
+        location=row.get("location"),
     )
 
 
@@ -291,7 +301,8 @@ class AlertStore:
             "update incidents set resolved_at = ?, version = version + 1 where id = ?", [iso(now), incident_id]
         )
 
-    def reopen_incident(self, incident_id: int, now: datetime) -> None:
+    def reopen_removed_incident(self, incident_id: int, now: datetime) -> None:
+        """A company closed as removed is back with the same problem: its incident is open again."""
         self.db.execute(
             "update incidents set resolved_at = null, changed_at = ?, version = version + 1 where id = ?", [iso(now), incident_id]
         )
@@ -303,6 +314,29 @@ class AlertStore:
             [company_id, condition.value, closed_at], order_by="id desc",
         )
         return _incident(rows[0]) if rows else None
+
+    def latest_incident(self, company_id: str, condition: Condition) -> Incident | None:
+        """The company's most recent incident of this condition, open or not."""
+        rows = list(
+            select(self.db, "incidents", "company_id = ? and condition = ?", [company_id, condition.value], order_by="id desc limit 1")
+        )
+        return _incident(rows[0]) if rows else None
+
+    def reopen_incident(
+        self, incident_id: int, detail: str, error_kind: str | None, flaps: tuple[datetime, ...], flapping: bool, now: datetime
+    ) -> None:
+        """The problem came back within the flap window: the same incident is open again (a new version)."""
+        self.db.execute(
+            "update incidents set resolved_at = null, detail = ?, error_kind = ?, changed_at = ?, version = version + 1,"
+            " reopens = reopens + 1, flaps = ?, flapping = ? where id = ?",
+            [detail, error_kind, iso(now), json.dumps([iso(t) for t in flaps]), int(flapping), incident_id],
+        )
+
+    def flapping_incidents(self) -> list[Incident]:
+        return [_incident(row) for row in select(self.db, "incidents", "flapping = 1", order_by="id")]
+
+    def clear_flapping(self, incident_id: int) -> None:
+        self.db.execute("update incidents set flapping = 0, flaps = '[]', version = version + 1 where id = ?", [incident_id])
 
     def incident(self, incident_id: int) -> Incident | None:
         rows = list(select(self.db, "incidents", "id = ?", [incident_id]))
@@ -349,10 +383,27 @@ class AlertStore:
             "update alert_messages set checked_at = ? where channel = ? and incident_id = ?", [iso(now), channel, incident_id]
         )
 
-    def create_group(self, channel: str, now: datetime) -> int:
-        table = self.db["alert_groups"]
-        table.insert({"channel": channel, "created_at": iso(now)})
-        return int(table.last_pk)  # type: ignore[arg-type]
+    def create_group(self, channel: str, now: datetime, location: str | None = None) -> int:
+        """A storm's group, or with `location` a device alert (the computer its Sync Apps are on)."""
+        cursor = self.db.execute(
+            "insert into alert_groups (channel, created_at, location) values (?, ?, ?)", [channel, iso(now), location]
+        )
+        return int(cursor.lastrowid)  # type: ignore[arg-type]
+
+    def device_alerts(self, channel: str, cleared_after: datetime) -> dict[str, int]:
+        """Computer key -> the channel's latest device alert there that a new Sync App alert joins: one with a
+        company still offline, or whose last company came back after `cleared_after` (the flap window)."""
+        found: dict[str, int] = {}
+        for group_id, location, still_open, last in self.db.execute(
+            "select g.id, g.location, max(i.resolved_at is null), max(i.resolved_at) from alert_groups g"
+            " join alert_messages m on m.group_id = g.id join incidents i on i.id = m.incident_id"
+            " where g.channel = ? and g.location is not null group by g.id order by g.id",
+            [channel],
+        ):
+            key = location_key(location)
+            if key is not None and (still_open or (last is not None and last > iso(cleared_after))):
+                found[key] = group_id
+        return found
 
     def group(self, group_id: int) -> AlertGroup | None:
         rows = list(select(self.db, "alert_groups", "id = ?", [group_id]))
@@ -523,6 +574,51 @@ class AlertStore:
         self.db.execute(
             "update outbox set state = 'failed', last_error = ?, sent_at = ? where id = ?", [error, iso(now), item_id]
         )
+
+    def outbox_row(self, key: str) -> tuple[str, str | None] | None:
+        """(state, ts) of the outbox row with this dedup key, or None when there is none."""
+        row = self.db.execute("select state, ts from outbox where key = ?", [key]).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # --- daily digests -----------------------------------------------------------------
+
+    def set_digest(self, schedule: DigestSchedule) -> None:
+        self.db.execute(
+            "insert or replace into digests (channel, at, tz, every_day, created_by, created_at) values (?, ?, ?, ?, ?, ?)",
+            [
+                schedule.channel, schedule.at.strftime("%H:%M"), schedule.tz, int(schedule.every_day),
+                schedule.created_by, iso(schedule.created_at),
+            ],
+        )
+
+    def remove_digest(self, channel: str) -> bool:
+        return self.db.execute("delete from digests where channel = ?", [channel]).rowcount > 0
+
+    def digests(self, channel: str | None = None) -> list[DigestSchedule]:
+        where, params = ("channel = ?", [channel]) if channel else ("1 = 1", [])
+        return [
+            DigestSchedule(
+                channel=row["channel"],
+                at=time.fromisoformat(row["at"]),
+                tz=row["tz"],
+                every_day=bool(row["every_day"]),
+                created_by=row["created_by"] or "",
+                created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+            )
+            for row in select(self.db, "digests", where, params, order_by="channel")
+        ]
+
+    def acknowledged_companies(self, channel: str) -> dict[str, str]:
+        """Company id -> who acknowledged an open alert of it in `channel` (its own, or its group's)."""
+        return {
+            company_id: user
+            for company_id, user in self.db.execute(
+                "select i.company_id, coalesce(m.acked_by, g.acked_by) from alert_messages m"
+                " join incidents i on i.id = m.incident_id left join alert_groups g on g.id = m.group_id"
+                " where m.channel = ? and i.resolved_at is null and coalesce(m.acked_by, g.acked_by) is not null",
+                [channel],
+            )
+        }
 
     # --- small named state -------------------------------------------------------------
 

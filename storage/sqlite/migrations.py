@@ -225,3 +225,21 @@ def missing_companies(db: Database) -> None:
     # When a listed company was first left out of a complete listing; it is closed as removed only after a
     # whole day of that (bot/poller.py REMOVED_AFTER), and cleared when it is listed again.
     db["companies"].add_column("missing_since", str)
+
+
+@migrations(name="0010_alert_rules")
+def alert_rules(db: Database) -> None:
+    # A device alert is a group of Sync App alerts on one computer: its location (null for a storm's group).
+    db["alert_groups"].add_column("location", str)
+    # Flapping: how often an incident came back within the flap window (ever, and the recent times as a JSON
+    # list of ISO instants), and whether it is marked flapping now.
+    db["incidents"].add_column("reopens", int, not_null_default=0)
+    db["incidents"].add_column("flaps", str)
+    db["incidents"].add_column("flapping", int, not_null_default=0)
+    db["incidents"].create_index(["flapping"])
+    # A channel's daily digest: local time HH:MM in the IANA zone of the person who set it.
+    db["digests"].create(
+        {"channel": str, "at": str, "tz": str, "every_day": int, "created_by": str, "created_at": str},
+        pk="channel",
+        not_null={"at", "tz", "every_day", "created_at"},
+    )

@@ -86,8 +86,11 @@ class FakeSlack:
 
     # --- set-up ---------------------------------------------------------------------------
 
-    def add_user(self, user_id: str, email: str | None, name: str = "Someone") -> None:
+    def add_user(self, user_id: str, email: str | None, name: str = "Someone", tz: str | None = None) -> None:
+        """A user as users.info answers; `tz` (an IANA zone) replaces the template's America/Los_Angeles."""
         user = json.loads(json.dumps(shared_response("users.info.ok")["user"]))
+        if tz is not None:
+            user["tz"] = tz
         user["id"] = user_id
         user["name"] = name.lower().replace(" ", ".")
         user["real_name"] = name

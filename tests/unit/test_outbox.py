@@ -26,6 +26,9 @@ ENTRIES = {
     "feed_down": outbox.feed_down("C9", "2026-11-30T09:00:00Z", {"event": "feed_down"}),
     "feed_up": outbox.feed_up("C9", "2026-11-30T08:00:00Z"),
     "channel_broken": outbox.channel_broken("U1", "C1", "not_in_channel", "2026-11-30T09:00:00Z"),
+    "device_event": outbox.device_event("C1", 3, "returned", [(7, 2)]),
+    "digest": outbox.digest("C1", "2026-11-30", {"event": "digest"}),
+    "digest_list": outbox.digest_list("C1", "2026-11-30", 2, {"lines": []}),
 }
 
 
@@ -56,3 +59,22 @@ def test_entries_carry_the_target_they_are_for(entry: outbox.Entry, incident: in
 
 def test_a_group_list_part_says_how_many_companies_it_holds() -> None:
     assert ENTRIES["group_list"].body == {"part": 2, "parts": 5, "per": 40}
+
+
+def test_a_digest_is_keyed_by_channel_and_local_date_only() -> None:
+    # Once a day per channel, whichever process or restart queues it: no clock, no process in the key.
+    assert outbox.digest("C1", "2026-11-30", {"at": "a"}).key == outbox.digest("C1", "2026-11-30", {"at": "b"}).key
+    assert outbox.digest("C1", "2026-11-30", {}).key != outbox.digest("C1", "2026-12-01", {}).key
+    assert outbox.digest("C1", "2026-11-30", {}).key != outbox.digest("C2", "2026-11-30", {}).key
+    part = outbox.digest_list("C1", "2026-11-30", 2, {"lines": []})
+    assert part.kind.in_thread and part.body is not None and part.body["parent"] == outbox.digest_key("C1", "2026-11-30")
+    assert outbox.digest("C1", "2026-11-30", {}).kind.posts_new_message
+
+
+def test_a_device_event_is_told_once_per_version_of_its_incidents() -> None:
+    first = outbox.device_event("C1", 3, "returned", [(7, 2), (9, 1)])
+    assert first == outbox.device_event("C1", 3, "returned", [(9, 1), (7, 2)])
+    assert first.key != outbox.device_event("C1", 3, "returned", [(7, 4), (9, 1)]).key  # back again, then returned again
+    assert first.key != outbox.device_event("C1", 3, "joined", [(7, 2), (9, 1)]).key
+    assert first.key != outbox.device_event("C1", 3, "returned", [(7, 2)]).key
+    assert first.group_id == 3 and first.kind.for_group and first.body == {"event": "returned", "incidents": [7, 9]}
