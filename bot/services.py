@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from bot.alerting.actions import AlertActions
 from bot.alerting.delivery import Deliverer
 from bot.alerting.digest_queue import DigestQueue
 from bot.alerting.engine import AlertEngine, AlertRenderer
@@ -43,6 +44,7 @@ class Services:
     started_at: datetime = field(default_factory=utcnow)
     # Built once the rest is (they read it): see build_services.
     reminders: Reminders = field(init=False)
+    alert_actions: AlertActions = field(init=False)
     home: HomeRefresher = field(init=False)
 
     async def close(self) -> None:
@@ -94,6 +96,7 @@ def build_services(
         started_at=clock(),
     )
     services.reminders = Reminders(services)
+    services.alert_actions = AlertActions(services)
     services.home = HomeRefresher(services)
 
     async def deliver_soon(_: object) -> None:

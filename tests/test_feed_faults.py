@@ -219,7 +219,7 @@ async def test_records_that_disagree_about_one_id_keep_its_last_state_and_alert_
 async def test_a_hung_page_fails_the_poll_at_its_deadline_and_check_again_answers_at_once(
     alerting: Bot, feed: FakeFeed, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from handlers import alert_actions
+    from bot.alerting import actions as alert_actions
 
     slack = alerting.slack
     poller = alerting.services.poller
