@@ -10,6 +10,7 @@ from bot.alerting.actions import AlertActions
 from bot.alerting.delivery import Deliverer
 from bot.alerting.digest_queue import DigestQueue
 from bot.alerting.engine import AlertEngine, AlertRenderer
+from bot.alerting.lapses import LapseWatch
 from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre
 from bot.home.refresh import HomeRefresher
@@ -107,8 +108,8 @@ def build_services(
 
     # The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
     # poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
-    # (/metrics), delivery empties
-    # the outbox, the reminder loop closes on permissions the feed now shows, open Home tabs are refreshed.
+    # (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse,
+    # the reminder loop closes on permissions the feed now shows, open Home tabs are refreshed.
     poller.reactors[:] = [alerts]
-    poller.after_poll[:] = [count_poll, deliver_soon, services.reminders.after_poll, services.home]
+    poller.after_poll[:] = [count_poll, deliver_soon, LapseWatch(services), services.reminders.after_poll, services.home]
     return services

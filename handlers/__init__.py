@@ -17,11 +17,10 @@ async def ack_now(ack: AsyncAck) -> None:
 
 
 def register(app: AsyncApp, services: "Services") -> None:
-    from handlers import actions, alert_actions, command, events, remind, subscriptions
+    from handlers import actions, alert_actions, command, events, remind
 
     command.register(app, services)
     actions.register(app, services)
     alert_actions.register(app, services)
     events.register(app, services)
     remind.register(app, services)
-    subscriptions.register(app, services)

@@ -1,0 +1,57 @@
+"""Short answers of the slash command (bot/slash.py): every sentence it says, each a named function."""
+
+from __future__ import annotations
+
+from bot.answers.render import Message, escape, notice, section
+
+
+def went_wrong() -> Message:
+    return notice("Something went wrong on our side; nothing was changed. Please try again.")
+
+
+def no_statuses_yet() -> Message:
+    return notice("No statuses yet: the first poll of the status feed has not finished. Try again in a minute.")
+
+
+def alerts_go_to_channels() -> Message:
+    return notice("Alerts go to channels: run this in the channel that should get them (and invite me there).")
+
+
+def digest_goes_to_a_channel() -> Message:
+    return notice("The digest goes to a channel: run this in the channel that should get it (and invite me there).")
+
+
+def several_match(asked: str, names: list[str]) -> Message:
+    listed = ", ".join(f"“{name}”" for name in names)
+    return notice(f"Several companies match “{asked}”: {listed}. Give the full name, in quotes.")
+
+
+def no_such_company(asked: str, names: list[str]) -> Message:
+    listed = ", ".join(f"“{name}”" for name in names)
+    return notice(f"No company called “{asked}”." + (f" Did you mean {listed}?" if names else ""))
+
+
+def was_not_subscribed(company_name: str) -> Message:
+    return notice(f"This channel was not subscribed to {company_name}; nothing changed.")
+
+
+def unsubscribe_refused(subscriber: str, company_name: str) -> Message:
+    text = (
+        f"Only <@{subscriber}> or someone with the Company settings permission on "
+        f"{escape(company_name)} can stop these alerts. Nothing changed."
+    )
+    return Message(text=text, blocks=[section(text)])
+
+
+def unsubscribed(company_name: str) -> Message:
+    return notice(f"This channel no longer gets alerts for {company_name}.")
+
+
+def subscribe_refused(company_name: str | None, refused: int, in_scope: int) -> Message:
+    """`company_name` None: `subscribe all`, refused on `refused` of `in_scope` companies."""
+    scope = company_name if company_name is not None else f"every company ({refused} of {in_scope} are not yours)"
+    return notice(
+        f"Subscribing a channel to {scope} needs the Company settings permission on "
+        f"{'it' if company_name is not None else 'each of them'}, and you don't have it. Nothing changed. "
+        "Ask the account holder for the permission, or ask someone who has it to subscribe."
+    )
