@@ -55,3 +55,15 @@ def subscribe_refused(company_name: str | None, refused: int, in_scope: int) -> 
         f"{'it' if company_name is not None else 'each of them'}, and you don't have it. Nothing changed. "
         "Ask the account holder for the permission, or ask someone who has it to subscribe."
     )
+
+
+def looking_it_up() -> Message:
+    return notice("Looking it up…")
+
+
+def unreadable_button() -> Message:
+    return notice("I could not read that button. Nothing changed.")
+
+
+def company_gone() -> Message:
+    return notice("That company is no longer in the practice.")
