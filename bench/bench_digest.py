@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import date, datetime, timedelta, timezone  # noqa: E402
-from datetime import time as clock_time
+from datetime import time as clock_time  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench._common import company_records, summary  # noqa: E402
@@ -62,7 +62,10 @@ def practices() -> dict[str, list[dict[str, Any]]]:
 
 
 def stored(records: list[dict[str, Any]]) -> list[StoredCompany]:
-    return [StoredCompany(parse_company(r), NOW - timedelta(minutes=7 * n), NOW - timedelta(minutes=5 * n)) for n, r in enumerate(records)]
+    return [
+        StoredCompany(parse_company(r), NOW - timedelta(minutes=7 * n), NOW - timedelta(minutes=5 * n))
+        for n, r in enumerate(records)
+    ]
 
 
 def render(companies: list[StoredCompany]) -> tuple[Any, list[Any]]:
@@ -115,7 +118,9 @@ def main() -> int:
             store.close()
         stats = summary(times)
         print(f"{label:<22} {'queue':<7} {stats['median']:>10.2f} {stats['p99']:>8.2f} {stats['max']:>8.2f}")
-    print(f"\ntarget: render p99 < {TARGET_MS:.0f} ms, < 50 blocks, <= {MESSAGE_TEXT_BUDGET} characters of text: {'met' if ok else 'MISSED'}")
+    print(
+        f"\ntarget: render p99 < {TARGET_MS:.0f} ms, < 50 blocks, <= {MESSAGE_TEXT_BUDGET} characters of text: {'met' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

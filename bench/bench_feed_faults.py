@@ -88,11 +88,19 @@ def build_practice() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     faulty = {
         "huge_float": company("f_1", "Huge Float Ltd", publication_errors=1e300),
         "huge_int": company("f_2", "Huge Int Ltd", publication_errors=10**30),
-        "missing": company("f_3", "Sometimes Missing Ltd", integration_status="error",
-                           error={"kind": "synchronisation", "message": "Token Required"}),
+        "missing": company(
+            "f_3",
+            "Sometimes Missing Ltd",
+            integration_status="error",
+            error={"kind": "synchronisation", "message": "Token Required"},
+        ),
         "dup_a": company("f_4", "Twin Records Ltd"),
-        "dup_b": company("f_4", "Twin Records Ltd", integration_status="error",
-                         error={"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}),
+        "dup_b": company(
+            "f_4",
+            "Twin Records Ltd",
+            integration_status="error",
+            error={"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"},
+        ),
     }
     return records + list(faulty.values()), faulty
 
@@ -213,14 +221,23 @@ async def run(seconds: float, change_every: float) -> dict[str, Any]:
                                 problems.append("ok while a poll waits on the feed")
                             if fault_started(elapsed) > deadline + INTERVAL + 1.5:
                                 problems.append(f"ok {fault_started(elapsed):.1f} s into a feed fault")
-                        elif before is not None and after is not None and before.ok and after.ok and services.poller.running_since is None:
+                        elif (
+                            before is not None
+                            and after is not None
+                            and before.ok
+                            and after.ok
+                            and services.poller.running_since is None
+                        ):
                             if state != "ok" and body.get("problem") is None:
                                 problems.append(f"{state} with no problem given")
                         if problems:
                             untruthful.append(f"t={sample['t']} {state}/{code} fault={sample['fault']}: {', '.join(problems)}")
 
                 async with ClientSession() as http:
-                    tasks = [asyncio.create_task(c) for c in (swap_twins(), hide_sometimes(), faults(), turn_companies(), sample_health(http))]
+                    tasks = [
+                        asyncio.create_task(c)
+                        for c in (swap_twins(), hide_sometimes(), faults(), turn_companies(), sample_health(http))
+                    ]
                     await asyncio.sleep(seconds)
                     for task in tasks:
                         task.cancel()
@@ -253,7 +270,9 @@ async def run(seconds: float, change_every: float) -> dict[str, Any]:
     if lost and "--debug" in sys.argv:
         for p in posts:
             print("   POST", p.args.get("thread_ts") is not None, all_text(p.args)[:150].replace("\n", " | "))
-    resolved_lost = [name for name in expected if not any(name in text and ("working again" in text or "Resolved" in text) for text in replies)]
+    resolved_lost = [
+        name for name in expected if not any(name in text and ("working again" in text or "Resolved" in text) for text in replies)
+    ]
     false = []
     for text in top:
         if not any(name in text for name in expected) and "status feed" not in text:
@@ -296,15 +315,23 @@ async def run(seconds: float, change_every: float) -> dict[str, Any]:
 
 def report(r: dict[str, Any]) -> list[str]:
     by_state = Counter((s["status"], s["code"]) for s in r["samples"])
-    print(f"Soak under a hostile feed: {r['seconds']:.0f} s, POLL_INTERVAL_SECONDS={INTERVAL}, {HEALTHY} healthy companies + 5 faulty records, "
-          f"a change every {r['change_every']:g} s")
+    print(
+        f"Soak under a hostile feed: {r['seconds']:.0f} s, POLL_INTERVAL_SECONDS={INTERVAL}, {HEALTHY} healthy companies + 5 faulty records, "
+        f"a change every {r['change_every']:g} s"
+    )
     print(f"   polls: {r['polls'][0]} good, {r['polls'][1]} failed; feed outage notices posted: {r['feed_notices']}")
-    print(f"   healthy companies turned to error: {r['changes']}; alerts lost: {len(r['lost'])}; recoveries not told: {len(r['resolved_lost'])}; "
-          f"alerts that reached Slack only after their company had cleared ({STAYS_IN_ERROR:g} s later): {len(r['late'])}")
+    print(
+        f"   healthy companies turned to error: {r['changes']}; alerts lost: {len(r['lost'])}; recoveries not told: {len(r['resolved_lost'])}; "
+        f"alerts that reached Slack only after their company had cleared ({STAYS_IN_ERROR:g} s later): {len(r['late'])}"
+    )
     print(f"   false alerts: {len(r['false'])}; companies alerted twice for one change: {len(r['duplicates'])}")
-    print(f"   /healthz samples: {len(r['samples'])} ({', '.join(f'{s}/{c}: {n}' for (s, c), n in sorted(by_state.items()))}); untruthful: {len(r['untruthful'])}")
-    print(f"   feed requests: {r['requests']} for a listing of {r['pages']} pages + the account: "
-          f"{r['per_page']:.2f} per page per interval (worst 5 s window {r['worst']:.2f})")
+    print(
+        f"   /healthz samples: {len(r['samples'])} ({', '.join(f'{s}/{c}: {n}' for (s, c), n in sorted(by_state.items()))}); untruthful: {len(r['untruthful'])}"
+    )
+    print(
+        f"   feed requests: {r['requests']} for a listing of {r['pages']} pages + the account: "
+        f"{r['per_page']:.2f} per page per interval (worst 5 s window {r['worst']:.2f})"
+    )
     missed = []
     if r["lost"] or r["resolved_lost"]:
         missed.append(f"lost: {r['lost'][:5]} recoveries: {r['resolved_lost'][:5]}")
@@ -320,7 +347,9 @@ def report(r: dict[str, Any]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the faults run (300 for five minutes)")
-    parser.add_argument("--change-every", type=float, default=CHANGE_EVERY, help="seconds between healthy companies turning to error")
+    parser.add_argument(
+        "--change-every", type=float, default=CHANGE_EVERY, help="seconds between healthy companies turning to error"
+    )
     parser.add_argument("--debug", action="store_true", help="print every post when one is lost")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()

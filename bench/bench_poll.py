@@ -272,7 +272,9 @@ def main(argv: list[str]) -> int:
     ok = True
     for size, floor, poll, poll_tm, floor_tm, _ in rows:
         fpy = f"{floor_tm['py_peak']:.0f}" if floor_tm else "-"
-        print(f"{size:>9,} {'floor: fetch + json.loads':<26} {floor['wall']:>7.2f} {'':>9} {'':>8} {'':>9} {floor['rss_delta']:>8.0f} {fpy:>7} {'':>8} {1.0:>7.2f}")
+        print(
+            f"{size:>9,} {'floor: fetch + json.loads':<26} {floor['wall']:>7.2f} {'':>9} {'':>8} {'':>9} {floor['rss_delta']:>8.0f} {fpy:>7} {'':>8} {1.0:>7.2f}"
+        )
         for cycle, label in (("first", "poll_once, fresh db"), ("changed", "poll_once, ~1% changed")):
             r = poll[cycle]
             py = f"{poll_tm[cycle]['py_peak']:.0f}" if poll_tm else "-"
@@ -294,14 +296,18 @@ def main(argv: list[str]) -> int:
             steady = poll["changed"]["wall"] / floor["wall"]
             met = steady <= 2.0
             ok &= met
-            print(f"  10,000: a poll cycle (~1% changed) {poll['changed']['wall']:.2f} s = {steady:.2f}x the "
-                  f"fetch-and-parse floor (target <= 2x): {'met' if met else 'MISSED'}; the first cycle on an "
-                  f"empty database {poll['first']['wall']:.2f} s = {poll['first']['wall'] / floor['wall']:.2f}x (once)")
+            print(
+                f"  10,000: a poll cycle (~1% changed) {poll['changed']['wall']:.2f} s = {steady:.2f}x the "
+                f"fetch-and-parse floor (target <= 2x): {'met' if met else 'MISSED'}; the first cycle on an "
+                f"empty database {poll['first']['wall']:.2f} s = {poll['first']['wall'] / floor['wall']:.2f}x (once)"
+            )
         if size == 100_000:
             met_t, met_m = worst < 30, worst_rss < 300
             ok &= met_t and met_m
-            print(f"  100,000: worst cycle {worst:.2f} s (target < 30 s): {'met' if met_t else 'MISSED'}; "
-                  f"peak RSS +{worst_rss:.0f} MB (target < 300 MB): {'met' if met_m else 'MISSED'}; {ratio:.2f}x floor")
+            print(
+                f"  100,000: worst cycle {worst:.2f} s (target < 30 s): {'met' if met_t else 'MISSED'}; "
+                f"peak RSS +{worst_rss:.0f} MB (target < 300 MB): {'met' if met_m else 'MISSED'}; {ratio:.2f}x floor"
+            )
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
 

@@ -81,7 +81,9 @@ async def head_of_line(status: int, headers: dict[str, str]) -> list[float]:
                 assert (await services.poller.poll_once()).ok
                 services.store.subscribe(BLOCKED, None, "U_HOLDER", utcnow())
                 for run in range(RUNS):
-                    feed.update(f"c_{run}", integration_status="error", error={"kind": "synchronisation", "message": "Token Required"})
+                    feed.update(
+                        f"c_{run}", integration_status="error", error={"kind": "synchronisation", "message": "Token Required"}
+                    )
                     polled = time.monotonic()
                     assert (await services.poller.poll_once()).ok
                     landed = await slack.wait_for(
@@ -116,7 +118,9 @@ async def big_storm() -> dict[str, Any]:
                 store = services.store
                 assert (await services.poller.poll_once()).ok
                 for i, record in enumerate(feed.companies[:STORM_FAILING]):
-                    record.update(integration_status="error", error={"kind": "publication", "message": long_message(i % STORM_KINDS)})
+                    record.update(
+                        integration_status="error", error={"kind": "publication", "message": long_message(i % STORM_KINDS)}
+                    )
                 started = time.monotonic()
                 assert (await services.poller.poll_once()).ok
                 deadline = started + STORM_TIMEOUT
@@ -150,7 +154,11 @@ async def main() -> int:
     print("1. Head-of-line blocking: a healthy channel's alert while another channel is refused")
     for label, status, headers in (("429 Retry-After: 20", 429, {"Retry-After": "20"}), ("HTTP 500", 500, {})):
         delays = await head_of_line(status, headers)
-        print(f"   {label}: healthy channel's alert after " + ", ".join(f"{d:.2f}" for d in delays) + f" s (max {max(delays):.2f} s)")
+        print(
+            f"   {label}: healthy channel's alert after "
+            + ", ".join(f"{d:.2f}" for d in delays)
+            + f" s (max {max(delays):.2f} s)"
+        )
         if max(delays) >= TARGET_DELAY_SECONDS:
             missed.append(f"{label}: a healthy channel waited {max(delays):.2f} s (target < {TARGET_DELAY_SECONDS} s)")
 

@@ -248,7 +248,9 @@ async def run_load(port: int, requests: list[tuple[str, str, tuple[str, str, str
     return {"latencies": dict(latencies), "failures": failures, "wall": wall}
 
 
-def measure(kind: str, requests: list[Any], concurrency: int, profile: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def measure(
+    kind: str, requests: list[Any], concurrency: int, profile: bool
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_server_main, args=(kind, child, profile), daemon=True)
@@ -293,9 +295,11 @@ def main(argv: list[str]) -> int:
         app_server = rounds[0][2][2]
 
     print(f"Slash command: {args.requests:,} signed {COMMAND} requests, {args.concurrency} at a time, over HTTP on loopback")
-    print(f"app: {app_info['companies']:,} companies (first poll {app_info['poll_s']:.2f} s, name index built in "
-          f"{app_info['index_s'] * 1000:.0f} ms), users.info calls during the run: "
-          f"{app_server['users_info_calls'] - len(USERS)} (cache warmed)")
+    print(
+        f"app: {app_info['companies']:,} companies (first poll {app_info['poll_s']:.2f} s, name index built in "
+        f"{app_info['index_s'] * 1000:.0f} ms), users.info calls during the run: "
+        f"{app_server['users_info_calls'] - len(USERS)} (cache warmed)"
+    )
     mix = defaultdict(int)
     for kind, _, _ in requests:
         mix[kind] += 1
@@ -306,8 +310,13 @@ def main(argv: list[str]) -> int:
     print()
     print(header)
     print("-" * len(header))
-    for label, s, load in (("floor: bare Bolt AsyncApp, static ack", s_floor, floor), ("app: real app, 10,000 companies", s_app, app)):
-        print(f"{label:<34} {s['n']:>5} {s['median']:>9.1f} {s['p90']:>8.1f} {s['p99']:>8.1f} {s['max']:>8.1f} {s['n'] / load['wall']:>7.0f}")
+    for label, s, load in (
+        ("floor: bare Bolt AsyncApp, static ack", s_floor, floor),
+        ("app: real app, 10,000 companies", s_app, app),
+    ):
+        print(
+            f"{label:<34} {s['n']:>5} {s['median']:>9.1f} {s['p90']:>8.1f} {s['p99']:>8.1f} {s['max']:>8.1f} {s['n'] / load['wall']:>7.0f}"
+        )
     for kind in ("exact", "prefix", "typo", "list errors", "help"):
         if kind in app["latencies"]:
             s = summary(app["latencies"][kind])

@@ -355,7 +355,11 @@ async def change_to_post() -> tuple[list[float], list[float]]:
                 assert not slack.posts(), "the baseline poll alerted"
                 for run in range(LATENCY_RUNS):
                     await asyncio.sleep(1.0 + rng.random())  # a random phase against the poll interval
-                    feed.update(f"c_{FAILING + run}", integration_status="error", error={"kind": "synchronisation", "message": "Token Required"})
+                    feed.update(
+                        f"c_{FAILING + run}",
+                        integration_status="error",
+                        error={"kind": "synchronisation", "message": "Token Required"},
+                    )
                     changed = time.monotonic()
                     calls = await slack.wait_for(lambda: len(slack.posts()) > run and slack.posts(), timeout=15)
                     latencies.append(calls[run].at - changed)

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from datetime import timedelta, timezone
-from typing import AsyncIterator
+from typing import AsyncIterator, Sequence
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import PayloadEncodingError
@@ -94,8 +94,12 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
             delay = next_poll_delay(services.poller.consecutive_failures, interval)
             if scheduler.running:
                 scheduler.add_job(
-                    scheduled_poll, "date", run_date=utcnow() + timedelta(seconds=delay), id="poll",
-                    replace_existing=True, misfire_grace_time=None,
+                    scheduled_poll,
+                    "date",
+                    run_date=utcnow() + timedelta(seconds=delay),
+                    id="poll",
+                    replace_existing=True,
+                    misfire_grace_time=None,
                 )
 
     scheduler.add_job(scheduled_poll, "date", run_date=utcnow(), id="poll", misfire_grace_time=None)
@@ -135,7 +139,7 @@ async def slack_events(request: web.Request) -> web.Response:
         # The client hung up (or garbled the framing) while sending: nobody is left to answer.
         log.info("A request to /slack/events ended before its body did: %s", type(exc).__name__)
         return web.json_response({"error": "incomplete request"}, status=400)
-    headers = dict(request.headers)
+    headers: dict[str, str | Sequence[str]] = dict(request.headers)
     timestamp = request.headers.get("X-Slack-Request-Timestamp")
     signature = request.headers.get("X-Slack-Signature")
     if signature_headers_problem(timestamp, signature) is not None:

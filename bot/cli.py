@@ -43,7 +43,7 @@ def _version() -> str:
         return "unknown"
 
 
-async def _fresh_services(settings: Settings):  # type: ignore[no-untyped-def]
+async def _fresh_services(settings: Settings):
     from bot.app import build_services
 
     services = build_services(settings)

@@ -21,9 +21,7 @@ FAILING_INTERVALS = 3
 COMPANY_STATES = ("integrated", "not_integrated", "error")
 
 
-def delivery_problem(
-    now: datetime, interval: timedelta, oldest_pending: datetime | None, delivery: DeliveryHealth
-) -> str | None:
+def delivery_problem(now: datetime, interval: timedelta, oldest_pending: datetime | None, delivery: DeliveryHealth) -> str | None:
     """Why alerts are not reaching Slack, or None while they are. Pure: a function of its arguments."""
     if oldest_pending is not None and now - oldest_pending > UNDELIVERED_LIMIT:
         minutes = int((now - oldest_pending).total_seconds() // 60)
@@ -156,7 +154,9 @@ class StoreCollector(Collector):
         )
         last_sent = deliveries.last_sent_at.timestamp() if deliveries.last_sent_at else 0.0
         yield GaugeMetricFamily(
-            "integration_bot_last_successful_post_timestamp_seconds", "When Slack last took an alert (0: not yet)", value=last_sent
+            "integration_bot_last_successful_post_timestamp_seconds",
+            "When Slack last took an alert (0: not yet)",
+            value=last_sent,
         )
         checked = services.status.feed_health().checked_at
         yield GaugeMetricFamily(

@@ -46,9 +46,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.polls = Counter("integration_bot_polls", "Poll cycles run", registry=r)
-        self.poll_failures = Counter(
-            "integration_bot_poll_failures", "Poll cycles whose feed could not be read", registry=r
-        )
+        self.poll_failures = Counter("integration_bot_poll_failures", "Poll cycles whose feed could not be read", registry=r)
         self.poll_duration = Histogram(
             "integration_bot_poll_duration_seconds",
             "Wall time of one poll cycle (fetch, compare, store, queue alerts)",

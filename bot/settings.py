@@ -78,7 +78,6 @@ def read_dotenv(path: Path) -> dict[str, str]:
     dotenv_log.addHandler(collect)
     propagate, dotenv_log.propagate = dotenv_log.propagate, False
     try:
-
         values = dotenv_values(stream=io.StringIO(text), interpolate=False)
     finally:
         dotenv_log.removeHandler(collect)
@@ -90,7 +89,9 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int, what: str = "a whole number of seconds") -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int, what: str = "a whole number of seconds"
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default

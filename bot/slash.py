@@ -33,6 +33,7 @@ from bot.slack.users import slack_viewer, time_zone_of
 if TYPE_CHECKING:
     from bot.services import Services
 
+
 async def answer(services: "Services", request: Request, body: dict[str, Any]) -> Message:
     status = services.status
     if request.verb is Verb.HELP:

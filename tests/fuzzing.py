@@ -22,8 +22,18 @@ from slack_sdk.signature import SignatureVerifier
 SHARED_SLACK = Path(__file__).resolve().parents[2] / "shared" / "slack"
 KINDS = ("slash", "block_actions", "view_submission", "event")
 ACTION_IDS = (
-    "alert_ack", "alert_snooze_hour", "alert_snooze_day", "alert_check", "alert_help", "remind_account_holder",
-    "reminder_granted", "open_status_card:0", "open_status_card:١", "home_page:next", "home_filter:all", "nope",
+    "alert_ack",
+    "alert_snooze_hour",
+    "alert_snooze_day",
+    "alert_check",
+    "alert_help",
+    "remind_account_holder",
+    "reminder_granted",
+    "open_status_card:0",
+    "open_status_card:١",
+    "home_page:next",
+    "home_filter:all",
+    "nope",
 )
 USERS = ("U_HOLDER", "U_TOM", "U_PRIYA", "U_STRANGER", "U_NOBODY")
 # Slash texts that read but never change anything (a fuzzed subscribe by the holder would be a real one).
@@ -103,7 +113,9 @@ class Fuzzer:
             if roll < 0.15:
                 del value[key]
             elif roll < 0.2:
-                value[rng.choice(["user", "channel", "view", "actions", "event", "container", "type", "authorizations"])] = self.hostile()
+                value[rng.choice(["user", "channel", "view", "actions", "event", "container", "type", "authorizations"])] = (
+                    self.hostile()
+                )
             else:
                 value[key] = self.bend(value[key], depth + 1)
         else:
@@ -118,8 +130,12 @@ class Fuzzer:
         rng = self.rng
         if kind == "slash":
             fields: dict[str, Any] = {
-                "command": "/integration-status", "text": rng.choice(TEXTS), "user_id": rng.choice(USERS),
-                "channel_id": rng.choice(["C_OPS", "D1", ""]), "team_id": "T0G9PQBBK", "trigger_id": "1.2",
+                "command": "/integration-status",
+                "text": rng.choice(TEXTS),
+                "user_id": rng.choice(USERS),
+                "channel_id": rng.choice(["C_OPS", "D1", ""]),
+                "team_id": "T0G9PQBBK",
+                "trigger_id": "1.2",
                 "response_url": self.response_url,
             }
             for _ in range(rng.randrange(3)):
@@ -155,7 +171,11 @@ class Fuzzer:
         text, content_type = self.payload(kind)
         body = text.encode()
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": self.sign(body, timestamp)}
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": self.sign(body, timestamp),
+        }
         if rng.random() < 0.3:
             headers["X-Slack-Retry-Num"] = rng.choice(["1", "2", "x"])
             headers["X-Slack-Retry-Reason"] = "http_timeout"

@@ -70,8 +70,12 @@ COMPANIES: list[dict[str, Any]] = [
     ),
     company("c_7", "Greenway Cafe", "QuickBooks Online", publication_errors=1),
     company("c_8", "Acme Holdings Ltd"),
-    company("c_9", "<!channel> Evil & Co", integration_status="error",
-            error={"kind": "publication", "message": "<@U_HOLDER> <!here> click <http://evil.example|here>"}),
+    company(
+        "c_9",
+        "<!channel> Evil & Co",
+        integration_status="error",
+        error={"kind": "publication", "message": "<@U_HOLDER> <!here> click <http://evil.example|here>"},
+    ),
     company("c_10", "List Brothers Ltd"),
 ]
 

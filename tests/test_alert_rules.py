@@ -24,7 +24,9 @@ DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in X
 
 
 def on_pc(n: int) -> dict[str, Any]:
-    return company(f"pc_{n}", f"PC Client {n:02d}", "Sage 50", sync_app={"status": "running", "location": PC, "last_seen_at": None})
+    return company(
+        f"pc_{n}", f"PC Client {n:02d}", "Sage 50", sync_app={"status": "running", "location": PC, "last_seen_at": None}
+    )
 
 
 def set_sync(feed: FakeFeed, numbers: range | list[int], status: str, location: str | None = PC) -> None:
@@ -101,7 +103,9 @@ async def test_twelve_companies_on_one_computer_are_one_alert_per_channel_kept_c
         assert len(slack.posts(channel, top_level=True)) == 1
         replies = [c.args["text"] for c in slack.posts(channel, top_level=False)]
         # One reply a poll, naming each company that came back.
-        assert len(replies) == 3 and replies[-1].endswith("PC Client 12 and PC Client 13 can sync again. All back on RECEPTION-2: resolved.")
+        assert len(replies) == 3 and replies[-1].endswith(
+            "PC Client 12 and PC Client 13 can sync again. All back on RECEPTION-2: resolved."
+        )
         assert all(f"PC Client {n:02d}" in replies[-1] for n in range(2, 14))
     last = [c for c in slack.of("chat.update") if c.args["channel"] == ALERTS][-1]
     assert last.args["text"] == "Resolved: the Sync App on RECEPTION-2 runs again; all 13 companies can sync"

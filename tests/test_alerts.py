@@ -44,7 +44,9 @@ async def test_the_first_poll_is_the_baseline_and_alerts_nothing(alerting: Bot) 
     assert alerting.slack.posts() == []
 
 
-async def test_a_turn_to_error_is_alerted_and_its_recovery_told_in_the_thread(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_turn_to_error_is_alerted_and_its_recovery_told_in_the_thread(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     slack = alerting.slack
     feed.update("c_2", integration_status="error", error=DUPLICATE, publication_errors=1)
     await poll_and_deliver(alerting, clock)
@@ -82,14 +84,18 @@ async def test_a_changed_error_message_updates_the_alert_and_says_so(alerting: B
     assert "Invoice/Bill Already Exists" in all_text(reply.args)  # what it was before
 
 
-async def test_an_error_there_at_the_baseline_is_alerted_when_its_message_changes(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_an_error_there_at_the_baseline_is_alerted_when_its_message_changes(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     feed.update("c_3", error={"kind": "publication", "message": "Invoice Date is blank."})
     await poll_and_deliver(alerting, clock)
     (post,) = alerting.slack.posts(ALERTS)
     assert post.args["text"].startswith("Carter Plumbing Ltd: publication error")
 
 
-async def test_a_disconnection_is_alerted_but_a_new_company_never_connected_is_not(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_disconnection_is_alerted_but_a_new_company_never_connected_is_not(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     feed.update("c_7", integration_status="not_integrated")
     feed.companies.append(company("c_new", "Newly Added Ltd", integration_status="not_integrated"))
     await poll_and_deliver(alerting, clock)
@@ -119,7 +125,9 @@ async def test_a_sync_app_is_alerted_only_after_its_grace_period_even_when_the_h
     assert reply.args["text"].startswith("Resolved: Evergreen Gardens Limited is working again")
 
 
-async def test_a_sync_app_back_within_its_grace_period_is_never_mentioned(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_sync_app_back_within_its_grace_period_is_never_mentioned(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     feed.update("c_5", sync_app={"status": "offline", "location": "OFFICE-PC-2", "last_seen_at": None})
     await poll_and_deliver(alerting, clock)
     feed.update("c_5", sync_app={"status": "running", "location": "OFFICE-PC-2", "last_seen_at": None})
@@ -164,7 +172,9 @@ async def test_queued_alerts_survive_a_restart_before_delivery(
     assert post.args["text"].startswith("Bright &amp; Sons: publication error")
 
 
-async def test_a_storm_is_one_grouped_message_with_the_full_list_in_its_thread(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_storm_is_one_grouped_message_with_the_full_list_in_its_thread(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     slack = alerting.slack
     feed.companies.extend(company(f"x_{n}", f"Storm Client {n:03d} Ltd") for n in range(250))
     await poll_and_deliver(alerting, clock)  # the new companies arrive healthy
@@ -268,7 +278,9 @@ async def test_check_again_polls_now_and_updates_the_message(alerting: Bot, feed
     await slack.wait_for(lambda: any(c.args["text"].startswith("Resolved") for c in slack.of("chat.update")))
 
 
-async def test_rate_limits_and_server_errors_lose_nothing_and_double_nothing(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_rate_limits_and_server_errors_lose_nothing_and_double_nothing(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     slack = alerting.slack
     slack.inject("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}, times=2)
     slack.inject("chat.postMessage", 503, {"ok": False, "error": "service_unavailable"}, times=5)
@@ -285,7 +297,11 @@ async def test_rate_limits_and_server_errors_lose_nothing_and_double_nothing(ale
     delivered = [m["text"] for m in slack.channels_history[ALERTS]]
     assert sorted(delivered) == sorted(
         f"{name}: publication error in {software}: Invoice/Bill Already Exists in Xero"
-        for name, software in (("Bright &amp; Sons", "Xero"), ("Greenway Cafe", "QuickBooks Online"), ("Acme Holdings Ltd", "Xero"))
+        for name, software in (
+            ("Bright &amp; Sons", "Xero"),
+            ("Greenway Cafe", "QuickBooks Online"),
+            ("Acme Holdings Ltd", "Xero"),
+        )
     )
     assert len(attempts) == 3 + 2 + 5  # every refused attempt was retried; each alert landed exactly once
 
@@ -331,7 +347,9 @@ async def test_a_crash_between_slack_accepting_and_the_row_being_marked_sends_no
     assert message is not None and message.ts == slack.channels_history[ALERTS][0]["ts"]
 
 
-async def test_a_channel_the_bot_cannot_post_in_does_not_block_the_others(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_channel_the_bot_cannot_post_in_does_not_block_the_others(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     slack = alerting.slack
     await alerting.slash("subscribe Bright & Sons", user=HOLDER, channel="C_GONE")
     slack.rule(
@@ -356,7 +374,9 @@ def _value(post: Any) -> str:
 # --- subscriptions ---------------------------------------------------------------------------
 
 
-async def test_subscribing_answers_with_the_problems_now_and_alerts_follow(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_subscribing_answers_with_the_problems_now_and_alerts_follow(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     answer = await alerting.slash("subscribe Acme Ltd", user=PERMITTED, channel=OPS)
     text = all_text(answer)
     assert "This channel now gets alerts for Acme Ltd." in text
@@ -423,7 +443,9 @@ async def test_a_feed_outage_alerts_no_company_and_is_noticed_once_after_three_i
     assert [c.args["text"][:28] for c in slack.posts(ALERTS)] == ["The status feed has been fai", "The status feed is back (it "]
 
 
-async def test_check_again_right_after_a_poll_does_not_fetch_the_feed_again(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_check_again_right_after_a_poll_does_not_fetch_the_feed_again(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     slack = alerting.slack
     feed.update("c_2", integration_status="error", error=DUPLICATE)
     await poll_and_deliver(alerting, clock)
@@ -453,7 +475,9 @@ async def test_an_error_that_turns_into_a_disconnection_is_not_called_working_ag
     assert [c.args["text"] for c in slack.posts(ALERTS, top_level=True)][-1].startswith("Bright &amp; Sons: disconnected")
 
 
-async def test_a_company_that_leaves_the_feed_for_a_day_has_its_open_alert_closed(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_company_that_leaves_the_feed_for_a_day_has_its_open_alert_closed(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     slack = alerting.slack
     feed.update("c_2", integration_status="error", error=DUPLICATE)
     await poll_and_deliver(alerting, clock)

@@ -42,7 +42,7 @@ async def test_an_exact_message_still_gets_the_article_that_quotes_it(bot: Bot) 
     answer = await bot.slash("article Invoice already exists in Xero. Add to Xero anyway.")
     first = _article_sections(answer)[0]
     assert "/articles/3950247-" in first
-    assert "_Why: quotes \"Invoice already exists in xxx. Add to xxx anyway.\"_" in first
+    assert '_Why: quotes "Invoice already exists in xxx. Add to xxx anyway."_' in first
 
 
 async def test_text_no_article_is_about_gets_the_general_article_and_a_search_link(bot: Bot) -> None:
@@ -51,4 +51,7 @@ async def test_text_no_article_is_about_gets_the_general_article_and_a_search_li
     assert len(articles) == 1
     assert "/articles/12035205-" in articles[0]
     assert "No article is about this for sure; this is the general article." in articles[0]
-    assert "<https://help.autoentry.com/en/?q=printer+on+the+second+floor+is+out+of+toner|Search the Help Centre for it>" in articles[0]
+    assert (
+        "<https://help.autoentry.com/en/?q=printer+on+the+second+floor+is+out+of+toner|Search the Help Centre for it>"
+        in articles[0]
+    )

@@ -23,8 +23,15 @@ def test_status_prints_the_card_as_the_account_holder_sees_it(tmp_path: Path) ->
     result = run("status", "Acme Ltd", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for expected in ("Acme Ltd", "Home page status: Error", "Sage 50", "Token Required", "RECEPTION-PC",
-                     "Restart the Desktop Sync App on RECEPTION-PC", "https://help.autoentry.com/"):
+    for expected in (
+        "Acme Ltd",
+        "Home page status: Error",
+        "Sage 50",
+        "Token Required",
+        "RECEPTION-PC",
+        "Restart the Desktop Sync App on RECEPTION-PC",
+        "https://help.autoentry.com/",
+    ):
         assert expected in out, expected
     assert (tmp_path / "integration-bot.db").exists()
 

@@ -123,9 +123,15 @@ def test_long_text_is_shortened_keeping_its_start_and_huge_counts_are_clamped() 
 
     message = "Line 1: Account code 4010 is not valid. " + "Another validation error. " * 100
     records = [
-        company("c_1", "N" * 500, software="S" * 500, integration_status="error",
-                error={"kind": "publication", "message": message},
-                sync_app={"status": "offline", "location": "L" * 500, "last_seen_at": None}, publication_errors=1e300),
+        company(
+            "c_1",
+            "N" * 500,
+            software="S" * 500,
+            integration_status="error",
+            error={"kind": "publication", "message": message},
+            sync_app={"status": "offline", "location": "L" * 500, "last_seen_at": None},
+            publication_errors=1e300,
+        ),
         company("c_2", "Two \ud800 lone", publication_errors=10**30),
     ]
     snapshot = build_snapshot({**ACCOUNT, "name": "A" * 1000}, records)
@@ -185,7 +191,14 @@ async def test_the_demo_practice_covers_every_state_and_changes_over_time() -> N
             if c.publication_errors:
                 seen_states.add("triangles")
     assert seen_states >= {
-        "not_integrated", "integrated", "error", "publication", "synchronisation", "sync_running", "sync_offline", "triangles"
+        "not_integrated",
+        "integrated",
+        "error",
+        "publication",
+        "synchronisation",
+        "sync_running",
+        "sync_offline",
+        "triangles",
     }
     assert len({tuple(sorted(p.items(), key=lambda kv: kv[0])).__repr__() for p in phases}) > 1
     assert any(c["name"] == "Acme Ltd" for c in demo_companies(start))

@@ -119,7 +119,9 @@ async def test_an_exception_inside_a_poll_is_a_failed_poll_rolled_back_and_healt
 async def test_an_over_long_error_message_is_shortened_and_alerted(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
     message = "Line 1: Account Code 4010 is not valid for this document. " + "Tax rate missing on line. " * 92
     assert len(message) > 2400
-    feed.update("c_2", integration_status="error", error={"kind": "publication", "message": message}, name="Bright & Sons " + "x" * 300)
+    feed.update(
+        "c_2", integration_status="error", error={"kind": "publication", "message": message}, name="Bright & Sons " + "x" * 300
+    )
     outcome = await poll_and_deliver(alerting, clock)
     assert outcome.ok and outcome.skipped == []
     (post,) = alerting.slack.posts(ALERTS)
@@ -136,7 +138,9 @@ async def test_an_over_long_error_message_is_shortened_and_alerted(alerting: Bot
 # --- 3. a company missing from one listing --------------------------------------------------------------------
 
 
-async def test_a_company_missing_from_one_listing_keeps_its_state_and_its_alert(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_a_company_missing_from_one_listing_keeps_its_state_and_its_alert(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
     slack = alerting.slack
     feed.update("c_2", integration_status="error", error=DUPLICATE)
     await poll_and_deliver(alerting, clock)

@@ -181,7 +181,9 @@ def test_the_more_literal_message_wins_between_two_articles(hc: HelpCentre) -> N
     # Both "Invoice xxx was not approved..." (12035205) and the codes article's message match.
     got = hc.match("Invoice was not approved, please check it has all codes assigned", "publication")
     assert got.article.id == "1312846"
-    assert hc.match("Invoice 881 was not approved, please check it has all codes assigned", "publication").article.id == "12035205"
+    assert (
+        hc.match("Invoice 881 was not approved, please check it has all codes assigned", "publication").article.id == "12035205"
+    )
 
 
 def test_spec_example_account_code(hc: HelpCentre) -> None:
@@ -191,9 +193,7 @@ def test_spec_example_account_code(hc: HelpCentre) -> None:
     assert "Account Code xxxx" in got.reason
 
 
-@pytest.mark.parametrize(
-    "message", ["Line Item VAT does not match Invoice VAT", "Line Item Gross does not match Invoice Gross"]
-)
+@pytest.mark.parametrize("message", ["Line Item VAT does not match Invoice VAT", "Line Item Gross does not match Invoice Gross"])
 def test_ambiguous_words_give_the_general_article(hc: HelpCentre, message: str) -> None:
     # As close to 4711297 ("Line Item Net does not match Invoice Net") as to 12035205
     # ("Line Item Tax does not match Invoice Tax"): neither is sure.

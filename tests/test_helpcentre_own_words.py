@@ -185,11 +185,24 @@ def _tiny() -> dict[str, Any]:
         "version": 1,
         "general": {"status": "1", "publication": "1", "sync_app": "1", "not_integrated": "1"},
         "articles": [
-            {"id": "1", "title": "General", "url": "https://help.example.com/en/articles/1-general",
-             "messages": [], "keywords": [], "fix_summary": "", "integrations": ["all"]},
-            {"id": "2", "title": "Unjam the widget feeder", "url": "https://help.example.com/en/articles/2-widget",
-             "messages": [], "keywords": ["widget feeder jam"], "fix_summary": "Open the feeder tray.",
-             "integrations": ["all"]},
+            {
+                "id": "1",
+                "title": "General",
+                "url": "https://help.example.com/en/articles/1-general",
+                "messages": [],
+                "keywords": [],
+                "fix_summary": "",
+                "integrations": ["all"],
+            },
+            {
+                "id": "2",
+                "title": "Unjam the widget feeder",
+                "url": "https://help.example.com/en/articles/2-widget",
+                "messages": [],
+                "keywords": ["widget feeder jam"],
+                "fix_summary": "Open the feeder tray.",
+                "integrations": ["all"],
+            },
         ],
     }
 
@@ -235,8 +248,14 @@ def test_a_missing_vocabulary_file_is_one_clear_line(tmp_path: Path) -> None:
 def test_the_bundled_vocabulary_has_the_groups_people_use() -> None:
     groups = json.loads(BUNDLED_VOCABULARY.read_text(encoding="utf-8"))["groups"]
     together = [{p.lower() for p in g} for g in groups]
-    for pair in [("2fa", "two step"), ("qbo", "quickbooks online"), ("sage business cloud", "sage accounting"),
-                 ("unlink", "disconnect"), ("bill", "invoice"), ("desktop connector", "sync app")]:
+    for pair in [
+        ("2fa", "two step"),
+        ("qbo", "quickbooks online"),
+        ("sage business cloud", "sage accounting"),
+        ("unlink", "disconnect"),
+        ("bill", "invoice"),
+        ("desktop connector", "sync app"),
+    ]:
         assert any(set(pair) <= g for g in together), pair
 
 

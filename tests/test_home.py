@@ -133,7 +133,11 @@ def assert_valid(view: dict[str, Any]) -> None:
 
 
 def card_buttons(view: dict[str, Any]) -> list[dict[str, Any]]:
-    return [block["accessory"] for block in view["blocks"] if block.get("accessory", {}).get("action_id", "").startswith("open_status_card:")]
+    return [
+        block["accessory"]
+        for block in view["blocks"]
+        if block.get("accessory", {}).get("action_id", "").startswith("open_status_card:")
+    ]
 
 
 def button(view: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -163,8 +167,14 @@ async def home_click(bot: Bot, action_id: str, value: str, user: tuple[str, str,
     template["container"] = {"type": "view", "view_id": "V123ABC456"}
     template["view"] = {"id": "V123ABC456", "type": "home", "blocks": [], "private_metadata": "", "hash": "1.2"}
     template["actions"] = [
-        {"action_id": action_id, "block_id": "b", "value": value, "type": "button", "action_ts": "1.2",
-         "text": {"type": "plain_text", "text": "Button"}}
+        {
+            "action_id": action_id,
+            "block_id": "b",
+            "value": value,
+            "type": "button",
+            "action_ts": "1.2",
+            "text": {"type": "plain_text", "text": "Button"},
+        }
     ]
     response = await bot.post(urlencode({"payload": json.dumps(template)}), "application/x-www-form-urlencoded")
     assert response.status == 200
@@ -271,8 +281,10 @@ def test_feed_problem_and_first_poll_show_in_the_footer() -> None:
     assert "not been read yet" in text and "No companies yet" in text
 
 
-@pytest.mark.parametrize("state", [HomeState(HomeFilter.ALL, p) for p in (0, 3, 39, 40, 999)]
-                         + [HomeState(HomeFilter.ATTENTION, p) for p in (0, 29, 500)])
+@pytest.mark.parametrize(
+    "state",
+    [HomeState(HomeFilter.ALL, p) for p in (0, 3, 39, 40, 999)] + [HomeState(HomeFilter.ATTENTION, p) for p in (0, 29, 500)],
+)
 def test_a_thousand_companies_stay_within_slacks_limits(state: HomeState) -> None:
     records = many_companies(1000)
     many_subs = [Sub(f"C{i:05d}", f"m_{i}") for i in range(500)]
@@ -302,7 +314,9 @@ def test_paging_buttons_carry_the_state() -> None:
     assert button(last, "home_filter:all").get("style") == "primary"
 
 
-@pytest.mark.parametrize("value", ["", "nonsense", "[]", '{"f":"all"}', '{"f":"x","p":1}', '{"f":"all","p":"2"}', '{"f":"all","p":true}', None])
+@pytest.mark.parametrize(
+    "value", ["", "nonsense", "[]", '{"f":"all"}', '{"f":"x","p":1}', '{"f":"all","p":"2"}', '{"f":"all","p":true}', None]
+)
 def test_odd_button_values_give_the_default_view(value: Any) -> None:
     assert HomeState.decode(value) == HomeState()
     assert HomeState.decode('{"f":"attention","p":-4}') == HomeState(HomeFilter.ATTENTION, 0)

@@ -13,8 +13,17 @@ import pytest
 from tests.conftest import SIGNING_SECRET, Bot, sign
 from tests.fuzzing import Fuzzer
 
-SLASH = urlencode({"command": "/integration-status", "text": "Acme Ltd", "user_id": "U_HOLDER", "team_id": "T0G9PQBBK",
-                   "channel_id": "C1", "response_url": "http://127.0.0.1:9/none", "trigger_id": "1.2"})
+SLASH = urlencode(
+    {
+        "command": "/integration-status",
+        "text": "Acme Ltd",
+        "user_id": "U_HOLDER",
+        "team_id": "T0G9PQBBK",
+        "channel_id": "C1",
+        "response_url": "http://127.0.0.1:9/none",
+        "trigger_id": "1.2",
+    }
+)
 FORM = "application/x-www-form-urlencoded"
 STATE_TABLES = ("subscriptions", "snoozes", "outbox", "alert_messages", "alert_groups", "reminders", "presses", "poll_runs")
 # Presses that only read or answered (a Home page, a card, a refused reminder) are remembered for their hold.
@@ -45,13 +54,33 @@ async def raw_post(bot: Bot, body: bytes, headers: dict[str, str]) -> int:
 @pytest.mark.parametrize(
     ("headers", "body"),
     [
-        pytest.param({"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode(), id="timestamp-abc"),
-        pytest.param({"X-Slack-Request-Timestamp": "1e9", "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode(), id="timestamp-1e9"),
-        pytest.param({"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode(), id="timestamp-5000-digits"),
-        pytest.param({"X-Slack-Request-Timestamp": "١٧٠٠٠٠٠٠٠٠", "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode(), id="timestamp-arabic-digits"),
+        pytest.param(
+            {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode(), id="timestamp-abc"
+        ),
+        pytest.param(
+            {"X-Slack-Request-Timestamp": "1e9", "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode(), id="timestamp-1e9"
+        ),
+        pytest.param(
+            {"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=" + "0" * 64},
+            SLASH.encode(),
+            id="timestamp-5000-digits",
+        ),
+        pytest.param(
+            {"X-Slack-Request-Timestamp": "١٧٠٠٠٠٠٠٠٠", "X-Slack-Signature": "v0=" + "0" * 64},
+            SLASH.encode(),
+            id="timestamp-arabic-digits",
+        ),
         pytest.param({"X-Slack-Signature": "v0=" + "é" * 64}, SLASH.encode(), id="non-ascii-signature"),
-        pytest.param({"Content-Type": FORM + "; charset=utf-16", "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode("utf-16"), id="utf-16"),
-        pytest.param({"Content-Type": FORM + "; charset=no-such-charset", "X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode(), id="unknown-charset"),
+        pytest.param(
+            {"Content-Type": FORM + "; charset=utf-16", "X-Slack-Signature": "v0=" + "0" * 64},
+            SLASH.encode("utf-16"),
+            id="utf-16",
+        ),
+        pytest.param(
+            {"Content-Type": FORM + "; charset=no-such-charset", "X-Slack-Signature": "v0=" + "0" * 64},
+            SLASH.encode(),
+            id="unknown-charset",
+        ),
         pytest.param({"X-Slack-Signature": "v0=" + "0" * 64}, SLASH.encode() + b"\xff", id="byte-0xff"),
     ],
 )
@@ -91,8 +120,12 @@ async def test_a_signed_body_is_read_as_utf8_whatever_the_charset_says(bot: Bot)
 
 def block_actions(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": "block_actions", "user": {"id": "U_HOLDER"}, "channel": {"id": "C_OPS"}, "team": {"id": "T0G9PQBBK"},
-        "response_url": "http://127.0.0.1:9/none", "trigger_id": "1.2",
+        "type": "block_actions",
+        "user": {"id": "U_HOLDER"},
+        "channel": {"id": "C_OPS"},
+        "team": {"id": "T0G9PQBBK"},
+        "response_url": "http://127.0.0.1:9/none",
+        "trigger_id": "1.2",
         "actions": [{"action_id": "alert_ack", "value": "i:1", "type": "button", "block_id": "b"}],
     }
     body.update(changes)
@@ -112,7 +145,9 @@ def deep(levels: int) -> str:
         pytest.param("payload=" + json.dumps(block_actions(channel="C_OPS")), FORM, id="channel-a-string"),
         pytest.param("payload=" + json.dumps(block_actions(channel=7)), FORM, id="channel-a-number"),
         pytest.param("payload=" + json.dumps(block_actions(view=None, type="view_submission")), FORM, id="view-null"),
-        pytest.param("payload=" + json.dumps(block_actions(view={"id": "V1"}, type="view_submission")), FORM, id="view-without-type"),
+        pytest.param(
+            "payload=" + json.dumps(block_actions(view={"id": "V1"}, type="view_submission")), FORM, id="view-without-type"
+        ),
         pytest.param("payload=" + json.dumps(block_actions(view=[], type="view_closed")), FORM, id="view-a-list"),
         pytest.param("payload=[1, 2]", FORM, id="payload-a-list"),
         pytest.param("payload=5", FORM, id="payload-a-number"),
@@ -121,10 +156,24 @@ def deep(levels: int) -> str:
         pytest.param("null", "application/json", id="json-null"),
         pytest.param(deep(5000), "application/json", id="json-5000-deep"),
         pytest.param("payload=" + deep(5000), FORM, id="payload-5000-deep"),
-        pytest.param(json.dumps({"type": "event_callback", "event": {"type": "app_home_opened", "user": {"id": 1}}}), "application/json", id="event-user-an-object"),
-        pytest.param(json.dumps({"type": "event_callback", "event": {"type": "app_home_opened", "user": "U1", "view": 3}}), "application/json", id="event-view-a-number"),
-        pytest.param(json.dumps({"type": "event_callback", "authorizations": {"a": 1}, "event": {"type": "x"}}), "application/json", id="authorizations-an-object"),
-        pytest.param("payload=" + json.dumps(block_actions(actions=[{"action_id": "alert_ack", "value": 5}])), FORM, id="value-a-number"),
+        pytest.param(
+            json.dumps({"type": "event_callback", "event": {"type": "app_home_opened", "user": {"id": 1}}}),
+            "application/json",
+            id="event-user-an-object",
+        ),
+        pytest.param(
+            json.dumps({"type": "event_callback", "event": {"type": "app_home_opened", "user": "U1", "view": 3}}),
+            "application/json",
+            id="event-view-a-number",
+        ),
+        pytest.param(
+            json.dumps({"type": "event_callback", "authorizations": {"a": 1}, "event": {"type": "x"}}),
+            "application/json",
+            id="authorizations-an-object",
+        ),
+        pytest.param(
+            "payload=" + json.dumps(block_actions(actions=[{"action_id": "alert_ack", "value": 5}])), FORM, id="value-a-number"
+        ),
     ],
 )
 async def test_a_signed_malformed_payload_gets_400_and_changes_nothing(
@@ -217,8 +266,22 @@ def test_signature_headers_are_checked_before_any_arithmetic(timestamp: str | No
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1", 1), ("42", 42), ("9" * 18, int("9" * 18)), ("9" * 19, None), ("9" * 30, None), ("١", None), ("²", None),
-     (" 1", None), ("1_0", None), ("0", None), ("-1", None), ("", None), (None, None), (5, None)],
+    [
+        ("1", 1),
+        ("42", 42),
+        ("9" * 18, int("9" * 18)),
+        ("9" * 19, None),
+        ("9" * 30, None),
+        ("١", None),
+        ("²", None),
+        (" 1", None),
+        ("1_0", None),
+        ("0", None),
+        ("-1", None),
+        ("", None),
+        (None, None),
+        (5, None),
+    ],
 )
 def test_ids_are_ascii_digits_within_range(text: object, expected: int | None) -> None:
     from bot.slack.actions import parse_id

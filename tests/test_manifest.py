@@ -27,11 +27,17 @@ def test_the_manifest_declares_the_command_scopes_event_and_urls() -> None:
     (command,) = m["features"]["slash_commands"]
     assert command["command"] == "/integration-status"
     assert set(m["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "im:write", "users:read", "users:read.email",
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "users:read.email",
         # reading a channel only to tell, after a crash mid-send, whether an alert already went
-        "channels:history", "groups:history",
+        "channels:history",
+        "groups:history",
         # member_joined_channel: a channel the bot could not post in is retried when it is invited
-        "channels:read", "groups:read",
+        "channels:read",
+        "groups:read",
     }
     assert "member_joined_channel" in m["settings"]["event_subscriptions"]["bot_events"]
     assert "app_home_opened" in m["settings"]["event_subscriptions"]["bot_events"]

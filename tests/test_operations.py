@@ -123,7 +123,9 @@ async def test_a_revoked_token_turns_healthz_503_within_three_intervals_and_a_go
     assert len(slack.posts(ALERTS)) == 5  # four refused, one delivered: the alert was kept, not dropped
 
 
-async def test_alerts_waiting_more_than_ten_minutes_turn_healthz_503(alerting: Bot, slack: FakeSlack, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_alerts_waiting_more_than_ten_minutes_turn_healthz_503(
+    alerting: Bot, slack: FakeSlack, feed: FakeFeed, clock: FakeClock
+) -> None:
     feed.update("c_2", integration_status="error", error=TOKEN_ERROR)
     clock.advance(minutes=1)
     await alerting.poll()  # queued, never delivered (as if delivery had stalled)
@@ -138,12 +140,17 @@ async def test_alerts_waiting_more_than_ten_minutes_turn_healthz_503(alerting: B
 # --- /metrics ---------------------------------------------------------------------------------
 
 
-async def test_metrics_parse_and_move_when_alerts_are_sent(alerting: Bot, slack: FakeSlack, feed: FakeFeed, clock: FakeClock) -> None:
+async def test_metrics_parse_and_move_when_alerts_are_sent(
+    alerting: Bot, slack: FakeSlack, feed: FakeFeed, clock: FakeClock
+) -> None:
     before = await metrics(alerting)
     assert before[("integration_bot_polls_total", ())] == 1
     assert before[("integration_bot_poll_duration_seconds_count", ())] == 1
     errors = before[("integration_bot_companies", (("state", "error"),))]
-    assert sum(before[("integration_bot_companies", (("state", state),))] for state in ("integrated", "not_integrated", "error")) == 10
+    assert (
+        sum(before[("integration_bot_companies", (("state", state),))] for state in ("integrated", "not_integrated", "error"))
+        == 10
+    )
     assert before[("integration_bot_alerts_sent_total", ())] == 0
     assert before[("integration_bot_slack_api_calls_total", (("method", "chat.postMessage"), ("outcome", "ok")))] == 0
 

@@ -43,7 +43,9 @@ async def poll_and_deliver(bot: Bot, clock: FakeClock, minutes: float = 1) -> No
     await bot.services.deliverer.drain(timeout=10)
 
 
-async def alert(bot: Bot, clock: FakeClock, feed: FakeFeed, company_id: str = "c_2", channel: str = ALERTS) -> tuple[str, dict[str, Any]]:
+async def alert(
+    bot: Bot, clock: FakeClock, feed: FakeFeed, company_id: str = "c_2", channel: str = ALERTS
+) -> tuple[str, dict[str, Any]]:
     """Turns a company to error and returns (the alert's button value, its message)."""
     feed.update(company_id, integration_status="error", error=DUPLICATE)
     await poll_and_deliver(bot, clock)
@@ -53,7 +55,9 @@ async def alert(bot: Bot, clock: FakeClock, feed: FakeFeed, company_id: str = "c
     return value, message
 
 
-def press_body(action_id: str, value: str, user: tuple[str, str, str], channel: str, message: dict[str, Any], response: str) -> str:
+def press_body(
+    action_id: str, value: str, user: tuple[str, str, str], channel: str, message: dict[str, Any], response: str
+) -> str:
     template = json.loads((SHARED / "slack" / "bolt-python.block_actions.button.json").read_text())
     template["user"] = {"id": user[0], "username": user[2], "name": user[2], "team_id": "T0G9PQBBK"}
     template["team"]["id"] = "T0G9PQBBK"
@@ -61,8 +65,16 @@ def press_body(action_id: str, value: str, user: tuple[str, str, str], channel: 
     template["response_url"] = response
     template["container"] = {"type": "message", "message_ts": message["ts"], "channel_id": channel, "is_ephemeral": False}
     template["message"] = message
-    template["actions"] = [{"action_id": action_id, "block_id": "b", "value": value, "type": "button", "action_ts": "1.2",
-                            "text": {"type": "plain_text", "text": "Button"}}]
+    template["actions"] = [
+        {
+            "action_id": action_id,
+            "block_id": "b",
+            "value": value,
+            "type": "button",
+            "action_ts": "1.2",
+            "text": {"type": "plain_text", "text": "Button"},
+        }
+    ]
     return urlencode({"payload": json.dumps(template)})
 
 
@@ -238,7 +250,9 @@ async def test_i_have_granted_it_pressed_twice_tells_the_requester_once(bot: Bot
 async def test_home_paging_and_a_pick_list_button_act_once_per_press(bot: Bot, slack: FakeSlack) -> None:
     from tests.test_home import home_click
 
-    await asyncio.gather(home_click(bot, "home_page:next", '{"f":"all","p":1}'), home_click(bot, "home_page:next", '{"f":"all","p":1}'))
+    await asyncio.gather(
+        home_click(bot, "home_page:next", '{"f":"all","p":1}'), home_click(bot, "home_page:next", '{"f":"all","p":1}')
+    )
     await settle(bot)
     assert len(slack.of("views.publish")) == 1
     answer = await bot.slash("acme")  # a pick list or the card: press a name from a pick list twice
@@ -313,8 +327,13 @@ def test_a_subscription_lapses_only_for_a_subscriber_known_to_have_lost_the_perm
 
     account, _ = parse_account(practice()[0])
     at = datetime(2026, 11, 25, tzinfo=timezone.utc)
-    subs = [Subscription("C", "c_1", "U_TOM", at), Subscription("C", "c_2", "U_TOM", at), Subscription("C", None, "U_TOM", at),
-            Subscription("C", "c_2", "U_GONE", at), Subscription("C", "c_2", "U_PRIYA", at, lapsed_at=at)]
+    subs = [
+        Subscription("C", "c_1", "U_TOM", at),
+        Subscription("C", "c_2", "U_TOM", at),
+        Subscription("C", None, "U_TOM", at),
+        Subscription("C", "c_2", "U_GONE", at),
+        Subscription("C", "c_2", "U_PRIYA", at, lapsed_at=at),
+    ]
     viewers = {"U_TOM": viewer_for(account, "U_TOM", PERMITTED[1]), "U_PRIYA": viewer_for(account, "U_PRIYA", UNPERMITTED[1])}
     assert [(s.company_id, s.created_by) for s in lapsing(subs, viewers, ["c_1", "c_2"])] == [("c_2", "U_TOM"), (None, "U_TOM")]
 
@@ -326,7 +345,9 @@ def test_the_home_tab_marks_a_lapsed_subscription() -> None:
     from storage.sqlite.alerts import Subscription
 
     at = datetime(2026, 11, 25, tzinfo=timezone.utc)
-    rows = subscription_rows([Subscription("C123", "c_1", "U_TOM", at, lapsed_at=at), Subscription("C124", "c_1", "U_TOM", at)], {"c_1": "Acme Ltd"})
+    rows = subscription_rows(
+        [Subscription("C123", "c_1", "U_TOM", at, lapsed_at=at), Subscription("C124", "c_1", "U_TOM", at)], {"c_1": "Acme Ltd"}
+    )
     assert rows == [
         "• <#C123>: Acme Ltd (lapsed: you no longer have the Company settings permission; no alerts)",
         "• <#C124>: Acme Ltd",

@@ -87,8 +87,13 @@ def says_ephemerally(answer: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("user", "company", "shown"),
-    [(UNPERMITTED, "Acme Ltd", True), (PERMITTED, "Acme Ltd", False), (PERMITTED, "Bright & Sons", True),
-     (HOLDER, "Acme Ltd", False), (STRANGER, "Acme Ltd", False)],
+    [
+        (UNPERMITTED, "Acme Ltd", True),
+        (PERMITTED, "Acme Ltd", False),
+        (PERMITTED, "Bright & Sons", True),
+        (HOLDER, "Acme Ltd", False),
+        (STRANGER, "Acme Ltd", False),
+    ],
 )
 async def test_the_remind_button_is_on_the_card_only_for_an_account_user_without_the_permission(
     bot: Bot, user: tuple[str, str, str], company: str, shown: bool
@@ -111,8 +116,18 @@ async def test_pressing_it_sends_the_account_holder_a_dm_and_tells_the_presser(b
     assert slack.of("conversations.open")[0].args["users"] == HOLDER[0]
     (dm,) = posts_to(slack, HOLDER_DM)
     text = all_text(dm)
-    for expected in ("<@U_PRIYA>", "Priya Patel", "priya@smithco.example", "Acme Ltd", "Company settings",
-                     "Integrate", "reconnecting", "Company Settings", "open *Users*", "edit *Priya Patel*"):
+    for expected in (
+        "<@U_PRIYA>",
+        "Priya Patel",
+        "priya@smithco.example",
+        "Acme Ltd",
+        "Company settings",
+        "Integrate",
+        "reconnecting",
+        "Company Settings",
+        "open *Users*",
+        "edit *Priya Patel*",
+    ):
         assert expected in text, expected
     assert dm["text"] == "Priya Patel asks for the Company settings permission on Acme Ltd"
     (reminder,) = stored(bot)
@@ -125,9 +140,7 @@ async def test_pressing_it_sends_the_account_holder_a_dm_and_tells_the_presser(b
     assert "Jane Smith" in all_text(answer) and "<@U_HOLDER>" in all_text(answer)
 
     assert reminder.outcome == "sent"
-    assert (reminder.requester_email, reminder.holder_email, reminder.holder_user_id) == (
-        UNPERMITTED[1], HOLDER[1], HOLDER[0]
-    )
+    assert (reminder.requester_email, reminder.holder_email, reminder.holder_user_id) == (UNPERMITTED[1], HOLDER[1], HOLDER[0])
     assert reminder.company_id == "c_1" and reminder.sent_at == bot.services.clock()
     assert reminder.dm_channel == HOLDER_DM and reminder.dm_ts
 
@@ -240,9 +253,7 @@ async def test_a_failed_reminder_does_not_block_a_retry(bot: Bot, slack: FakeSla
 # --- the account holder is not in Slack -----------------------------------------------------------
 
 
-async def test_when_the_holder_is_not_in_the_workspace_the_presser_is_told_whom_to_contact(
-    bot: Bot, slack: FakeSlack
-) -> None:
+async def test_when_the_holder_is_not_in_the_workspace_the_presser_is_told_whom_to_contact(bot: Bot, slack: FakeSlack) -> None:
     del slack.users[HOLDER[0]]
     answer = await press(bot)
     says_ephemerally(answer)
@@ -267,24 +278,65 @@ async def test_a_deactivated_holder_counts_as_not_in_the_workspace(bot: Bot, sla
 @pytest.mark.parametrize(
     ("method", "status", "body", "headers", "times", "outcome", "said"),
     [
-        ("conversations.open", 200, {"ok": False, "error": "channel_not_found"}, None, 1,
-         "failed:channel_not_found", "would not let the bot message them"),
-        ("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"}, None, 1,
-         "failed:not_in_channel", "would not let the bot message them"),
-        ("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}, 4,
-         "failed:ratelimited", "limiting how fast"),
-        ("users.lookupByEmail", 200, {"ok": False, "error": "invalid_auth"}, None, 1,
-         "failed:invalid_auth", "invalid_auth"),
+        (
+            "conversations.open",
+            200,
+            {"ok": False, "error": "channel_not_found"},
+            None,
+            1,
+            "failed:channel_not_found",
+            "would not let the bot message them",
+        ),
+        (
+            "chat.postMessage",
+            200,
+            {"ok": False, "error": "not_in_channel"},
+            None,
+            1,
+            "failed:not_in_channel",
+            "would not let the bot message them",
+        ),
+        (
+            "chat.postMessage",
+            429,
+            {"ok": False, "error": "ratelimited"},
+            {"Retry-After": "0"},
+            4,
+            "failed:ratelimited",
+            "limiting how fast",
+        ),
+        ("users.lookupByEmail", 200, {"ok": False, "error": "invalid_auth"}, None, 1, "failed:invalid_auth", "invalid_auth"),
         # A new message is not re-sent blindly after a 5xx (Slack may have posted it): one try, then told.
-        ("chat.postMessage", 503, {"ok": False, "error": "service_unavailable"}, None, 1,
-         "failed:service_unavailable", "service_unavailable"),
-        ("users.lookupByEmail", 503, {"ok": False, "error": "service_unavailable"}, None, 3,
-         "failed:service_unavailable", "service_unavailable"),
+        (
+            "chat.postMessage",
+            503,
+            {"ok": False, "error": "service_unavailable"},
+            None,
+            1,
+            "failed:service_unavailable",
+            "service_unavailable",
+        ),
+        (
+            "users.lookupByEmail",
+            503,
+            {"ok": False, "error": "service_unavailable"},
+            None,
+            3,
+            "failed:service_unavailable",
+            "service_unavailable",
+        ),
     ],
 )
 async def test_slack_errors_are_told_to_the_presser_and_stored(
-    bot: Bot, slack: FakeSlack, method: str, status: int, body: dict[str, Any],
-    headers: dict[str, str] | None, times: int, outcome: str, said: str,
+    bot: Bot,
+    slack: FakeSlack,
+    method: str,
+    status: int,
+    body: dict[str, Any],
+    headers: dict[str, str] | None,
+    times: int,
+    outcome: str,
+    said: str,
 ) -> None:
     slack.inject(method, status, body, headers, times=times)
     answer = await press(bot)
@@ -342,9 +394,7 @@ async def test_the_holders_i_have_granted_it_tells_the_requester_and_the_details
     assert stored(bot)[0].outcome == "granted_confirmed"
 
 
-async def test_a_later_poll_showing_the_permission_closes_the_loop_once(
-    bot: Bot, slack: FakeSlack, feed: FakeFeed
-) -> None:
+async def test_a_later_poll_showing_the_permission_closes_the_loop_once(bot: Bot, slack: FakeSlack, feed: FakeFeed) -> None:
     await press(bot)
     (reminder,) = stored(bot)
     await bot.poll()
@@ -440,9 +490,7 @@ async def test_only_the_holder_can_press_i_have_granted_it(bot: Bot, slack: Fake
     assert stored(bot)[0].outcome == "sent"
 
 
-async def test_slack_errors_while_closing_the_loop_are_stored_not_raised(
-    bot: Bot, slack: FakeSlack, feed: FakeFeed
-) -> None:
+async def test_slack_errors_while_closing_the_loop_are_stored_not_raised(bot: Bot, slack: FakeSlack, feed: FakeFeed) -> None:
     await press(bot)
     slack.inject("conversations.open", 200, {"ok": False, "error": "user_disabled"})
     grant_in_feed(feed, UNPERMITTED[1], "c_1")
@@ -480,18 +528,31 @@ ACCOUNT = Account(
         AccountUser("Jane Smith", "jane@smithco.example", True),
     ),
 )
-COMPANY = StoredCompany(
-    CompanyStatus("c_1", "Acme Ltd", "Xero", IntegrationStatus.INTEGRATED, None, None, 0, None), None, None
-)
+COMPANY = StoredCompany(CompanyStatus("c_1", "Acme Ltd", "Xero", IntegrationStatus.INTEGRATED, None, None, 0, None), None, None)
 
 
 def reminder(**fields: Any) -> r.Reminder:
     base = r.Reminder(
-        id=1, company_id="c_1", company_name="Acme Ltd", requester_user_id="U_PRIYA",
-        requester_email="priya@smithco.example", requester_name="Priya Patel",
-        holder_email="jane@smithco.example", holder_name="Jane Smith", holder_user_id="U_HOLDER",
-        dm_channel="DU_HOLDER", dm_ts="1.1", requested_at=NOW, sent_at=NOW, outcome="sent", error=None,
-        claimed_at=None, claimed_polls=0, unconfirmed_told_at=None, confirmed_at=None, access_told_at=None,
+        id=1,
+        company_id="c_1",
+        company_name="Acme Ltd",
+        requester_user_id="U_PRIYA",
+        requester_email="priya@smithco.example",
+        requester_name="Priya Patel",
+        holder_email="jane@smithco.example",
+        holder_name="Jane Smith",
+        holder_user_id="U_HOLDER",
+        dm_channel="DU_HOLDER",
+        dm_ts="1.1",
+        requested_at=NOW,
+        sent_at=NOW,
+        outcome="sent",
+        error=None,
+        claimed_at=None,
+        claimed_polls=0,
+        unconfirmed_told_at=None,
+        confirmed_at=None,
+        access_told_at=None,
         closed_at=None,
     )
     return replace(base, **fields)
@@ -513,12 +574,18 @@ def reminder(**fields: Any) -> r.Reminder:
         ("priya@smithco.example", ACCOUNT, COMPANY, [reminder(outcome="holder_not_in_slack", sent_at=None)], r.Verdict.SEND),
         ("priya@smithco.example", ACCOUNT, COMPANY, [reminder(outcome="granted_claimed")], r.Verdict.REPEAT),
         ("priya@smithco.example", ACCOUNT, COMPANY, [reminder(outcome="pending", sent_at=None)], r.Verdict.IN_FLIGHT),
-        ("priya@smithco.example", ACCOUNT, COMPANY,
-         [reminder(outcome="pending", sent_at=None, requested_at=NOW - timedelta(minutes=5))], r.Verdict.SEND),
+        (
+            "priya@smithco.example",
+            ACCOUNT,
+            COMPANY,
+            [reminder(outcome="pending", sent_at=None, requested_at=NOW - timedelta(minutes=5))],
+            r.Verdict.SEND,
+        ),
     ],
 )
-def test_decide(email: str | None, account: Account | None, company: StoredCompany | None,
-                previous: list[r.Reminder], verdict: r.Verdict) -> None:
+def test_decide(
+    email: str | None, account: Account | None, company: StoredCompany | None, previous: list[r.Reminder], verdict: r.Verdict
+) -> None:
     viewer = viewer_for(account or ACCOUNT, "U_X", email)
     assert r.decide(viewer, account, company, previous, NOW).verdict is verdict
 
@@ -531,9 +598,7 @@ def test_the_latest_delivered_reminder_is_the_one_a_repeat_names() -> None:
 
 
 def test_poll_steps() -> None:
-    granted_account = replace(
-        ACCOUNT, users=(AccountUser("Priya Patel", "priya@smithco.example", False, frozenset({"c_1"})),)
-    )
+    granted_account = replace(ACCOUNT, users=(AccountUser("Priya Patel", "priya@smithco.example", False, frozenset({"c_1"})),))
     (step,) = r.poll_steps([reminder()], granted_account)
     assert step.confirmed and step.tell_access
     (step,) = r.poll_steps([reminder(access_told_at=NOW, claimed_at=NOW)], granted_account)

@@ -42,7 +42,9 @@ def free_port() -> int:
 
 def write_feed(path: Path, failing: bool = True) -> None:
     error = {"integration_status": "error", "error": {"kind": "synchronisation", "message": "Token Required"}}
-    path.write_text(json.dumps({"account": ACCOUNT, "companies": [company("s_1", "Serve Test Ltd", **(error if failing else {}))]}))
+    path.write_text(
+        json.dumps({"account": ACCOUNT, "companies": [company("s_1", "Serve Test Ltd", **(error if failing else {}))]})
+    )
 
 
 def bot_env(tmp_path: Path, slack: FakeSlack, port: int, *, socket_mode: bool, **extra: str) -> dict[str, str]:
@@ -117,7 +119,9 @@ def outbox_states(db: Path) -> list[str]:
         return [row[0] for row in conn.execute("select state from outbox order by id")]
 
 
-def test_serve_without_slack_credentials_says_which_one_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_without_slack_credentials_says_which_one_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli.main(["serve"]) == 2
     assert capsys.readouterr().err.strip() == "integration-bot: SLACK_BOT_TOKEN is required to serve (xoxb-...)"
@@ -135,7 +139,10 @@ async def test_a_token_slack_rejects_stops_start_up_with_one_line(
     bot = start(tmp_path, bot_env(tmp_path, slack, free_port(), socket_mode=socket_mode))
     assert await wait_exit(bot) == 2
     log = (tmp_path / "bot.log").read_text()
-    assert log.strip().splitlines()[-1] == f"integration-bot: {variable} was rejected by Slack (invalid_auth); check the {'app-level' if socket_mode else 'bot'} token", log
+    assert (
+        log.strip().splitlines()[-1]
+        == f"integration-bot: {variable} was rejected by Slack (invalid_auth); check the {'app-level' if socket_mode else 'bot'} token"
+    ), log
     assert "Traceback" not in log
     assert not slack.of("chat.postMessage")  # nothing was sent with a token Slack refuses
 
@@ -177,7 +184,11 @@ async def test_socket_mode_answers_a_slash_command_over_the_socket_and_logs_no_w
     try:
         await get(port, "/healthz", bot=bot)
         await slack.wait_for(lambda: slack.socket_connections == 1, timeout=10)
-        envelope = json.loads((Path(__file__).resolve().parents[2] / "shared" / "slack" / "bolt-python.socket_mode_envelope.slash_commands.json").read_text())
+        envelope = json.loads(
+            (
+                Path(__file__).resolve().parents[2] / "shared" / "slack" / "bolt-python.socket_mode_envelope.slash_commands.json"
+            ).read_text()
+        )
         envelope["payload"].update(command="/integration-status", text="Serve Test", user_id="U_HOLDER", team_id="T0G9PQBBK")
         for _ in range(20):  # a probe or two: none of them may be logged
             await get(port, "/healthz")

@@ -225,9 +225,16 @@ def test_the_fake_refuses_what_slack_refuses() -> None:
 
 def _facts(n: int, detail: str, name: str) -> AlertFacts:
     return AlertFacts(
-        incident_id=n, company_id=f"c_{n}", company=name, software="Xero " * 30, condition=Condition.ERROR,
-        detail=detail, error_kind="synchronisation", since=datetime(2026, 11, 25, tzinfo=timezone.utc),
-        resolved_at=None, article=HelpCentre.load().match(detail, "status"),
+        incident_id=n,
+        company_id=f"c_{n}",
+        company=name,
+        software="Xero " * 30,
+        condition=Condition.ERROR,
+        detail=detail,
+        error_kind="synchronisation",
+        since=datetime(2026, 11, 25, tzinfo=timezone.utc),
+        resolved_at=None,
+        article=HelpCentre.load().match(detail, "status"),
     )
 
 
@@ -240,7 +247,10 @@ def test_every_alert_builder_stays_within_the_budget_whatever_its_input() -> Non
         group_list_reply(members[:40], 1, 10),
         practice_overview(
             [OverviewLine(huge, IntegrationStatus.ERROR, None, huge) for _ in range(60)],
-            errors_only=False, checked_at=None, feed_problem=huge, now=datetime(2026, 11, 25, tzinfo=timezone.utc),
+            errors_only=False,
+            checked_at=None,
+            feed_problem=huge,
+            now=datetime(2026, 11, 25, tzinfo=timezone.utc),
         ),
     ]
     for message in messages:

@@ -33,7 +33,9 @@ def checked(still_open: int, companies: int, *, grouped: bool) -> str:
 def snooze_refused(names: list[str], refused: int, subscribers: list[str]) -> Message:
     """Snooze refused: `names` are up to three of the `refused` companies, `subscribers` Slack user ids."""
     shown = [escape(name) for name in names]
-    what = ", ".join(shown) + (f" and {refused - len(shown)} more" if refused > len(shown) else "") if shown else "these companies"
+    what = (
+        ", ".join(shown) + (f" and {refused - len(shown)} more" if refused > len(shown) else "") if shown else "these companies"
+    )
     who = f" ({', '.join(f'<@{user}>' for user in subscribers)} subscribed it)" if subscribers else ""
     text = (
         "Snoozing silences this channel, so it takes what unsubscribing takes: the Company settings permission "

@@ -36,10 +36,6 @@ RECHECK_AFTER = timedelta(seconds=5)
 CHECK_AGAIN_WAIT = timedelta(seconds=10)
 
 
-
-
-
-
 class AlertActions:
     """What the buttons on an alert do: Acknowledge, Snooze 1 hour / 1 day, Check again (one company's
     alert, or a storm's or a computer's grouped one). Each press acts once (bot.presses)."""
@@ -137,7 +133,9 @@ class AlertActions:
                 return  # snoozed already by this press, a retry of it, or someone else's at the same moment
             for company_id in companies:
                 self.store.snooze(channel, company_id, until, user, now)
-            self.queue_update(kind, number, channel, {"event": "snoozed", "user": user, "until": iso(until), "companies": len(companies)}, token)
+            self.queue_update(
+                kind, number, channel, {"event": "snoozed", "user": user, "until": iso(until), "companies": len(companies)}, token
+            )
 
     def snooze_refused(self, refused: list[str], subscriptions: list[Any]) -> Message:
         names = [company.name for company_id in refused[:3] if (company := self.store.company(company_id))]
@@ -184,4 +182,3 @@ class AlertActions:
                     self.store.enqueue(outbox.group_update(channel, number, stamp), now)
         self.services.deliverer.wake()
         await self.say(respond, words.checked(len(still_open), len(ids), grouped=kind != "i"))
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -157,7 +158,7 @@ class Deliverer:
             if channel not in self._tasks:
                 task = asyncio.create_task(self._deliver_channel(channel, report))
                 self._tasks[channel] = task
-                task.add_done_callback(lambda done, channel=channel: self._channel_done(channel, done))
+                task.add_done_callback(functools.partial(self._channel_done, channel))
         running = list(self._tasks.values())
         if running and (wait is None or wait > 0):
             await asyncio.wait(running, timeout=wait)
@@ -209,7 +210,9 @@ class Deliverer:
                     self._record_ts(item, ts)
                     store.mark_sent(item.id, ts, self.clock())
                     self.health.record_sent(self.clock())
-                    log.info("Outbox %s had reached Slack before a restart; not sent again", item.key, extra=self._log_fields(item))
+                    log.info(
+                        "Outbox %s had reached Slack before a restart; not sent again", item.key, extra=self._log_fields(item)
+                    )
                     return True
             ts = await self._send(item)
         except Postpone:
@@ -239,7 +242,9 @@ class Deliverer:
             if error != "ratelimited":  # a 429 is Slack pacing a healthy bot
                 self.health.record_failed(self.clock(), error, final=False)
             report.errors.append(f"{item.key}: {error}, retrying in {delay:.0f}s")
-            log.warning("Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay, extra=self._log_fields(item))
+            log.warning(
+                "Alert %s to %s: %s; retrying in %.1fs", item.key, item.channel, error, delay, extra=self._log_fields(item)
+            )
             return False
         with store.atomic():
             self._record_ts(item, ts)
@@ -265,7 +270,8 @@ class Deliverer:
         if newly:
             log.error(
                 "Cannot post in %s (%s): its alerts wait until I am invited; %s",
-                item.channel, error,
+                item.channel,
+                error,
                 f"told {len(subscribers)} subscriber(s)" if subscribers else "no subscriber to tell (see /healthz)",
             )
         self.wake()
@@ -285,7 +291,7 @@ class Deliverer:
             if isinstance(retry_after, list):
                 retry_after = retry_after[0]
             try:
-                seconds = float(retry_after)
+                seconds = float(str(retry_after))
             except (TypeError, ValueError):
                 seconds = 1.0
             return min(max(seconds, 0.0), 3600.0)  # the row's due time holds the channel back, on the bot's clock
@@ -349,9 +355,7 @@ class Deliverer:
             return renderer.digest_list(item.body)
         return renderer.notice(item.body)
 
-    async def _smaller_if_refused(
-        self, item: OutboxItem, message: Message, call: Callable[[Message], Awaitable[Any]]
-    ) -> Any:
+    async def _smaller_if_refused(self, item: OutboxItem, message: Message, call: Callable[[Message], Awaitable[Any]]) -> Any:
         """call(message) within the text budget; when Slack refuses it as too big or its blocks as invalid
         (TOO_BIG_ERRORS), again smaller: within half the budget, then plain text. Never dropped for size."""
         tries = [fit(message), fit(message, MESSAGE_TEXT_BUDGET // 2), plain_version(message)]

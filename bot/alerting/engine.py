@@ -145,7 +145,9 @@ class AlertEngine:
                         )
                         news.back_in_feed.append(closed.id)
                         continue
-                self._apply(company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news)
+                self._apply(
+                    company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news
+                )
         for company_id in outcome.removed_ids:
             # Gone from complete listings for a whole day: its open alerts are closed (and say why), the
             # rest forgotten.
@@ -189,7 +191,9 @@ class AlertEngine:
                 # Back within the flap window: its own alert reopens (updated in place), no new one.
                 flap = after_flap(FlapState(latest.flaps, latest.flapping), now, self.flap_window)
                 store.reopen_incident(latest.id, transition.detail, error_kind, flap.flaps, flap.flapping, now)
-                store.save_condition(company_id, ConditionState(condition, Phase.OPEN, latest.since, transition.detail, latest.id))
+                store.save_condition(
+                    company_id, ConditionState(condition, Phase.OPEN, latest.since, transition.detail, latest.id)
+                )
                 news.reopened.append((latest.id, latest.resolved_at))
                 return
             incident_id = store.open_incident(company_id, condition, transition.detail, error_kind, since, now)
@@ -222,8 +226,13 @@ class AlertEngine:
         snoozes = store.active_snoozes(now)
         incidents = store.incidents(
             [
-                *news.opened, *(i for i, _ in news.updated), *(i for i, _ in news.resolved), *news.back_in_feed,
-                *(i for i, _ in news.reopened), *news.steadied, *(i for _, i in deferred),
+                *news.opened,
+                *(i for i, _ in news.updated),
+                *(i for i, _ in news.resolved),
+                *news.back_in_feed,
+                *(i for i, _ in news.reopened),
+                *news.steadied,
+                *(i for _, i in deferred),
             ]
         )
 
@@ -267,7 +276,9 @@ class AlertEngine:
             told.append((incident_id, "changed", f"v{incidents[incident_id].version}", body))
         for incident_id, why in news.resolved:
             reopened = incidents[incident_id].reopens
-            told.append((incident_id, "resolved", f"resolved:{reopened}" if reopened else "resolved", {"event": "resolved", "why": why}))
+            told.append(
+                (incident_id, "resolved", f"resolved:{reopened}" if reopened else "resolved", {"event": "resolved", "why": why})
+            )
         for incident_id in news.back_in_feed:
             body = {"event": "back_in_feed"}
             told.append((incident_id, "back_in_feed", f"back_in_feed:v{incidents[incident_id].version}", body))
@@ -393,9 +404,7 @@ class AlertRenderer:
         if company is None:  # gone from the feed: its name is still known
             company = self.store.company(incident.company_id, include_removed=True)
         elif incident.resolved_at is not None:
-            still_wrong = problem_phrases(
-                {c: d for c, d in observe(company.status).items() if c is not incident.condition}
-            )
+            still_wrong = problem_phrases({c: d for c, d in observe(company.status).items() if c is not incident.condition})
         message = self.store.alert_message(channel, incident.id) if channel else None
         snoozed_until = None
         if channel:
@@ -444,7 +453,7 @@ class AlertRenderer:
         if body.get("event") == "acknowledged":
             return acknowledged_reply(body["user"])
         if body.get("event") == "snoozed":
-            return snoozed_reply(body["user"], from_iso(body["until"]), body.get("companies", 1))  # type: ignore[arg-type]
+            return snoozed_reply(body["user"], from_iso(body["until"]), body.get("companies", 1))
         return None
 
     def members(self, group_id: int) -> list[GroupMember]:

@@ -178,7 +178,9 @@ def alert_message(facts: AlertFacts, *, value: str | None = None) -> Message:
         after = duration_text(facts.since, facts.resolved_at)
         if facts.still_wrong:
             still = escape(" and ".join(facts.still_wrong))
-            blocks.append(section(f"This cleared {slack_time(facts.resolved_at)}, after {after}, but the company is now {still}."))
+            blocks.append(
+                section(f"This cleared {slack_time(facts.resolved_at)}, after {after}, but the company is now {still}.")
+            )
         else:
             blocks.append(section(f"Working again {slack_time(facts.resolved_at)}, after {after}."))
     else:
@@ -248,6 +250,8 @@ def returned_reply(facts: AlertFacts) -> Message:
     """A company closed as removed is back in the feed with the same problem: its alert is open again."""
     text = f"Back in the status feed, and still the same problem: {facts.company}. This alert is open again."
     return Message(text=escape(text), blocks=[section(f":leftwards_arrow_with_hook: {escape(text)}")])
+
+
 def back_again_reply(facts: AlertFacts, cleared_at: datetime | None) -> Message:
     """A problem back within the flap window: told in the thread of its own alert, which is open again."""
     when = f" (it had cleared {slack_time(cleared_at)})" if cleared_at else ""
@@ -300,9 +304,7 @@ def _kind_title(kind: tuple[str, str, str]) -> str:
     return title
 
 
-def group_message(
-    group_id: int, members: Sequence[GroupMember], *, acked_by: str | None = None
-) -> Message:
+def group_message(group_id: int, members: Sequence[GroupMember], *, acked_by: str | None = None) -> Message:
     total = len(members)
     resolved = sum(1 for m in members if m.facts.resolved_at is not None)
     all_resolved = resolved == total
@@ -344,7 +346,11 @@ def group_message(
         shown_kinds += 1
     if len(kinds) > shown_kinds:
         rest = sum(len(m) for _, m in kinds[shown_kinds:])
-        blocks.append(context(f"…and {plural(len(kinds) - shown_kinds, 'other kind')} of problem ({plural(rest, 'company')}): see the thread."))
+        blocks.append(
+            context(
+                f"…and {plural(len(kinds) - shown_kinds, 'other kind')} of problem ({plural(rest, 'company')}): see the thread."
+            )
+        )
     if acked_by:
         blocks.append(context(f":eyes: Acknowledged by <@{acked_by}>"))
     if not all_resolved:
@@ -370,7 +376,9 @@ def group_list_reply(members: Sequence[GroupMember], part: int, parts: int) -> M
         facts = member.facts
         problem = CONDITION_TEXT[facts.condition].list_line(facts.detail)
         # At most LIST_LINE_LIMIT characters: 9 + 80 + 40 + 110.
-        lines.append(f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {escape_within(problem, 110)}")
+        lines.append(
+            f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {escape_within(problem, 110)}"
+        )
     blocks: list[Block] = [context(f"Full list, part {part} of {parts}"), *packed_sections(lines)]
     return fit(Message(text=f"Full list, part {part} of {parts}: {plural(len(members), 'company')}", blocks=blocks))
 
@@ -385,7 +393,9 @@ def group_progress_reply(
         names = ", ".join(escape_within(n, 60) for n in back[:40]) + (f" and {len(back) - 40} more" if len(back) > 40 else "")
         parts.append(f":repeat: Back again ({len(back)}): {names}")
     if resolved:
-        names = ", ".join(escape_within(n, 60) for n in resolved[:40]) + (f" and {len(resolved) - 40} more" if len(resolved) > 40 else "")
+        names = ", ".join(escape_within(n, 60) for n in resolved[:40]) + (
+            f" and {len(resolved) - 40} more" if len(resolved) > 40 else ""
+        )
         parts.append(f":white_check_mark: Working again ({len(resolved)}): {names}")
     for name, detail in changed[:10]:
         parts.append(f":pencil2: {escape_within(name, 100)}: the error message changed to ```{escape_within(detail, 300)}```")
@@ -451,9 +461,7 @@ def device_title(location: str, members: Sequence[GroupMember]) -> str:
     return f"{location} is offline: {cannot}; restart the Sync App there"
 
 
-def device_message(
-    group_id: int, location: str, members: Sequence[GroupMember], *, acked_by: str | None = None
-) -> Message:
+def device_message(group_id: int, location: str, members: Sequence[GroupMember], *, acked_by: str | None = None) -> Message:
     """A device alert: the Sync Apps of `members` on the computer `location` are offline (SPEC.md "One
     computer, one alert"). With one company it reads as that company's own alert, so the next company on the
     computer joins a message that already exists."""
@@ -465,11 +473,15 @@ def device_message(
     open_members = [m for m in members if m.facts.resolved_at is None]
     resolved = not open_members
     first = min(m.facts.since for m in (open_members or members))
-    blocks: list[Block] = [section(f"{':white_check_mark:' if resolved else CONDITION_TEXT[Condition.SYNC_OFFLINE].icon} *{escape(title)}*")]
+    blocks: list[Block] = [
+        section(f"{':white_check_mark:' if resolved else CONDITION_TEXT[Condition.SYNC_OFFLINE].icon} *{escape(title)}*")
+    ]
     if not resolved:
         blocks.append(section(CONDITION_TEXT[Condition.SYNC_OFFLINE].what_changed(slack_time(first))))
     rows = []
-    for member in sorted(members, key=lambda m: (m.facts.resolved_at is not None, m.facts.company.casefold()))[:DEVICE_NAMES_SHOWN]:
+    for member in sorted(members, key=lambda m: (m.facts.resolved_at is not None, m.facts.company.casefold()))[
+        :DEVICE_NAMES_SHOWN
+    ]:
         facts = member.facts
         state = "back" if facts.resolved_at is not None else "offline"
         rows.append(f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {state}")
@@ -529,7 +541,9 @@ def device_news_reply(event: str, told: Sequence[AlertFacts], location: str, off
         facts = told[0]
         after = f" after {duration_text(facts.since, facts.resolved_at)}" if one and facts.resolved_at else ""
         text = f"{names} can sync again{after}."
-        text += f" Still offline on {location}: {plural(offline, 'company')}." if offline else f" All back on {location}: resolved."
+        text += (
+            f" Still offline on {location}: {plural(offline, 'company')}." if offline else f" All back on {location}: resolved."
+        )
     return fit(Message(text=escape(clip(text, 3000)), blocks=[section(f"{icon} {escape_within(text, 2900)}")]))
 
 
@@ -564,8 +578,12 @@ def digest_message(body: Mapping[str, Any]) -> Message:
     blocks: list[Block] = []
     if total == 0:
         text = f"{heading}: this channel is subscribed to no companies"
-        blocks.append(section(f":sunrise: *{escape(heading)}*\nThis channel is subscribed to no companies yet: "
-                              "`/integration-status subscribe all` (or a company) to get them here."))
+        blocks.append(
+            section(
+                f":sunrise: *{escape(heading)}*\nThis channel is subscribed to no companies yet: "
+                "`/integration-status subscribe all` (or a company) to get them here."
+            )
+        )
     elif attention == 0:
         text = f"{heading}: all {plural(total, 'company')} fine"
         blocks.append(section(f":white_check_mark: *{escape(heading)}*\nAll {plural(total, 'company')} fine."))

@@ -29,11 +29,7 @@ def current_problems(lines: Sequence[OverviewLine]) -> list[OverviewLine]:
 
 def subscribed_answer(company_name: str, created: bool, problems: Sequence[OverviewLine]) -> Message:
     scope = escape(company_name)
-    head = (
-        f":bell: This channel now gets alerts for {scope}."
-        if created
-        else f"This channel was already subscribed to {scope}."
-    )
+    head = f":bell: This channel now gets alerts for {scope}." if created else f"This channel was already subscribed to {scope}."
     blocks = [section(head)]
     if problems:
         rows = [f"• *{escape(line.name)}*: {escape(line.describe())}" for line in problems[:PROBLEMS_SHOWN]]
@@ -109,7 +105,11 @@ def _subscriptions_answer(
     if everything_channel and channel == everything_channel:
         lines.append("• every company (this is the alert channel set in ALERT_CHANNEL)")
     for subscription in subscriptions:
-        what = "every company" if subscription.company_id is None else escape(names.get(subscription.company_id, subscription.company_id))
+        what = (
+            "every company"
+            if subscription.company_id is None
+            else escape(names.get(subscription.company_id, subscription.company_id))
+        )
         line = f"• {what} (subscribed by <@{subscription.created_by}> {slack_time(subscription.created_at)})"
         if subscription.lapsed_at is not None:
             line += (
@@ -131,7 +131,9 @@ def _subscriptions_answer(
         )
     snoozed = [(company_id, until) for (snoozed_channel, company_id), until in snoozes.items() if snoozed_channel == channel]
     if snoozed:
-        rows = [f"• {escape(names.get(company_id, company_id))} until {slack_time(until)}" for company_id, until in sorted(snoozed)]
+        rows = [
+            f"• {escape(names.get(company_id, company_id))} until {slack_time(until)}" for company_id, until in sorted(snoozed)
+        ]
         blocks.append(section("*Snoozed here*\n" + "\n".join(rows)))
     return Message(text="This channel's alert subscriptions", blocks=blocks)
 

@@ -44,7 +44,7 @@ DIGEST_USAGE = (
 
 
 def clock_time(text: str) -> str | None:
-    """"9:00", "09:00", "9.00", "17h30" -> "HH:MM" on the 24-hour clock; None when it is not such a time."""
+    """ "9:00", "09:00", "9.00", "17h30" -> "HH:MM" on the 24-hour clock; None when it is not such a time."""
     match = _CLOCK.fullmatch(text.strip())
     return f"{int(match.group(1)):02d}:{match.group(2)}" if match else None
 

@@ -24,7 +24,6 @@ HEADER_LIMIT = 150
 BUTTON_TEXT_LIMIT = 75
 
 
-
 def escape(text: str) -> str:
     """Untrusted text in mrkdwn: `<!channel>` and `<@U1>` must reach nobody."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -225,7 +224,9 @@ def help_topic(status: CompanyStatus, home_page_only: bool = False) -> str:
     if status.integration_status is IntegrationStatus.NOT_INTEGRATED:
         return "not_integrated"
     if home_page_only:
-        return "publication" if status.integration_status is IntegrationStatus.INTEGRATED and status.publication_errors else "status"
+        return (
+            "publication" if status.integration_status is IntegrationStatus.INTEGRATED and status.publication_errors else "status"
+        )
     if status.error is not None:
         return "publication" if status.error.kind is ErrorKind.PUBLICATION else "status"
     if status.sync_app and status.sync_app.offline:
@@ -256,8 +257,7 @@ def error_steps(kind: ErrorKind) -> list[str]:
         )
     else:
         steps.append(
-            "Look the exact message up in the Help Centre (linked below); reconnect only for a token or "
-            "credential error."
+            "Look the exact message up in the Help Centre (linked below); reconnect only for a token or credential error."
         )
     return steps
 
@@ -369,7 +369,7 @@ def card_facts(
 
 
 def names_text(names: Sequence[str], shown: int = 10) -> str:
-    """"A, B and C", at most `shown` names, then "and N more"."""
+    """ "A, B and C", at most `shown` names, then "and N more"."""
     if len(names) > shown:
         return ", ".join(names[:shown]) + f" and {len(names) - shown} more"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
@@ -485,7 +485,7 @@ USAGE_LINES = [
 def usage(problem: str | None = None) -> Message:
     lines = [f"• {command}: {what}" for command, what in USAGE_LINES]
     body = "*How to use /integration-status*\n" + "\n".join(lines)
-    body += "\nA company whose name starts with one of these words can be looked up in quotes: `\"List Brothers Ltd\"`."
+    body += '\nA company whose name starts with one of these words can be looked up in quotes: `"List Brothers Ltd"`.'
     blocks = []
     if problem:
         blocks.append(section(f":warning: {escape(problem)}"))
@@ -497,7 +497,6 @@ def usage(problem: str | None = None) -> Message:
 def notice(text: str) -> Message:
     """A one-line answer; the text is plain and escaped here."""
     return Message(text=escape(text), blocks=[section(escape(text))])
-
 
 
 # --- the practice at a glance -----------------------------------------------------------------

@@ -90,7 +90,11 @@ class StatusService:
         same_computer: list[str] = []
         if details and company.status.sync_app is not None:
             same_computer = sorted(
-                (name for company_id, name in self.store.companies_on_computer(company.status.sync_app.location) if company_id != company.id),
+                (
+                    name
+                    for company_id, name in self.store.companies_on_computer(company.status.sync_app.location)
+                    if company_id != company.id
+                ),
                 key=str.casefold,
             )
         return card_facts(
@@ -148,7 +152,8 @@ class StatusService:
     def _overview(self, viewer: Viewer, errors_only: bool, health: FeedHealth, now: datetime) -> Message:
         # A viewer without the permission on a company does not see its Sync App (the Home page does not).
         lines = [
-            line if line.sync_offline_at is None or viewer.has_company_settings(company_id)
+            line
+            if line.sync_offline_at is None or viewer.has_company_settings(company_id)
             else replace(line, sync_offline_at=None)
             for company_id, line in self._overview_lines()
         ]

@@ -162,11 +162,7 @@ def _stem(token: str) -> str:
 
 def _content_tokens(normalised: str) -> list[str]:
     # Numbers are values (codes, amounts, dates), not words an article is found by.
-    return [
-        _stem(t)
-        for t in normalised.split()
-        if t not in _STOPWORDS and not t.isdigit()
-    ]
+    return [_stem(t) for t in normalised.split() if t not in _STOPWORDS and not t.isdigit()]
 
 
 def _compile_message(text: str) -> tuple[re.Pattern[str], int, list[str]] | None:
@@ -338,7 +334,7 @@ class HelpCentre:
                 elif isinstance(item, dict) and isinstance(item.get("text"), str):
                     extra.append((item["text"], str(item.get("from") or "related")))
                 else:
-                    raise _fail(where, "field 'mapped_messages' must hold strings or {\"text\", \"from\"} objects")
+                    raise _fail(where, 'field \'mapped_messages\' must hold strings or {"text", "from"} objects')
             articles.append(
                 Article(
                     id=article_id,
@@ -371,7 +367,7 @@ class HelpCentre:
             general[topic] = found
 
         patterns, words_entries = _prepare(articles, mapped, shown)
-        source = data.get("source") if isinstance(data.get("source"), str) else ""
+        source = str(data["source"]) if isinstance(data.get("source"), str) else ""
         search_base = data.get("search_url", SEARCH_BASE_URL)
         if not isinstance(search_base, str):
             raise _fail(shown, "field 'search_url' must be a string")
@@ -608,11 +604,7 @@ def _inflection(base: str, word: str) -> bool:
 
 
 def _own_words_sure(r: "_Ranked") -> bool:
-    return (
-        r.coverage >= OWN_WORDS_MIN_COVERAGE
-        and len(r.typed) >= OWN_WORDS_MIN_SHARED
-        and not r.elsewhere
-    )
+    return r.coverage >= OWN_WORDS_MIN_COVERAGE and len(r.typed) >= OWN_WORDS_MIN_SHARED and not r.elsewhere
 
 
 def _topic_words(topic: str) -> str:
@@ -658,8 +650,8 @@ def _prepare(
     for index, text, _ in texts:
         doc_tokens.setdefault(index, set()).update(_content_tokens(_squash(text)))
     df: dict[str, int] = {}
-    for tokens in doc_tokens.values():
-        for t in tokens:
+    for doc in doc_tokens.values():
+        for t in doc:
             df[t] = df.get(t, 0) + 1
     n_docs = max(1, len(doc_tokens))
     idf = {t: math.log(1 + n_docs / c) for t, c in df.items()}
@@ -698,7 +690,6 @@ def _is_acronym(keyword: str) -> bool:
     # "GUID", "2FA", "OFX": one word, but nobody types it by accident.
     k = keyword.strip()
     return 3 <= len(k) <= 6 and k.isupper() and k.isalnum()
-
 
 
 # ---- own words: questions and descriptions -------------------------------------------------
@@ -960,8 +951,8 @@ class _OwnWords:
         self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
         self._all_stems = [frozenset().union(*f.values()) for f in self.fields]
         df: dict[str, int] = {}
-        for stems in self._all_stems:
-            for stem in stems:
+        for article_stems in self._all_stems:
+            for stem in article_stems:
                 df[stem] = df.get(stem, 0) + 1
         n = max(1, len(articles))
         self._idf = {s: math.log(1 + n / c) for s, c in df.items()}
@@ -1009,7 +1000,9 @@ class _OwnWords:
         size: dict[tuple[str, str], int] = {}
         for term in terms:
             size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
-        weights = {s: self._idf.get(s, self._idf_unknown) / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT for s, t in unique.items()}
+        weights = {
+            s: self._idf.get(s, self._idf_unknown) / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT for s, t in unique.items()
+        }
         total = sum(weights.values())
         elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]
         named = frozenset(s for s in unique if s in self._vocabulary.packages)

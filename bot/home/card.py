@@ -24,7 +24,7 @@ COMPANY_ID_LIMIT = 100  # characters; the feed's own limit for a company id (bot
 
 
 async def open_status_card(services: "Services", body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-    """"Open card" on a pick list (answered in place) or a Home tab (a modal): once per press."""
+    """ "Open card" on a pick list (answered in place) or a Home tab (a modal): once per press."""
     user_id = body["user"]["id"]
     in_a_view = not body.get("response_url") or (body.get("container") or {}).get("type") == "view"
     company_id = action.get("value")
@@ -55,6 +55,7 @@ async def open_status_card(services: "Services", body: dict[str, Any], action: d
         await services.client.views_update(view_id=opened["view"]["id"], view=card_modal(message))
     except Exception as exc:  # an expired trigger or Slack saying no: there is nothing to show it in
         log.warning("Could not open the card for %s: %s", user_id, slack_error(exc))
+
 
 async def card_for(services: "Services", user_id: str, company_id: object) -> Message:
     viewer = await slack_viewer(services.client, services.store, user_id, services.clock())

@@ -68,7 +68,7 @@ class HomeState:
     def decode(cls, value: object) -> "HomeState":
         """A button value from Slack; anything odd gives the default view, never an error."""
         try:
-            data = json.loads(value) if isinstance(value, str) else None
+            data = json.loads(value) if isinstance(value, str) else {}
             chosen = HomeFilter(data["f"])
             page = data["p"]
             if not isinstance(page, int) or isinstance(page, bool):
@@ -102,22 +102,25 @@ class HomeHealth:
 
 
 class SubscriptionLike(Protocol):
-    channel: str
-    company_id: str | None
+    @property
+    def channel(self) -> str: ...
+    @property
+    def company_id(self) -> str | None: ...
 
 
 class SnoozeLike(Protocol):
-    channel: str
-    company_id: str
-    until: datetime
+    @property
+    def channel(self) -> str: ...
+    @property
+    def company_id(self) -> str: ...
+    @property
+    def until(self) -> datetime: ...
 
 
 def home_lines(companies: Iterable[StoredCompany], viewer: Viewer) -> list[HomeLine]:
     """Each company at the level this viewer may see, in attention order."""
     companies = list(companies)
-    neighbours = sharing(
-        (c.id, c.name, c.status.sync_app.location) for c in companies if c.status.sync_app is not None
-    )
+    neighbours = sharing((c.id, c.name, c.status.sync_app.location) for c in companies if c.status.sync_app is not None)
     lines = []
     for company in companies:
         details = viewer.has_company_settings(company.id)

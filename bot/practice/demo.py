@@ -75,9 +75,7 @@ def demo_companies(now: datetime) -> list[dict[str, Any]]:
         ),
         _company("c_4", "Dunmore Dental Practice", "QuickBooks Online", "not_integrated"),
         _company("c_5", "Evergreen Gardens Limited", "Sage 50", sync=("running", "OFFICE-PC-2"), last_seen=just_now),
-        _company(
-            "c_6", "Fenwick & Hale LLP", "QuickBooks Desktop", sync=("offline", "JOHN-LAPTOP"), last_seen=this_morning
-        ),
+        _company("c_6", "Fenwick & Hale LLP", "QuickBooks Desktop", sync=("offline", "JOHN-LAPTOP"), last_seen=this_morning),
         _company(
             "c_7",
             "Greenway Cafe",

@@ -187,9 +187,7 @@ class NameIndex:
             limit=3,
             score_cutoff=SUGGESTION_CUTOFF,
         )
-        return LookupResult(
-            Outcome.NOT_FOUND, tuple(self._hit(positions[index], score) for _, score, index in nearest)
-        )
+        return LookupResult(Outcome.NOT_FOUND, tuple(self._hit(positions[index], score) for _, score, index in nearest))
 
     def _close_names(self, query_base: str, typos: int, end: str, letter: str) -> dict[int, float]:
         """Positions of names within `typos` edits, among those of a near length with that first/last letter."""

@@ -144,7 +144,7 @@ class Account:
         return None
 
     def is_holder(self, email: str | None) -> bool:
-        return bool(email) and email.strip().casefold() == self.holder.email
+        return email is not None and bool(email) and email.strip().casefold() == self.holder.email
 
 
 # --- parsing -----------------------------------------------------------------------------
@@ -191,8 +191,10 @@ def normal_id(value: str) -> str:
 def _enum(record: Mapping[str, Any], key: str, enum: type[StrEnum]) -> Any:
     value = record.get(key)
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return enum(value)
-    except (ValueError, TypeError):
+    except ValueError:
         allowed = " | ".join(member.value for member in enum)
         raise FeedRecordError(f"{key!r} is {str(value)[:40]!r}, expected {allowed}") from None
 
@@ -342,6 +344,4 @@ class StoredCompany:
     @property
     def needs_attention(self) -> bool:
         status = self.status
-        return status.integration_status is not IntegrationStatus.INTEGRATED or bool(
-            status.sync_app and status.sync_app.offline
-        )
+        return status.integration_status is not IntegrationStatus.INTEGRATED or bool(status.sync_app and status.sync_app.offline)

@@ -38,8 +38,10 @@ def holder_viewer(account: Account | None) -> Viewer:
 
 
 class SubscriptionLike(Protocol):
-    company_id: str | None  # None: every company
-    created_by: str
+    @property
+    def company_id(self) -> str | None: ...  # None: every company
+    @property
+    def created_by(self) -> str: ...
 
 
 def may_not_silence(viewer: Viewer, company_ids: Iterable[str], subscriptions: Iterable[SubscriptionLike]) -> list[str]:

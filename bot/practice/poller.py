@@ -83,23 +83,25 @@ def _sync_key(status: CompanyStatus) -> object:
     return status.sync_app.status if status.sync_app else None
 
 
-def next_row(
-    new: CompanyStatus, old: tuple[object, ...] | None, now: datetime
-) -> tuple[dict[str, object], StoredCompany | None]:
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def next_row(new: CompanyStatus, old: tuple[object, ...] | None, now: datetime) -> tuple[dict[str, object], StoredCompany | None]:
     """The row to store for `new` (or None when nothing changed) and the old state as a company."""
     row = company_to_row(new)
     row["removed_at"] = None
     if old is not None and tuple(row[c] for c in FEED_COLUMNS) == old[: len(FEED_COLUMNS)]:
         return {}, None
-    before = stored_from_tuple(old) if old is not None else None
     stamp = iso(now)
-    if before is None:
+    if old is None:
         row.update(status_since=stamp, sync_since=stamp if new.sync_app else None, first_seen_at=stamp)
-    else:
-        status_since, sync_since, first_seen_at = old[len(FEED_COLUMNS) :]
-        row["status_since"] = stamp if _status_key(before.status) != _status_key(new) else status_since
-        row["sync_since"] = stamp if _sync_key(before.status) != _sync_key(new) else sync_since
-        row["first_seen_at"] = first_seen_at
+        return row, None
+    before = stored_from_tuple(old)
+    status_since, sync_since, first_seen_at = old[len(FEED_COLUMNS) :]
+    row["status_since"] = stamp if _status_key(before.status) != _status_key(new) else status_since
+    row["sync_since"] = stamp if _sync_key(before.status) != _sync_key(new) else sync_since
+    row["first_seen_at"] = first_seen_at
     return row, before
 
 
@@ -153,7 +155,9 @@ class Poller:
             if self.failing_since is not None:
                 log.warning(
                     "Polling works again after %d failed polls since %s (%s)",
-                    self.consecutive_failures, iso(self.failing_since), self.feed.description,
+                    self.consecutive_failures,
+                    iso(self.failing_since),
+                    self.feed.description,
                 )
             self.failing_since = None
             self.consecutive_failures = 0
@@ -163,7 +167,8 @@ class Poller:
             self.failing_since = outcome.started_at
             log.warning(
                 "Polling failed (%s): %s; keeping the last good state and retrying with back-off",
-                self.feed.description, outcome.error,
+                self.feed.description,
+                outcome.error,
             )
         else:
             log.debug("Poll %d failing in a row: %s", self.consecutive_failures, outcome.error)
@@ -185,7 +190,9 @@ class Poller:
         except Exception as exc:
             # Everything the poll wrote is rolled back; it counts as failed, and /healthz says why.
             log.exception("Storing a poll failed; it was rolled back")
-            outcome = PollOutcome(ok=False, started_at=started, error=f"storing the poll failed: {type(exc).__name__}: {exc}"[:500])
+            outcome = PollOutcome(
+                ok=False, started_at=started, error=f"storing the poll failed: {type(exc).__name__}: {exc}"[:500]
+            )
             return self._failed(outcome)
         self._tell(snapshot)
         # What a poll keeps (a parsed company per record) lives until the next change: out of the cyclic
@@ -236,7 +243,7 @@ class Poller:
                 row, before = next_row(company, old, now)
                 if row:
                     (changed_rows if old is not None else new_rows).append(row)
-                    after = StoredCompany(company, from_iso(row["status_since"]), from_iso(row["sync_since"]))  # type: ignore[arg-type]
+                    after = StoredCompany(company, from_iso(str(row["status_since"])), from_iso(_text(row["sync_since"])))
                     removed_at = old[REMOVED_AT] if old is not None else None
                     if removed_at is not None:
                         outcome.returned[company.id] = str(removed_at)

@@ -62,7 +62,7 @@ class Reminders:
     # --- the buttons ------------------------------------------------------------------------------
 
     async def press_remind(self, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond | None) -> None:
-        """"Remind account holder to grant permission" pressed; whatever fails, the presser gets an answer."""
+        """ "Remind account holder to grant permission" pressed; whatever fails, the presser gets an answer."""
         try:
             await self.remind(body, action, respond)
         except Exception:
@@ -97,7 +97,9 @@ class Reminders:
         if not sent:  # Slack said no: pressing again may work
             self.store.release_press(press.key)
 
-    async def _remind(self, body: dict[str, Any], respond: AsyncRespond | None, user_id: str, company_id: str, now: datetime) -> bool:
+    async def _remind(
+        self, body: dict[str, Any], respond: AsyncRespond | None, user_id: str, company_id: str, now: datetime
+    ) -> bool:
         """False when a reminder was attempted and did not reach the holder."""
         services = self.services
         viewer = await slack_viewer(self.client, self.store, user_id, now)

@@ -49,9 +49,7 @@ WHAT_IT_OPENS = (
 )
 
 
-def holder_request(
-    requester_user_id: str, requester: Person, company_name: str, practice_name: str, reminder_id: int
-) -> Message:
+def holder_request(requester_user_id: str, requester: Person, company_name: str, practice_name: str, reminder_id: int) -> Message:
     """The account holder's DM: who asks, for which company, what it opens, where to grant it."""
     who_mention = mention(requester_user_id)
     known_as = escape(requester.name) + ", " + escape(requester.email) if requester.name else escape(requester.email)

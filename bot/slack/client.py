@@ -22,7 +22,7 @@ class _NoBlindRepost:
     """A new message that met a 5xx or a dropped connection may have been posted all the same. Retrying it
     blindly could post it twice, so these are left to the alert outbox, which looks first (bot/delivery.py)."""
 
-    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
         if request.url.endswith("/chat.postMessage"):
             return False
         return await super()._can_retry_async(  # type: ignore[misc]
@@ -49,12 +49,12 @@ class CountingRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         self.metrics = metrics
         self.max_retry_after = max_retry_after
 
-    async def can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    async def can_retry_async(self, *, state, request, response=None, error=None) -> bool:
         if self.metrics is not None and response is not None and response.status_code == 429:
             self.metrics.slack_429(request.url.rsplit("/", 1)[-1])
         return await super().can_retry_async(state=state, request=request, response=response, error=error)
 
-    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
         if response is None or response.status_code != 429:
             return False
         if self.max_retry_after is None:
@@ -101,7 +101,7 @@ class MeteredWebClient(AsyncWebClient):
     def in_flight(self) -> int:
         return self.calls_in_flight.count
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         self.calls_in_flight.started()
         if self.metrics is not None:
             self.metrics.slack_in_flight.inc()

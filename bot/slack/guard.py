@@ -35,8 +35,6 @@ def signature_headers_problem(timestamp: object, signature: object) -> str | Non
     return None
 
 
-
-
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     """True when objects and lists nest more than `limit` levels (walked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]

@@ -97,13 +97,13 @@ def _incident(row: dict[str, Any]) -> Incident:
         condition=Condition(row["condition"]),
         detail=row["detail"] or "",
         error_kind=row["error_kind"],
-        since=from_iso(row["since"]),  # type: ignore[arg-type]
-        opened_at=from_iso(row["opened_at"]),  # type: ignore[arg-type]
+        since=from_iso(row["since"]),
+        opened_at=from_iso(row["opened_at"]),
         changed_at=from_iso(row["changed_at"]),
         resolved_at=from_iso(row["resolved_at"]),
         version=row["version"] or 0,
         reopens=row.get("reopens") or 0,
-        flaps=tuple(from_iso(t) for t in json.loads(row.get("flaps") or "[]")),  # type: ignore[misc]
+        flaps=tuple(from_iso(t) for t in json.loads(row.get("flaps") or "[]")),
         flapping=bool(row.get("flapping")),
     )
 
@@ -124,7 +124,7 @@ def _group(row: dict[str, Any]) -> AlertGroup:
     return AlertGroup(
         id=row["id"],
         channel=row["channel"],
-        created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+        created_at=from_iso(row["created_at"]),
         ts=row["ts"],
         acked_by=row["acked_by"],
         acked_at=from_iso(row["acked_at"]),
@@ -150,7 +150,7 @@ class AlertStore:
                 [user_id, iso(now), channel, key],
             )
             return True
-        self.db["subscriptions"].insert(
+        self.db.table("subscriptions").insert(
             {"channel": channel, "company_id": key, "created_by": user_id, "created_at": iso(now)}
         )
         return True
@@ -166,7 +166,7 @@ class AlertStore:
                 row["channel"],
                 None if row["company_id"] == EVERY_COMPANY else row["company_id"],
                 row["created_by"],
-                from_iso(row["created_at"]),  # type: ignore[arg-type]
+                from_iso(row["created_at"]),
                 from_iso(row["lapsed_at"]),
                 from_iso(row["lapse_told_at"]),
             )
@@ -211,14 +211,14 @@ class AlertStore:
     # --- snoozes -----------------------------------------------------------------------
 
     def snooze(self, channel: str, company_id: str, until: datetime, user_id: str, now: datetime) -> None:
-        self.db["snoozes"].upsert(
+        self.db.table("snoozes").upsert(
             {"channel": channel, "company_id": company_id, "until": iso(until), "by_user": user_id, "created_at": iso(now)},
             pk=("channel", "company_id"),
         )
 
     def active_snoozes(self, now: datetime) -> dict[tuple[str, str], datetime]:
         return {
-            (channel, company_id): from_iso(until)  # type: ignore[misc]
+            (channel, company_id): from_iso(until)
             for channel, company_id, until in self.db.execute(
                 "select channel, company_id, until from snoozes where until > ?", [iso(now)]
             )
@@ -235,13 +235,15 @@ class AlertStore:
 
     def take_due_deferred_alerts(self, now: datetime) -> list[tuple[str, int]]:
         """Alerts whose snooze has ended, removed from the waiting list as they are handed out."""
-        due = [tuple(row) for row in self.db.execute("select channel, incident_id from deferred_alerts where until <= ?", [iso(now)])]
+        due = [
+            tuple(row) for row in self.db.execute("select channel, incident_id from deferred_alerts where until <= ?", [iso(now)])
+        ]
         self.db.execute("delete from deferred_alerts where until <= ?", [iso(now)])
-        return due  # type: ignore[return-value]
+        return due
 
     def snoozes_created_by(self, user_id: str, now: datetime) -> list[Snooze]:
         return [
-            Snooze(row["channel"], row["company_id"], from_iso(row["until"]), row["by_user"])  # type: ignore[arg-type]
+            Snooze(row["channel"], row["company_id"], from_iso(row["until"]), row["by_user"])
             for row in select(self.db, "snoozes", "by_user = ? and until > ?", [user_id, iso(now)], order_by="until")
         ]
 
@@ -263,7 +265,11 @@ class AlertStore:
             f"select company_id, condition, phase, since, detail, incident_id from conditions {where}", params
         ):
             known.setdefault(company_id, {})[Condition(condition)] = ConditionState(
-                Condition(condition), Phase(phase), from_iso(since), detail or "", incident_id  # type: ignore[arg-type]
+                Condition(condition),
+                Phase(phase),
+                from_iso(since),
+                detail or "",
+                incident_id,
             )
 
     # The writes below run once per company in a storm: plain SQL, without sqlite-utils' table introspection.
@@ -297,9 +303,7 @@ class AlertStore:
         )
 
     def resolve_incident(self, incident_id: int, now: datetime) -> None:
-        self.db.execute(
-            "update incidents set resolved_at = ?, version = version + 1 where id = ?", [iso(now), incident_id]
-        )
+        self.db.execute("update incidents set resolved_at = ?, version = version + 1 where id = ?", [iso(now), incident_id])
 
     def reopen_removed_incident(self, incident_id: int, now: datetime) -> None:
         """A company closed as removed is back with the same problem: its incident is open again."""
@@ -310,15 +314,24 @@ class AlertStore:
     def incident_closed_at(self, company_id: str, condition: Condition, closed_at: str) -> Incident | None:
         """The company's incident of this condition that was resolved at exactly `closed_at` (an ISO time)."""
         rows = select(
-            self.db, "incidents", "company_id = ? and condition = ? and resolved_at = ?",
-            [company_id, condition.value, closed_at], order_by="id desc",
+            self.db,
+            "incidents",
+            "company_id = ? and condition = ? and resolved_at = ?",
+            [company_id, condition.value, closed_at],
+            order_by="id desc",
         )
         return _incident(rows[0]) if rows else None
 
     def latest_incident(self, company_id: str, condition: Condition) -> Incident | None:
         """The company's most recent incident of this condition, open or not."""
         rows = list(
-            select(self.db, "incidents", "company_id = ? and condition = ?", [company_id, condition.value], order_by="id desc limit 1")
+            select(
+                self.db,
+                "incidents",
+                "company_id = ? and condition = ?",
+                [company_id, condition.value],
+                order_by="id desc limit 1",
+            )
         )
         return _incident(rows[0]) if rows else None
 
@@ -410,7 +423,12 @@ class AlertStore:
         return _group(rows[0]) if rows else None
 
     def group_incident_ids(self, group_id: int) -> list[int]:
-        return [row[0] for row in self.db.execute("select incident_id from alert_messages where group_id = ? order by incident_id", [group_id])]
+        return [
+            row[0]
+            for row in self.db.execute(
+                "select incident_id from alert_messages where group_id = ? order by incident_id", [group_id]
+            )
+        ]
 
     def set_group_ts(self, group_id: int, ts: str) -> None:
         self.db.execute("update alert_groups set ts = ? where id = ?", [ts, group_id])
@@ -426,8 +444,14 @@ class AlertStore:
             "insert or ignore into outbox (key, channel, kind, incident_id, group_id, body, created_at, due_at, attempts, state)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, 0, 'pending')",
             [
-                entry.key, entry.channel, entry.kind.value, entry.incident_id, entry.group_id,
-                json.dumps(entry.body or {}), iso(now), iso(now),
+                entry.key,
+                entry.channel,
+                entry.kind.value,
+                entry.incident_id,
+                entry.group_id,
+                json.dumps(entry.body or {}),
+                iso(now),
+                iso(now),
             ],
         )
         return cursor.rowcount > 0
@@ -467,11 +491,11 @@ class AlertStore:
                     incident_id=row[4],
                     group_id=row[5],
                     body=json.loads(row[6] or "{}"),
-                    created_at=from_iso(row[7]),  # type: ignore[arg-type]
+                    created_at=from_iso(row[7]),
                     attempts=row[8],
                     in_flight_at=from_iso(row[9]),
                 ),
-                from_iso(row[10]),  # type: ignore[misc]
+                from_iso(row[10]),
             )
             for row in self.db.execute(
                 "select id, key, channel, kind, incident_id, group_id, body, created_at, attempts, in_flight_at, due_at"
@@ -483,8 +507,7 @@ class AlertStore:
     def next_due_at(self) -> datetime | None:
         """When the next row of a channel that is not broken falls due."""
         row = self.db.execute(
-            "select min(due_at) from outbox where state = 'pending'"
-            " and channel not in (select channel from broken_channels)"
+            "select min(due_at) from outbox where state = 'pending' and channel not in (select channel from broken_channels)"
         ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
@@ -543,8 +566,7 @@ class AlertStore:
         # A channel the bot cannot post in is told to its subscribers and shown as degraded; its waiting rows
         # are not "alerts not reaching Slack" for the whole bot (docs/operations.md).
         row = self.db.execute(
-            "select min(created_at) from outbox where state = 'pending'"
-            " and channel not in (select channel from broken_channels)"
+            "select min(created_at) from outbox where state = 'pending' and channel not in (select channel from broken_channels)"
         ).fetchone()
         return counts, (from_iso(row[0]) if row and row[0] else None)
 
@@ -563,6 +585,7 @@ class AlertStore:
 
     def parent_post_pending(self, channel: str, incident_id: int | None, group_id: int | None) -> bool:
         """Is the message a reply or an update belongs to still waiting in the outbox?"""
+        params: list[object]
         if group_id is not None:
             sql, params = "kind = 'group_post' and group_id = ?", [group_id]
         else:
@@ -586,8 +609,12 @@ class AlertStore:
         self.db.execute(
             "insert or replace into digests (channel, at, tz, every_day, created_by, created_at) values (?, ?, ?, ?, ?, ?)",
             [
-                schedule.channel, schedule.at.strftime("%H:%M"), schedule.tz, int(schedule.every_day),
-                schedule.created_by, iso(schedule.created_at),
+                schedule.channel,
+                schedule.at.strftime("%H:%M"),
+                schedule.tz,
+                int(schedule.every_day),
+                schedule.created_by,
+                iso(schedule.created_at),
             ],
         )
 
@@ -603,7 +630,7 @@ class AlertStore:
                 tz=row["tz"],
                 every_day=bool(row["every_day"]),
                 created_by=row["created_by"] or "",
-                created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+                created_at=from_iso(row["created_at"]),
             )
             for row in select(self.db, "digests", where, params, order_by="channel")
         ]
@@ -630,4 +657,4 @@ class AlertStore:
         if value is None:
             self.db.execute("delete from settings_state where name = ?", [name])
         else:
-            self.db["settings_state"].upsert({"name": name, "value": value}, pk="name")
+            self.db.table("settings_state").upsert({"name": name, "value": value}, pk="name")

@@ -191,8 +191,8 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
             return  # the same account, poll after poll: nothing to write
         self._account = None  # re-read after the write (also right if the transaction rolls back)
         with self.db.atomic():
-            self.db["account"].delete_where()
-            self.db["account"].insert(
+            self.db.table("account").delete_where()
+            self.db.table("account").insert(
                 {
                     "id": account.id,
                     "name": account.name,
@@ -201,8 +201,8 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
                     "updated_at": iso(now),
                 }
             )
-            self.db["account_users"].delete_where()
-            self.db["account_users"].insert_all(
+            self.db.table("account_users").delete_where()
+            self.db.table("account_users").insert_all(
                 (
                     {
                         "email": user.email,
@@ -240,9 +240,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
     # --- companies ---------------------------------------------------------------------
 
     def companies(self) -> dict[str, StoredCompany]:
-        return {
-            row["id"]: row_to_company(row) for row in select(self.db, "companies", "removed_at is null")
-        }
+        return {row["id"]: row_to_company(row) for row in select(self.db, "companies", "removed_at is null")}
 
     def feed_rows(self, company_ids: list[str] | None = None) -> dict[str, tuple[Any, ...]]:
         """Companies (all, or these) as tuples of FEED_COLUMNS then KEPT_COLUMNS: cheap to hold and compare."""
@@ -274,10 +272,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         return self._company_cache[company_id]
 
     def company_names(self) -> list[tuple[str, str]]:
-        return [
-            (row[0], row[1])
-            for row in self.db.execute("select id, name from companies where removed_at is null")
-        ]
+        return [(row[0], row[1]) for row in self.db.execute("select id, name from companies where removed_at is null")]
 
     def overview_rows(self) -> list[tuple[Any, ...]]:
         """(id, name, integration_status, status_since, sync_status, sync_location) of every listed company:
@@ -316,9 +311,9 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         """Store companies seen for the first time and changed ones (callers hold the transaction)."""
         # A plain insert for the new ones: half the statements of an upsert, which the first poll feels.
         if new_rows:
-            self.db["companies"].insert_all(new_rows, pk="id", batch_size=500)
+            self.db.table("companies").insert_all(new_rows, pk="id", batch_size=500)
         if changed_rows:
-            self.db["companies"].upsert_all(changed_rows, pk="id", batch_size=500)
+            self.db.table("companies").upsert_all(changed_rows, pk="id", batch_size=500)
         self.companies_version += 1
 
     def mark_removed(self, company_ids: Iterable[str], now: datetime) -> int:
@@ -336,7 +331,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
     def missing_companies(self) -> dict[str, datetime]:
         """Listed companies that recent complete listings left out, and since when."""
         return {
-            row[0]: from_iso(row[1])  # type: ignore[misc]
+            row[0]: from_iso(row[1])
             for row in self.db.execute(
                 "select id, missing_since from companies where removed_at is null and missing_since is not null"
             )
@@ -353,15 +348,13 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
             self.companies_version += 1  # cards read companies from memory
         for start in range(0, len(company_ids), 500):
             chunk = company_ids[start : start + 500]
-            self.db.execute(
-                f"update companies set missing_since = ? where id in ({','.join('?' * len(chunk))})", [value, *chunk]
-            )
+            self.db.execute(f"update companies set missing_since = ? where id in ({','.join('?' * len(chunk))})", [value, *chunk])
 
     # --- poll runs ---------------------------------------------------------------------
 
     def record_poll(self, run: PollRun) -> None:
         self.polls_version += 1
-        self.db["poll_runs"].insert(
+        self.db.table("poll_runs").insert(
             {
                 "started_at": iso(run.started_at),
                 "finished_at": iso(run.finished_at),
@@ -415,6 +408,6 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
 
     def remember_slack_user(self, user_id: str, email: str | None, name: str | None, now: datetime) -> None:
         self._slack_users[user_id] = (email, now)
-        self.db["slack_users"].upsert(
+        self.db.table("slack_users").upsert(
             {"user_id": user_id, "email": email, "name": name, "fetched_at": iso(now)}, pk="user_id"
         )

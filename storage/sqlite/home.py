@@ -68,14 +68,10 @@ class HomeStore:
     def mark_home_stale(self, opened_since: datetime) -> int:
         """Every recent viewer's Home tab now shows old data; returns how many."""
         with self.db.atomic():
-            cursor = self.db.execute(
-                "update home_viewers set stale = 1 where opened_at >= ? and stale = 0", [_iso(opened_since)]
-            )
+            cursor = self.db.execute("update home_viewers set stale = 1 where opened_at >= ? and stale = 0", [_iso(opened_since)])
             return cursor.rowcount
 
-    def home_viewers_to_refresh(
-        self, opened_since: datetime, published_before: datetime, limit: int
-    ) -> list[HomeViewer]:
+    def home_viewers_to_refresh(self, opened_since: datetime, published_before: datetime, limit: int) -> list[HomeViewer]:
         """Stale views of recent viewers not published lately, the longest-waiting first, so that past the
         limit every viewer still gets a turn."""
         rows = self.db.execute(

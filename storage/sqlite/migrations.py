@@ -10,15 +10,15 @@ migrations = Migrations("integration-bot")
 
 @migrations(name="0001_practice")
 def practice(db: Database) -> None:
-    db["account"].create(
+    db.table("account").create(
         {"id": str, "name": str, "holder_name": str, "holder_email": str, "updated_at": str},
         pk="id",
     )
-    db["account_users"].create(
+    db.table("account_users").create(
         {"email": str, "name": str, "all_companies": int, "company_ids": str},
         pk="email",
     )
-    db["companies"].create(
+    db.table("companies").create(
         {
             "id": str,
             "name": str,
@@ -40,9 +40,9 @@ def practice(db: Database) -> None:
         pk="id",
         not_null={"name", "name_key", "integration_status", "publication_errors"},
     )
-    db["companies"].create_index(["name_key"])
-    db["companies"].create_index(["integration_status"])
-    db["poll_runs"].create(
+    db.table("companies").create_index(["name_key"])
+    db.table("companies").create_index(["integration_status"])
+    db.table("poll_runs").create(
         {
             "id": int,
             "started_at": str,
@@ -55,7 +55,7 @@ def practice(db: Database) -> None:
         },
         pk="id",
     )
-    db["slack_users"].create(
+    db.table("slack_users").create(
         {"user_id": str, "email": str, "name": str, "fetched_at": str},
         pk="user_id",
     )
@@ -63,16 +63,16 @@ def practice(db: Database) -> None:
 
 @migrations(name="0002_alerts")
 def alerts(db: Database) -> None:
-    db["subscriptions"].create(
+    db.table("subscriptions").create(
         # company_id "*" stands for every company: a primary key cannot hold NULL.
         {"channel": str, "company_id": str, "created_by": str, "created_at": str},
         pk=("channel", "company_id"),
     )
-    db["conditions"].create(
+    db.table("conditions").create(
         {"company_id": str, "condition": str, "phase": str, "since": str, "detail": str, "incident_id": int},
         pk=("company_id", "condition"),
     )
-    db["incidents"].create(
+    db.table("incidents").create(
         {
             "id": int,
             "company_id": str,
@@ -87,12 +87,12 @@ def alerts(db: Database) -> None:
         },
         pk="id",
     )
-    db["incidents"].create_index(["company_id", "condition", "since"])
-    db["alert_groups"].create(
+    db.table("incidents").create_index(["company_id", "condition", "since"])
+    db.table("alert_groups").create(
         {"id": int, "channel": str, "created_at": str, "ts": str, "acked_by": str, "acked_at": str},
         pk="id",
     )
-    db["alert_messages"].create(
+    db.table("alert_messages").create(
         {
             "channel": str,
             "incident_id": int,
@@ -104,12 +104,12 @@ def alerts(db: Database) -> None:
         },
         pk=("channel", "incident_id"),
     )
-    db["alert_messages"].create_index(["group_id"])
-    db["snoozes"].create(
+    db.table("alert_messages").create_index(["group_id"])
+    db.table("snoozes").create(
         {"channel": str, "company_id": str, "until": str, "by_user": str, "created_at": str},
         pk=("channel", "company_id"),
     )
-    db["outbox"].create(
+    db.table("outbox").create(
         {
             "id": int,
             "key": str,
@@ -132,15 +132,15 @@ def alerts(db: Database) -> None:
         defaults={"attempts": 0, "state": "pending"},
     )
     # The unique key is what makes a replayed poll unable to queue the same alert twice.
-    db["outbox"].create_index(["key"], unique=True)
-    db["outbox"].create_index(["state", "due_at"])
-    db["settings_state"].create({"name": str, "value": str}, pk="name")
+    db.table("outbox").create_index(["key"], unique=True)
+    db.table("outbox").create_index(["state", "due_at"])
+    db.table("settings_state").create({"name": str, "value": str}, pk="name")
 
 
 @migrations(name="0003_reminders")
 def reminders(db: Database) -> None:
     # Reminders to the account holder to grant the Company settings permission, and how each loop closed.
-    db["reminders"].create(
+    db.table("reminders").create(
         {
             "id": int,
             "company_id": str,
@@ -168,25 +168,25 @@ def reminders(db: Database) -> None:
         not_null={"company_id", "requester_user_id", "requested_at", "outcome", "claimed_polls"},
         defaults={"claimed_polls": 0},
     )
-    db["reminders"].create_index(["requester_user_id", "company_id", "requested_at"])
-    db["reminders"].create_index(["closed_at", "outcome"])
+    db.table("reminders").create_index(["requester_user_id", "company_id", "requested_at"])
+    db.table("reminders").create_index(["closed_at", "outcome"])
 
 
 @migrations(name="0004_home")
 def home(db: Database) -> None:
     # Who opened the App Home tab lately, so a changing poll can refresh it (throttled).
-    db["home_viewers"].create(
+    db.table("home_viewers").create(
         {"user_id": str, "opened_at": str, "published_at": str, "filter": str, "page": int, "stale": int},
         pk="user_id",
         not_null={"opened_at"},
     )
-    db["home_viewers"].create_index(["stale", "opened_at"])
+    db.table("home_viewers").create_index(["stale", "opened_at"])
 
 
 @migrations(name="0005_deferred_alerts")
 def deferred_alerts(db: Database) -> None:
     # An alert held back by a snooze, to be posted when the snooze ends if the problem is still there.
-    db["deferred_alerts"].create({"channel": str, "incident_id": int, "until": str}, pk=("channel", "incident_id"))
+    db.table("deferred_alerts").create({"channel": str, "incident_id": int, "until": str}, pk=("channel", "incident_id"))
 
 
 @migrations(name="0006_presses")
@@ -194,51 +194,51 @@ def presses(db: Database) -> None:
     # One row per button press that took effect, under its dedup key (person or target, action, target):
     # a second press, a retry from Slack or a second person at once finds the key taken and does nothing.
     # `until`: when the same key may act again (null: never); `claims` counts how often it did.
-    db["presses"].create(
+    db.table("presses").create(
         {"key": str, "user_id": str, "pressed_at": str, "until": str, "claims": int},
         pk="key",
         not_null={"pressed_at", "claims"},
         defaults={"claims": 1},
     )
-    db["presses"].create_index(["until"])
+    db.table("presses").create_index(["until"])
 
 
 @migrations(name="0007_subscription_lapse")
 def subscription_lapse(db: Database) -> None:
     # A subscription whose subscriber lost the Company settings permission lapses: no alerts until renewed.
-    db["subscriptions"].add_column("lapsed_at", str)
-    db["subscriptions"].add_column("lapse_told_at", str)
+    db.table("subscriptions").add_column("lapsed_at", str)
+    db.table("subscriptions").add_column("lapse_told_at", str)
 
 
 @migrations(name="0008_outbox_channels")
 def outbox_channels(db: Database) -> None:
     # The outbox is read one channel at a time (each channel's head row first), so no channel waits behind
     # another channel's backlog.
-    db["outbox"].create_index(["state", "channel", "id"])
+    db.table("outbox").create_index(["state", "channel", "id"])
     # A channel the bot cannot post in (channel_not_found, not_in_channel, is_archived): its alerts wait
     # there, its subscribers are told once, and it is tried again when the bot is invited (or hourly).
-    db["broken_channels"].create({"channel": str, "error": str, "since": str, "retry_at": str}, pk="channel")
+    db.table("broken_channels").create({"channel": str, "error": str, "since": str, "retry_at": str}, pk="channel")
 
 
 @migrations(name="0009_missing_companies")
 def missing_companies(db: Database) -> None:
     # When a listed company was first left out of a complete listing; it is closed as removed only after a
     # whole day of that (bot/poller.py REMOVED_AFTER), and cleared when it is listed again.
-    db["companies"].add_column("missing_since", str)
+    db.table("companies").add_column("missing_since", str)
 
 
 @migrations(name="0010_alert_rules")
 def alert_rules(db: Database) -> None:
     # A device alert is a group of Sync App alerts on one computer: its location (null for a storm's group).
-    db["alert_groups"].add_column("location", str)
+    db.table("alert_groups").add_column("location", str)
     # Flapping: how often an incident came back within the flap window (ever, and the recent times as a JSON
     # list of ISO instants), and whether it is marked flapping now.
-    db["incidents"].add_column("reopens", int, not_null_default=0)
-    db["incidents"].add_column("flaps", str)
-    db["incidents"].add_column("flapping", int, not_null_default=0)
-    db["incidents"].create_index(["flapping"])
+    db.table("incidents").add_column("reopens", int, not_null_default=0)
+    db.table("incidents").add_column("flaps", str)
+    db.table("incidents").add_column("flapping", int, not_null_default=0)
+    db.table("incidents").create_index(["flapping"])
     # A channel's daily digest: local time HH:MM in the IANA zone of the person who set it.
-    db["digests"].create(
+    db.table("digests").create(
         {"channel": str, "at": str, "tz": str, "every_day": int, "created_by": str, "created_at": str},
         pk="channel",
         not_null={"at", "tz", "every_day", "created_at"},

@@ -48,7 +48,7 @@ class ReminderStore:
     db: Database
 
     def _reminders_where(self, where: str, args: Iterable[Any] = ()) -> list[Reminder]:
-        return [_row_to_reminder(row) for row in self.db[TABLE].rows_where(where, list(args), order_by="id")]
+        return [_row_to_reminder(row) for row in self.db.table(TABLE).rows_where(where, list(args), order_by="id")]
 
     def reminder(self, reminder_id: int) -> Reminder | None:
         found = self._reminders_where("id = ?", [reminder_id])
@@ -93,7 +93,7 @@ class ReminderStore:
         now: datetime,
     ) -> int:
         with self.db.atomic():
-            table = self.db[TABLE].insert(
+            table = self.db.table(TABLE).insert(
                 {
                     "company_id": company_id,
                     "company_name": company_name,
@@ -115,7 +115,7 @@ class ReminderStore:
             return
         with self.db.atomic():
             for reminder_id in ids:
-                self.db[TABLE].update(reminder_id, values)
+                self.db.table(TABLE).update(reminder_id, values)
 
     def reminder_sent(self, reminder_id: int, holder_user_id: str, channel: str, ts: str, now: datetime) -> None:
         self._update(
@@ -130,7 +130,9 @@ class ReminderStore:
             },
         )
 
-    def reminder_failed(self, reminder_id: int, outcome: str, holder_user_id: str | None = None, error: str | None = None) -> None:
+    def reminder_failed(
+        self, reminder_id: int, outcome: str, holder_user_id: str | None = None, error: str | None = None
+    ) -> None:
         values: dict[str, Any] = {"outcome": outcome, "error": error}
         if holder_user_id:
             values["holder_user_id"] = holder_user_id
@@ -140,13 +142,13 @@ class ReminderStore:
         """The holder pressed "I've granted it": from now on, polls without it in the feed are counted."""
         with self.db.atomic():
             for reminder_id in reminder_ids:
-                row = self.db[TABLE].get(reminder_id)
+                row = self.db.table(TABLE).get(reminder_id)
                 if row["claimed_at"]:
                     continue  # a second press does not restart the count
                 values: dict[str, Any] = {"claimed_at": _iso(now), "claimed_polls": 0}
                 if row["outcome"] == Outcome.SENT.value:
                     values["outcome"] = Outcome.GRANTED_CLAIMED.value
-                self.db[TABLE].update(reminder_id, values)
+                self.db.table(TABLE).update(reminder_id, values)
 
     def reminders_confirmed(self, reminder_ids: Iterable[int], now: datetime) -> None:
         self._update(
@@ -165,9 +167,7 @@ class ReminderStore:
         if not ids:
             return
         with self.db.atomic():
-            self.db.execute(
-                f"update {TABLE} set claimed_polls = claimed_polls + 1 where id in ({','.join('?' * len(ids))})", ids
-            )
+            self.db.execute(f"update {TABLE} set claimed_polls = claimed_polls + 1 where id in ({','.join('?' * len(ids))})", ids)
 
     def reminder_note(self, reminder_id: int, error: str) -> None:
         """A Slack problem after delivery (telling the requester, updating the holder's DM)."""

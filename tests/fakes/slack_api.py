@@ -101,7 +101,9 @@ class FakeSlack:
             user["profile"]["email"] = email
         self.users[user_id] = user
 
-    def inject(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def inject(
+        self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         """The next `times` calls of `method` get this answer instead of the normal one."""
         self._injected.setdefault(method, []).extend(Injected(status, body, headers or {}) for _ in range(times))
 

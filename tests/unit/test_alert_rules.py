@@ -53,7 +53,14 @@ def test_a_location_names_a_computer_whatever_its_case_and_spacing_and_an_empty_
 
 def test_sharing_lists_the_other_companies_on_the_same_computer_and_never_groups_unknown_ones() -> None:
     found = sharing(
-        [("c1", "Acme", "PC-1"), ("c2", "Bright", "pc-1"), ("c3", "Carter", "PC-2"), ("c4", "Dunmore", ""), ("c5", "Evergreen", None), ("c6", "Fen", "")]
+        [
+            ("c1", "Acme", "PC-1"),
+            ("c2", "Bright", "pc-1"),
+            ("c3", "Carter", "PC-2"),
+            ("c4", "Dunmore", ""),
+            ("c5", "Evergreen", None),
+            ("c6", "Fen", ""),
+        ]
     )
     assert found == {"c1": ["Bright"], "c2": ["Acme"]}
 
@@ -83,7 +90,11 @@ def test_unknown_locations_and_other_conditions_are_single_alerts() -> None:
 
 
 def test_more_new_messages_than_the_threshold_are_one_storm_but_joins_never_count() -> None:
-    alerts = [NewAlert(n, Condition.ERROR, "x") for n in range(1, 4)] + [offline(4, "PC-1"), offline(5, "PC-1"), offline(6, "PC-9")]
+    alerts = [NewAlert(n, Condition.ERROR, "x") for n in range(1, 4)] + [
+        offline(4, "PC-1"),
+        offline(5, "PC-1"),
+        offline(6, "PC-9"),
+    ]
     plan = route(alerts, {"pc-9": 7}, threshold=3)
     assert plan.storm == [1, 2, 3, 4, 5] and plan.joins == {7: [6]} and plan.devices == [] and plan.singles == []
     assert route(alerts[:3] + alerts[5:], {"pc-9": 7}, threshold=3).storm == []
@@ -92,9 +103,18 @@ def test_more_new_messages_than_the_threshold_are_one_storm_but_joins_never_coun
 def facts(incident_id: int, name: str, *, resolved: bool = False, flapping: bool = False) -> AlertFacts:
     since = NOW - timedelta(minutes=30)
     return AlertFacts(
-        incident_id=incident_id, company_id=f"c{incident_id}", company=name, software="Sage 50",
-        condition=Condition.SYNC_OFFLINE, detail="RECEPTION-PC", error_kind=None, since=since,
-        resolved_at=NOW if resolved else None, article=HELP.match(None, "sync_app"), flaps=3 if flapping else 0, flapping=flapping,
+        incident_id=incident_id,
+        company_id=f"c{incident_id}",
+        company=name,
+        software="Sage 50",
+        condition=Condition.SYNC_OFFLINE,
+        detail="RECEPTION-PC",
+        error_kind=None,
+        since=since,
+        resolved_at=NOW if resolved else None,
+        article=HELP.match(None, "sync_app"),
+        flaps=3 if flapping else 0,
+        flapping=flapping,
     )
 
 
@@ -112,7 +132,9 @@ def test_a_device_alert_names_the_computer_lists_the_companies_and_gives_one_nex
     assert values == {"g:5"}
     half = device_message(5, "RECEPTION-PC", [GroupMember(facts(1, "A", resolved=True)), GroupMember(facts(2, "B"))])
     assert half.text.startswith("RECEPTION-PC is offline: 1 company cannot sync")
-    done = device_message(5, "RECEPTION-PC", [GroupMember(facts(1, "A", resolved=True)), GroupMember(facts(2, "B", resolved=True))])
+    done = device_message(
+        5, "RECEPTION-PC", [GroupMember(facts(1, "A", resolved=True)), GroupMember(facts(2, "B", resolved=True))]
+    )
     assert done.text == "Resolved: the Sync App on RECEPTION-PC runs again; all 2 companies can sync"
     assert not [b for b in done.blocks if b["type"] == "actions"]
 
@@ -161,8 +183,12 @@ def test_a_stable_window_clears_the_mark() -> None:
 # --- the daily digest: when --------------------------------------------------------------------
 
 
-def schedule(at: str = "09:00", tz: str = "Europe/London", every_day: bool = False, created_at: datetime | None = None) -> DigestSchedule:
-    return DigestSchedule("C1", time.fromisoformat(at), tz, every_day, "U1", created_at or datetime(2026, 1, 1, tzinfo=timezone.utc))
+def schedule(
+    at: str = "09:00", tz: str = "Europe/London", every_day: bool = False, created_at: datetime | None = None
+) -> DigestSchedule:
+    return DigestSchedule(
+        "C1", time.fromisoformat(at), tz, every_day, "U1", created_at or datetime(2026, 1, 1, tzinfo=timezone.utc)
+    )
 
 
 def test_a_digest_is_due_from_its_local_time_until_the_end_of_that_day() -> None:
@@ -195,7 +221,9 @@ def test_nine_stays_nine_local_across_daylight_saving_changes(day: date, utc_hou
 def test_no_digest_for_a_time_that_passed_before_it_was_set() -> None:
     set_at_ten = schedule(created_at=datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc))
     assert due_date(set_at_ten, datetime(2026, 11, 30, 10, 5, tzinfo=timezone.utc)) is None
-    assert next_send(set_at_ten, datetime(2026, 11, 30, 10, 5, tzinfo=timezone.utc)) == datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert next_send(set_at_ten, datetime(2026, 11, 30, 10, 5, tzinfo=timezone.utc)) == datetime(
+        2026, 12, 1, 9, 0, tzinfo=timezone.utc
+    )
 
 
 def test_an_unknown_time_zone_is_refused() -> None:
@@ -238,9 +266,15 @@ def stored(record: dict[str, Any], since: datetime | None = None) -> StoredCompa
 def test_the_digest_counts_states_and_lists_the_longest_broken_first_with_who_acknowledged() -> None:
     companies = [
         stored(company("c1", "Fine Ltd")),
-        stored(company("c2", "Recent Error", integration_status="error", error={"kind": "publication", "message": "x"}), NOW - timedelta(hours=1)),
+        stored(
+            company("c2", "Recent Error", integration_status="error", error={"kind": "publication", "message": "x"}),
+            NOW - timedelta(hours=1),
+        ),
         stored(company("c3", "Old Disconnect", integration_status="not_integrated"), NOW - timedelta(days=3)),
-        stored(company("c4", "Offline PC", "Sage 50", sync_app={"status": "offline", "location": "PC-1", "last_seen_at": None}), NOW - timedelta(hours=5)),
+        stored(
+            company("c4", "Offline PC", "Sage 50", sync_app={"status": "offline", "location": "PC-1", "last_seen_at": None}),
+            NOW - timedelta(hours=5),
+        ),
     ]
     facts = digest_facts(companies, {"c3": "U_TOM"})
     assert (facts.total, facts.integrated, facts.error, facts.not_integrated, facts.sync_offline) == (4, 2, 1, 1, 1)
@@ -249,7 +283,9 @@ def test_the_digest_counts_states_and_lists_the_longest_broken_first_with_who_ac
     main, parts = digest_bodies(facts, schedule(), date(2026, 11, 30), NOW, shown=15, per_reply=40)
     assert parts == []
     message = digest_message(main)
-    text = "\n".join([message.text] + [b.get("text", {}).get("text", "") or b.get("elements", [{}])[0].get("text", "") for b in message.blocks])
+    text = "\n".join(
+        [message.text] + [b.get("text", {}).get("text", "") or b.get("elements", [{}])[0].get("text", "") for b in message.blocks]
+    )
     assert message.text == "Daily digest, Monday 30 November 2026: 3 of 4 companies need attention"
     assert "for 3 days · acknowledged by <@U_TOM>" in text and "for 5 h · not acknowledged" in text
     assert text.index("Old Disconnect") < text.index("Offline PC") < text.index("Recent Error")
@@ -263,11 +299,21 @@ def test_the_digest_is_sent_when_all_is_well_too() -> None:
 
 def test_a_digest_of_a_thousand_broken_companies_stays_within_slacks_limits_with_the_full_list_in_its_thread() -> None:
     broken = [
-        stored(company(f"c{n}", f"Client {n:04d} & Sons " + "x" * 70, integration_status="error", error={"kind": "publication", "message": "x"}), NOW - timedelta(minutes=n))
+        stored(
+            company(
+                f"c{n}",
+                f"Client {n:04d} & Sons " + "x" * 70,
+                integration_status="error",
+                error={"kind": "publication", "message": "x"},
+            ),
+            NOW - timedelta(minutes=n),
+        )
         for n in range(1000)
     ]
     facts = digest_facts(broken, {})
-    main, parts = digest_bodies(facts, schedule(), date(2026, 11, 30), NOW, shown=DIGEST_LINES_SHOWN, per_reply=COMPANIES_PER_REPLY)
+    main, parts = digest_bodies(
+        facts, schedule(), date(2026, 11, 30), NOW, shown=DIGEST_LINES_SHOWN, per_reply=COMPANIES_PER_REPLY
+    )
     message = digest_message(main)
     assert len(message.blocks) < 50 and text_size(message.text, message.blocks) <= MESSAGE_TEXT_BUDGET
     assert "…and 985 more: the full list is in the thread." in str(message.blocks)
@@ -276,7 +322,9 @@ def test_a_digest_of_a_thousand_broken_companies_stays_within_slacks_limits_with
     for body in parts:
         reply = digest_list_reply(body)
         assert len(reply.blocks) < 50 and text_size(reply.text, reply.blocks) <= MESSAGE_TEXT_BUDGET
-        listed += [line for block in reply.blocks for line in block.get("text", {}).get("text", "").split("\n") if line.startswith("•")]
+        listed += [
+            line for block in reply.blocks for line in block.get("text", {}).get("text", "").split("\n") if line.startswith("•")
+        ]
     assert len(listed) == 1000 and "Client 0999" in listed[0]  # longest-broken first
 
 
@@ -287,8 +335,14 @@ def test_a_device_alerts_thread_names_each_company_of_a_poll() -> None:
     assert device_news_reply("returned", told, "PC-1", 3).text == (
         "Acme Ltd and Bright &amp; Sons can sync again. Still offline on PC-1: 3 companies."
     )
-    assert device_news_reply("returned", told[:1], "PC-1", 0).text == "Acme Ltd can sync again after 30 min. All back on PC-1: resolved."
-    assert device_news_reply("joined", told[:1], "PC-1", 4).text == "Acme Ltd's Sync App is offline on PC-1 too: 4 companies cannot sync now."
+    assert (
+        device_news_reply("returned", told[:1], "PC-1", 0).text
+        == "Acme Ltd can sync again after 30 min. All back on PC-1: resolved."
+    )
+    assert (
+        device_news_reply("joined", told[:1], "PC-1", 4).text
+        == "Acme Ltd's Sync App is offline on PC-1 too: 4 companies cannot sync now."
+    )
     many = device_news_reply("back", [facts(n, f"Client {n}") for n in range(100)], "PC-1", 100)
     assert many.text.startswith("Back again: Client 0, Client 1") and "and 60 more are offline on PC-1 again" in many.text
     assert len(many.blocks) == 1 and len(many.blocks[0]["text"]["text"]) <= 3000
