@@ -30,7 +30,14 @@ def test_an_advisory_lock_is_held_by_one_connection_until_it_closes(postgres_url
         assert holder.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (True,)
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (False,)
         holder.close()  # a process that dies loses its session, and with it the lock
-        assert other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (True,)
+        # The server ends the session just after the socket closes: wait for the lock (advisory locks obey
+        # lock_timeout), rather than try once.
+        other.execute("SET lock_timeout = '30s'")
+        other.execute("SELECT pg_advisory_lock(%s)", (key,))  # raises LockNotAvailable after the timeout
+        held = other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+        ).fetchone()
+        assert held == (1,)
 
 
 def test_search_path_is_added_to_the_url_keeping_other_parameters() -> None:
