@@ -24,6 +24,8 @@ from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
 from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED, practice
 
+pytest_plugins = ["tests.postgres"]
+
 SIGNING_SECRET = "test-signing-secret"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
