@@ -81,7 +81,9 @@ def outbox_worker(url: str, schema: str, me: str) -> None:
             if crashed_mid_send:
                 conn.execute("UPDATE outbox SET taken_over_by = %s, found_posted = %s WHERE id = %s", (me, bool(already), row_id))
             if not already:
-                conn.execute("INSERT INTO posts (outbox_id, channel, by, at) VALUES (%s, %s, %s, clock_timestamp())", (row_id, channel, me))
+                conn.execute(
+                    "INSERT INTO posts (outbox_id, channel, by, at) VALUES (%s, %s, %s, clock_timestamp())", (row_id, channel, me)
+                )
             conn.execute(
                 "UPDATE outbox SET state = 'sent', sent_at = clock_timestamp(), claimed_by = NULL, claimed_until = NULL "
                 "WHERE id = %s AND claimed_by = %s",
@@ -97,7 +99,9 @@ def poll_worker(url: str, schema: str, me: str, until: float) -> None:
             time.sleep(0.02)
             continue
         for workspace, due_at in due:
-            conn.execute("INSERT INTO polls (workspace, due_at, by, at) VALUES (%s, %s, %s, clock_timestamp())", (workspace, due_at, me))
+            conn.execute(
+                "INSERT INTO polls (workspace, due_at, by, at) VALUES (%s, %s, %s, clock_timestamp())", (workspace, due_at, me)
+            )
             time.sleep(0.02)  # the feed request
             conn.execute(
                 "UPDATE workspace_polls SET next_poll_at = greatest(next_poll_at + %s * interval '1 second', now()), "
@@ -148,8 +152,12 @@ def main() -> int:
         )
         ctx = mp.get_context("fork")
         started = time.time()
-        killed_at = run([ctx.Process(target=outbox_worker, args=(url, schema, f"p{i}")) for i in range(3)], 1.0, db,
-            "SELECT 1 FROM outbox WHERE claimed_by = 'p0' AND in_flight_at IS NOT NULL")
+        killed_at = run(
+            [ctx.Process(target=outbox_worker, args=(url, schema, f"p{i}")) for i in range(3)],
+            1.0,
+            db,
+            "SELECT 1 FROM outbox WHERE claimed_by = 'p0' AND in_flight_at IS NOT NULL",
+        )
         finished = time.time()
         posted, distinct, twice = db.execute(
             "SELECT count(*), count(DISTINCT outbox_id), count(*) - count(DISTINCT outbox_id) FROM posts"
@@ -165,13 +173,17 @@ def main() -> int:
         ).fetchone()
         by_worker = dict(db.execute("SELECT by, count(*) FROM posts GROUP BY by ORDER BY by").fetchall())
         print("Outbox: 3 processes, 2 s lease, p0 killed (SIGKILL) after 1 s")
-        print(f"  rows {ROWS} in {CHANNELS} channels; posted {posted} ({distinct} distinct), posted twice {twice}, unsent {unsent}")
+        print(
+            f"  rows {ROWS} in {CHANNELS} channels; posted {posted} ({distinct} distinct), posted twice {twice}, unsent {unsent}"
+        )
         print(f"  posts by process {by_worker}; out of channel order {out_of_order}")
         print(
             f"  rows p0 held in flight when killed, taken over by another process: {taken_over} "
             f"({found_posted} found already posted, so not posted again); last of them sent {float(last_taken_s or 0):.2f} s after the kill"
         )
-        print(f"  all sent {finished - started:.2f} s after start ({ROWS / (finished - started):.0f} rows/s incl. the lease wait)")
+        print(
+            f"  all sent {finished - started:.2f} s after start ({ROWS / (finished - started):.0f} rows/s incl. the lease wait)"
+        )
         if twice or unsent or out_of_order or distinct != ROWS or not taken_over:
             missed.append("outbox: a row posted twice, lost or out of order")
 
@@ -180,8 +192,12 @@ def main() -> int:
             (WORKSPACES,),
         )
         until = time.time() + POLL_RUN_S
-        killed_at = run([ctx.Process(target=poll_worker, args=(url, schema, f"p{i}", until)) for i in range(3)], 2.0, db,
-            "SELECT 1 FROM workspace_polls WHERE lease_owner = 'p0'")
+        killed_at = run(
+            [ctx.Process(target=poll_worker, args=(url, schema, f"p{i}", until)) for i in range(3)],
+            2.0,
+            db,
+            "SELECT 1 FROM workspace_polls WHERE lease_owner = 'p0'",
+        )
         polls, doubled, doubled_live = db.execute(
             "SELECT count(*), count(*) - count(DISTINCT (workspace, due_at)), "
             "count(*) FILTER (WHERE by <> 'p0') - count(DISTINCT (workspace, due_at)) FILTER (WHERE by <> 'p0') FROM polls"
@@ -190,12 +206,18 @@ def main() -> int:
             "SELECT max(gap) FROM (SELECT extract(epoch FROM at - lag(at) OVER (PARTITION BY workspace ORDER BY at)) AS gap FROM polls) g"
         ).fetchone()[0]
         by_worker = dict(db.execute("SELECT by, count(*) FROM polls GROUP BY by ORDER BY by").fetchall())
-        print(f"Polls: {WORKSPACES} workspaces every {POLL_INTERVAL_S:.0f} s for {POLL_RUN_S:.0f} s, 3 processes, 2 s lease, p0 killed after 2 s")
-        print(f"  polls {polls} (ideal about {WORKSPACES * POLL_RUN_S:.0f}); polled twice for one due time {doubled_live} by live processes, "
-              f"{doubled - doubled_live} redone after p0 died mid-poll")
+        print(
+            f"Polls: {WORKSPACES} workspaces every {POLL_INTERVAL_S:.0f} s for {POLL_RUN_S:.0f} s, 3 processes, 2 s lease, p0 killed after 2 s"
+        )
+        print(
+            f"  polls {polls} (ideal about {WORKSPACES * POLL_RUN_S:.0f}); polled twice for one due time {doubled_live} by live processes, "
+            f"{doubled - doubled_live} redone after p0 died mid-poll"
+        )
         print(f"  polls by process {by_worker}; longest gap between two polls of a workspace {float(worst_gap):.2f} s")
         if doubled_live or float(worst_gap) > POLL_INTERVAL_S + 2 + 0.5:
-            missed.append("polls: a workspace polled twice for one due time by live processes, or left longer than interval + lease")
+            missed.append(
+                "polls: a workspace polled twice for one due time by live processes, or left longer than interval + lease"
+            )
     finally:
         admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
     for line in missed:
