@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.health import StoreCollector, health
 from bot.logs import workspace_logging
 from bot.practice.poller import next_poll_delay
+from bot.practices import Practices
 from bot.services import Services, build_services, utcnow
 from bot.settings import StartupError
 from bot.slack.client import MeteredWebClient
@@ -63,7 +64,8 @@ class QuietAccessLogger(AccessLogger):
         super().log(request, response, time)
 
 
-def build_bolt_app(services: Services) -> AsyncApp:
+def build_bolt_app(services: Services, practices: Practices | None = None) -> AsyncApp:
+    """The Bolt app. Requests go to `practices` (by workspace) when given, else all to `services`."""
     app = AsyncApp(
         client=services.client,
         signing_secret=services.settings.signing_secret,
@@ -77,7 +79,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
         # Runs first for every request, HTTP or Socket Mode: a payload of the wrong shape stops here with a 400.
         before_authorize=RejectMalformed(),
     )
-    register(app, services)
+    register(app, practices or Practices.of(services))
     return app
 
 

@@ -43,6 +43,8 @@ class Services:
     clock: Callable[[], datetime]
     metrics: Metrics = field(default_factory=Metrics)
     started_at: datetime = field(default_factory=utcnow)
+    # With many workspaces each practice's store is a handle on the one shared database, closed by its owner.
+    owns_store: bool = True
     # Built once the rest is (they read it): see build_services.
     reminders: Reminders = field(init=False)
     alert_actions: AlertActions = field(init=False)
@@ -50,7 +52,8 @@ class Services:
 
     async def close(self) -> None:
         await self.feed.close()
-        self.store.close()
+        if self.owns_store:
+            self.store.close()
 
 
 def build_services(
@@ -59,14 +62,21 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
     help_centre: HelpCentre | None = None,
     feed: StatusFeed | None = None,
+    store: Store | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
-    store = Store.open(settings.db_path)
+    """One practice's running parts. Single-workspace mode: the whole bot, on its own database. With many
+    workspaces (bot/practices.py): one per connected workspace, given its `store` handle on the shared
+    database, the shared `metrics` and Help Centre, and `settings` carrying that workspace's bot token and
+    feed (dataclasses.replace of the deployment's)."""
+    owns_store = store is None
+    store = store or Store.open(settings.db_path)
     help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
     feed = feed or feed_from_source(
         settings.status_source, settings.status_api_token, clock, fetch_deadline=fetch_deadline(settings.poll_interval_seconds)
     )
     poller = Poller(store, feed, clock)
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     client = slack_client(settings, metrics)
     alerts = AlertEngine(
         store,
@@ -95,6 +105,7 @@ def build_services(
         clock=clock,
         metrics=metrics,
         started_at=clock(),
+        owns_store=owns_store,
     )
     services.reminders = Reminders(services)
     services.alert_actions = AlertActions(services)

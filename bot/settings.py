@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from bot.secrets import secret_key_problem
+
 
 class SettingsError(Exception):
     """One clear line naming the variable that is missing or malformed."""
@@ -44,13 +46,26 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
     log_format: str = "text"
+    # Many workspaces ("Add to Slack", SPEC.md "Many practices"): the app's OAuth credentials, and the
+    # Fernet key(s) that encrypt the stored feed tokens (comma-separated, newest first: the first encrypts).
+    client_id: str | None = None
+    client_secret: str | None = None
+    secret_key: str | None = None
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.app_token)
 
+    @property
+    def many_workspaces(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
     def require_slack(self) -> None:
         """`serve` needs Slack credentials; `status` and `poll` do not."""
+        if self.many_workspaces:
+            if not self.signing_secret:
+                raise SettingsError("SLACK_SIGNING_SECRET is required with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+            return
         if not self.bot_token:
             raise SettingsError("SLACK_BOT_TOKEN is required to serve (xoxb-...)")
         if not self.socket_mode and not self.signing_secret:
@@ -169,8 +184,31 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     if articles and not Path(articles).is_file():
         raise SettingsError(f"HELP_CENTRE_ARTICLES: no such file {articles!r}")
 
+    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-")
+    client_id = env.get("SLACK_CLIENT_ID", "").strip() or None
+    client_secret = env.get("SLACK_CLIENT_SECRET", "").strip() or None
+    secret_key = env.get("INTEGRATION_BOT_SECRET_KEY", "").strip() or None
+    if bool(client_id) != bool(client_secret):
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        raise SettingsError(
+            f"{missing} is required with {'SLACK_CLIENT_ID' if client_id else 'SLACK_CLIENT_SECRET'} (many workspaces)"
+        )
+    if client_id and bot_token:
+        raise SettingsError(
+            "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both"
+        )
+    if client_id:
+        if not secret_key:
+            raise SettingsError("INTEGRATION_BOT_SECRET_KEY is required with many workspaces (it encrypts the feed tokens)")
+        problem = secret_key_problem(secret_key)
+        if problem:
+            raise SettingsError(f"INTEGRATION_BOT_SECRET_KEY {problem}")
+
     return Settings(
-        bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-"),
+        bot_token=bot_token,
+        client_id=client_id,
+        client_secret=client_secret,
+        secret_key=secret_key,
         signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
         app_token=_token(env, "SLACK_APP_TOKEN", "xapp-"),
         api_base_url=api_base_url,

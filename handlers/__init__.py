@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.practices import Practices
 
 
 async def ack_now(ack: AsyncAck) -> None:
@@ -16,11 +16,11 @@ async def ack_now(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp, services: "Services") -> None:
+def register(app: AsyncApp, practices: "Practices") -> None:
     from handlers import actions, alert_actions, command, events, remind
 
-    command.register(app, services)
-    actions.register(app, services)
-    alert_actions.register(app, services)
-    events.register(app, services)
-    remind.register(app, services)
+    command.register(app, practices)
+    actions.register(app, practices)
+    alert_actions.register(app, practices)
+    events.register(app, practices)
+    remind.register(app, practices)

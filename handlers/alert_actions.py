@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.slack.actions import (
     ACK_ACTION,
@@ -16,18 +16,21 @@ from bot.slack.actions import (
 from handlers import ack_now
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.practices import Practices
 
 
-def register(app: AsyncApp, services: "Services") -> None:
-    async def acknowledge(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await services.alert_actions.acknowledge(body, action, respond)
+def register(app: AsyncApp, practices: "Practices") -> None:
+    async def acknowledge(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+        if services := practices.route(context):
+            await services.alert_actions.acknowledge(body, action, respond)
 
-    async def snooze(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await services.alert_actions.snooze(body, action, respond)
+    async def snooze(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+        if services := practices.route(context):
+            await services.alert_actions.snooze(body, action, respond)
 
-    async def check_again(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await services.alert_actions.check_again(body, action, respond)
+    async def check_again(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+        if services := practices.route(context):
+            await services.alert_actions.check_again(body, action, respond)
 
     app.action(ACK_ACTION)(ack=ack_now, lazy=[acknowledge])
     app.action(SNOOZE_HOUR_ACTION)(ack=ack_now, lazy=[snooze])

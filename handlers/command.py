@@ -5,25 +5,29 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from bot.answers import notices
 from bot.answers.grammar import parse
 from bot.slash import answer
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.practices import Practices
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/integration-status"
 
 
-def register(app: AsyncApp, services: "Services") -> None:
+def register(app: AsyncApp, practices: "Practices") -> None:
     @app.command(COMMAND)
-    async def integration_status(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def integration_status(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         try:
-            message = await answer(services, parse(body.get("text")), body)
+            services = practices.route(context)
+            if services is None:
+                message = notices.not_connected()
+            else:
+                message = await answer(services, parse(body.get("text")), body)
         except Exception:
             log.exception("The slash command failed")
             message = notices.went_wrong()

@@ -9,12 +9,13 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from handlers import ack_now, home
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.practices import Practices
 
 
-def register(app: AsyncApp, services: "Services") -> None:
+def register(app: AsyncApp, practices: "Practices") -> None:
     async def member_joined_channel(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        services.deliverer.channel_joined(event.get("channel"), event.get("user"), context.bot_user_id)
+        if services := practices.route(context):
+            services.deliverer.channel_joined(event.get("channel"), event.get("user"), context.bot_user_id)
 
     app.event("member_joined_channel")(ack=ack_now, lazy=[member_joined_channel])
-    home.register(app, services)
+    home.register(app, practices)

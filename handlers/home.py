@@ -5,22 +5,24 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.home import refresh
 from bot.home.view import HOME_ACTION_PATTERN
 from handlers import ack_now
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.practices import Practices
 
 
-def register(app: AsyncApp, services: "Services") -> None:
-    async def app_home_opened(event: dict[str, Any]) -> None:
-        await refresh.home_opened(services, event)
+def register(app: AsyncApp, practices: "Practices") -> None:
+    async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if services := practices.route(context):
+            await refresh.home_opened(services, event)
 
-    async def home_navigate(body: dict[str, Any], action: dict[str, Any]) -> None:
-        await refresh.navigate(services, body, action)
+    async def home_navigate(body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> None:
+        if services := practices.route(context):
+            await refresh.navigate(services, body, action)
 
     app.event("app_home_opened")(ack=ack_now, lazy=[app_home_opened])
     app.action(re.compile(HOME_ACTION_PATTERN))(ack=ack_now, lazy=[home_navigate])

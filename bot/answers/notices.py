@@ -9,6 +9,15 @@ def went_wrong() -> Message:
     return notice("Something went wrong on our side; nothing was changed. Please try again.")
 
 
+def not_connected(who_can_connect: str = "the person who installed the app, or a workspace admin or owner") -> Message:
+    """Every command in a workspace that has not connected its AutoEntry feed (SPEC.md "Many practices")."""
+    return notice(
+        "This workspace is not connected to AutoEntry yet, so I have no statuses to show. "
+        f"{who_can_connect[:1].upper()}{who_can_connect[1:]} can connect it with `/integration-status connect` "
+        "or the *Connect AutoEntry* button on my Home tab."
+    )
+
+
 def no_statuses_yet() -> Message:
     return notice("No statuses yet: the first poll of the status feed has not finished. Try again in a minute.")
 

@@ -288,6 +288,23 @@ class HttpFeed:
                 )
         raise FeedError(f"/companies: more than {MAX_PAGES} pages")
 
+    async def check_account(self) -> str:
+        """`GET BASE/account` within `fetch_deadline` seconds: the account's name. FeedError with the reason
+        (refused token, not found, not an account, no answer in time) otherwise. Used before a connection is
+        saved (SPEC.md "Many practices")."""
+        try:
+            async with asyncio.timeout(self.fetch_deadline):
+                document = await self._get("/account")
+        except TimeoutError:
+            raise FeedError(f"/account: no answer within {self.fetch_deadline:g} s") from None
+        finally:
+            await self.close()
+        try:
+            account, _ = parse_account(document)
+        except FeedRecordError as exc:
+            raise FeedError(f"/account: {exc}") from None
+        return account.name
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -27,10 +27,11 @@ from bot.practice.models import (
 )
 from storage.sqlite.alerts import AlertStore
 from storage.sqlite.home import HomeStore
-from storage.sqlite.migrations import migrations
+from storage.sqlite.migrations import SINGLE_WORKSPACE, migrations
 from storage.sqlite.presses import PressStore
 from storage.sqlite.query import select
 from storage.sqlite.reminders import ReminderStore
+from storage.sqlite.workspaces import WorkspaceStore
 from storage.timefmt import from_iso, iso
 
 
@@ -117,11 +118,18 @@ def row_to_company(row: dict[str, Any]) -> StoredCompany:
     )
 
 
-class Store(AlertStore, HomeStore, ReminderStore, PressStore):
-    """Storage behind one small interface, so that a shared engine can stand in for SQLite later."""
+class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
+    """One workspace's practice, stored: every read and write is scoped to `workspace` (docs/workspaces.md).
 
-    def __init__(self, db: Database) -> None:
+    `Store.open(path)` gives the database bound to the single workspace (SINGLE_WORKSPACE, the only one in
+    single-workspace mode); `store.for_workspace(team_id)` gives the handle of another workspace on the same
+    database, with its own caches (one handle per workspace, kept)."""
+
+    def __init__(self, db: Database, workspace: str = SINGLE_WORKSPACE, handles: dict[str, "Store"] | None = None) -> None:
         self.db = db
+        self.ws = workspace
+        self._handles: dict[str, Store] = handles if handles is not None else {}
+        self._handles.setdefault(workspace, self)
         # Bumped on every change to the company list, so caches (the name index) know to rebuild.
         self.companies_version = 0
         # The account is read on every slash command and written once a poll: keep it in memory.
@@ -170,6 +178,18 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         migrations.apply(db)
         return db
 
+    def for_workspace(self, workspace: str) -> "Store":
+        """The handle of `workspace` (a Slack team id, or an Enterprise Grid org id for an org-wide install)
+        on this database: the same one on every call, so its caches stay true."""
+        handle = self._handles.get(workspace)
+        if handle is None:
+            handle = self._handles[workspace] = Store(self.db, workspace, self._handles)
+        return handle
+
+    @property
+    def workspace(self) -> str:
+        return self.ws
+
     def close(self) -> None:
         self.db.close()
 
@@ -191,9 +211,10 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
             return  # the same account, poll after poll: nothing to write
         self._account = None  # re-read after the write (also right if the transaction rolls back)
         with self.db.atomic():
-            self.db.table("account").delete_where()
+            self.db.execute("delete from account where workspace = ?", [self.ws])
             self.db.table("account").insert(
                 {
+                    "workspace": self.ws,
                     "id": account.id,
                     "name": account.name,
                     "holder_name": account.holder.name,
@@ -201,10 +222,11 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
                     "updated_at": iso(now),
                 }
             )
-            self.db.table("account_users").delete_where()
+            self.db.execute("delete from account_users where workspace = ?", [self.ws])
             self.db.table("account_users").insert_all(
                 (
                     {
+                        "workspace": self.ws,
                         "email": user.email,
                         "name": user.name,
                         "all_companies": int(user.all_companies),
@@ -212,7 +234,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
                     }
                     for user in account.users
                 ),
-                pk="email",
+                pk=("workspace", "email"),
                 replace=True,
             )
 
@@ -222,7 +244,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         return self._account
 
     def _read_account(self) -> Account | None:
-        rows = list(select(self.db, "account"))
+        rows = list(select(self.db, "account", "workspace = ?", [self.ws]))
         if not rows:
             return None
         row = rows[0]
@@ -233,53 +255,64 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
                 all_companies=bool(user["all_companies"]),
                 company_ids=frozenset(json.loads(user["company_ids"] or "[]")),
             )
-            for user in select(self.db, "account_users")
+            for user in select(self.db, "account_users", "workspace = ?", [self.ws])
         )
         return Account(row["id"], row["name"], Person(row["holder_name"], row["holder_email"]), users)
 
     # --- companies ---------------------------------------------------------------------
 
     def companies(self) -> dict[str, StoredCompany]:
-        return {row["id"]: row_to_company(row) for row in select(self.db, "companies", "removed_at is null")}
+        return {
+            row["id"]: row_to_company(row)
+            for row in select(self.db, "companies", "workspace = ? and removed_at is null", [self.ws])
+        }
 
     def feed_rows(self, company_ids: list[str] | None = None) -> dict[str, tuple[Any, ...]]:
         """Companies (all, or these) as tuples of FEED_COLUMNS then KEPT_COLUMNS: cheap to hold and compare."""
         columns = ", ".join(FEED_COLUMNS + KEPT_COLUMNS)
         if company_ids is None:
-            return {row[0]: row for row in self.db.execute(f"select {columns} from companies")}
+            return {row[0]: row for row in self.db.execute(f"select {columns} from companies where workspace = ?", [self.ws])}
         found: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(company_ids), 500):
             chunk = company_ids[start : start + 500]
             placeholders = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"select {columns} from companies where id in ({placeholders})", chunk):
+            for row in self.db.execute(
+                f"select {columns} from companies where workspace = ? and id in ({placeholders})", [self.ws, *chunk]
+            ):
                 found[row[0]] = row
         return found
 
     def listed_company_ids(self) -> list[str]:
-        return [row[0] for row in self.db.execute("select id from companies where removed_at is null")]
+        return [
+            row[0] for row in self.db.execute("select id from companies where workspace = ? and removed_at is null", [self.ws])
+        ]
 
     def company(self, company_id: str, *, include_removed: bool = False) -> StoredCompany | None:
         if include_removed:
-            rows = select(self.db, "companies", "id = ?", [company_id])
+            rows = select(self.db, "companies", "workspace = ? and id = ?", [self.ws, company_id])
             return row_to_company(rows[0]) if rows else None
         # Companies change only in a poll; between polls every card reads them from memory.
         if self._companies_seen != self.companies_version:
             self._company_cache.clear()
             self._companies_seen = self.companies_version
         if company_id not in self._company_cache:
-            rows = select(self.db, "companies", "id = ? and removed_at is null", [company_id])
+            rows = select(self.db, "companies", "workspace = ? and id = ? and removed_at is null", [self.ws, company_id])
             self._company_cache[company_id] = row_to_company(rows[0]) if rows else None
         return self._company_cache[company_id]
 
     def company_names(self) -> list[tuple[str, str]]:
-        return [(row[0], row[1]) for row in self.db.execute("select id, name from companies where removed_at is null")]
+        return [
+            (row[0], row[1])
+            for row in self.db.execute("select id, name from companies where workspace = ? and removed_at is null", [self.ws])
+        ]
 
     def overview_rows(self) -> list[tuple[Any, ...]]:
         """(id, name, integration_status, status_since, sync_status, sync_location) of every listed company:
         plain tuples, for the practice overview (building 10,000 StoredCompany objects costs ~150 ms)."""
         return self.db.execute(
             "select id, name, integration_status, status_since, sync_status, sync_location"
-            " from companies where removed_at is null"
+            " from companies where workspace = ? and removed_at is null",
+            [self.ws],
         ).fetchall()
 
     def companies_on_computer(self, location: str | None) -> list[tuple[str, str]]:
@@ -290,12 +323,16 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
             return []
         # SQLite's lower() folds ASCII only: the comparison is done here (only Desktop companies have a location).
         rows = self.db.execute(
-            "select id, name, sync_location from companies where removed_at is null and sync_location is not null"
+            "select id, name, sync_location from companies"
+            " where workspace = ? and removed_at is null and sync_location is not null",
+            [self.ws],
         ).fetchall()
         return [(row[0], row[1]) for row in rows if location_key(row[2]) == key]
 
     def company_count(self) -> int:
-        return self.db.execute("select count(*) from companies where removed_at is null").fetchone()[0]
+        return self.db.execute("select count(*) from companies where workspace = ? and removed_at is null", [self.ws]).fetchone()[
+            0
+        ]
 
     def company_state_counts(self) -> dict[tuple[str, str | None], int]:
         """Listed companies by (integration_status, sync_status): e.g. {("error", "offline"): 3}."""
@@ -303,7 +340,8 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
             (row[0], row[1]): row[2]
             for row in self.db.execute(
                 "select integration_status, sync_status, count(*) from companies"
-                " where removed_at is null group by integration_status, sync_status"
+                " where workspace = ? and removed_at is null group by integration_status, sync_status",
+                [self.ws],
             )
         }
 
@@ -311,18 +349,22 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         """Store companies seen for the first time and changed ones (callers hold the transaction)."""
         # A plain insert for the new ones: half the statements of an upsert, which the first poll feels.
         if new_rows:
-            self.db.table("companies").insert_all(new_rows, pk="id", batch_size=500)
+            self.db.table("companies").insert_all(self._scoped(new_rows), pk=("workspace", "id"), batch_size=500)
         if changed_rows:
-            self.db.table("companies").upsert_all(changed_rows, pk="id", batch_size=500)
+            self.db.table("companies").upsert_all(self._scoped(changed_rows), pk=("workspace", "id"), batch_size=500)
         self.companies_version += 1
+
+    def _scoped(self, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        return ({"workspace": self.ws, **row} for row in rows)
 
     def mark_removed(self, company_ids: Iterable[str], now: datetime) -> int:
         ids = list(company_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             self.db.execute(
-                f"update companies set removed_at = ?, missing_since = null where id in ({','.join('?' * len(chunk))})",
-                [iso(now), *chunk],
+                "update companies set removed_at = ?, missing_since = null"
+                f" where workspace = ? and id in ({','.join('?' * len(chunk))})",
+                [iso(now), self.ws, *chunk],
             )
         if ids:
             self.companies_version += 1
@@ -333,7 +375,9 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         return {
             row[0]: from_iso(row[1])
             for row in self.db.execute(
-                "select id, missing_since from companies where removed_at is null and missing_since is not null"
+                "select id, missing_since from companies"
+                " where workspace = ? and removed_at is null and missing_since is not null",
+                [self.ws],
             )
         }
 
@@ -348,7 +392,10 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
             self.companies_version += 1  # cards read companies from memory
         for start in range(0, len(company_ids), 500):
             chunk = company_ids[start : start + 500]
-            self.db.execute(f"update companies set missing_since = ? where id in ({','.join('?' * len(chunk))})", [value, *chunk])
+            self.db.execute(
+                f"update companies set missing_since = ? where workspace = ? and id in ({','.join('?' * len(chunk))})",
+                [value, self.ws, *chunk],
+            )
 
     # --- poll runs ---------------------------------------------------------------------
 
@@ -356,6 +403,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         self.polls_version += 1
         self.db.table("poll_runs").insert(
             {
+                "workspace": self.ws,
                 "started_at": iso(run.started_at),
                 "finished_at": iso(run.finished_at),
                 "ok": int(run.ok),
@@ -366,11 +414,16 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
             }
         )
         # A year of five-minute polls is enough history; older rows only cost space.
-        self.db.execute("delete from poll_runs where id <= (select max(id) from poll_runs) - 100000")
+        self.db.execute(
+            "delete from poll_runs where workspace = ? and id <= (select max(id) from poll_runs where workspace = ?) - 100000",
+            [self.ws, self.ws],
+        )
 
     def _poll(self, where: str) -> PollRun | None:
         row = self.db.execute(
-            f"select started_at, finished_at, ok, companies, changes, skipped, error from poll_runs {where} order by id desc limit 1"
+            "select started_at, finished_at, ok, companies, changes, skipped, error from poll_runs"
+            f" where workspace = ? {where} order by id desc limit 1",
+            [self.ws],
         ).fetchone()
         if row is None:
             return None
@@ -380,15 +433,17 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         return self._poll("")
 
     def last_good_poll(self) -> PollRun | None:
-        return self._poll("where ok = 1")
+        return self._poll("and ok = 1")
 
     def first_poll_at(self) -> datetime | None:
-        row = self.db.execute("select min(started_at) from poll_runs").fetchone()
+        row = self.db.execute("select min(started_at) from poll_runs where workspace = ?", [self.ws]).fetchone()
         return from_iso(row[0]) if row else None
 
     def failing_polls_since_last_good(self) -> int:
         return self.db.execute(
-            "select count(*) from poll_runs where ok = 0 and id > coalesce((select max(id) from poll_runs where ok = 1), 0)"
+            "select count(*) from poll_runs where workspace = ? and ok = 0"
+            " and id > coalesce((select max(id) from poll_runs where workspace = ? and ok = 1), 0)",
+            [self.ws, self.ws],
         ).fetchone()[0]
 
     # --- Slack users -------------------------------------------------------------------
@@ -397,7 +452,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
         """(known, email): a cached users.info answer younger than max_age."""
         cached = self._slack_users.get(user_id)
         if cached is None:
-            rows = list(select(self.db, "slack_users", "user_id = ?", [user_id]))
+            rows = list(select(self.db, "slack_users", "workspace = ? and user_id = ?", [self.ws, user_id]))
             if not rows:
                 return False, None
             cached = self._slack_users[user_id] = (rows[0]["email"], from_iso(rows[0]["fetched_at"]))
@@ -409,5 +464,6 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore):
     def remember_slack_user(self, user_id: str, email: str | None, name: str | None, now: datetime) -> None:
         self._slack_users[user_id] = (email, now)
         self.db.table("slack_users").upsert(
-            {"user_id": user_id, "email": email, "name": name, "fetched_at": iso(now)}, pk="user_id"
+            {"workspace": self.ws, "user_id": user_id, "email": email, "name": name, "fetched_at": iso(now)},
+            pk=("workspace", "user_id"),
         )

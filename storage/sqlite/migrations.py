@@ -243,3 +243,94 @@ def alert_rules(db: Database) -> None:
         pk="channel",
         not_null={"at", "tz", "every_day", "created_at"},
     )
+
+
+# The workspace that a database made before workspaces existed (and single-workspace mode, SLACK_BOT_TOKEN)
+# keeps its data under: a fixed id, since such a bot never needed to know its team's.
+SINGLE_WORKSPACE = "single"
+
+# Every practice table and its key with the workspace in front (tables keyed by a global integer id keep it,
+# and every read of them also says the workspace).
+WORKSPACE_KEYS: dict[str, tuple[str, ...] | None] = {
+    "account": ("workspace", "id"),
+    "account_users": ("workspace", "email"),
+    "companies": ("workspace", "id"),
+    "poll_runs": None,
+    "slack_users": ("workspace", "user_id"),
+    "subscriptions": ("workspace", "channel", "company_id"),
+    "conditions": ("workspace", "company_id", "condition"),
+    "incidents": None,
+    "alert_groups": None,
+    "alert_messages": ("workspace", "channel", "incident_id"),
+    "snoozes": ("workspace", "channel", "company_id"),
+    "outbox": None,
+    "settings_state": ("workspace", "name"),
+    "reminders": None,
+    "home_viewers": ("workspace", "user_id"),
+    "deferred_alerts": ("workspace", "channel", "incident_id"),
+    "presses": ("workspace", "key"),
+    "broken_channels": ("workspace", "channel"),
+    "digests": ("workspace", "channel"),
+}
+
+# Indexes with the workspace in front: (table, columns, unique).
+WORKSPACE_INDEXES: list[tuple[str, list[str], bool]] = [
+    ("companies", ["workspace", "name_key"], False),
+    ("companies", ["workspace", "integration_status"], False),
+    ("poll_runs", ["workspace", "ok", "id"], False),
+    ("incidents", ["workspace", "company_id", "condition", "since"], False),
+    ("incidents", ["workspace", "flapping"], False),
+    ("incidents", ["workspace", "resolved_at"], False),
+    ("alert_groups", ["workspace", "channel"], False),
+    # The unique dedup key, per workspace: what makes a replayed poll unable to queue the same alert twice.
+    ("outbox", ["workspace", "key"], True),
+    ("outbox", ["state", "due_at"], False),
+    ("outbox", ["workspace", "state", "channel", "id"], False),
+    ("reminders", ["workspace", "requester_user_id", "company_id", "requested_at"], False),
+    ("reminders", ["closed_at", "outcome"], False),
+    ("home_viewers", ["workspace", "stale", "opened_at"], False),
+    ("presses", ["until"], False),
+]
+
+
+@migrations(name="0011_workspaces")
+def workspaces(db: Database) -> None:
+    # The workspace (Slack team, or Enterprise Grid org for an org-wide install) is the unit of storage:
+    # every practice table gains it, in every key and unique index; existing rows are the single workspace's.
+    for table_name in WORKSPACE_KEYS:
+        table = db.table(table_name)
+        for index in table.indexes:
+            if not index.name.startswith("sqlite_autoindex"):
+                db.execute(f"drop index [{index.name}]")
+    for table_name, pk in WORKSPACE_KEYS.items():
+        table = db.table(table_name)
+        table.add_column("workspace", str, not_null_default=SINGLE_WORKSPACE)
+        # Rebuilt without the default, so a write that forgets its workspace fails instead of landing in one.
+        table.transform(pk=pk or "id", defaults={"workspace": None}, not_null={"workspace"})
+    for table_name, columns, unique in WORKSPACE_INDEXES:
+        db.table(table_name).create_index(columns, unique=unique)
+
+
+@migrations(name="0012_workspace_connections")
+def workspace_connections(db: Database) -> None:
+    # Each installed workspace and its AutoEntry connection (many workspaces, SPEC.md "Many practices").
+    # `feed_token` is Fernet ciphertext (bot/secrets.py), never the token; `uninstalled_at` starts the 30 days
+    # after which the workspace's data is deleted unless it is installed again.
+    db.table("workspaces").create(
+        {
+            "workspace": str,
+            "team_id": str,
+            "enterprise_id": str,
+            "is_enterprise_install": int,
+            "installer_user_id": str,
+            "installed_at": str,
+            "status_source": str,
+            "feed_token": str,
+            "connected_by": str,
+            "connected_at": str,
+            "uninstalled_at": str,
+        },
+        pk="workspace",
+        not_null={"is_enterprise_install"},
+        defaults={"is_enterprise_install": 0},
+    )

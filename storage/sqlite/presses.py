@@ -14,6 +14,7 @@ KEEP_EXPIRED = timedelta(days=1)
 
 class PressStore:
     db: Database
+    ws: str
 
     def claim_press(self, key: str, user_id: str, now: datetime, until: datetime | None) -> str | None:
         """Claims `key` for this press; None when it is taken (the same press again, or someone else's first).
@@ -21,19 +22,19 @@ class PressStore:
         A key whose `until` has passed may be claimed again; a null `until` never lapses. Returns a token
         unique to this claim (`<row>.<claims>`), for the keys of what the press queues. Atomic: the unique
         key in SQLite decides between two presses at once."""
-        self.db.execute("delete from presses where until < ?", [iso(now - KEEP_EXPIRED)])
+        self.db.execute("delete from presses where workspace = ? and until < ?", [self.ws, iso(now - KEEP_EXPIRED)])
         cursor = self.db.execute(
-            "insert into presses (key, user_id, pressed_at, until, claims) values (?, ?, ?, ?, 1)"
-            " on conflict (key) do update set user_id = excluded.user_id, pressed_at = excluded.pressed_at,"
+            "insert into presses (workspace, key, user_id, pressed_at, until, claims) values (?, ?, ?, ?, ?, 1)"
+            " on conflict (workspace, key) do update set user_id = excluded.user_id, pressed_at = excluded.pressed_at,"
             " until = excluded.until, claims = presses.claims + 1"
             " where presses.until is not null and presses.until <= excluded.pressed_at",
-            [key, user_id, iso(now), iso(until)],
+            [self.ws, key, user_id, iso(now), iso(until)],
         )
         if cursor.rowcount != 1:
             return None
-        row = self.db.execute("select rowid, claims from presses where key = ?", [key]).fetchone()
+        row = self.db.execute("select rowid, claims from presses where workspace = ? and key = ?", [self.ws, key]).fetchone()
         return f"{row[0]}.{row[1]}"
 
     def release_press(self, key: str) -> None:
         """Frees a key whose press did not take effect (Slack failed), so pressing again works."""
-        self.db.execute("delete from presses where key = ?", [key])
+        self.db.execute("delete from presses where workspace = ? and key = ?", [self.ws, key])

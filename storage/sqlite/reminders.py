@@ -46,9 +46,11 @@ class ReminderStore:
     """Mixed into Store; every write is one short transaction."""
 
     db: Database
+    ws: str
 
     def _reminders_where(self, where: str, args: Iterable[Any] = ()) -> list[Reminder]:
-        return [_row_to_reminder(row) for row in self.db.table(TABLE).rows_where(where, list(args), order_by="id")]
+        rows = self.db.table(TABLE).rows_where(f"workspace = ? and ({where})", [self.ws, *args], order_by="id")
+        return [_row_to_reminder(row) for row in rows]
 
     def reminder(self, reminder_id: int) -> Reminder | None:
         found = self._reminders_where("id = ?", [reminder_id])
@@ -95,6 +97,7 @@ class ReminderStore:
         with self.db.atomic():
             table = self.db.table(TABLE).insert(
                 {
+                    "workspace": self.ws,
                     "company_id": company_id,
                     "company_name": company_name,
                     "requester_user_id": requester_user_id,
@@ -114,8 +117,11 @@ class ReminderStore:
         if not ids:
             return
         with self.db.atomic():
+            columns = ", ".join(f"[{column}] = ?" for column in values)
             for reminder_id in ids:
-                self.db.table(TABLE).update(reminder_id, values)
+                self.db.execute(
+                    f"update {TABLE} set {columns} where id = ? and workspace = ?", [*values.values(), reminder_id, self.ws]
+                )
 
     def reminder_sent(self, reminder_id: int, holder_user_id: str, channel: str, ts: str, now: datetime) -> None:
         self._update(
@@ -142,13 +148,13 @@ class ReminderStore:
         """The holder pressed "I've granted it": from now on, polls without it in the feed are counted."""
         with self.db.atomic():
             for reminder_id in reminder_ids:
-                row = self.db.table(TABLE).get(reminder_id)
-                if row["claimed_at"]:
-                    continue  # a second press does not restart the count
+                found = self.reminder(reminder_id)
+                if found is None or found.claimed_at:
+                    continue  # another workspace's, or a second press, which does not restart the count
                 values: dict[str, Any] = {"claimed_at": _iso(now), "claimed_polls": 0}
-                if row["outcome"] == Outcome.SENT.value:
+                if found.outcome == Outcome.SENT.value:
                     values["outcome"] = Outcome.GRANTED_CLAIMED.value
-                self.db.table(TABLE).update(reminder_id, values)
+                self._update([reminder_id], values)
 
     def reminders_confirmed(self, reminder_ids: Iterable[int], now: datetime) -> None:
         self._update(
@@ -167,7 +173,10 @@ class ReminderStore:
         if not ids:
             return
         with self.db.atomic():
-            self.db.execute(f"update {TABLE} set claimed_polls = claimed_polls + 1 where id in ({','.join('?' * len(ids))})", ids)
+            self.db.execute(
+                f"update {TABLE} set claimed_polls = claimed_polls + 1 where workspace = ? and id in ({','.join('?' * len(ids))})",
+                [self.ws, *ids],
+            )
 
     def reminder_note(self, reminder_id: int, error: str) -> None:
         """A Slack problem after delivery (telling the requester, updating the holder's DM)."""
