@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import timedelta, timezone
-from typing import AsyncIterator, Sequence
+from datetime import timezone
+from typing import Any, AsyncIterator, Sequence
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import PayloadEncodingError
 from aiohttp.web_log import AccessLogger
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -23,7 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.health import StoreCollector, health
 from bot.logs import workspace_logging
 from bot.practice.poller import next_poll_delay
-from bot.practices import Practices
+from bot.practices import Practices, schedule_polling
 from bot.services import Services, build_services, utcnow
 from bot.settings import StartupError
 from bot.slack.client import MeteredWebClient
@@ -33,6 +33,7 @@ from bot.slack.middleware import RejectMalformed
 from handlers import register
 
 __all__ = [
+    "next_poll_delay",
     "QuietAccessLogger",
     "Services",
     "StartupError",
@@ -64,11 +65,24 @@ class QuietAccessLogger(AccessLogger):
         super().log(request, response, time)
 
 
-def build_bolt_app(services: Services, practices: Practices | None = None) -> AsyncApp:
-    """The Bolt app. Requests go to `practices` (by workspace) when given, else all to `services`."""
+def build_bolt_app(services: Services | None, practices: Practices | None = None) -> AsyncApp:
+    """The Bolt app. Requests go to `practices` (by workspace) when given, else all to `services`. With many
+    workspaces (`practices.hosting`), Bolt's OAuth flow installs the app and authorizes each request with its
+    workspace's installation (slack_sdk's SQLite installation store, token rotation on)."""
+    if practices is None:
+        assert services is not None
+        practices = Practices.of(services)
+    hosting = practices.hosting
+    if hosting is not None:
+        oauth: dict[str, Any] = {"oauth_settings": hosting.oauth_settings(), "client": hosting.client(None)}
+        signing_secret = hosting.settings.signing_secret
+    else:
+        assert services is not None
+        oauth = {"client": services.client}
+        signing_secret = services.settings.signing_secret
     app = AsyncApp(
-        client=services.client,
-        signing_secret=services.settings.signing_secret,
+        **oauth,
+        signing_secret=signing_secret,
         # HTTP requests are verified by the route before Bolt sees them (slack_events); Socket Mode
         # requests come over the authenticated WebSocket.
         request_verification_enabled=False,
@@ -79,7 +93,7 @@ def build_bolt_app(services: Services, practices: Practices | None = None) -> As
         # Runs first for every request, HTTP or Socket Mode: a payload of the wrong shape stops here with a 400.
         before_authorize=RejectMalformed(),
     )
-    register(app, practices or Practices.of(services))
+    register(app, practices)
     return app
 
 
@@ -87,24 +101,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     """One poll at start, then each poll scheduled from the end of the one before (next_poll_delay), so
     a poll that takes long or fails is never followed at once by another."""
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    interval = services.settings.poll_interval_seconds
-
-    async def scheduled_poll() -> None:
-        try:
-            await services.poller.poll_once()
-        finally:
-            delay = next_poll_delay(services.poller.consecutive_failures, interval)
-            if scheduler.running:
-                scheduler.add_job(
-                    scheduled_poll,
-                    "date",
-                    run_date=utcnow() + timedelta(seconds=delay),
-                    id="poll",
-                    replace_existing=True,
-                    misfire_grace_time=None,
-                )
-
-    scheduler.add_job(scheduled_poll, "date", run_date=utcnow(), id="poll", misfire_grace_time=None)
+    schedule_polling(scheduler, services, "poll", utcnow())
     # Daily digests: checked each minute and at start-up, so one due while the bot was down goes out when it is back.
     scheduler.add_job(
         services.digests.tick,
@@ -282,6 +279,78 @@ def build_web_app(
         if socket is not None:
             await socket.close_async()  # disconnects, then frees the handler's session
         await services.close()
+
+    web_app.cleanup_ctx.append(lifecycle)
+    return web_app
+
+
+async def oauth_install(request: web.Request) -> web.Response:
+    """GET /slack/install: Bolt's "Add to Slack" page, with a fresh OAuth state (cookie and store)."""
+    bolt = request.app[BOLT]
+    assert bolt.oauth_flow is not None
+    return await to_aiohttp_response(await bolt.oauth_flow.handle_installation(await to_bolt_request(request)))
+
+
+async def oauth_redirect(request: web.Request) -> web.Response:
+    """GET /slack/oauth_redirect: Slack's OAuth v2 callback, handled by Bolt (state checked, single use)."""
+    bolt = request.app[BOLT]
+    assert bolt.oauth_flow is not None
+    return await to_aiohttp_response(await bolt.oauth_flow.handle_callback(await to_bolt_request(request)))
+
+
+PRACTICES = web.AppKey("practices", Practices)
+
+
+async def hosted_healthz(request: web.Request) -> web.Response:
+    """GET /healthz with many workspaces: 200 while the process serves; each workspace's feed and delivery
+    status is counted (one workspace's broken feed is its own problem, not the deployment's)."""
+    practices = request.app[PRACTICES]
+    statuses: dict[str, int] = {}
+    for services in list(practices):
+        status = health(services)[1].get("status", "starting")
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    return web.json_response({"status": "ok", "workspaces": len(practices), "workspace_status": statuses})
+
+
+async def hosted_metrics(request: web.Request) -> web.Response:
+    hosting = request.app[PRACTICES].hosting
+    assert hosting is not None
+    body, content_type = hosting.metrics.exposition(request.headers.get("Accept", ""))
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_scheduler: bool = True) -> web.Application:
+    """`serve` with many workspaces: POST /slack/events, GET /slack/install and /slack/oauth_redirect (Bolt's
+    OAuth), /healthz, /metrics; each connected workspace polled as its own job and delivered by its own task
+    (bot/practices.py Hosting). Stopping it stops every workspace's polling and delivery; what was not sent
+    stays in the outbox."""
+    hosting = practices.hosting
+    assert hosting is not None
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app[PRACTICES] = practices
+    web_app[BOLT] = bolt_app
+    web_app[VERIFIER] = SignatureVerifier(hosting.settings.signing_secret or "")
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/slack/install", oauth_install)
+    web_app.router.add_get("/slack/oauth_redirect", oauth_redirect)
+    web_app.router.add_get("/healthz", hosted_healthz)
+    web_app.router.add_get("/metrics", hosted_metrics)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        scheduler.start()
+        if with_scheduler:
+            every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+            scheduler.add_job(hosting.digests_tick, "interval", seconds=60, id="digests", **every)
+            scheduler.add_job(hosting.refresh_tokens, "interval", minutes=10, id="tokens", **every)
+            scheduler.add_job(hosting.purge_uninstalled, "interval", hours=1, id="purge", next_run_time=utcnow(), **every)
+        else:
+            scheduler.pause()
+        await hosting.start(scheduler)
+        yield
+        await hosting.stop()
+        scheduler.shutdown(wait=False)
+        hosting.store.close()
 
     web_app.cleanup_ctx.append(lifecycle)
     return web_app

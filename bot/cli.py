@@ -118,12 +118,17 @@ def run_serve(settings: Settings, port: int | None) -> int:
     /metrics on PORT. SIGTERM and SIGINT stop it cleanly (bot.app.build_web_app): exit 0."""
     from aiohttp import web
 
-    from bot.app import QuietAccessLogger, build_bolt_app, build_services, build_web_app
+    from bot.app import QuietAccessLogger, build_bolt_app, build_hosted_web_app, build_services, build_web_app
+    from bot.practices import build_hosted
+    from bot.services import utcnow
 
     settings.require_slack()
-    services = build_services(settings)
-    bolt_app = build_bolt_app(services)
-    web_app = build_web_app(services, bolt_app, check_tokens=True)
+    if settings.many_workspaces:
+        practices = build_hosted(settings, clock=utcnow)
+        web_app = build_hosted_web_app(practices, build_bolt_app(None, practices))
+    else:
+        services = build_services(settings)
+        web_app = build_web_app(services, build_bolt_app(services), check_tokens=True)
     port = port or settings.port
     try:
         web.run_app(

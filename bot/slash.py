@@ -42,6 +42,8 @@ async def answer(services: "Services", request: Request, body: dict[str, Any]) -
         return usage(request.problem)
     if request.verb is Verb.ARTICLE:
         return article_results(request.argument, services.help_centre.search(request.argument))
+    if request.verb in (Verb.CONNECT, Verb.DISCONNECT):
+        return notices.single_workspace_feed()
     if request.verb is Verb.DIGEST:
         return await digest_answer(services, request, body)
     if request.verb in (Verb.SUBSCRIBE, Verb.UNSUBSCRIBE, Verb.SUBSCRIPTIONS):

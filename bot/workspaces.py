@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def workspace_of(team_id: str | None, enterprise_id: str | None, is_enterprise_install: bool | None) -> str | None:
     """The workspace id a request is answered from: the Enterprise Grid org id (`E...`) for an org-wide install
@@ -10,3 +12,141 @@ def workspace_of(team_id: str | None, enterprise_id: str | None, is_enterprise_i
     if is_enterprise_install and enterprise_id:
         return enterprise_id
     return team_id or None
+
+
+# --- connecting AutoEntry (SPEC.md "Many practices") ---------------------------------------------------
+
+CONNECT_ACTION = "connect_autoentry"  # the button in the installer's DM and on the App Home
+CONNECT_VIEW = "connect_autoentry"  # the modal's callback_id
+SOURCE_BLOCK = "status_source"
+TOKEN_BLOCK = "api_token"
+INPUT_ACTION = "value"
+SOURCE_LIMIT = 500
+TOKEN_LIMIT = 500
+WHO_MAY_CONNECT = "the person who installed the app, or a workspace admin or owner"
+
+
+def may_connect(user_id: str, installer_user_id: str | None, is_admin: bool, is_owner: bool) -> bool:
+    """Only the installer and the workspace's admins and owners (users.info is_admin / is_owner) may connect,
+    change or disconnect AutoEntry."""
+    return bool(user_id) and (user_id == installer_user_id or is_admin or is_owner)
+
+
+def source_problem(source: str) -> str | None:
+    """Why a status source typed in the modal cannot be used, or None: `demo`, or an http(s):// URL with a host."""
+    from urllib.parse import urlparse
+
+    if source == "demo":
+        return None
+    if not source:
+        return "Enter the status API's address (https://...), or demo to try the sample practice."
+    if len(source) > SOURCE_LIMIT:
+        return f"That address is longer than {SOURCE_LIMIT} characters."
+    parsed = urlparse(source)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in source):
+        return "That is not an http(s):// address (or demo)."
+    return None
+
+
+def submitted(view: dict[str, Any]) -> tuple[str, str]:
+    """(status source, API token) from the connect modal's view_submission, stripped; '' for a missing one."""
+    values = view.get("state", {}).get("values", {}) if isinstance(view, dict) else {}
+
+    def value(block: str) -> str:
+        entry = values.get(block, {}).get(INPUT_ACTION, {}) if isinstance(values, dict) else {}
+        raw = entry.get("value") if isinstance(entry, dict) else None
+        return raw.strip() if isinstance(raw, str) else ""
+
+    source = value(SOURCE_BLOCK)
+    return (source.rstrip("/") if source != "demo" else source), value(TOKEN_BLOCK)
+
+
+def connect_modal(current_source: str | None, token_hint: str) -> dict[str, Any]:
+    """The Connect AutoEntry modal: status source and API token. A stored token is never shown, at most
+    its last four characters (`token_hint`)."""
+    token_label = "API token" + (f" (saved: {token_hint}; enter it again to keep it)" if token_hint else "")
+    source_element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": INPUT_ACTION,
+        "max_length": SOURCE_LIMIT,
+        "placeholder": {"type": "plain_text", "text": "https://status.example.com/api or demo"},
+    }
+    if current_source:
+        source_element["initial_value"] = current_source
+    return {
+        "type": "modal",
+        "callback_id": CONNECT_VIEW,
+        "title": {"type": "plain_text", "text": "Connect AutoEntry"},
+        "submit": {"type": "plain_text", "text": "Connect"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "Where this workspace's AutoEntry statuses come from. I check the address and token"
+                    " with AutoEntry before saving anything.",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": SOURCE_BLOCK,
+                "label": {"type": "plain_text", "text": "Status source"},
+                "hint": {"type": "plain_text", "text": "The status API's address, or demo for the sample practice."},
+                "element": source_element,
+            },
+            {
+                "type": "input",
+                "block_id": TOKEN_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": token_label[:150]},
+                "hint": {"type": "plain_text", "text": "Stored encrypted; never shown again. Not needed for demo."},
+                "element": {"type": "plain_text_input", "action_id": INPUT_ACTION, "max_length": TOKEN_LIMIT},
+            },
+        ],
+    }
+
+
+def _connect_button() -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": CONNECT_ACTION,
+                "text": {"type": "plain_text", "text": "Connect AutoEntry"},
+                "style": "primary",
+                "value": "connect",
+            }
+        ],
+    }
+
+
+def installer_message() -> tuple[str, list[dict[str, Any]]]:
+    """(text, blocks) of the direct message to whoever installed the app."""
+    text = (
+        "Thanks for adding Integration Status. Connect this workspace to AutoEntry so I can show your"
+        " companies' integration status and alert your channels when publishing stops."
+    )
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, _connect_button()]
+
+
+def unconnected_home(allowed: bool) -> dict[str, Any]:
+    """The App Home of a workspace not connected yet: the Connect button for those who may connect."""
+    text = "*This workspace is not connected to AutoEntry yet.*\n"
+    if allowed:
+        text += "Connect it to see your companies' integration status here and get alerts in your channels."
+        blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, _connect_button()]
+    else:
+        text += f"{WHO_MAY_CONNECT[:1].upper()}{WHO_MAY_CONNECT[1:]} can connect it."
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return {"type": "home", "blocks": blocks}
+
+
+def connected_text(account_name: str, source: str) -> str:
+    where = "the demo practice" if source == "demo" else source
+    return f"Connected to AutoEntry: {account_name} ({where}). The first poll is running; ask me in a minute."
+
+
+def not_allowed_text() -> str:
+    return f"Only {WHO_MAY_CONNECT} can connect or disconnect AutoEntry. Nothing changed."

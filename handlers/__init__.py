@@ -17,10 +17,11 @@ async def ack_now(ack: AsyncAck) -> None:
 
 
 def register(app: AsyncApp, practices: "Practices") -> None:
-    from handlers import actions, alert_actions, command, events, remind
+    from handlers import actions, alert_actions, command, connect, events, remind
 
     command.register(app, practices)
     actions.register(app, practices)
     alert_actions.register(app, practices)
     events.register(app, practices)
     remind.register(app, practices)
+    connect.register(app, practices)

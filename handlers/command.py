@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from bot.answers import notices
-from bot.answers.grammar import parse
+from bot.answers.grammar import Verb, parse
 from bot.slash import answer
+from handlers import connect
 
 if TYPE_CHECKING:
     from bot.practices import Practices
@@ -23,11 +24,14 @@ def register(app: AsyncApp, practices: "Practices") -> None:
     @app.command(COMMAND)
     async def integration_status(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         try:
+            request = parse(body.get("text"))
             services = practices.route(context)
-            if services is None:
+            if practices.hosting is not None and request.verb in (Verb.CONNECT, Verb.DISCONNECT):
+                message = await connect.connect_command(practices.hosting, request.verb, body, context)
+            elif services is None:
                 message = notices.not_connected()
             else:
-                message = await answer(services, parse(body.get("text")), body)
+                message = await answer(services, request, body)
         except Exception:
             log.exception("The slash command failed")
             message = notices.went_wrong()

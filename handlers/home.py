@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.home import refresh
 from bot.home.view import HOME_ACTION_PATTERN
-from handlers import ack_now
+from handlers import ack_now, connect
 
 if TYPE_CHECKING:
     from bot.practices import Practices
@@ -19,6 +19,8 @@ def register(app: AsyncApp, practices: "Practices") -> None:
     async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> None:
         if services := practices.route(context):
             await refresh.home_opened(services, event)
+        elif practices.hosting is not None:
+            await connect.show_unconnected_home(practices.hosting, event, context)
 
     async def home_navigate(body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> None:
         if services := practices.route(context):

@@ -45,3 +45,12 @@ def test_the_manifest_declares_the_command_scopes_event_and_urls() -> None:
     urls = [command["url"], m["settings"]["event_subscriptions"]["request_url"], m["settings"]["interactivity"]["request_url"]]
     assert all(url.endswith("/slack/events") for url in urls)
     assert m["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_manifest_has_what_many_workspaces_need() -> None:
+    from bot.practices import BOT_SCOPES
+
+    m = manifest()
+    assert set(BOT_SCOPES) == set(m["oauth_config"]["scopes"]["bot"])  # an install asks for what the manifest says
+    assert [url.rsplit("/", 2)[-2:] for url in m["oauth_config"]["redirect_urls"]] == [["slack", "oauth_redirect"]]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(m["settings"]["event_subscriptions"]["bot_events"])

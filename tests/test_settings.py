@@ -159,3 +159,40 @@ def test_a_missing_feed_file_is_refused_at_start(tmp_path: Path) -> None:
     result = run_cli("serve", cwd=tmp_path, STATUS_SOURCE="file:/missing", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
     assert result.returncode == 2
     assert result.stderr.strip() == "integration-bot: STATUS_SOURCE: no such file '/missing'"
+
+
+KEY = "Qf0TWlVbA4rF2hYkRJ2zV4cP5l6v9m3t0WqS8aXyZkE="  # a Fernet key: 32 url-safe base64 bytes
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "s",
+                "INTEGRATION_BOT_SECRET_KEY": KEY,
+            },
+            "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both",
+        ),
+        ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID (many workspaces)"),
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "INTEGRATION_BOT_SECRET_KEY is required with many workspaces"),
+        (
+            {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "INTEGRATION_BOT_SECRET_KEY": f"{KEY},short"},
+            "INTEGRATION_BOT_SECRET_KEY key 2 is not a Fernet key",
+        ),
+    ],
+)
+def test_many_workspaces_settings_are_checked(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(environ, dotenv=None)
+
+
+def test_many_workspaces_need_no_bot_token() -> None:
+    settings = load_settings(
+        {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "INTEGRATION_BOT_SECRET_KEY": KEY, "SLACK_SIGNING_SECRET": "x"},
+        dotenv=None,
+    )
+    assert settings.many_workspaces and settings.bot_token is None
+    settings.require_slack()

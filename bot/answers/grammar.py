@@ -20,6 +20,8 @@ class Verb(StrEnum):
     SUBSCRIPTIONS = "subscriptions"
     ARTICLE = "article"
     DIGEST = "digest"
+    CONNECT = "connect"  # many workspaces: connect this workspace to its AutoEntry feed
+    DISCONNECT = "disconnect"
     INVALID = "invalid"
 
 
@@ -94,6 +96,8 @@ def parse(raw_text: str | None) -> Request:
             return Request(Verb.INVALID, problem="The quotes are empty: put a company name inside them.")
         return Request(Verb.LOOKUP, quoted)
 
+    if text.casefold() in ("connect", "disconnect"):  # alone: `connect Ltd` is still a company's name
+        return Request(Verb(text.casefold()))
     word, _, rest = text.partition(" ")
     verb = word.casefold()
     rest = rest.strip()

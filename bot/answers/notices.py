@@ -18,6 +18,13 @@ def not_connected(who_can_connect: str = "the person who installed the app, or a
     )
 
 
+def single_workspace_feed() -> Message:
+    return notice(
+        "This bot serves one workspace: its AutoEntry feed is set where it runs (STATUS_SOURCE and"
+        " STATUS_API_TOKEN), so there is nothing to connect or disconnect here."
+    )
+
+
 def no_statuses_yet() -> Message:
     return notice("No statuses yet: the first poll of the status feed has not finished. Try again in a minute.")
 

@@ -277,6 +277,11 @@ class Poller:
         """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""
         self._stopping = True
 
+    @property
+    def polling(self) -> bool:
+        """False once stopped."""
+        return not self._stopping
+
     async def wait_idle(self) -> None:
         """Return once no poll is running (its after-poll steps included)."""
         task = self._current

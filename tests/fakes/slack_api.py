@@ -26,6 +26,7 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float
+    token: str | None = None  # the bearer token the call was made with (each workspace has its own)
 
 
 @dataclass
@@ -78,6 +79,8 @@ class FakeSlack:
         self.held: dict[str, asyncio.Event] = {}  # channel -> calls about it hang until the event is set
         self.method_latency: dict[str, float] = {}  # seconds one method takes (a slow chat.postMessage)
         self.arrived: list[Call] = []  # every Web API call as it arrives, before it is answered
+        # oauth.v2.access: code -> the grant's answer (the shared oauth.v2.access shape, with these changes).
+        self.oauth_grants: dict[str, dict[str, Any]] = {}
         # Socket Mode: apps.connections.open answers ws://.../link, served here; what came over it.
         self.socket_connections = 0
         self.socket_closed = 0
@@ -213,7 +216,9 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await self._args(request)
         args.update({k: v for k, v in request.query.items() if k not in args})
-        call = Call(method, args, time.monotonic())
+        bearer = request.headers.get("Authorization", "")
+        token = bearer[len("Bearer ") :] if bearer.startswith("Bearer ") else args.get("token")
+        call = Call(method, args, time.monotonic(), token)
         self.arrived.append(call)
         self._changed.set()
         if self.latency or method in self.method_latency:
@@ -235,6 +240,17 @@ class FakeSlack:
         return web.json_response(self.answer(method, args))
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "oauth.v2.access":
+            if args.get("grant_type") == "refresh_token":  # token rotation: a new bot token for the refresh token
+                for grant in self.oauth_grants.values():
+                    if grant.get("refresh_token") == args.get("refresh_token"):
+                        refreshed = {"access_token": f"{grant['access_token']}-refreshed", "team": grant["team"]}
+                        return shared_response("oauth.v2.access.bot_refresh") | refreshed | {"enterprise": None}
+                return {"ok": False, "error": "invalid_refresh_token"}
+            grant = self.oauth_grants.get(str(args.get("code")))
+            if grant is None:
+                return {"ok": False, "error": "invalid_code"}
+            return shared_response("oauth.v2.access") | grant
         if method == "auth.test":
             return shared_response("auth.test.bot")
         if method == "apps.connections.open":

@@ -1,0 +1,391 @@
+"""Many workspaces: 1,000 workspaces of 100 companies each (100,000 companies) on SQLite, in one process.
+
+Run from the repository root:  python bench/bench_workspaces.py [--workspaces 1000] [--companies 100] [--requests 1000]
+
+A feed server in its own process serves every workspace's AutoEntry feed under `/w/<n>` (`/account`,
+`/companies`: 100 companies, one page), built with bench/_common.py's records (a different seed per
+workspace, so names and ids overlap across workspaces); workspace 0's `/companies` hangs (headers never come).
+
+The bot (this process): `build_hosted` + `build_bolt_app` + `build_hosted_web_app` on 127.0.0.1, the fake
+Slack Web API (tests/fakes/slack_api.py) in-process, every workspace installed in slack_sdk's SQLite
+installation store and connected (its feed token encrypted) before the app starts. Starting the app starts
+every workspace's practice and schedules its first poll (all due at once: START_SPREAD_SECONDS set to 0).
+
+- poll round: from the app's start until every workspace but the hanging one has finished its first poll
+  (empty database: every company new), and a second round (`poll_once` on all at once, ~1% changed).
+- floor: in a fresh process, GET /account and /companies of every workspace but the hanging one with aiohttp
+  (one session, at most 100 connections) and json.loads them, all at once. Target: a round <= 2x the floor.
+- hanging feed: the second round is run again without workspace 0; the latest finish of the others with it
+  hanging minus without it. Target <= 1 s.
+- slash: signed `/integration-status <name>` requests to random workspaces, 20 at a time; then the same to a
+  single-workspace app (SLACK_BOT_TOKEN mode, 100 companies) in this process. Target: median <= 1.5x.
+- RSS: this process's resident memory at the end and its peak (VmHWM). Target < 500 MB.
+Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+from bench._common import SIGNING_SECRET, USERS, account_document, change_some, company_records, recv, sign  # noqa: E402
+
+FEED_TOKEN = "feed-token"
+
+
+def _kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+# --- the feeds (their own process) ------------------------------------------------------------------------
+
+
+def _feed_process(workspaces: int, companies: int, conn: Any) -> None:
+    asyncio.run(_serve_feeds(workspaces, companies, conn))
+
+
+async def _serve_feeds(workspaces: int, companies: int, conn: Any) -> None:
+    from aiohttp import web
+
+    records = [company_records(companies, seed=n) for n in range(workspaces)]
+    account = json.dumps(account_document()).encode()
+    pages = [json.dumps({"companies": r, "next_cursor": None}).encode() for r in records]
+
+    async def account_doc(request: web.Request) -> web.Response:
+        return web.Response(body=account, content_type="application/json")
+
+    async def listing(request: web.Request) -> web.Response:
+        n = int(request.match_info["n"])
+        if n == 0:
+            await asyncio.sleep(3600)  # the hanging feed
+        return web.Response(body=pages[n], content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/w/{n}/account", account_doc)
+    app.router.add_get("/w/{n}/companies", listing)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
+    await site.start()
+    conn.send(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
+    loop = asyncio.get_running_loop()
+    while True:
+        message = await loop.run_in_executor(None, conn.recv)
+        if message == "change":
+            for n, r in enumerate(records):
+                change_some(r, 0.01, seed=n)
+                pages[n] = json.dumps({"companies": r, "next_cursor": None}).encode()
+            conn.send("changed")
+        elif message == "stop":
+            conn.send("stopped")
+            await runner.cleanup()
+            return
+
+
+# --- the floor (a fresh process) --------------------------------------------------------------------------
+
+
+def _floor_process(base_url: str, workspaces: int, conn: Any) -> None:
+    conn.send(asyncio.run(_floor(base_url, workspaces)))
+
+
+async def _floor(base_url: str, workspaces: int) -> float:
+    import aiohttp
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {FEED_TOKEN}"}) as session:
+
+        async def one(n: int) -> int:
+            async with session.get(f"{base_url}/w/{n}/account") as response:
+                json.loads(await response.read())
+            async with session.get(f"{base_url}/w/{n}/companies") as response:
+                return len(json.loads(await response.read())["companies"])
+
+        start = time.perf_counter()
+        counts = await asyncio.gather(*(one(n) for n in range(1, workspaces)))
+        assert all(counts)
+        return time.perf_counter() - start
+
+
+def in_child(target: Any, *args: Any) -> Any:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(*args, child), daemon=True)
+    proc.start()
+    try:
+        return recv(parent, proc, 600)
+    finally:
+        proc.join(5)
+
+
+# --- the bot (this process) -------------------------------------------------------------------------------
+
+
+async def slash_latencies(port: int, teams: list[str], names: dict[str, list[str]], requests: int) -> list[float]:
+    import aiohttp
+
+    rng = random.Random(5)
+    latencies: list[float] = []
+    queue = [(rng.choice(teams), rng.choice(USERS)[0]) for _ in range(requests)]
+    url = f"http://127.0.0.1:{port}/slack/events"
+
+    async with aiohttp.ClientSession() as http:
+
+        async def worker() -> None:
+            while queue:
+                team, user = queue.pop()
+                body = urlencode(
+                    {
+                        "team_id": team,
+                        "channel_id": "C_OPS",
+                        "user_id": user,
+                        "command": "/integration-status",
+                        "text": rng.choice(names[team]),
+                        "response_url": "http://127.0.0.1:9/none",
+                        "trigger_id": "1.2.3",
+                        "api_app_id": "A111",
+                    }
+                )
+                headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+                start = time.perf_counter()
+                async with http.post(url, data=body.encode(), headers=headers) as response:
+                    text = await response.text()
+                    assert response.status == 200 and "not connected" not in text, text[:200]
+                latencies.append(time.perf_counter() - start)
+
+        await asyncio.gather(*(worker() for _ in range(20)))
+    return latencies
+
+
+async def serve_site(web_app: Any) -> tuple[Any, int]:
+    from aiohttp import web
+
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
+async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, requests: int, tmp: str) -> dict[str, Any]:
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store import Installation
+
+    import bot.practices as practices_module
+    from bot.app import build_bolt_app, build_hosted_web_app, build_services, build_web_app
+    from bot.practice.feed import HttpFeed
+    from bot.practices import build_hosted
+    from bot.services import utcnow
+    from bot.settings import Settings
+    from tests.fakes.slack_api import FakeSlack
+
+    slack = FakeSlack()
+    for user_id, email, name in USERS:
+        slack.add_user(user_id, email, name)
+    await slack.start()
+    settings = Settings(
+        client_id="1.2",
+        client_secret="s",
+        secret_key=Fernet.generate_key().decode(),
+        signing_secret=SIGNING_SECRET,
+        api_base_url=slack.base_url + "api/",
+        db_path=str(Path(tmp) / "bot.db"),
+        poll_interval_seconds=3600,
+    )
+    practices_module.START_SPREAD_SECONDS = 0.0
+    finished: dict[str, float] = {}
+
+    def feed_factory(source: str, token: str | None) -> Any:
+        return HttpFeed(source, token, fetch_deadline=60.0)
+
+    practices = build_hosted(settings, clock=utcnow, feed_factory=feed_factory)
+    hosting = practices.hosting
+    assert hosting is not None
+    teams = [f"T{n:05d}" for n in range(workspaces)]
+    encrypted = hosting.cipher.encrypt(FEED_TOKEN)
+    for n, team in enumerate(teams):
+        hosting.sqlite_installations.save(
+            Installation(
+                app_id="A111",
+                team_id=team,
+                user_id="U_HOLDER",
+                bot_token=f"xoxb-{team}",
+                bot_id="B111",
+                bot_user_id="UB",
+                bot_scopes=["commands"],
+            )
+        )
+        hosting.store.record_install(
+            team, team_id=team, enterprise_id=None, is_enterprise_install=False, installer_user_id="U_HOLDER", now=utcnow()
+        )
+        hosting.store.connect_workspace(team, f"{feed_url}/w/{n}", encrypted, "U_HOLDER", utcnow())
+    names = {team: [r["name"] for r in company_records(companies, seed=n)][:20] for n, team in enumerate(teams)}
+
+    # Round 1: the app starts, every workspace's first poll is due at once (each its own job).
+    original_start = hosting.start_workspace
+
+    async def start_and_watch(workspace: str, first_poll_in: float = 0.0) -> Any:
+        services = await original_start(workspace, first_poll_in)
+        if services is not None:
+
+            async def done(outcome: Any, ws: str = workspace) -> None:
+                finished.setdefault(ws, time.perf_counter())
+
+            services.poller.after_poll.append(done)
+        return services
+
+    hosting.start_workspace = start_and_watch  # type: ignore[method-assign]
+    started = time.perf_counter()
+    runner, port = await serve_site(build_hosted_web_app(practices, build_bolt_app(None, practices)))
+    others = set(teams[1:])
+    while not others <= finished.keys():
+        await asyncio.sleep(0.05)
+    round1 = max(finished[t] for t in others) - started
+    companies_stored = sum(hosting.store.for_workspace(t).company_count() for t in teams[1:])
+
+    # Round 2 (~1% changed), with the hanging workspace polled too; then again without it.
+    await asyncio.get_running_loop().run_in_executor(None, feeds.change)
+
+    async def round_of(selected: list[str]) -> tuple[float, float]:
+        ends: dict[str, float] = {}
+        start = time.perf_counter()
+
+        async def one(team: str) -> None:
+            services = practices.get(team)
+            assert services is not None
+            await services.poller.poll_once()
+            ends[team] = time.perf_counter() - start
+
+        tasks = [asyncio.create_task(one(t)) for t in selected]
+        others_done = [t for t, team in zip(tasks, selected) if team != teams[0]]
+        await asyncio.gather(*others_done)
+        return max(ends[t] for t in selected if t != teams[0]), statistics.median(ends[t] for t in selected if t != teams[0])
+
+    round2, round2_median = await round_of(teams)
+    round3, _ = await round_of(teams[1:])
+    rss_after_polls = _kb("VmRSS") / 1024
+
+    # Slash: many workspaces, then a single-workspace app in the same process.
+    for team in teams[:50]:
+        await slash_latencies(port, [team], names, 3)  # warm users.info caches of a few
+    hosted_lat = await slash_latencies(port, teams[1:], names, requests)
+    single_settings = Settings(
+        bot_token="xoxb-single",
+        signing_secret=SIGNING_SECRET,
+        api_base_url=slack.base_url + "api/",
+        db_path=str(Path(tmp) / "single.db"),
+        status_source=f"{feed_url}/w/1",
+        status_api_token=FEED_TOKEN,
+    )
+    single = build_services(single_settings, feed=HttpFeed(f"{feed_url}/w/1", FEED_TOKEN), help_centre=hosting.help_centre)
+    single_runner, single_port = await serve_site(build_web_app(single, build_bolt_app(single), with_scheduler=False))
+    await single.poller.poll_once()
+    await slash_latencies(single_port, ["T_SINGLE"], {"T_SINGLE": names[teams[1]]}, 50)
+    single_lat = await slash_latencies(single_port, ["T_SINGLE"], {"T_SINGLE": names[teams[1]]}, requests)
+    result = {
+        "round1": round1,
+        "round2": round2,
+        "round2_median": round2_median,
+        "round3": round3,
+        "companies_stored": companies_stored,
+        "hosted_median_ms": statistics.median(hosted_lat) * 1000,
+        "hosted_p99_ms": sorted(hosted_lat)[int(len(hosted_lat) * 0.99) - 1] * 1000,
+        "single_median_ms": statistics.median(single_lat) * 1000,
+        "single_p99_ms": sorted(single_lat)[int(len(single_lat) * 0.99) - 1] * 1000,
+        "rss_after_polls_mb": rss_after_polls,
+        "rss_mb": _kb("VmRSS") / 1024,
+        "rss_peak_mb": _kb("VmHWM") / 1024,
+    }
+    await single_runner.cleanup()
+    for task in asyncio.all_tasks():  # the hanging workspace's polls
+        if task is not asyncio.current_task() and "poll" in repr(task.get_coro()):
+            task.cancel()
+    await runner.cleanup()
+    await slack.stop()
+    return result
+
+
+class Feeds:
+    def __init__(self, workspaces: int, companies: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_feed_process, args=(workspaces, companies, child), daemon=True)
+        self.proc.start()
+        self.base_url = recv(self.conn, self.proc)
+
+    def change(self) -> None:
+        self.conn.send("change")
+        recv(self.conn, self.proc)
+
+    def stop(self) -> None:
+        self.conn.send("stop")
+        recv(self.conn, self.proc, 10)
+        self.proc.join(5)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspaces", type=int, default=1000)
+    parser.add_argument("--companies", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=1000)
+    args = parser.parse_args(argv)
+
+    feeds = Feeds(args.workspaces, args.companies)
+    try:
+        floor = in_child(_floor_process, feeds.base_url, args.workspaces)
+        with tempfile.TemporaryDirectory(prefix="bench-workspaces-") as tmp:
+            r = asyncio.run(run(feeds.base_url, feeds, args.workspaces, args.companies, args.requests, tmp))
+    finally:
+        feeds.stop()
+
+    n = args.workspaces
+    print(f"{n:,} workspaces x {args.companies} companies ({r['companies_stored']:,} stored, workspace 0's feed hanging)")
+    print(f"floor: fetch + json.loads of {n - 1:,} workspaces at once          {floor:7.2f} s")
+    print(f"round 1 (app start, empty database, each its own job)        {r['round1']:7.2f} s = {r['round1'] / floor:.2f}x floor")
+    print(
+        f"round 2 (~1% changed, all at once, hanging one included)     {r['round2']:7.2f} s = {r['round2'] / floor:.2f}x floor"
+        f" (median workspace {r['round2_median']:.2f} s)"
+    )
+    print(f"round 3 (the same without the hanging workspace)             {r['round3']:7.2f} s")
+    delay = r["round2"] - r["round3"]
+    print(f"delay the hanging feed caused to the others' polls           {delay:7.2f} s (target <= 1 s)")
+    ratio = r["hosted_median_ms"] / r["single_median_ms"]
+    print(
+        f"slash median: many workspaces {r['hosted_median_ms']:.1f} ms (p99 {r['hosted_p99_ms']:.1f}),"
+        f" single workspace {r['single_median_ms']:.1f} ms (p99 {r['single_p99_ms']:.1f}) = {ratio:.2f}x (target <= 1.5x)"
+    )
+    print(
+        f"RSS: {r['rss_after_polls_mb']:.0f} MB after the polls, {r['rss_mb']:.0f} MB at the end, peak {r['rss_peak_mb']:.0f} MB"
+        " (target < 500 MB)"
+    )
+    worst_round = max(r["round1"], r["round2"])
+    checks = {
+        "poll round <= 2x floor": worst_round <= 2 * floor,
+        "slash median <= 1.5x single": ratio <= 1.5,
+        "RSS < 500 MB": r["rss_peak_mb"] < 500,
+        "hanging feed delays others <= 1 s": delay <= 1.0,
+    }
+    for name, met in checks.items():
+        print(f"  {name}: {'met' if met else 'MISSED'}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
