@@ -39,6 +39,7 @@ from bot.workspaces import (
     source_problem,
     workspace_of,
 )
+from storage.open import open_store
 from storage.sqlite.db import Store
 
 
@@ -432,7 +433,7 @@ def build_hosted(
     practices = Practices()
     Hosting(
         settings,
-        Store.open(settings.db_path),
+        open_store(settings.db_path, settings.database_url),
         practices,
         clock=clock,
         help_centre=help_centre or HelpCentre.load(settings.help_centre_articles),

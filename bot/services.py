@@ -20,6 +20,7 @@ from bot.practice.poller import Poller, PollOutcome
 from bot.reminders.loop import Reminders
 from bot.settings import Settings
 from bot.slack.client import MeteredWebClient, slack_client
+from storage.open import open_store
 from storage.sqlite.db import Store
 
 
@@ -70,7 +71,7 @@ def build_services(
     database, the shared `metrics` and Help Centre, and `settings` carrying that workspace's bot token and
     feed (dataclasses.replace of the deployment's)."""
     owns_store = store is None
-    store = store or Store.open(settings.db_path)
+    store = store or open_store(settings.db_path, settings.database_url)
     help_centre = help_centre or HelpCentre.load(settings.help_centre_articles)
     feed = feed or feed_from_source(
         settings.status_source, settings.status_api_token, clock, fetch_deadline=fetch_deadline(settings.poll_interval_seconds)

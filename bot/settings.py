@@ -35,6 +35,8 @@ class Settings:
     app_token: str | None = None
     api_base_url: str = DEFAULT_API_BASE_URL
     db_path: str = "integration-bot.db"
+    # DATABASE_URL: PostgreSQL (`postgresql://user:password@host:port/db`) instead of the SQLite file.
+    database_url: str | None = None
     status_source: str = "demo"
     status_api_token: str | None = None
     poll_interval_seconds: int = 300
@@ -157,6 +159,16 @@ def _db_path(value: str) -> str:
     return value
 
 
+def _database_url(value: str) -> str | None:
+    """DATABASE_URL: empty for SQLite (INTEGRATION_BOT_DB), else a libpq URI (`postgresql://` or `postgres://`,
+    PostgreSQL docs "Connection URIs")."""
+    if not value:
+        return None
+    if urlparse(value).scheme not in ("postgresql", "postgres"):
+        raise SettingsError("DATABASE_URL must be a postgresql:// URL (or unset, for SQLite)")
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     """Environment wins over `.env`, as with every twelve-factor tool."""
     env: dict[str, str] = dict(read_dotenv(dotenv)) if dotenv is not None else {}
@@ -213,6 +225,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         app_token=_token(env, "SLACK_APP_TOKEN", "xapp-"),
         api_base_url=api_base_url,
         db_path=db_path,
+        database_url=_database_url(env.get("DATABASE_URL", "").strip()),
         status_source=_status_source(env),
         status_api_token=env.get("STATUS_API_TOKEN", "").strip() or None,
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", 300, 1, 86_400),

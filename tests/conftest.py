@@ -211,9 +211,25 @@ async def running_bot(
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock) -> AsyncIterator[Bot]:
-    """The app with the test practice polled once."""
-    async with running_bot(tmp_path, slack, feed, clock) as running:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database the app keeps its state in: "sqlite" (a file in tmp_path), unless a test parametrizes it
+    indirectly, e.g. `@pytest.mark.parametrize("backend", BACKENDS, indirect=True)`, to run on both."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str) -> str | None:
+    """DATABASE_URL for the backend: None for SQLite; a fresh PostgreSQL schema (tests/postgres.py) otherwise."""
+    return str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, database_url: str | None) -> AsyncIterator[Bot]:
+    """The app with the test practice polled once (on SQLite, or the `backend` a test parametrizes)."""
+    async with running_bot(tmp_path, slack, feed, clock, database_url=database_url) as running:
         outcome = await running.poll()
         assert outcome.ok, outcome.error
         yield running

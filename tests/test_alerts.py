@@ -9,7 +9,7 @@ import pytest
 
 from bot.slack.actions import ACK_ACTION, CHECK_ACTION, SNOOZE_HOUR_ACTION
 from tests.blockkit import all_text
-from tests.conftest import Bot, FakeClock, running_bot
+from tests.conftest import BACKENDS, Bot, FakeClock, running_bot
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack, Injected
 from tests.practice import HOLDER, PERMITTED, UNPERMITTED, company
@@ -18,12 +18,16 @@ ALERTS = "C_ALERTS"
 OPS = "C_OPS"
 TOKEN_ERROR = {"kind": "synchronisation", "message": "Token Required"}
 DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}
+on_both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture
-async def alerting(tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock) -> AsyncIterator[Bot]:
-    """The app with ALERT_CHANNEL set and the practice polled once (the baseline: no alerts)."""
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS) as bot:
+async def alerting(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, database_url: str | None
+) -> AsyncIterator[Bot]:
+    """The app with ALERT_CHANNEL set and the practice polled once (the baseline: no alerts); on SQLite, or
+    on each backend for a test marked `on_both_backends`."""
+    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS, database_url=database_url) as bot:
         assert (await bot.poll()).ok
         yield bot
 
@@ -44,6 +48,7 @@ async def test_the_first_poll_is_the_baseline_and_alerts_nothing(alerting: Bot) 
     assert alerting.slack.posts() == []
 
 
+@on_both_backends
 async def test_a_turn_to_error_is_alerted_and_its_recovery_told_in_the_thread(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:
@@ -135,15 +140,16 @@ async def test_a_sync_app_back_within_its_grace_period_is_never_mentioned(
     assert alerting.slack.posts() == []
 
 
+@on_both_backends
 async def test_no_repeat_after_a_restart_on_the_same_database(
-    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, database_url: str | None
 ) -> None:
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS) as bot:
+    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS, database_url=database_url) as bot:
         await bot.poll()
         feed.update("c_2", integration_status="error", error=DUPLICATE)
         await poll_and_deliver(bot, clock)
     assert len(slack.posts(ALERTS)) == 1
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS) as restarted:
+    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS, database_url=database_url) as restarted:
         await poll_and_deliver(restarted, clock)
         await poll_and_deliver(restarted, clock)
         assert len(slack.posts(ALERTS)) == 1
@@ -172,6 +178,7 @@ async def test_queued_alerts_survive_a_restart_before_delivery(
     assert post.args["text"].startswith("Bright &amp; Sons: publication error")
 
 
+@on_both_backends
 async def test_a_storm_is_one_grouped_message_with_the_full_list_in_its_thread(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:
@@ -216,6 +223,7 @@ async def test_a_few_at_once_are_still_one_message_each(alerting: Bot, feed: Fak
     assert len(alerting.slack.posts(ALERTS, top_level=True)) == 3
 
 
+@on_both_backends
 async def test_acknowledge_shows_who(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
     slack = alerting.slack
     feed.update("c_2", integration_status="error", error=DUPLICATE)
@@ -229,6 +237,7 @@ async def test_acknowledge_shows_who(alerting: Bot, feed: FakeFeed, clock: FakeC
     assert reply.args["text"] == "Acknowledged by <@U_TOM>." and reply.args["thread_ts"] == message["ts"]
 
 
+@on_both_backends
 async def test_snooze_silences_new_alerts_for_that_company_in_that_channel_until_it_ends(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:
@@ -278,6 +287,7 @@ async def test_check_again_polls_now_and_updates_the_message(alerting: Bot, feed
     await slack.wait_for(lambda: any(c.args["text"].startswith("Resolved") for c in slack.of("chat.update")))
 
 
+@on_both_backends
 async def test_rate_limits_and_server_errors_lose_nothing_and_double_nothing(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:
@@ -325,6 +335,7 @@ async def test_an_alert_message_deleted_in_slack_is_posted_anew(alerting: Bot, f
     assert alerting.slack.of("chat.update")[-1].args["ts"] == reposted["ts"]
 
 
+@on_both_backends
 async def test_a_crash_between_slack_accepting_and_the_row_being_marked_sends_nothing_twice(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:

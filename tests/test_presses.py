@@ -20,7 +20,7 @@ from bot.slack.actions import (
     SNOOZE_HOUR_ACTION,
 )
 from tests.blockkit import all_text
-from tests.conftest import SHARED, Bot, FakeClock, running_bot, sign
+from tests.conftest import BACKENDS, SHARED, Bot, FakeClock, running_bot, sign
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
 from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED
@@ -28,11 +28,14 @@ from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED
 ALERTS = "C_ALERTS"
 OPS = "C_OPS"
 DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}
+on_both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture
-async def alerting(tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS) as bot:
+async def alerting(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, database_url: str | None
+) -> AsyncIterator[Bot]:
+    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS, database_url=database_url) as bot:
         assert (await bot.poll()).ok
         yield bot
 
@@ -181,6 +184,7 @@ async def test_a_subscription_lapses_when_its_subscriber_loses_the_permission_an
 
 
 @pytest.mark.parametrize("action", [ACK_ACTION, SNOOZE_HOUR_ACTION, SNOOZE_DAY_ACTION])
+@on_both_backends
 async def test_a_second_press_a_retry_or_a_second_person_changes_nothing_twice(
     alerting: Bot, feed: FakeFeed, clock: FakeClock, action: str
 ) -> None:
@@ -215,6 +219,7 @@ async def test_a_snooze_that_has_ended_can_be_pressed_again(alerting: Bot, feed:
     await slack.wait_for(lambda: len(replies(slack)) == 2)
 
 
+@on_both_backends
 async def test_check_again_twice_in_a_second_checks_and_answers_once(alerting: Bot, feed: FakeFeed, clock: FakeClock) -> None:
     slack = alerting.slack
     value, message = await alert(alerting, clock, feed)
@@ -233,6 +238,7 @@ async def test_check_again_twice_in_a_second_checks_and_answers_once(alerting: B
     assert len(slack.of("chat.update")) == 1
 
 
+@on_both_backends
 async def test_i_have_granted_it_pressed_twice_tells_the_requester_once(bot: Bot, slack: FakeSlack, feed: FakeFeed) -> None:
     await bot.click(REMIND_ACTION, "c_1", user=UNPERMITTED)
     await slack.wait_for_responses()
@@ -247,6 +253,7 @@ async def test_i_have_granted_it_pressed_twice_tells_the_requester_once(bot: Bot
     assert len(slack.of("chat.update")) == 1  # the holder's DM updated once
 
 
+@on_both_backends
 async def test_home_paging_and_a_pick_list_button_act_once_per_press(bot: Bot, slack: FakeSlack) -> None:
     from tests.test_home import home_click
 

@@ -29,7 +29,7 @@ from bot.reminders import decide as r
 from bot.reminders import messages as m
 from bot.slack.actions import GRANTED_ACTION, REMIND_ACTION
 from tests.blockkit import all_text, buttons, mrkdwn_texts
-from tests.conftest import Bot, FakeClock
+from tests.conftest import BACKENDS, Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
 from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED
@@ -108,6 +108,7 @@ async def test_the_remind_button_is_on_the_card_only_for_an_account_user_without
 # --- pressing it --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 async def test_pressing_it_sends_the_account_holder_a_dm_and_tells_the_presser(bot: Bot, slack: FakeSlack) -> None:
     answer = await press(bot)
 

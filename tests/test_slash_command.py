@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.blockkit import all_text, buttons, mrkdwn_texts
-from tests.conftest import Bot
+from tests.conftest import BACKENDS, Bot
 from tests.practice import PERMITTED, STRANGER, UNPERMITTED
 
 
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 async def test_card_for_a_company_in_synchronisation_error_shows_everything_to_the_holder(bot: Bot) -> None:
     answer = await bot.slash("Acme Ltd")
     text = all_text(answer)
@@ -63,6 +64,7 @@ async def test_card_for_every_state(bot: Bot, name: str, must_show: list[str], m
     assert "help.autoentry.com" in text
 
 
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 async def test_a_permitted_user_sees_details_of_their_companies_only(bot: Bot) -> None:
     acme = all_text(await bot.slash("Acme Ltd", user=PERMITTED))
     assert "Token Required" in acme and "RECEPTION-PC" in acme
