@@ -33,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help='print a company\'s status card, e.g. status "Acme Ltd"')
     status.add_argument("name", nargs="+", help="the company's name (forgiving: case, Ltd/Limited, typos)")
     commands.add_parser("poll", help="run one poll cycle, print what changed, deliver due alerts")
+    migrate = commands.add_parser(
+        "migrate", help="bring the database's schema up to date (DATABASE_URL, else INTEGRATION_BOT_DB), and exit"
+    )
+    migrate.add_argument(
+        "--from-sqlite",
+        metavar="PATH",
+        help="with DATABASE_URL: copy the SQLite database at PATH into that empty PostgreSQL database",
+    )
     return parser
 
 
@@ -113,6 +121,35 @@ async def run_poll(settings: Settings) -> int:
         await services.close()
 
 
+def run_migrate(settings: Settings, from_sqlite: str | None) -> int:
+    """Migrate the database the bot would use; with `from_sqlite`, copy that SQLite file into PostgreSQL
+    (storage/postgres/copy.py) and print the rows per table in both. Errors are StorageError (exit 2)."""
+    if settings.database_url is None:
+        if from_sqlite:
+            raise SettingsError("--from-sqlite needs DATABASE_URL: the PostgreSQL database to copy into")
+        from storage.sqlite.db import Store
+
+        Store.open(settings.db_path).close()
+        print(f"The SQLite database {settings.db_path} is up to date.")
+        return 0
+    from storage.postgres.copy import copy_from_sqlite
+    from storage.postgres.store import connect, migrate
+
+    conn = connect(settings.database_url)
+    try:
+        if from_sqlite is None:
+            applied = migrate(conn)
+            print(f"Applied {', '.join(applied)}." if applied else "The PostgreSQL database is up to date.")
+            return 0
+        copied = copy_from_sqlite(from_sqlite, conn)
+    finally:
+        conn.close()
+    print(f"Copied {from_sqlite} into PostgreSQL. Rows per table (SQLite / PostgreSQL):")
+    for table in copied:
+        print(f"  {table.table}: {table.sqlite_rows} / {table.postgres_rows}")
+    return 0 if all(t.sqlite_rows == t.postgres_rows for t in copied) else 1
+
+
 def run_serve(settings: Settings, port: int | None) -> int:
     """HTTP mode, or Socket Mode with SLACK_APP_TOKEN: one aiohttp app either way, serving /healthz and
     /metrics on PORT. SIGTERM and SIGINT stop it cleanly (bot.app.build_web_app): exit 0."""
@@ -159,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.pop("SLACK_BOT_TOKEN", None)
         if args.command == "serve":
             return run_serve(settings, args.port)
+        if args.command == "migrate":
+            return run_migrate(settings, args.from_sqlite)
         if args.command == "status":
             return asyncio.run(run_status(settings, " ".join(args.name)))
         return asyncio.run(run_poll(settings))

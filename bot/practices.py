@@ -121,6 +121,9 @@ CONNECT_CHECK_SECONDS = 2.5
 ROTATE_BEFORE_MINUTES = 120
 # Workspaces started together (at start-up) begin polling spread over this many seconds at most.
 START_SPREAD_SECONDS = 10.0
+# A poll lease lasts this many fetch deadlines (docs/scaling-out.md): a process killed mid-poll has its
+# workspace polled by another within an interval and this lease.
+POLL_LEASE_FACTOR = 2
 
 
 def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: str, first_at: datetime) -> None:
@@ -131,10 +134,19 @@ def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: st
     interval = services.settings.poll_interval_seconds
 
     async def scheduled_poll() -> None:
+        delay: float = interval
         try:
-            await services.poller.poll_once()
+            # Several processes on PostgreSQL: one polls the workspace an interval; the others ask again when due.
+            wait = services.store.claim_poll(POLL_LEASE_FACTOR * fetch_deadline(interval))
+            if wait > 0:
+                delay = wait
+            else:
+                try:
+                    await services.poller.poll_once()
+                finally:
+                    delay = next_poll_delay(services.poller.consecutive_failures, interval)
+                    services.store.finish_poll(delay)
         finally:
-            delay = next_poll_delay(services.poller.consecutive_failures, interval)
             if scheduler.running and services.poller.polling:
                 scheduler.add_job(
                     scheduled_poll,

@@ -197,3 +197,12 @@ def test_two_workspaces_on_one_database_share_nothing(store: Store) -> None:
     assert store.claim_press("ack:1", "U_1", NOW, None) is not None
     store.purge_workspace("T_TWO")
     assert other.pending_outbox_count() == 0 and store.pending_outbox_count() == 1
+
+
+def test_one_process_alone_claims_every_head_row_and_poll(store: Store) -> None:
+    store.enqueue(outbox.post("C_A", 1), NOW)
+    ((head, _),) = store.channel_queue("C_A")
+    claimed = store.claim_outbox_row(head)
+    assert claimed is not None and claimed.key == head.key
+    assert store.claim_poll(10) == 0.0
+    store.finish_poll(0)

@@ -182,7 +182,10 @@ class Deliverer:
                 if wait > 0:
                     await self._sleep(wait)
                 self._next_send[channel] = time.monotonic() + self.channel_interval
-                if not await self._deliver_one(item, report):
+                claimed = self.store.claim_outbox_row(item)
+                if claimed is None:
+                    return  # another process is sending this channel's head
+                if not await self._deliver_one(claimed, report):
                     return  # keep this channel's order: the rest wait for this row
             if len(rows) < ROWS_PER_READ:
                 return

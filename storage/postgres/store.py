@@ -6,6 +6,10 @@ the single workspace, as `Store.open(path)` does for SQLite; `store.for_workspac
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+from datetime import datetime
 from typing import Any, cast
 
 import psycopg
@@ -13,9 +17,36 @@ from sqlite_utils import Database
 
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.schema import MIGRATION_LOCK_KEY, MIGRATIONS
+from storage.sqlite.alerts import OutboxItem
 from storage.sqlite.db import StorageError, Store
 
 CONNECT_TIMEOUT_SECONDS = 10
+# An outbox row claimed by a process that died is taken over after this (SPEC.md: "within a minute").
+OUTBOX_LEASE_SECONDS = 60.0
+# This process, as the owner of its leases: host, pid and a random part (a pid is reused after a restart).
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+# The head of its channel's queue, pending, not held by another process's live lease; locked rows skipped.
+_CLAIM_OUTBOX_ROW = """
+UPDATE outbox SET claimed_by = %(me)s, claimed_until = now() + make_interval(secs => %(lease)s)
+WHERE id = (
+    SELECT o.id FROM outbox o
+    WHERE o.id = %(id)s AND o.workspace = %(ws)s AND o.state = 'pending'
+      AND (o.claimed_until IS NULL OR o.claimed_until < now() OR o.claimed_by = %(me)s)
+      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.workspace = o.workspace AND p.channel = o.channel
+                      AND p.state = 'pending' AND p.id < o.id)
+    FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+
+_CLAIM_POLL = """
+UPDATE workspace_polls w SET lease_owner = %(me)s, lease_until = now() + make_interval(secs => %(lease)s)
+FROM (SELECT workspace FROM workspace_polls
+      WHERE workspace = %(ws)s AND next_poll_at <= now() AND (lease_until IS NULL OR lease_until < now())
+      FOR UPDATE SKIP LOCKED) due
+WHERE w.workspace = due.workspace
+RETURNING w.workspace
+"""
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
@@ -47,13 +78,67 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
     return applied_now
 
 
+class PostgresStore(Store):
+    """The store on PostgreSQL, shared by several processes: outbox rows and polls are claimed under leases
+    (docs/scaling-out.md). Leases are compared with the server's now(), never a process's clock."""
+
+    owner = OWNER  # who holds this process's leases
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        return cast(PostgresDatabase, self.db).conn
+
+    def claim_outbox_row(self, item: OutboxItem) -> OutboxItem | None:
+        """Claim `item` for OUTBOX_LEASE_SECONDS if it is still pending, first in its channel and not held by
+        another live process; the row as it is now (its `in_flight_at` set by a process that died makes
+        delivery look in the channel first), or None."""
+        claimed = self._conn.execute(
+            _CLAIM_OUTBOX_ROW, {"me": self.owner, "lease": OUTBOX_LEASE_SECONDS, "id": item.id, "ws": self.ws}
+        ).fetchone()
+        if claimed is None:
+            return None
+        rows = self._outbox_rows("id = ?", [item.id], 1)
+        return rows[0][0] if rows else None
+
+    def reschedule(self, item_id: int, due_at: datetime, error: str, *, keep_in_flight: bool = False) -> None:
+        """As on SQLite, and the claim ends: whichever process is free when the row is due sends it."""
+        with self.atomic():
+            super().reschedule(item_id, due_at, error, keep_in_flight=keep_in_flight)
+            self._conn.execute(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = %s AND workspace = %s AND claimed_by = %s",
+                [item_id, self.ws, self.owner],
+            )
+
+    def claim_poll(self, lease_seconds: float) -> float:
+        """0.0 when this process now holds the workspace's poll lease for `lease_seconds`; else the seconds
+        until its next poll is due or the holder's lease ends (at least 1)."""
+        conn = self._conn
+        conn.execute("INSERT INTO workspace_polls (workspace, next_poll_at) VALUES (%s, now()) ON CONFLICT DO NOTHING", [self.ws])
+        if conn.execute(_CLAIM_POLL, {"me": self.owner, "lease": lease_seconds, "ws": self.ws}).fetchone():
+            return 0.0
+        row = conn.execute(
+            "SELECT extract(epoch FROM greatest(next_poll_at, coalesce(lease_until, next_poll_at)) - now())"
+            " FROM workspace_polls WHERE workspace = %s",
+            [self.ws],
+        ).fetchone()
+        return max(1.0, float(row[0])) if row and row[0] is not None else 1.0
+
+    def finish_poll(self, next_in_seconds: float) -> None:
+        """The next poll is due `next_in_seconds` from now; the lease ends (only if this process held it)."""
+        self._conn.execute(
+            "UPDATE workspace_polls SET next_poll_at = now() + make_interval(secs => %s), last_poll_at = now(),"
+            " lease_owner = NULL, lease_until = NULL WHERE workspace = %s AND lease_owner = %s",
+            [next_in_seconds, self.ws, self.owner],
+        )
+
+
 def open_store(url: str) -> Store:
     """Connect to `url`, bring its schema up to date and give the single workspace's handle.
     Raises StorageError with one line when the server cannot be used."""
     conn = connect(url)
     try:
         migrate(conn)
-        return Store(cast(Database, PostgresDatabase(conn)))
+        return PostgresStore(cast(Database, PostgresDatabase(conn)))
     except psycopg.Error as error:
         conn.close()
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]

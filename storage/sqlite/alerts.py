@@ -516,6 +516,12 @@ class AlertStore:
         )
         return cursor.rowcount > 0
 
+    def claim_outbox_row(self, item: OutboxItem) -> OutboxItem | None:
+        """Take `item`, the head of its channel's queue, for this process to send: the row as it is now, or
+        None when another process holds it (or it is no longer pending and first). One process on SQLite:
+        the row itself. PostgreSQL claims it under a lease (storage/postgres/store.py)."""
+        return item
+
     def pending_outbox(self, limit: int = 5000) -> list[tuple[OutboxItem, datetime]]:
         """Pending rows in queue order, each with when it is due (for inspection; delivery reads per channel)."""
         return self._outbox_rows("state = 'pending'", [], limit)

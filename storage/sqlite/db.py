@@ -183,7 +183,7 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
         on this database: the same one on every call, so its caches stay true."""
         handle = self._handles.get(workspace)
         if handle is None:
-            handle = self._handles[workspace] = Store(self.db, workspace, self._handles)
+            handle = self._handles[workspace] = type(self)(self.db, workspace, self._handles)
         return handle
 
     @property
@@ -396,6 +396,17 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
                 f"update companies set missing_since = ? where workspace = ? and id in ({','.join('?' * len(chunk))})",
                 [value, self.ws, *chunk],
             )
+
+    # --- poll leases (several processes: storage/postgres/store.py) ---------------------
+
+    def claim_poll(self, lease_seconds: float) -> float:
+        """Take this workspace's poll for up to `lease_seconds`: 0.0 when this process is to poll now, else
+        the seconds to wait before asking again (another process holds it, or polled it lately).
+        One process on SQLite: always 0.0."""
+        return 0.0
+
+    def finish_poll(self, next_in_seconds: float) -> None:
+        """End this process's poll lease; the next poll is due in `next_in_seconds`. No-op on SQLite."""
 
     # --- poll runs ---------------------------------------------------------------------
 

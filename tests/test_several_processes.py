@@ -1,0 +1,43 @@
+"""Two bots on one PostgreSQL database, both delivering: every alert is posted once, in order, whichever
+sends it (outbox rows claimed under a lease, storage/postgres/store.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.blockkit import all_text
+from tests.conftest import FakeClock, running_bot
+from tests.fakes.feed_server import FakeFeed
+from tests.fakes.slack_api import FakeSlack
+from tests.practice import company
+
+ALERTS = "C_ALERTS"
+
+
+async def test_two_processes_deliver_a_storm_once(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, postgres_url: str
+) -> None:
+    feed.companies.extend(company(f"x_{n}", f"Storm Client {n:03d} Ltd") for n in range(120))
+    settings = dict(alert_channel=ALERTS, database_url=postgres_url)
+    async with (
+        running_bot(tmp_path / "a", slack, feed, clock, **settings) as a,
+        running_bot(tmp_path / "b", slack, feed, clock, **settings) as b,
+    ):
+        setattr(a.services.store, "owner", "host-a:1:a")  # two processes: two lease owners
+        setattr(b.services.store, "owner", "host-b:2:b")
+        assert (await a.poll()).ok  # the baseline
+        for record in feed.companies:
+            if record["id"].startswith("x_"):
+                record.update(integration_status="error", error={"kind": "synchronisation", "message": "Xero is unavailable"})
+        clock.advance(minutes=1)
+        assert (await b.poll()).ok  # either process polls; both deliver
+        await asyncio.gather(a.services.deliverer.drain(timeout=20), b.services.deliverer.drain(timeout=20))
+        assert a.services.store.pending_outbox_count() == 0
+    assert len(slack.posts()) == 4  # one post and three replies, between the two
+    (top,) = slack.posts(ALERTS, top_level=True)
+    assert top.args["text"] == "120 companies went wrong at once (1 kind of problem)"
+    replies = slack.posts(ALERTS, top_level=False)
+    listed = [all_text(reply.args) for reply in replies]
+    assert len(listed) == len(set(listed)) == 3  # 40 companies a reply, none twice
+    assert all(f"Storm Client {n:03d} Ltd" in "\n".join(listed) for n in range(120))
