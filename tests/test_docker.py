@@ -57,7 +57,8 @@ def test_the_database_is_on_the_volume_and_the_port_is_the_default() -> None:
 def test_compose_builds_this_image_with_the_same_volume_port_and_a_long_enough_stop() -> None:
     parser = dockerfile()
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    (service,) = compose["services"].values()
+    service = compose["services"]["integration-bot"]
+    assert "profiles" not in service  # `docker compose up` runs it, on SQLite
     assert service["build"] == "."
     (volume,) = json.loads(instructions(parser, "VOLUME")[-1])
     (mount,) = service["volumes"]
@@ -68,3 +69,15 @@ def test_compose_builds_this_image_with_the_same_volume_port_and_a_long_enough_s
     assert service["environment"]["PORT"] == port and service["ports"] == [f"{port}:{port}"]
     # The bot takes up to 10 s after SIGTERM; Docker must wait longer before SIGKILL.
     assert int(service["stop_grace_period"].rstrip("s")) > 10
+
+
+def test_compose_has_a_postgres_profile_with_two_replicas_on_one_database() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    postgres, replica = compose["services"]["postgres"], compose["services"]["integration-bot-replica"]
+    assert postgres["profiles"] == replica["profiles"] == ["postgres"]
+    assert replica["deploy"]["replicas"] == 2 and replica["build"] == "."
+    assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = replica["environment"]["DATABASE_URL"].replace("${POSTGRES_PASSWORD:-integration_bot}", "integration_bot")
+    assert url == "postgresql://integration_bot:integration_bot@postgres:5432/integration_bot"
+    assert load_settings({"DATABASE_URL": url}, dotenv=None).database_url == url
+    assert int(replica["stop_grace_period"].rstrip("s")) > 10
