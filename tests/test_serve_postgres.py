@@ -1,0 +1,72 @@
+"""Three `integration-bot serve` processes on one PostgreSQL database, a storm, one killed with SIGKILL
+mid-storm: every alert message is posted exactly once and none is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+
+import psycopg
+
+from tests.blockkit import all_text
+from tests.fakes.slack_api import FakeSlack
+from tests.practice import ACCOUNT, company
+from tests.test_serve import ALERTS, bot_env, free_port, start, wait_polled
+
+COMPANIES = 300  # one grouped message and 8 replies of 40 companies (SPEC.md "Storms")
+
+
+def write_feed(path: Path, failing: bool) -> None:
+    error = {"integration_status": "error", "error": {"kind": "synchronisation", "message": "Xero is unavailable"}}
+    companies = [company(f"s_{n}", f"Storm Client {n:03d} Ltd", **(error if failing else {})) for n in range(COMPANIES)]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"account": ACCOUNT, "companies": companies}))
+    tmp.replace(path)  # a process polling now reads the old file or the new one, never half of one
+
+
+def outbox(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [(row[0], row[1]) for row in conn.execute("SELECT key, state FROM outbox ORDER BY id")]
+
+
+async def test_three_processes_one_killed_mid_storm_post_every_alert_once(
+    tmp_path: Path, slack: FakeSlack, postgres_url: str
+) -> None:
+    write_feed(tmp_path / "feed.json", failing=False)
+    ports = [free_port() for _ in range(3)]
+    bots = [start(tmp_path, bot_env(tmp_path, slack, port, socket_mode=False, DATABASE_URL=postgres_url)) for port in ports]
+    try:
+        for port in ports:
+            await wait_polled(port, timeout=60)
+        write_feed(tmp_path / "feed.json", failing=True)
+        # Delivery is paced at one message a second a channel: kill a process once the storm is under way.
+        await slack.wait_for(lambda: len(slack.posts(ALERTS)) >= 2, timeout=30)
+        bots[0].send_signal(signal.SIGKILL)
+        bots[0].wait(timeout=10)
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            # What waiting out its leases (a minute for an outbox row) does, at once.
+            conn.execute("UPDATE outbox SET claimed_until = now() WHERE claimed_until IS NOT NULL")
+        deadline = time.monotonic() + 60
+        while any(state == "pending" for _, state in outbox(postgres_url)) or not outbox(postgres_url):
+            assert time.monotonic() < deadline, outbox(postgres_url)
+            assert all(bot.poll() is None for bot in bots[1:]), (tmp_path / "bot.log").read_text()[-3000:]
+            await asyncio.sleep(0.2)
+    finally:
+        for bot in bots:
+            if bot.poll() is None:
+                bot.send_signal(signal.SIGTERM)
+        for bot in bots:
+            bot.wait(timeout=30)
+    rows = outbox(postgres_url)
+    assert {state for _, state in rows} == {"sent"}, rows
+    posts = slack.posts(ALERTS)
+    (top,) = [post for post in posts if not post.args.get("thread_ts")]
+    assert top.args["text"] == f"{COMPANIES} companies went wrong at once (1 kind of problem)"
+    replies = [all_text(post.args) for post in posts if post.args.get("thread_ts")]
+    assert len(replies) == len(set(replies)) == 8  # none twice, none lost
+    listed = "\n".join(replies)
+    assert all(f"Storm Client {n:03d} Ltd" in listed for n in range(COMPANIES))
+    assert len(posts) == len([key for key, _ in rows if not key.startswith(("update:", "group_update:"))])
