@@ -1,6 +1,7 @@
 """Slash command latency: the real app over HTTP against a bare Bolt app (the floor), same load.
 
 Run from the repository root:  python bench/bench_slash.py [--requests 2000] [--concurrency 50] [--profile]
+With DATABASE_URL set (an empty PostgreSQL database or schema), the app keeps its state there instead of SQLite.
 
 The app under test runs in its own process, as `integration-bot serve` would: build_services ->
 build_bolt_app -> build_web_app(with_scheduler=False) on 127.0.0.1, a fake Slack Web API
@@ -25,6 +26,7 @@ if str(ROOT) not in sys.path:
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import multiprocessing as mp  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -75,6 +77,7 @@ async def _serve_app(conn: Any, profile: bool) -> None:
             signing_secret=SIGNING_SECRET,
             api_base_url=slack.base_url + "api/",
             db_path=str(Path(tmp) / "bot.db"),
+            database_url=os.environ.get("DATABASE_URL") or None,
             status_source=feed.base_url,
             status_api_token=feed.token,
         )
