@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import random
@@ -74,6 +75,15 @@ class ParsedRecords:
 
     def __init__(self) -> None:
         self._by_id: dict[str, tuple[int, CompanyStatus]] = {}
+        self._account: tuple[Any, tuple[Account, list[str]]] | None = None
+
+    def account(self, document: Any) -> tuple[Account, list[str]]:
+        """parse_account, skipped when the document equals the last one (it nearly always does)."""
+        if self._account is not None and self._account[0] == document:
+            return self._account[1]
+        parsed = parse_account(document)
+        self._account = (copy.deepcopy(document), parsed)
+        return parsed
 
     def parse(self, record: Any, notes: list[str] | None = None) -> CompanyStatus:
         record_id = record.get("id") if isinstance(record, dict) else None
@@ -105,7 +115,7 @@ def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedReco
     Records that disagree about one company id (one integrated, one in error) are malformed: none of them
     counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
     try:
-        account, problems = parse_account(account_document)
+        account, problems = parsed.account(account_document) if parsed is not None else parse_account(account_document)
     except FeedRecordError as exc:
         raise FeedError(f"account: {exc}") from None
     skipped = [f"account {problem}" for problem in problems]
@@ -198,7 +208,9 @@ class HttpFeed:
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         fetch_deadline: float = FETCH_DEADLINE_SECONDS,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
+        """`session`: one shared by many feeds (many workspaces), left open by close(); else the feed's own."""
         self.base_url = base_url.rstrip("/")
         self.description = f"the status API at {self.base_url}"
         self._headers = {"Accept": "application/json"}
@@ -207,7 +219,8 @@ class HttpFeed:
         self._attempts = attempts
         self._backoff = backoff_seconds
         self._sleep = sleep
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = session
+        self._shared_session = session is not None
         self._parsed = ParsedRecords()
         # Seconds the whole fetch may take, retries included.
         self.fetch_deadline = fetch_deadline
@@ -215,14 +228,14 @@ class HttpFeed:
         self.last_records: int | None = None
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
-        if self._session is None or self._session.closed:
+        if self._session is None or (self._session.closed and not self._shared_session):
             self._session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, headers=self._headers)
         url = f"{self.base_url}{path}"
         problem = ""
         for attempt in range(self._attempts):
             retry_after: float | None = None
             try:
-                async with self._session.get(url, params=params) as response:
+                async with self._session.get(url, params=params, headers=self._headers) as response:
                     if response.status == 200:
                         body = await response.read()
                         try:
@@ -306,7 +319,7 @@ class HttpFeed:
         return account.name
 
     async def close(self) -> None:
-        if self._session is not None:
+        if self._session is not None and not self._shared_session:
             await self._session.close()
 
 

@@ -142,11 +142,11 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
         self._slack_users: dict[str, tuple[str | None, datetime | None]] = {}
 
     @classmethod
-    def open(cls, path: str) -> "Store":
+    def open(cls, path: str, *, cache_kib: int = 65536) -> "Store":
         """Open (or create) the database and bring its schema up to date.
         Raises StorageError with one line when SQLite cannot use the file."""
         try:
-            return cls._open(path)
+            return cls._open(path, cache_kib)
         except sqlite3.Error as exc:
             reason = str(exc)
             if "not a database" in reason:
@@ -156,23 +156,23 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
             raise StorageError(f"INTEGRATION_BOT_DB {path!r} cannot be used: {reason}") from None
 
     @classmethod
-    def _open(cls, path: str) -> "Store":
+    def _open(cls, path: str, cache_kib: int = 65536) -> "Store":
         conn = sqlite3.connect(path, timeout=10.0)
         try:
-            return cls(cls._prepare(conn, path))
+            return cls(cls._prepare(conn, path, cache_kib))
         except BaseException:
             conn.close()
             raise
 
     @staticmethod
-    def _prepare(conn: sqlite3.Connection, path: str) -> Database:
+    def _prepare(conn: sqlite3.Connection, path: str, cache_kib: int = 65536) -> Database:
         db = Database(conn)
         if path != ":memory:":
             db.enable_wal()
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         # Reads on the slash command's path come from memory: a larger page cache, and the file mapped.
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         conn.execute("PRAGMA mmap_size=268435456")
         conn.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
@@ -237,6 +237,8 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
                 pk=("workspace", "email"),
                 replace=True,
             )
+        # Kept as written, so the next poll's equal account writes nothing (a rolled-back transaction clears it).
+        self._account = account
 
     def account(self) -> Account | None:
         if self._account is None:
