@@ -250,12 +250,23 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
         return services
 
     hosting.start_workspace = start_and_watch  # type: ignore[method-assign]
+    if PROFILE:
+        import cProfile
+
+        start_profiler = cProfile.Profile()
+        start_profiler.enable()
     started = time.perf_counter()
     runner, port = await serve_site(build_hosted_web_app(practices, build_bolt_app(None, practices)))
     others = set(teams[1:])
     while not others <= finished.keys():
         await asyncio.sleep(0.05)
     round1 = max(finished[t] for t in others) - started
+    if PROFILE:
+        start_profiler.disable()
+        start_profiler.dump_stats("/tmp/bench_workspaces_start.prof")
+    errors = hosting.store.db.execute("select error, count(*) from poll_runs where ok = 0 group by error").fetchall()
+    if errors:
+        print("failed polls in round 1:", errors[:5])
     companies_stored = sum(hosting.store.for_workspace(t).company_count() for t in teams[1:])
 
     # Round 2 (~1% changed), with the hanging workspace polled too; then again without it.

@@ -32,6 +32,8 @@ async def test_install_sends_the_installer_a_connect_button_and_commands_say_who
         answer = await hosted.slash("T_ONE", "Acme Ltd", "U_SOMEONE")
         assert "not connected to AutoEntry" in answer["text"]
         assert "installed the app, or a workspace admin or owner" in answer["text"]
+        async with hosted.http.get(f"{hosted.base_url}/healthz") as response:
+            assert response.status == 200 and (await response.json())["workspaces"] == 0  # installed, none connected
 
 
 async def test_connect_checks_the_feed_before_saving_and_keeps_the_token_encrypted(

@@ -349,15 +349,22 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
 
     def save_companies(self, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]]) -> None:
         """Store companies seen for the first time and changed ones (callers hold the transaction)."""
-        # A plain insert for the new ones: half the statements of an upsert, which the first poll feels.
-        if new_rows:
-            self.db.table("companies").insert_all(self._scoped(new_rows), pk=("workspace", "id"), batch_size=500)
-        if changed_rows:
-            self.db.table("companies").upsert_all(self._scoped(changed_rows), pk=("workspace", "id"), batch_size=500)
+        # A plain insert for the new ones: half the statements of an upsert, which the first poll feels. Plain
+        # executemany: sqlite-utils' insert_all inspects every value (about half the first poll's store time).
+        self._write_companies(new_rows, "")
+        self._write_companies(changed_rows, " on conflict (workspace, id) do update set {updates}")
         self.companies_version += 1
 
-    def _scoped(self, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        return ({"workspace": self.ws, **row} for row in rows)
+    def _write_companies(self, rows: list[dict[str, Any]], conflict: str) -> None:
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(row), []).append(row)
+        for columns, group in by_columns.items():
+            names = ", ".join(f"[{column}]" for column in columns)
+            updates = ", ".join(f"[{column}] = excluded.[{column}]" for column in columns if column != "id")
+            sql = f"insert into companies (workspace, {names}) values (?, {', '.join('?' * len(columns))})"
+            sql += conflict.format(updates=updates)
+            self.db.conn.executemany(sql, ([self.ws, *(row[column] for column in columns)] for row in group))
 
     def mark_removed(self, company_ids: Iterable[str], now: datetime) -> int:
         ids = list(company_ids)
