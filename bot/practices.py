@@ -248,6 +248,9 @@ class Hosting:
                 await self.client(installation.bot_token).chat_postMessage(channel=installation.user_id, text=text, blocks=blocks)
             except Exception as exc:
                 log.warning("Could not send the installer of %s the Connect AutoEntry message (%s)", workspace, slack_error(exc))
+            record = self.store.workspace_record(workspace)
+            if record is not None and record.connected and self.practices.get(workspace) is not None:
+                await self.start_workspace(workspace)  # installed again while connected: the new token at once
         return await args.default.success(args)
 
     async def _install_failed(self, args: AsyncFailureArgs) -> BoltResponse:

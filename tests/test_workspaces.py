@@ -296,3 +296,17 @@ async def test_a_rotating_bot_token_is_renewed_before_it_expires(tmp_path: Path,
 async def test_single_workspace_mode_has_nothing_to_connect(bot: Any) -> None:
     answer = await bot.slash("connect")
     assert "STATUS_SOURCE" in answer["text"]
+
+
+async def test_installing_again_keeps_the_connection_and_uses_the_new_token(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed
+) -> None:
+    async with hosted_bot(tmp_path, slack) as hosted:
+        await hosted.install("T_ONE", HOLDER[0])
+        await hosted.submit_connect("T_ONE", HOLDER[0], feed.base_url, feed.token or "")
+        await hosted.connected("T_ONE")
+        await asyncio.sleep(1.05)  # slack_sdk's SQLite store keeps install times in whole seconds: the latest wins
+        await hosted.install("T_ONE", HOLDER[0], token="xoxb-T_ONE-second")
+        services = await slack.wait_for(lambda: (p := hosted.practice("T_ONE")) and p.client.token == "xoxb-T_ONE-second" and p)
+        assert services.deliverer.client.token == "xoxb-T_ONE-second"
+        assert "Acme Ltd" in (await hosted.slash("T_ONE", "Acme Ltd", HOLDER[0]))["text"]
