@@ -351,7 +351,15 @@ class Hosting:
                 await task
         await services.close()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 0.0) -> None:
+        """The process is stopping: no new poll and no new outbox row in any workspace; the Slack calls in
+        flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
+        for services in list(self.practices):
+            services.poller.stop()
+            services.deliverer.stop()
+        running = [task for task in self._delivery.values() if not task.done()]
+        if running and grace_seconds > 0:
+            await asyncio.wait(running, timeout=grace_seconds)
         for services in list(self.practices):
             await self.stop_workspace(services.store.workspace)
         if self._feed_session is not None:
