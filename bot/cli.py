@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help='print a company\'s status card, e.g. status "Acme Ltd"')
     status.add_argument("name", nargs="+", help="the company's name (forgiving: case, Ltd/Limited, typos)")
     commands.add_parser("poll", help="run one poll cycle, print what changed, deliver due alerts")
+    commands.add_parser(
+        "reencrypt-tokens",
+        help="many workspaces: encrypt every stored feed token again under the first INTEGRATION_BOT_SECRET_KEY key",
+    )
     return parser
 
 
@@ -146,6 +150,26 @@ def run_serve(settings: Settings, port: int | None) -> int:
     return 0
 
 
+def run_reencrypt(settings: Settings) -> int:
+    """After putting a new key first in INTEGRATION_BOT_SECRET_KEY: every stored feed token is encrypted again
+    under it, so the old key can be dropped (README "Host it for many practices")."""
+    from bot.secrets import TokenCipher
+    from storage.sqlite.db import Store
+
+    if not settings.many_workspaces or not settings.secret_key:
+        raise SettingsError("reencrypt-tokens needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and INTEGRATION_BOT_SECRET_KEY")
+    store = Store.open(settings.db_path)
+    try:
+        done, unreadable = store.reencrypt_feed_tokens(TokenCipher(settings.secret_key).rotate)
+    finally:
+        store.close()
+    print(f"{done} feed tokens now encrypted under the first key.")
+    if unreadable:
+        print(f"{unreadable} could not be decrypted with any key given (left as they were; reconnect those workspaces).")
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -161,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(settings, args.port)
         if args.command == "status":
             return asyncio.run(run_status(settings, " ".join(args.name)))
+        if args.command == "reencrypt-tokens":
+            return run_reencrypt(settings)
         return asyncio.run(run_poll(settings))
     except (SettingsError, HelpCentreError, StorageError) as exc:  # StartupError (a rejected token) too
         print(f"integration-bot: {exc}", file=sys.stderr)
