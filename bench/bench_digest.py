@@ -38,8 +38,8 @@ from bot.alerting.messages import (  # noqa: E402
     digest_list_reply,
     digest_message,
 )
-from bot.answers.render import MESSAGE_TEXT_BUDGET, text_size  # noqa: E402
 from bot.practice.models import StoredCompany, parse_company  # noqa: E402
+from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, text_size  # noqa: E402
 from storage.sqlite.db import Store, company_to_row  # noqa: E402
 
 COMPANIES = 1_000

@@ -82,7 +82,7 @@ async def run_status(settings: Settings, name: str) -> int:
 
 
 async def run_poll(settings: Settings) -> int:
-    from bot.answers.render import describe_change
+    from bot.answers.overview import describe_change
     from bot.app import build_services
 
     services = build_services(settings)

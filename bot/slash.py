@@ -19,15 +19,10 @@ from bot.alerting.subscriptions import (
 )
 from bot.answers import notices
 from bot.answers.grammar import Request, Verb
-from bot.answers.render import (
-    Message,
-    article_results,
-    not_found,
-    overview_line,
-    pick_list,
-    usage,
-)
+from bot.answers.overview import article_results, overview_line
+from bot.answers.render import not_found, pick_list, usage
 from bot.practice.lookup import Outcome
+from bot.slack.blockkit import Message
 from bot.slack.users import slack_viewer, time_zone_of
 
 if TYPE_CHECKING:

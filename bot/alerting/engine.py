@@ -47,9 +47,9 @@ from bot.alerting.transitions import (
     decide,
     observe,
 )
-from bot.answers.render import Message
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.poller import PollOutcome
+from bot.slack.blockkit import Message
 from storage.sqlite.alerts import AlertGroup, Incident
 from storage.sqlite.db import Store
 from storage.timefmt import from_iso, iso

@@ -7,27 +7,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from bot.alerting.conditions import Condition
-from bot.answers.render import (
-    MESSAGE_TEXT_BUDGET,
-    Block,
-    Message,
-    actions,
-    article_mrkdwn,
-    button,
-    clip,
-    context,
-    error_steps,
-    escape,
-    escape_within,
-    fit,
-    packed_sections,
-    plural,
-    reconnect_step,
-    restart_sync_app_step,
-    section,
-    slack_time,
-    utc_text,
-)
+from bot.answers.render import article_mrkdwn, error_steps, plural, reconnect_step, restart_sync_app_step
 from bot.helpcentre.matching import ArticleMatch
 from bot.practice.models import ErrorKind
 from bot.slack.actions import (
@@ -37,6 +17,22 @@ from bot.slack.actions import (
     REMIND_ACTION,
     SNOOZE_DAY_ACTION,
     SNOOZE_HOUR_ACTION,
+)
+from bot.slack.blockkit import (
+    MESSAGE_TEXT_BUDGET,
+    Block,
+    Message,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    escape_within,
+    fit,
+    packed_sections,
+    section,
+    slack_time,
+    utc_text,
 )
 
 # More new alerts than this for one channel in one poll is a storm: one grouped message instead.

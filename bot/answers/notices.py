@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.answers.render import Message, escape, notice, section
+from bot.answers.render import notice
+from bot.slack.blockkit import Message, escape, section
 
 
 def went_wrong() -> Message:

@@ -7,20 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
-from bot.answers.render import (
-    CardFacts,
-    Message,
-    OverviewLine,
-    age_text,
-    card_facts,
-    help_topic,
-    practice_overview,
-    status_card,
-)
+from bot.answers.overview import OverviewLine, practice_overview
+from bot.answers.render import CardFacts, card_facts, help_topic, status_card
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.lookup import LookupResult, NameIndex
 from bot.practice.models import IntegrationStatus, StoredCompany, SyncAppStatus
 from bot.practice.permissions import Viewer
+from bot.slack.blockkit import Message, age_text
 from storage.sqlite.db import Store
 from storage.timefmt import from_iso
 

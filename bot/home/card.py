@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncRespond
 
 from bot.answers import notices
-from bot.answers.render import Message
 from bot.home.view import card_modal
 from bot.presses import press_key
 from bot.slack.actions import OPEN_CARD_ACTION
+from bot.slack.blockkit import Message
 from bot.slack.errors import slack_error
 from bot.slack.users import EMAIL_CACHE_AGE, slack_viewer
 

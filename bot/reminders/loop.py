@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from slack_bolt.async_app import AsyncRespond
 
-from bot.answers.render import Message
 from bot.practice.models import Person
 from bot.practice.permissions import viewer_for
 from bot.practice.poller import PollOutcome
@@ -17,6 +16,7 @@ from bot.presses import press_key
 from bot.reminders import decide as r
 from bot.reminders import messages as m
 from bot.slack.actions import GRANTED_ACTION, REMIND_ACTION, parse_id
+from bot.slack.blockkit import Message
 from bot.slack.errors import is_retryable, slack_error
 from bot.slack.users import slack_viewer
 

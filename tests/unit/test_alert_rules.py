@@ -34,10 +34,10 @@ from bot.alerting.messages import (
 )
 from bot.alerting.routing import NewAlert, route
 from bot.answers.grammar import Verb, clock_time, parse
-from bot.answers.render import MESSAGE_TEXT_BUDGET, text_size
 from bot.helpcentre.matching import HelpCentre
 from bot.practice.devices import location_key, sharing
 from bot.practice.models import StoredCompany, parse_company
+from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, text_size
 from tests.practice import company
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)  # a Monday
