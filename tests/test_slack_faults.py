@@ -10,13 +10,8 @@ from typing import Any, AsyncIterator
 import pytest
 
 from bot.alerting import outbox
-from bot.alerting.messages import (
-    AlertFacts,
-    GroupMember,
-    alert_message,
-    group_list_reply,
-    group_message,
-)
+from bot.alerting.group_messages import GroupMember, group_list_reply, group_message
+from bot.alerting.messages import AlertFacts, alert_message
 from bot.alerting.transitions import Condition
 from bot.answers.overview import OverviewLine, practice_overview
 from bot.helpcentre.matching import HelpCentre

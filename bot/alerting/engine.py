@@ -11,27 +11,28 @@ from typing import Callable
 
 from bot.alerting import outbox
 from bot.alerting.conditions import SPECS
+from bot.alerting.digest_messages import digest_list_reply, digest_message
 from bot.alerting.flapping import FlapState, after_flap, mark_clears, reopens
+from bot.alerting.group_messages import (
+    DEVICE_NAMES_SHOWN,
+    GroupMember,
+    device_message,
+    device_news_reply,
+    group_list_reply,
+    group_message,
+    group_progress_reply,
+)
 from bot.alerting.messages import (
     COMPANIES_PER_REPLY,
-    DEVICE_NAMES_SHOWN,
     STORM_THRESHOLD,
     AlertFacts,
-    GroupMember,
     acknowledged_reply,
     alert_message,
     back_again_reply,
     changed_reply,
     channel_broken_notice,
-    device_message,
-    device_news_reply,
-    digest_list_reply,
-    digest_message,
     feed_outage_notice,
     feed_recovered_notice,
-    group_list_reply,
-    group_message,
-    group_progress_reply,
     problem_phrases,
     resolved_reply,
     returned_reply,
