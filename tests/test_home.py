@@ -1,4 +1,4 @@
-"""The App Home tab: the pure view (bot/home.py), then signed events and Home tab buttons end to end."""
+"""The App Home tab: the pure view (bot/home/view.py), then signed events and Home tab buttons end to end."""
 
 from __future__ import annotations
 
