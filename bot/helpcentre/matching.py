@@ -440,7 +440,7 @@ class HelpCentre:
     def _by_own_words(self, message: str) -> list[ArticleMatch]:
         """Articles a question or description is about; none unless the best one is sure."""
         ranked = self._own.rank(message)
-        if not ranked or not _own_words_sure(ranked[0]):
+        if not ranked or not (_own_words_sure(ranked[0]) or _own_words_clearly_ahead(ranked)):
             return []
         best = ranked[0].score
         out: list[ArticleMatch] = []
@@ -607,6 +607,20 @@ def _own_words_sure(r: "_Ranked") -> bool:
     return r.coverage >= OWN_WORDS_MIN_COVERAGE and len(r.typed) >= OWN_WORDS_MIN_SHARED and not r.elsewhere
 
 
+def _own_words_clearly_ahead(ranked: list["_Ranked"]) -> bool:
+    """A second chance for the best article below the coverage gate: a longer text shares many
+    words with it, it has half the text's weight, and it scores well ahead of the next one
+    (a description with filler the articles lack, not a text about something else)."""
+    best = ranked[0]
+    second = ranked[1].score if len(ranked) > 1 else 0.0
+    return (
+        best.coverage >= OWN_WORDS_AHEAD_MIN_COVERAGE
+        and len(best.typed) >= OWN_WORDS_AHEAD_MIN_SHARED
+        and not best.elsewhere
+        and best.score >= OWN_WORDS_AHEAD_FACTOR * second
+    )
+
+
 def _topic_words(topic: str) -> str:
     return {
         "status": "the integration status",
@@ -705,7 +719,12 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "error errors message problem issue help please thanks hi hello ok okay saying someone anyone "
     "one two mean means meaning happen happens happened do done work works working way thing things "
     "should shall may might must am vs instead ago never next page steps earlier later ask asked asking "
-    "today todays yesterday yesterdays tomorrow overnight morning afternoon".split()
+    "today todays yesterday yesterdays tomorrow overnight morning afternoon "
+    # Filler of everyday speech: it says how the person feels or when, not what about.
+    "nothing anything something everything fine actually honestly basically literally totally "
+    "completely simply bit lot guys hey hiya urgent urgently asap quick quickly question query "
+    "wondering wonder advice able else currently recently suddenly anymore exactly properly "
+    "last month months week weeks day days ages idea clue sure".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
@@ -728,6 +747,11 @@ OWN_WORDS_MIN_SHARED = 2
 # and a word no article has weighs this many times the rarest known word: "printer" or
 # "payroll" is what the text is about, and no article has it.
 OWN_WORDS_UNKNOWN_WEIGHT = 1.0
+# Second chance (_own_words_clearly_ahead): an article with this share of the question's weight,
+# this many of its words and this many times the next article's score is sure too.
+OWN_WORDS_AHEAD_MIN_COVERAGE = 0.5
+OWN_WORDS_AHEAD_MIN_SHARED = 4
+OWN_WORDS_AHEAD_FACTOR = 1.5
 # Runners-up are shown only when they score at least this share of the best.
 OWN_WORDS_RUNNER_UP_SHARE = 0.6
 # Own-words scores sit below any message match (0.78 and up): a question is a weaker witness.
