@@ -758,7 +758,8 @@ OWN_WORDS_RUNNER_UP_SHARE = 0.6
 OWN_WORDS_SCORE_CEILING = 0.75
 OWN_WORDS_MAX_PHRASE = 5
 # A word this long or longer that no article has is read as the known word one typo away;
-# a shorter one is left as typed ("rules" is not "roles").
+# a shorter one only when two neighbouring letters are swapped ("xreo"), else left as typed
+# ("rules" is not "roles").
 OWN_WORDS_TYPO_MIN_LETTERS = 6
 # A phrase read as n words of the articles weighs n ** (1 - this) words in the share of the
 # question an article has: 1, as one word.
@@ -974,6 +975,7 @@ class _OwnWords:
         self._bm25.index(corpus, show_progress=False)
         self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
         self._all_stems = [frozenset().union(*f.values()) for f in self.fields]
+        self._topic_stems = [frozenset().union(*(v for k, v in f.items() if k != "fix")) for f in self.fields]
         df: dict[str, int] = {}
         for article_stems in self._all_stems:
             for stem in article_stems:
@@ -999,7 +1001,15 @@ class _OwnWords:
         """A misspelt word as the known word it is closest to: same first letter, one typo
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
-        if len(word) < OWN_WORDS_TYPO_MIN_LETTERS or word in self._known or word in _QUESTION_STOPWORDS:
+        if word in self._known or word in _QUESTION_STOPWORDS:
+            return word
+        if len(word) < OWN_WORDS_TYPO_MIN_LETTERS:
+            # A short word is corrected only for two neighbouring letters swapped ("xreo", "sgae"):
+            # any other edit of a short word is too often another word.
+            for i in range(1, len(word) - 1):
+                swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+                if swapped in self._known:
+                    return swapped
             return word
         choices = self._known_by_initial.get(word[0])
         if not choices:
@@ -1047,7 +1057,10 @@ class _OwnWords:
             have = self._all_stems[i]
             found = tuple(t for s, t in unique.items() if s in have)
             coverage = sum(weights[t.stem] for t in found) / total
-            lacks = tuple(unique[s].typed for s in elsewhere if s not in have)
+            # Another system's name counts for an article only where the article is about it
+            # (title, messages, keywords, usual questions), not named in passing in its fix
+            # ("no email is sent" does not make an article about e-mail).
+            lacks = tuple(unique[s].typed for s in elsewhere if s not in self._topic_stems[i])
             if named and self.packages[i] and not named & self.packages[i]:
                 # The text names a package this article is not for ("merge contacts in quickbooks"
                 # is not about a Xero contact merged): not this article.
