@@ -609,13 +609,13 @@ def _own_words_sure(r: "_Ranked") -> bool:
 
 def _own_words_clearly_ahead(ranked: list["_Ranked"]) -> bool:
     """A second chance for the best article below the coverage gate: a longer text shares many
-    words with it, it has half the text's weight, and it scores well ahead of the next one
+    things typed (words or phrases: "two factor" is one) with it, it has half the text's weight, and it scores well ahead of the next one
     (a description with filler the articles lack, not a text about something else)."""
     best = ranked[0]
     second = ranked[1].score if len(ranked) > 1 else 0.0
     return (
         best.coverage >= OWN_WORDS_AHEAD_MIN_COVERAGE
-        and len(best.typed) >= OWN_WORDS_AHEAD_MIN_SHARED
+        and len({t.typed for t in best.found}) >= OWN_WORDS_AHEAD_MIN_SHARED  # a phrase is one thing
         and not best.elsewhere
         and best.score >= OWN_WORDS_AHEAD_FACTOR * second
     )
@@ -748,7 +748,7 @@ OWN_WORDS_MIN_SHARED = 2
 # "payroll" is what the text is about, and no article has it.
 OWN_WORDS_UNKNOWN_WEIGHT = 1.0
 # Second chance (_own_words_clearly_ahead): an article with this share of the question's weight,
-# this many of its words and this many times the next article's score is sure too.
+# this many of the things typed (a phrase is one) and this many times the next article's score is sure too.
 OWN_WORDS_AHEAD_MIN_COVERAGE = 0.5
 OWN_WORDS_AHEAD_MIN_SHARED = 4
 OWN_WORDS_AHEAD_FACTOR = 1.5
