@@ -90,7 +90,8 @@ def main(argv: list[str]) -> int:
 
     ok = accuracy >= 0.95 and wrong_specific_unrelated == 0 and p99 < 1000
     print()
-    ok = own_words(hc, verbose, "--check3" in argv) and ok
+    # --check2, the older name of the flag (README), shows the held-back check too.
+    ok = own_words(hc, verbose, "--check3" in argv or "--check2" in argv) and ok
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
 
