@@ -79,6 +79,7 @@ class AlertRenderer:
             still_wrong=still_wrong,
             flaps=len(incident.flaps),
             flapping=incident.flapping,
+            back_at=max(incident.flaps) if incident.reopens and incident.flaps else None,
         )
 
     def incident_message(self, channel: str, incident_id: int) -> Message | None:

@@ -67,6 +67,8 @@ class AlertFacts:
     # Came back this many times within the flap window; marked flapping (bot.alerting.flapping).
     flaps: int = 0
     flapping: bool = False
+    # When it last came back (reopened within the flap window): its latest episode starts there, not at `since`.
+    back_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,7 @@ def changed_reply(facts: AlertFacts, previous: str, now: str) -> Message:
 
 def resolved_reply(facts: AlertFacts, *, removed: bool = False) -> Message:
     assert facts.resolved_at is not None
-    after = duration_text(facts.since, facts.resolved_at)
+    after = duration_text(facts.back_at or facts.since, facts.resolved_at)
     if removed:
         text = f"Closed: {facts.company} is no longer in the status feed (after {after}), so there is nothing more to tell."
         icon = ":wastebasket:"
@@ -250,13 +252,16 @@ def returned_reply(facts: AlertFacts) -> Message:
 
 def back_again_reply(facts: AlertFacts, cleared_at: datetime | None) -> Message:
     """A problem back within the flap window: told in the thread of its own alert, which is open again."""
-    when = f" (it had cleared {slack_time(cleared_at)})" if cleared_at else ""
-    text = f"Back again: {headline(facts)}{when}. This alert is open again."
+    # The time goes into the mrkdwn as Slack's date token, unescaped; everything around it is escaped.
+    first = f"Back again: {headline(facts)}"
+    rest = ". This alert is open again."
     if facts.condition is Condition.ERROR and facts.detail:
-        text += f" The message: {clip(facts.detail, 300)}"
+        rest += f" The message: {clip(facts.detail, 300)}"
     if facts.flapping:
-        text += f" It is flapping: back {plural(facts.flaps, 'time')} in a short while."
-    return Message(text=escape(text), blocks=[section(f":repeat: {escape(text)}")])
+        rest += f" It is flapping: back {plural(facts.flaps, 'time')} in a short while."
+    plain = f" (it had cleared {utc_text(cleared_at)})" if cleared_at else ""
+    token = f" (it had cleared {slack_time(cleared_at)})" if cleared_at else ""
+    return Message(text=escape(first + plain + rest), blocks=[section(f":repeat: {escape(first)}{token}{escape(rest)}")])
 
 
 def acknowledged_reply(user_id: str) -> Message:

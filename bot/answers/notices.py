@@ -68,3 +68,15 @@ def unreadable_button() -> Message:
 
 def company_gone() -> Message:
     return notice("That company is no longer in the practice.")
+
+
+def digest_needs_account_user() -> Message:
+    return notice("Only AutoEntry users of this practice can set or stop this channel's digest. Nothing changed.")
+
+
+def digest_belongs_to(setter: str) -> Message:
+    text = (
+        f"This channel's digest was set by <@{setter}>: only they, or someone with the Company settings "
+        "permission on every company, can change or stop it. Nothing changed."
+    )
+    return Message(text=text, blocks=[section(text)])
