@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help='print a company\'s status card, e.g. status "Acme Ltd"')
     status.add_argument("name", nargs="+", help="the company's name (forgiving: case, Ltd/Limited, typos)")
     commands.add_parser("poll", help="run one poll cycle, print what changed, deliver due alerts")
+    commands.add_parser("migrate", help="bring the database's schema up to date and exit (serve does it too, at start)")
     return parser
 
 
@@ -141,6 +142,20 @@ def run_serve(settings: Settings, port: int | None) -> int:
     return 0
 
 
+def run_migrate(settings: Settings) -> int:
+    """Opens the database, which applies every pending migration (in one transaction each), and says where
+    the schema now stands."""
+    from storage.sqlite.db import Store
+
+    store = Store.open(settings.db_path)
+    try:
+        applied = store.schema_migrations()
+    finally:
+        store.close()
+    print(f"{settings.db_path}: the schema is up to date ({len(applied)} migrations, the last {applied[-1]}).")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -156,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(settings, args.port)
         if args.command == "status":
             return asyncio.run(run_status(settings, " ".join(args.name)))
+        if args.command == "migrate":
+            return run_migrate(settings)
         return asyncio.run(run_poll(settings))
     except (SettingsError, HelpCentreError, StorageError) as exc:  # StartupError (a rejected token) too
         print(f"integration-bot: {exc}", file=sys.stderr)

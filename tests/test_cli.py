@@ -80,3 +80,11 @@ def test_help(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("serve", "status", "poll"):
         assert command in result.stdout
+
+
+def test_migrate_brings_the_schema_up_to_date_and_can_run_again(tmp_path: Path) -> None:
+    for _ in range(2):
+        result = run("migrate", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("integration-bot.db: the schema is up to date (")
+    assert (tmp_path / "integration-bot.db").exists()
