@@ -300,8 +300,10 @@ class HttpFeed:
 
 async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:
     """The body, unless it is longer than MAX_PAGE_BYTES: then FeedError, having read no more than that."""
-    if response.content_length is not None and response.content_length > MAX_PAGE_BYTES:
-        raise FeedError(f"{path}: the answer is {response.content_length} bytes, more than {MAX_PAGE_BYTES} allowed")
+    if response.content_length is not None:
+        if response.content_length > MAX_PAGE_BYTES:
+            raise FeedError(f"{path}: the answer is {response.content_length} bytes, more than {MAX_PAGE_BYTES} allowed")
+        return await response.read()  # its length is known and allowed: read in one go
     body = bytearray()
     async for chunk in response.content.iter_chunked(64 * 1024):
         body.extend(chunk)
