@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         "reencrypt-tokens",
         help="many workspaces: encrypt every stored feed token again under the first INTEGRATION_BOT_SECRET_KEY key",
     )
+    commands.add_parser("migrate", help="bring the database's schema up to date and exit (serve does it too, at start)")
     return parser
 
 
@@ -86,7 +87,7 @@ async def run_status(settings: Settings, name: str) -> int:
 
 
 async def run_poll(settings: Settings) -> int:
-    from bot.answers.render import describe_change
+    from bot.answers.overview import describe_change
     from bot.app import build_services
 
     services = build_services(settings)
@@ -170,6 +171,20 @@ def run_reencrypt(settings: Settings) -> int:
     return 0
 
 
+def run_migrate(settings: Settings) -> int:
+    """Opens the database, which applies every pending migration (in one transaction each), and says where
+    the schema now stands."""
+    from storage.sqlite.db import Store
+
+    store = Store.open(settings.db_path)
+    try:
+        applied = store.schema_migrations()
+    finally:
+        store.close()
+    print(f"{settings.db_path}: the schema is up to date ({len(applied)} migrations, the last {applied[-1]}).")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -187,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_status(settings, " ".join(args.name)))
         if args.command == "reencrypt-tokens":
             return run_reencrypt(settings)
+        if args.command == "migrate":
+            return run_migrate(settings)
         return asyncio.run(run_poll(settings))
     except (SettingsError, HelpCentreError, StorageError) as exc:  # StartupError (a rejected token) too
         print(f"integration-bot: {exc}", file=sys.stderr)

@@ -110,3 +110,11 @@ def test_reencrypt_tokens_moves_every_feed_token_to_the_new_key(tmp_path: Path) 
 
     result = run("reencrypt-tokens", cwd=tmp_path)
     assert result.returncode == 2 and "needs SLACK_CLIENT_ID" in result.stderr
+
+
+def test_migrate_brings_the_schema_up_to_date_and_can_run_again(tmp_path: Path) -> None:
+    for _ in range(2):
+        result = run("migrate", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("integration-bot.db: the schema is up to date (")
+    assert (tmp_path / "integration-bot.db").exists()

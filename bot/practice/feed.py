@@ -34,6 +34,10 @@ MAX_PAGES = 2_000
 # that truly grew more than that between two polls fails them until the bot restarts (the first listing
 # after a start may be MAX_PAGES); /healthz and the log say so.
 GROWTH_FACTOR = 2
+# A page (or the account) bigger than this is refused, read no further: 500 companies with 2,400-character
+# messages are about 1.5 MB, so 16 MiB is room for any real page, and a feed that never stops sending
+# cannot take the bot's memory with it.
+MAX_PAGE_BYTES = 16 * 1024 * 1024
 # Pages in a row that bring no company not already seen in this listing: the cursor runs in a circle.
 STALE_PAGES = 2
 # Each request: 10 s to connect, 30 s in all. A page that drips one byte a second is stopped by the
@@ -224,7 +228,8 @@ class HttpFeed:
         self._parsed = ParsedRecords()
         # Seconds the whole fetch may take, retries included.
         self.fetch_deadline = fetch_deadline
-        # Records in the last listing read whole: bounds the next one.
+        # Records in the last listing read whole: bound the next one. Before the first, the poller sets it
+        # from the practice the database holds, so a restart does not lift the bound.
         self.last_records: int | None = None
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
@@ -237,7 +242,7 @@ class HttpFeed:
             try:
                 async with self._session.get(url, params=params, headers=self._headers) as response:
                     if response.status == 200:
-                        body = await response.read()
+                        body = await _read_capped(response, path)
                         try:
                             return json.loads(body)
                         except ValueError:
@@ -321,6 +326,20 @@ class HttpFeed:
     async def close(self) -> None:
         if self._session is not None and not self._shared_session:
             await self._session.close()
+
+
+async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:
+    """The body, unless it is longer than MAX_PAGE_BYTES: then FeedError, having read no more than that."""
+    if response.content_length is not None:
+        if response.content_length > MAX_PAGE_BYTES:
+            raise FeedError(f"{path}: the answer is {response.content_length} bytes, more than {MAX_PAGE_BYTES} allowed")
+        return await response.read()  # its length is known and allowed: read in one go
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body.extend(chunk)
+        if len(body) > MAX_PAGE_BYTES:
+            raise FeedError(f"{path}: the answer is more than {MAX_PAGE_BYTES} bytes; read no further")
+    return bytes(body)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -190,6 +190,10 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
     def workspace(self) -> str:
         return self.ws
 
+    def schema_migrations(self) -> list[str]:
+        """The names of the migrations applied to this database, in the order they ran."""
+        return [applied.name for applied in migrations.applied(self.db)]
+
     def close(self) -> None:
         self.db.close()
 
