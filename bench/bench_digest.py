@@ -31,15 +31,11 @@ from typing import Any  # noqa: E402
 
 from bench._common import company_records, summary  # noqa: E402
 from bot.alerting.digest import DigestSchedule, digest_bodies, digest_facts  # noqa: E402
+from bot.alerting.digest_messages import DIGEST_LINES_SHOWN, digest_list_reply, digest_message  # noqa: E402
 from bot.alerting.digest_queue import DigestQueue  # noqa: E402
-from bot.alerting.messages import (  # noqa: E402
-    COMPANIES_PER_REPLY,
-    DIGEST_LINES_SHOWN,
-    digest_list_reply,
-    digest_message,
-)
-from bot.answers.render import MESSAGE_TEXT_BUDGET, text_size  # noqa: E402
+from bot.alerting.messages import COMPANIES_PER_REPLY  # noqa: E402
 from bot.practice.models import StoredCompany, parse_company  # noqa: E402
+from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, text_size  # noqa: E402
 from storage.sqlite.db import Store, company_to_row  # noqa: E402
 
 COMPANIES = 1_000

@@ -55,7 +55,7 @@ CYCLE = 30.0
 HUNG = (14.0, 22.0)  # seconds into each cycle
 ENDLESS = (24.0, 30.0)
 # Each change costs the alert channel three messages (the alert, its update when resolved, the reply), and
-# delivery paces a channel at one a second (bot/delivery.py): a change every 5 s stays within that.
+# delivery paces a channel at one a second (bot/alerting/delivery.py): a change every 5 s stays within that.
 CHANGE_EVERY = 5.0
 STAYS_IN_ERROR = 15.0
 LONG_MESSAGE = "Line 1: Account Code 4010 is not valid for this document. " + "Line n: Tax rate missing. " * 90

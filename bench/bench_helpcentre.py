@@ -1,15 +1,15 @@
 """Accuracy and speed of the Help Centre matcher on the labelled sets.
 
-Run from the repository root:  python bench/bench_helpcentre.py [--verbose] [--check2]
+Run from the repository root:  python bench/bench_helpcentre.py [--verbose] [--check3]
 
 Two sets, two sets of figures:
 - exact messages (tests/helpcentre_cases.json), through `match()` as alerts and cards use it;
 - questions and descriptions in people's own words (tests/helpcentre_own_words.json), through
   `search()` as `/integration-status article <text>` uses it, its tuning and held-out parts apart,
-  the second held-out check (tests/helpcentre_own_words_check.json) and the third
-  (tests/helpcentre_own_words_check2.json) apart again, the third only with --check2 (it is
-  kept out of sight while tuning), and the development set of the third round
-  (tests/helpcentre_own_words_dev.json). --verbose lists misses.
+  the second held-out check (tests/helpcentre_own_words_check.json), the third
+  (tests/helpcentre_own_words_check2.json) and the fourth (tests/helpcentre_own_words_check3.json)
+  apart again, the fourth only with --check3 (it is kept out of sight while tuning), and the
+  development set of the third round (tests/helpcentre_own_words_dev.json). --verbose lists misses.
 
 Exits 1 when a target is missed: exact top-1 >= 95% and no unrelated message given a specific
 article; own words top-1 >= 95% on each part and no unrelated text given a specific article;
@@ -34,6 +34,7 @@ CASES = ROOT / "tests" / "helpcentre_cases.json"
 OWN_WORDS = ROOT / "tests" / "helpcentre_own_words.json"
 OWN_WORDS_CHECK = ROOT / "tests" / "helpcentre_own_words_check.json"
 OWN_WORDS_CHECK2 = ROOT / "tests" / "helpcentre_own_words_check2.json"
+OWN_WORDS_CHECK3 = ROOT / "tests" / "helpcentre_own_words_check3.json"
 OWN_WORDS_DEV = ROOT / "tests" / "helpcentre_own_words_dev.json"
 ROUNDS = 20
 
@@ -89,25 +90,28 @@ def main(argv: list[str]) -> int:
 
     ok = accuracy >= 0.95 and wrong_specific_unrelated == 0 and p99 < 1000
     print()
-    ok = own_words(hc, verbose, "--check2" in argv) and ok
+    # --check2, the older name of the flag (README), shows the held-back check too.
+    ok = own_words(hc, verbose, "--check3" in argv or "--check2" in argv) and ok
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
 
 
-def own_words(hc: HelpCentre, verbose: bool, check2: bool = False) -> bool:
+def own_words(hc: HelpCentre, verbose: bool, check3: bool = False) -> bool:
     """The own-words figures, each part apart; True when its targets are met."""
     cases = json.loads(OWN_WORDS.read_text(encoding="utf-8"))["cases"]
     # The second held-out check, written after the first round of tuning.
     cases += [{**c, "part": "check"} for c in json.loads(OWN_WORDS_CHECK.read_text(encoding="utf-8"))["cases"]]
     # The development set of the third round (tuned on, like the tuning part).
     cases += [{**c, "part": "dev"} for c in json.loads(OWN_WORDS_DEV.read_text(encoding="utf-8"))["cases"]]
-    # The third check, written before the third round: measured only when asked for (--check2),
+    # The third check, written before the third round (measured after it: no longer clean).
+    cases += [{**c, "part": "check2"} for c in json.loads(OWN_WORDS_CHECK2.read_text(encoding="utf-8"))["cases"]]
+    # The fourth check, written before the fourth round: measured only when asked for (--check3),
     # so that tuning sees neither its figure nor its misses.
-    if check2:
-        cases += [{**c, "part": "check2"} for c in json.loads(OWN_WORDS_CHECK2.read_text(encoding="utf-8"))["cases"]]
+    if check3:
+        cases += [{**c, "part": "check3"} for c in json.loads(OWN_WORDS_CHECK3.read_text(encoding="utf-8"))["cases"]]
     print("own words (search(), as `/integration-status article <text>`):")
     ok = True
-    for part in ("tuning", "held_out", "check", "dev") + (("check2",) if check2 else ()):
+    for part in ("tuning", "held_out", "check", "check2", "dev") + (("check3",) if check3 else ()):
         chosen = [c for c in cases if c["part"] == part]
         labelled = [c for c in chosen if c["expect"] != "general"]
         unrelated = [c for c in chosen if c["expect"] == "general"]

@@ -99,7 +99,7 @@ async def head_of_line(status: int, headers: dict[str, str]) -> list[float]:
 
 
 async def big_storm() -> dict[str, Any]:
-    from bot.answers.render import escape
+    from bot.slack.blockkit import escape
     from tests.blockkit import all_text
     from tests.fakes.feed_server import FakeFeed
     from tests.fakes.slack_api import FakeSlack

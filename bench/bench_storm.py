@@ -150,7 +150,7 @@ async def running_app(tmp: str, slack: Any, feed: Any, *, poll_interval: int, wi
 
 
 async def storm(profile: cProfile.Profile | None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    from bot.answers.render import escape
+    from bot.slack.blockkit import escape
     from tests.blockkit import all_text
     from tests.fakes.feed_server import FakeFeed
     from tests.fakes.slack_api import Call, FakeSlack, Injected

@@ -348,7 +348,8 @@ def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_sched
             scheduler.pause()
         await hosting.start(scheduler)
         yield
-        await hosting.stop()
+        scheduler.pause()
+        await hosting.stop(STOP_GRACE_SECONDS)
         scheduler.shutdown(wait=False)
         hosting.store.close()
 

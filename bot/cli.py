@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="with DATABASE_URL: copy the SQLite database at PATH into that empty PostgreSQL database",
     )
+    commands.add_parser(
+        "reencrypt-tokens",
+        help="many workspaces: encrypt every stored feed token again under the first INTEGRATION_BOT_SECRET_KEY key",
+    )
     return parser
 
 
@@ -90,7 +94,7 @@ async def run_status(settings: Settings, name: str) -> int:
 
 
 async def run_poll(settings: Settings) -> int:
-    from bot.answers.render import describe_change
+    from bot.answers.overview import describe_change
     from bot.app import build_services
 
     services = build_services(settings)
@@ -183,6 +187,26 @@ def run_serve(settings: Settings, port: int | None) -> int:
     return 0
 
 
+def run_reencrypt(settings: Settings) -> int:
+    """After putting a new key first in INTEGRATION_BOT_SECRET_KEY: every stored feed token is encrypted again
+    under it, so the old key can be dropped (README "Host it for many practices")."""
+    from bot.secrets import TokenCipher
+    from storage.sqlite.db import Store
+
+    if not settings.many_workspaces or not settings.secret_key:
+        raise SettingsError("reencrypt-tokens needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and INTEGRATION_BOT_SECRET_KEY")
+    store = Store.open(settings.db_path)
+    try:
+        done, unreadable = store.reencrypt_feed_tokens(TokenCipher(settings.secret_key).rotate)
+    finally:
+        store.close()
+    print(f"{done} feed tokens now encrypted under the first key.")
+    if unreadable:
+        print(f"{unreadable} could not be decrypted with any key given (left as they were; reconnect those workspaces).")
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -200,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_migrate(settings, args.from_sqlite)
         if args.command == "status":
             return asyncio.run(run_status(settings, " ".join(args.name)))
+        if args.command == "reencrypt-tokens":
+            return run_reencrypt(settings)
         return asyncio.run(run_poll(settings))
     except (SettingsError, HelpCentreError, StorageError) as exc:  # StartupError (a rejected token) too
         print(f"integration-bot: {exc}", file=sys.stderr)

@@ -76,6 +76,8 @@ def health(services: "Services") -> tuple[int, dict[str, object]]:
         "last_good_poll_at": iso(feed.checked_at),
         "companies": services.store.company_count(),
         "failing_polls": feed.failing_polls,
+        # Feed records the last poll could not read at all (skipped and logged; their companies keep their state).
+        "skipped_records": last.skipped if last else 0,
         "poll_running_since": iso(running_since),
         "feed": services.feed.description,
         "feed_problem": feed.problem,

@@ -53,3 +53,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     # One line per scheduled run is noise; APScheduler's warnings (a missed run) still show.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    # bm25s logs its index building at DEBUG through a logger it sets to DEBUG itself: quiet at INFO.
+    logging.getLogger("bm25s").setLevel(max(logging.WARNING, root.level))

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Protocol
 
+import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -22,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.helpcentre.matching import HelpCentre
 from bot.metrics import Metrics
 from bot.practice.demo import DEMO_ACCOUNT
-from bot.practice.feed import FeedError, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
+from bot.practice.feed import REQUEST_TIMEOUT, FeedError, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
 from bot.practice.poller import next_poll_delay
 from bot.secrets import TokenCipher, last_four
 from bot.services import Services, build_services
@@ -119,6 +120,8 @@ UNINSTALLED_DATA_KEPT = timedelta(days=30)
 CONNECT_CHECK_SECONDS = 2.5
 # Bot tokens with token rotation on live 12 hours; each is renewed when it has less than this left.
 ROTATE_BEFORE_MINUTES = 120
+# SQLite's page cache for the one database of many workspaces (KiB).
+HOSTED_CACHE_KIB = 16384
 # Workspaces started together (at start-up) begin polling spread over this many seconds at most.
 START_SPREAD_SECONDS = 10.0
 # A poll lease lasts this many fetch deadlines (docs/scaling-out.md): a process killed mid-poll has its
@@ -182,10 +185,7 @@ class Hosting:
         self.clock = clock
         self.help_centre = help_centre
         self.metrics = metrics
-        deadline = fetch_deadline(settings.poll_interval_seconds)
-        self.feed_factory = feed_factory or (
-            lambda source, token: feed_from_source(source, token, clock, fetch_deadline=deadline)
-        )
+        self.feed_factory = feed_factory or self._feed
         self.cipher = TokenCipher(settings.secret_key or "")
         self.sqlite_installations = SQLite3InstallationStore(database=settings.db_path, client_id=settings.client_id or "")
         self.state_store = SQLite3OAuthStateStore(database=settings.db_path, expiration_seconds=600)
@@ -200,10 +200,21 @@ class Hosting:
             client=AsyncWebClient(base_url=settings.api_base_url),
         )
         self.scheduler: AsyncIOScheduler | None = None
+        self._feed_session: aiohttp.ClientSession | None = None
         self._delivery: dict[str, asyncio.Task[None]] = {}
         # The account name each workspace's feed check found, for the "Connected" message.
         self.checked_accounts: dict[str, str] = {}
         practices.hosting = self
+
+    def _feed(self, source: str, token: str | None) -> StatusFeed:
+        """A workspace's feed; HTTP feeds share one aiohttp session (one connection pool, no limit, so a hanging
+        feed holds only its own connection) instead of a session, its buffers and sockets each."""
+        deadline = fetch_deadline(self.settings.poll_interval_seconds)
+        if source.startswith(("http://", "https://")):
+            if self._feed_session is None or self._feed_session.closed:
+                self._feed_session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, connector=aiohttp.TCPConnector(limit=0))
+            return HttpFeed(source, token, fetch_deadline=deadline, session=self._feed_session)
+        return feed_from_source(source, token, self.clock, fetch_deadline=deadline)
 
     # --- Bolt's OAuth ------------------------------------------------------------------------------
 
@@ -216,6 +227,8 @@ class Hosting:
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
             installation_store=self.installations,
+            # Only bot tokens are asked for (no user scopes): authorize looks up the workspace's bot alone.
+            installation_store_bot_only=True,
             state_store=self.state_store,
             token_rotation_expiration_minutes=ROTATE_BEFORE_MINUTES,
             callback_options=AsyncCallbackOptions(success=self._installed, failure=self._install_failed),
@@ -248,6 +261,9 @@ class Hosting:
                 await self.client(installation.bot_token).chat_postMessage(channel=installation.user_id, text=text, blocks=blocks)
             except Exception as exc:
                 log.warning("Could not send the installer of %s the Connect AutoEntry message (%s)", workspace, slack_error(exc))
+            record = self.store.workspace_record(workspace)
+            if record is not None and record.connected and self.practices.get(workspace) is not None:
+                await self.start_workspace(workspace)  # installed again while connected: the new token at once
         return await args.default.success(args)
 
     async def _install_failed(self, args: AsyncFailureArgs) -> BoltResponse:
@@ -348,9 +364,19 @@ class Hosting:
                 await task
         await services.close()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 0.0) -> None:
+        """The process is stopping: no new poll and no new outbox row in any workspace; the Slack calls in
+        flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
+        for services in list(self.practices):
+            services.poller.stop()
+            services.deliverer.stop()
+        running = [task for task in self._delivery.values() if not task.done()]
+        if running and grace_seconds > 0:
+            await asyncio.wait(running, timeout=grace_seconds)
         for services in list(self.practices):
             await self.stop_workspace(services.store.workspace)
+        if self._feed_session is not None:
+            await self._feed_session.close()
 
     async def digests_tick(self) -> None:
         for services in list(self.practices):
@@ -445,7 +471,9 @@ def build_hosted(
     practices = Practices()
     Hosting(
         settings,
-        open_store(settings.db_path, settings.database_url),
+        # A smaller page cache than one practice's: the file is memory-mapped anyway, and the answers of all
+        # workspaces come from each one's in-memory caches (bench/bench_workspaces.py: RSS at 1,000 workspaces).
+        open_store(settings.db_path, settings.database_url, cache_kib=HOSTED_CACHE_KIB),
         practices,
         clock=clock,
         help_centre=help_centre or HelpCentre.load(settings.help_centre_articles),

@@ -41,9 +41,12 @@ class TokenCipher:
         except InvalidToken:
             return None
 
-    def rotate(self, encrypted: str) -> str:
-        """The same token encrypted under the first key (MultiFernet.rotate)."""
-        return self._fernet.rotate(encrypted.encode()).decode()
+    def rotate(self, encrypted: str) -> str | None:
+        """The same token encrypted under the first key (MultiFernet.rotate); None when no key decrypts it."""
+        try:
+            return self._fernet.rotate(encrypted.encode()).decode()
+        except InvalidToken:
+            return None
 
 
 def last_four(token: str | None) -> str:

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from bot.alerting.actions import AlertActions
+from bot.alerting.compose import AlertRenderer
 from bot.alerting.delivery import Deliverer
 from bot.alerting.digest_queue import DigestQueue
-from bot.alerting.engine import AlertEngine, AlertRenderer
+from bot.alerting.engine import AlertEngine
 from bot.alerting.lapses import LapseWatch
 from bot.answers.status import StatusService
 from bot.helpcentre.matching import HelpCentre

@@ -210,6 +210,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
             "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both"
         )
     if client_id:
+        if env.get("SLACK_APP_TOKEN", "").strip():
+            raise SettingsError("SLACK_APP_TOKEN (Socket Mode) cannot be used with SLACK_CLIENT_ID (many workspaces use HTTP)")
         if not secret_key:
             raise SettingsError("INTEGRATION_BOT_SECRET_KEY is required with many workspaces (it encrypts the feed tokens)")
         problem = secret_key_problem(secret_key)

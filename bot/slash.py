@@ -19,15 +19,10 @@ from bot.alerting.subscriptions import (
 )
 from bot.answers import notices
 from bot.answers.grammar import Request, Verb
-from bot.answers.render import (
-    Message,
-    article_results,
-    not_found,
-    overview_line,
-    pick_list,
-    usage,
-)
+from bot.answers.overview import article_results, overview_line
+from bot.answers.render import not_found, pick_list, usage
 from bot.practice.lookup import Outcome
+from bot.slack.blockkit import Message
 from bot.slack.users import slack_viewer, time_zone_of
 
 if TYPE_CHECKING:
@@ -123,9 +118,19 @@ async def digest_answer(services: "Services", request: Request, body: dict[str, 
     channel = str(body.get("channel_id") or "")
     if not channel or channel.startswith("D"):
         return notices.digest_goes_to_a_channel()
+    user_id = str(body.get("user_id") or "")
+    # The digest's silence says the bot is down, so changing it takes what silencing the channel takes: an
+    # AutoEntry user of the practice may set one; another's digest is changed or stopped only by the person
+    # who set it or someone with the Company settings permission on every company.
+    viewer = await slack_viewer(services.client, store, user_id, services.clock())
+    if not viewer.is_account_user:
+        return notices.digest_needs_account_user()
+    existing = next(iter(store.digests(channel)), None)
+    if existing is not None and existing.created_by != user_id:
+        if not all(viewer.has_company_settings(company_id) for company_id in store.companies()):
+            return notices.digest_belongs_to(existing.created_by)
     if request.argument == "off":
         return digest_off_answer(store.remove_digest(channel))
-    user_id = str(body.get("user_id") or "")
     tz = await time_zone_of(services.client, user_id)
     zone_known = zone(tz) is not None
     now = services.clock()

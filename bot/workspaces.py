@@ -50,11 +50,14 @@ def source_problem(source: str) -> str | None:
 
 def submitted(view: dict[str, Any]) -> tuple[str, str]:
     """(status source, API token) from the connect modal's view_submission, stripped; '' for a missing one."""
-    values = view.get("state", {}).get("values", {}) if isinstance(view, dict) else {}
+
+    def field(node: Any, key: str) -> Any:
+        return node.get(key) if isinstance(node, dict) else None
+
+    values = field(field(view, "state"), "values")
 
     def value(block: str) -> str:
-        entry = values.get(block, {}).get(INPUT_ACTION, {}) if isinstance(values, dict) else {}
-        raw = entry.get("value") if isinstance(entry, dict) else None
+        raw = field(field(field(values, block), INPUT_ACTION), "value")
         return raw.strip() if isinstance(raw, str) else ""
 
     source = value(SOURCE_BLOCK)

@@ -50,7 +50,7 @@ class Hosted:
     def practice(self, team_id: str) -> Services | None:
         return self.practices.get(team_id)
 
-    async def install(self, team_id: str, installer: str, *, expires_in: int | None = None) -> str:
+    async def install(self, team_id: str, installer: str, *, expires_in: int | None = None, token: str | None = None) -> str:
         """The whole OAuth flow: GET /slack/install (state cookie, Add to Slack link), Slack's grant, then
         GET /slack/oauth_redirect?code&state. Returns the success page's HTML."""
         async with self.http.get(f"{self.base_url}/slack/install") as response:
@@ -62,7 +62,7 @@ class Hosted:
         state = parse_qs(urlparse(link.group(1).replace("&amp;", "&")).query)["state"][0]
         code = f"code-{team_id}"
         grant: dict[str, Any] = {
-            "access_token": bot_token(team_id),
+            "access_token": token or bot_token(team_id),
             "team": {"id": team_id, "name": f"Practice {team_id}"},
             "enterprise": None,
             "authed_user": {"id": installer},

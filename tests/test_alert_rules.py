@@ -15,7 +15,7 @@ from tests.blockkit import all_text
 from tests.conftest import SHARED, Bot, FakeClock, running_bot
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
-from tests.practice import HOLDER, company
+from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED, company
 
 ALERTS = "C_ALERTS"
 OPS = "C_OPS"
@@ -137,6 +137,10 @@ async def test_a_flapping_company_keeps_one_alert_and_is_shown_flapping_until_a_
         assert top.args["text"].startswith("Bright &amp; Sons: publication error")
         thread = [c.args["text"] for c in slack.posts(channel, top_level=False)]
         assert [t.split(":")[0] for t in thread] == ["Resolved", "Back again", "Resolved", "Back again", "Resolved"]
+        # Each episode is timed from its own return, not from the first alert; Slack's date token is not escaped.
+        assert thread[-1].endswith("working again after 2 min.")
+        back = [c for c in slack.posts(channel, top_level=False) if c.args["text"].startswith("Back again")]
+        assert all("<!date^" in all_text(c.args) and "&lt;!date" not in all_text(c.args) for c in back)
     assert slack.of("chat.update")[-1].args["text"].startswith("Resolved: Bright &amp; Sons")
 
     feed.update("c_2", integration_status="error", error=DUPLICATE)  # a third return within the hour
@@ -279,6 +283,22 @@ async def test_bad_digest_commands_get_a_clear_answer_and_change_nothing(rules: 
     assert "goes to a channel" in answer["text"]
     assert rules.services.store.digests() == []
     assert (await rules.slash("digest off", channel=OPS))["text"] == "This channel had no daily digest; nothing changed."
+
+
+async def test_only_account_users_set_a_digest_and_only_its_setter_or_a_permitted_user_stops_it(rules: Bot) -> None:
+    """Stopping a channel's digest silences its daily sign of life: a guest cannot, nor can a colleague without
+    the permission on every company stop or change the one someone else set."""
+    answer = await rules.slash("digest 09:00", channel=OPS, user=STRANGER)
+    assert "Only AutoEntry users" in answer["text"] and rules.services.store.digests() == []
+    await rules.slash("digest 09:00", channel=OPS, user=UNPERMITTED)  # an account user without the permission
+    (before,) = rules.services.store.digests()
+    for user in (STRANGER, PERMITTED):  # a guest; a colleague with the permission on two companies only
+        answer = await rules.slash("digest off", channel=OPS, user=user)
+        assert "Nothing changed" in answer["text"]
+        await rules.slash("digest 17:00", channel=OPS, user=user)
+    assert rules.services.store.digests() == [before]
+    await rules.slash("digest off", channel=OPS, user=HOLDER)  # the permission on every company
+    assert rules.services.store.digests() == []
 
 
 async def test_a_computer_switched_off_again_within_the_flap_window_reopens_its_alert(

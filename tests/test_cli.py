@@ -80,3 +80,41 @@ def test_help(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("serve", "status", "poll"):
         assert command in result.stdout
+
+
+def test_reencrypt_tokens_moves_every_feed_token_to_the_new_key(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from cryptography.fernet import Fernet
+
+    from bot.secrets import TokenCipher
+    from storage.sqlite.db import Store
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    store = Store.open(str(tmp_path / "integration-bot.db"))
+    for workspace in ("T1", "T2"):
+        store.record_install(
+            workspace, team_id=workspace, enterprise_id=None, is_enterprise_install=False, installer_user_id="U1", now=None
+        )  # type: ignore[arg-type]
+        store.connect_workspace(workspace, "https://feed.example", TokenCipher(old).encrypt(f"token-{workspace}"), "U1", now)
+    store.close()
+    hosted = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "INTEGRATION_BOT_SECRET_KEY": f"{new},{old}"}
+
+    result = run("reencrypt-tokens", cwd=tmp_path, **hosted)
+    assert result.returncode == 0, result.stderr
+    assert "2 feed tokens now encrypted under the first key" in result.stdout
+    store = Store.open(str(tmp_path / "integration-bot.db"))
+    assert TokenCipher(new).decrypt(store.workspace_record("T1").feed_token or "") == "token-T1"  # type: ignore[union-attr]
+    store.close()
+
+    result = run("reencrypt-tokens", cwd=tmp_path)
+    assert result.returncode == 2 and "needs SLACK_CLIENT_ID" in result.stderr
+
+
+def test_migrate_brings_the_schema_up_to_date_and_can_run_again(tmp_path: Path) -> None:
+    for _ in range(2):
+        result = run("migrate", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "The SQLite database integration-bot.db is up to date."
+    assert (tmp_path / "integration-bot.db").exists()

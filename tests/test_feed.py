@@ -80,10 +80,6 @@ async def test_garbled_json_is_a_feed_error(feed: FakeFeed) -> None:
     ("bad", "why"),
     [
         ({"integration_status": "broken"}, "'integration_status' is 'broken'"),
-        ({"name": ""}, "'name' must be a non-empty string"),
-        ({"name": None}, "'name' must be a non-empty string"),
-        ({"integration_status": "error", "error": None}, "'error' is null"),
-        ({"error": {"kind": "cosmic", "message": "x"}, "integration_status": "error"}, "'kind' is 'cosmic'"),
         ({"sync_app": {"status": "sleeping"}}, "'status' is 'sleeping'"),
         ({"sync_app": "RECEPTION-PC"}, "'sync_app' must be an object"),
         ({"publication_errors": -1}, "must not be negative"),
@@ -103,6 +99,34 @@ def test_a_bad_company_record_is_skipped_and_the_rest_count(bad: dict, why: str)
     assert [c.id for c in snapshot.companies] == ["c_1", "c_3"]
     assert snapshot.skipped_ids == ({"c_2"} if "id" not in bad else {bad["id"]})
     assert why in snapshot.skipped[0]
+
+
+@pytest.mark.parametrize(
+    ("odd", "name", "kind", "message", "location"),
+    [
+        ({"name": ""}, "c_2", None, None, None),
+        ({"name": None}, "c_2", None, None, None),
+        ({"integration_status": "error", "error": None}, "Odd One", "synchronisation", "", None),
+        ({"integration_status": "ERROR", "error": {"kind": "cosmic", "message": "x"}}, "Odd One", "synchronisation", "x", None),
+        ({"integration_status": "error", "error": {"kind": "Publication", "message": ""}}, "Odd One", "publication", "", None),
+        ({"integration_status": "error", "error": {"kind": "authentication"}}, "Odd One", "synchronisation", "", None),
+        ({"sync_app": {"status": "offline", "location": "  ", "last_seen_at": None}}, "Odd One", None, None, "unknown"),
+    ],
+)
+def test_a_record_with_odd_details_still_counts_with_what_can_be_read(
+    odd: dict, name: str, kind: str | None, message: str | None, location: str | None
+) -> None:
+    """A company in error whose details are missing or odd is still in error: skipping it would silence its alert."""
+    snapshot = build_snapshot(ACCOUNT, [company("c_1", "Good One"), {**company("c_2", "Odd One"), **odd}])
+    assert [c.id for c in snapshot.companies] == ["c_1", "c_2"] and not snapshot.skipped_ids
+    odd_one = snapshot.companies[1]
+    assert odd_one.name == name
+    assert (odd_one.error.kind.value if odd_one.error else None, odd_one.error.message if odd_one.error else None) == (
+        kind,
+        message,
+    )
+    if location:
+        assert odd_one.sync_app is not None and odd_one.sync_app.location is None
 
 
 def test_records_that_are_not_objects_and_duplicates_that_disagree_are_skipped() -> None:

@@ -286,6 +286,49 @@ async def test_an_endless_cursor_is_stopped_after_a_few_pages(alerting: Bot, fee
     assert alerting.services.store.company_count() == 10  # nothing erased, nothing added
 
 
+async def test_one_company_a_page_an_endless_cursor_is_still_stopped_by_pages(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
+    feed.page_size = 1
+    assert (await poll_and_deliver(alerting, clock)).ok  # ten pages, read whole
+    feed.endless_cursor = "new"
+    before = len(feed.requests)
+    assert not (await poll_and_deliver(alerting, clock)).ok
+    assert (
+        len(feed.requests) - before - 1 <= 2 * 10 + 2 + 1
+    )  # pages (less the account): GROWTH_FACTOR x 10 records + 2 of the first page, and the page past it
+
+
+async def test_the_first_listing_after_a_restart_is_bounded_by_the_practice_the_database_knows(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock
+) -> None:
+    feed.page_size = 1
+    async with running_bot(tmp_path, slack, feed, clock) as bot:
+        assert (await bot.poll()).ok
+    feed.endless_cursor = "new"
+    async with running_bot(tmp_path, slack, feed, clock) as bot:  # a restart: the feed object is new
+        before = len(feed.requests)
+        outcome = await bot.poll()
+    assert not outcome.ok and "endless" in (outcome.error or "")
+    assert len(feed.requests) - before - 1 <= 2 * 10 + 2 * 1 + 1
+
+
+async def test_a_page_that_never_stops_sending_is_refused_at_a_size_not_read_into_memory(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.practice import feed as feed_module
+
+    monkeypatch.setattr(feed_module, "MAX_PAGE_BYTES", 256 * 1024)
+    feed.endless_body = True
+    try:
+        outcome = await poll_and_deliver(alerting, clock)
+    finally:
+        feed.endless_body = False
+    assert not outcome.ok and "bytes" in (outcome.error or "")
+    assert alerting.services.store.company_count() == 10  # the last good state stays
+    assert (await poll_and_deliver(alerting, clock)).ok
+
+
 class RealClock(FakeClock):
     def __call__(self) -> datetime:
         return datetime.now(timezone.utc)

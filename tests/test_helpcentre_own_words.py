@@ -2,8 +2,9 @@
 
 The labelled set is tests/helpcentre_own_words.json: its tuning part was used to choose the
 vocabulary and thresholds, its held-out part only measures them; tests/helpcentre_own_words_check.json
-is a second held-out check written later, tests/helpcentre_own_words_check2.json a third, and
-tests/helpcentre_own_words_dev.json the development set of the third round (docs/helpcentre.md).
+is a second held-out check written later, tests/helpcentre_own_words_check2.json a third,
+tests/helpcentre_own_words_check3.json a fourth, and tests/helpcentre_own_words_dev.json the
+development set of the third round (docs/helpcentre.md).
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ from bot.helpcentre.matching import (
     HelpCentreError,
     Vocabulary,
     VocabularyError,
+    _own_words_clearly_ahead,
+    _Ranked,
+    _Term,
     normalise,
 )
 
 SET_FILE = Path(__file__).with_name("helpcentre_own_words.json")
 CHECK_FILE = Path(__file__).with_name("helpcentre_own_words_check.json")
 CHECK2_FILE = Path(__file__).with_name("helpcentre_own_words_check2.json")
+CHECK3_FILE = Path(__file__).with_name("helpcentre_own_words_check3.json")
 DEV_FILE = Path(__file__).with_name("helpcentre_own_words_dev.json")
 CASES: list[dict[str, Any]] = json.loads(SET_FILE.read_text(encoding="utf-8"))["cases"]
 
@@ -37,9 +42,10 @@ def _part(path: Path, part: str) -> list[dict[str, Any]]:
 
 CHECK = _part(CHECK_FILE, "check")
 CHECK2 = _part(CHECK2_FILE, "check2")
+CHECK3 = _part(CHECK3_FILE, "check3")
 DEV = _part(DEV_FILE, "dev")
-ALL = CASES + CHECK + CHECK2 + DEV
-PARTS = ("tuning", "held_out", "check", "check2", "dev")
+ALL = CASES + CHECK + CHECK2 + CHECK3 + DEV
+PARTS = ("tuning", "held_out", "check", "check2", "check3", "dev")
 UNRELATED = [c for c in ALL if c["expect"] == "general"]
 BUNDLED = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "articles.json"
 BUNDLED_VOCABULARY = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "vocabulary.json"
@@ -53,10 +59,10 @@ REPORTED = [
     ("sage accounting invoices stuck, not publishing", "4815695"),
 ]
 # Each part's top-1 as last measured (docs/helpcentre.md), give or take one text: floors against
-# regressions. The held-out and first check parts were seen while tuning; check2 (89.9 %, written
-# before the third round and measured once after it) misses the 95 % target, and the development
-# set (new phrasings for near neighbours, tuned on) shows how far from it new wording can be.
-TOP1_FLOOR = {"tuning": 0.98, "held_out": 0.97, "check": 0.97, "check2": 0.89, "dev": 0.63}
+# regressions. The held-out, first and second check parts and the development set were seen while
+# tuning; check3 (written before the fourth round, measured once before and once after it: 80.4 %)
+# misses the 95 % target, and the floors say so rather than hide it.
+TOP1_FLOOR = {"tuning": 0.98, "held_out": 0.97, "check": 0.97, "check2": 0.93, "check3": 0.79, "dev": 0.72}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +87,9 @@ def test_the_set_has_three_texts_per_article_and_sixty_unrelated() -> None:
     per_article2 = Counter(c["expect"] for c in CHECK2 if c["expect"] != "general")
     assert set(per_article2) == ids and set(per_article2.values()) <= {1, 2}
     assert sum(c["expect"] == "general" for c in CHECK2) >= 30
+    per_article3 = Counter(c["expect"] for c in CHECK3 if c["expect"] != "general")
+    assert set(per_article3) == ids and set(per_article3.values()) == {2}
+    assert sum(c["expect"] == "general" for c in CHECK3) >= 40
     # One check2 text turned out, after its measurement, to be a tuning text once normalised.
     seen = Counter(normalise(c["text"]) for c in ALL)
     assert [t for t, n in seen.items() if n > 1] == ["nominal code cant be used on purchase invoices"]
@@ -267,18 +276,54 @@ def _words(text: str, n: int = 4) -> set[tuple[str, ...]]:
     return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
 
 
+# asked_as phrases written before check3 that a check3 text, written from the same titles and
+# fix summaries, happens to share four words with (or, for "ex reference sage 50", equal).
+ASKED_AS_BEFORE_CHECK3 = frozenset(
+    [
+        "company level settings",
+        "invoices are not publishing to the accounting software",
+        "nothing is getting through to the accounts package",
+        "reference is too long",
+        "tax amount but tax rate is zero",
+        "vat amount on a zero rated line",
+        "upload vat codes",
+        "paid invoices",
+        "mark as paid requirements sage 50",
+        "publishing to sage accounting start",
+        "ex reference sage 50",
+        "bundle subscription",
+        "export bank statements to sage accounting",
+        "change the bank account for the export",
+        "transactions the wrong way round in sage",
+        "duplicate check when exporting statements",
+        "ofx for sage 50 canada",
+        "menu missing",
+        "buy credits",
+        "remove autoentry from a sage for accountants client",
+        "why integrate",
+        "benefits of connecting to the accounting software",
+        "do i need to integrate",
+    ]
+)
+
+
 def test_asked_as_is_written_from_the_articles_not_copied_from_a_labelled_set() -> None:
-    # asked_as must not carry a labelled text into the index: none is one, and none shares four
-    # words in a row with a text of check2, the set written before it and measured after it.
+    # asked_as must not carry a labelled text into the index: none is one (but the one check3
+    # text written independently as an older phrase), and none shares four words in a row with a
+    # text of check2, nor, if written after check3, with a text of check3: the sets written
+    # before a round and measured after it.
     articles = json.loads(BUNDLED.read_text(encoding="utf-8"))["articles"]
-    labelled = {normalise(c["text"]) for c in ALL}
+    labelled = {normalise(c["text"]) for c in CASES + CHECK + CHECK2 + DEV}
     check2 = [(normalise(c["text"]), _words(c["text"])) for c in CHECK2]
+    check3 = [(normalise(c["text"]), _words(c["text"])) for c in CHECK3]
     for article in articles:
         assert 3 <= len(article["asked_as"]) <= 10, article["id"]
         for phrase in article["asked_as"]:
             said = normalise(phrase)
             assert said not in labelled, (article["id"], phrase)
             assert not any(said in text or _words(phrase) & grams for text, grams in check2), (article["id"], phrase)
+            if phrase not in ASKED_AS_BEFORE_CHECK3:
+                assert not any(said in text or _words(phrase) & grams for text, grams in check3), (article["id"], phrase)
 
 
 def test_asked_as_is_read_by_the_question_tier_only(tmp_path: Path) -> None:
@@ -334,6 +379,43 @@ def test_a_text_naming_another_package_is_not_about_an_article_for_one_package(h
 def test_a_short_unknown_word_is_not_read_as_a_known_one(hc: HelpCentre) -> None:
     # "rules" is one letter from "roles" (permissions), but it is another word.
     assert not hc.search("xero bank rules not applying")[0].specific
+
+
+def test_two_swapped_letters_in_a_short_word_are_read_as_the_word(hc: HelpCentre) -> None:
+    top = hc.search("xreo disconnect")[0]
+    assert top.article.id == "4799340"
+    assert "“xero”" in top.reason
+
+
+def test_a_system_named_only_in_an_articles_fix_does_not_make_it_about_that_system(hc: HelpCentre) -> None:
+    # 5385542's fix says "no email is sent"; the article is not about e-mail.
+    assert not hc.search("not receiving emails from clients")[0].specific
+
+
+def _ranked(score: float, coverage: float, typed: int, elsewhere: tuple[str, ...] = ()) -> _Ranked:
+    found = tuple(_Term(f"w{i}", f"w{i}", f"w{i}", f"w{i}") for i in range(typed))
+    return _Ranked(0, score, coverage, found, frozenset(t.typed for t in found), elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("best", "second", "sure"),
+    [
+        (_ranked(6.0, 0.55, 4), _ranked(3.9, 0.5, 3), True),  # half the weight, four words, well ahead
+        (_ranked(6.0, 0.45, 4), _ranked(3.0, 0.5, 3), False),  # less than half the weight
+        (_ranked(6.0, 0.55, 3), _ranked(3.0, 0.5, 3), False),  # three words: too few to be sure
+        (_ranked(6.0, 0.55, 4), _ranked(4.1, 0.5, 3), False),  # not well ahead
+        (_ranked(6.0, 0.55, 5, ("payroll",)), _ranked(1.0, 0.5, 3), False),  # another system
+    ],
+)
+def test_a_second_chance_needs_a_long_text_clearly_ahead(best: _Ranked, second: _Ranked, sure: bool) -> None:
+    assert _own_words_clearly_ahead([best, second]) is sure
+
+
+def test_a_phrase_typed_counts_once_for_the_second_chance() -> None:
+    words = ("bank", "website", "two", "factor")
+    found = tuple(_Term(w, w, "two factor" if w in {"two", "factor"} else w, w) for w in words)
+    best = _Ranked(0, 6.0, 0.55, found, frozenset(words), ())
+    assert not _own_words_clearly_ahead([best, _ranked(1.0, 0.3, 2)])
 
 
 def test_the_bundled_data_has_no_undeclared_stem_collision(hc: HelpCentre) -> None:

@@ -1,4 +1,4 @@
-"""The App Home tab: the pure view (bot/home.py), then signed events and Home tab buttons end to end."""
+"""The App Home tab: the pure view (bot/home/view.py), then signed events and Home tab buttons end to end."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.models.views import View
 
-from bot.answers.render import Message, section
 from bot.home import refresh as home_refresh
 from bot.home.view import (
     HOME_BLOCK_LIMIT,
@@ -32,6 +31,7 @@ from bot.practice.models import (
     parse_company,
 )
 from bot.practice.permissions import Viewer, viewer_for
+from bot.slack.blockkit import Message, section
 from tests.blockkit import all_text, mrkdwn_texts
 from tests.conftest import SHARED, Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed

@@ -91,3 +91,20 @@ def test_a_common_word_alone_asks_rather_than_scanning_forever() -> None:
     index = NameIndex((str(n), f"Company {n} Ltd") for n in range(20_000))
     result = index.find("company")
     assert result.outcome is Outcome.CHOOSE and len(result.hits) == 5
+
+
+@pytest.mark.parametrize(
+    ("query", "outcome", "found"),
+    [
+        ("Desk Co 99", Outcome.NOT_FOUND, None),  # one edit from "Desk Co 9", but a number is not a typo
+        ("Unknown Loc 3", Outcome.NOT_FOUND, None),
+        ("Dsek Co 9", Outcome.FOUND, "Desk Co 9"),  # a typo in the words still finds it
+        ("Unknown Lco 1", Outcome.FOUND, "Unknown Loc 1"),
+    ],
+)
+def test_numbers_in_a_name_are_never_taken_for_typos(query: str, outcome: Outcome, found: str | None) -> None:
+    numbered = NameIndex((f"n_{n}", name) for n, name in enumerate(["Desk Co 9", "Desk Co 10", "Unknown Loc 1", "Unknown Loc 2"]))
+    result = numbered.find(query)
+    assert result.outcome is outcome
+    if found:
+        assert [hit.name for hit in result.hits][:1] == [found]

@@ -177,6 +177,15 @@ KEY = "Qf0TWlVbA4rF2hYkRJ2zV4cP5l6v9m3t0WqS8aXyZkE="  # a Fernet key: 32 url-saf
             "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both",
         ),
         ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID (many workspaces)"),
+        (
+            {
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "s",
+                "SLACK_APP_TOKEN": "xapp-1",
+                "INTEGRATION_BOT_SECRET_KEY": KEY,
+            },
+            "SLACK_APP_TOKEN (Socket Mode) cannot be used with SLACK_CLIENT_ID (many workspaces use HTTP)",
+        ),
         ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "INTEGRATION_BOT_SECRET_KEY is required with many workspaces"),
         (
             {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "INTEGRATION_BOT_SECRET_KEY": f"{KEY},short"},

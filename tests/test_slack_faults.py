@@ -10,25 +10,13 @@ from typing import Any, AsyncIterator
 import pytest
 
 from bot.alerting import outbox
-from bot.alerting.messages import (
-    AlertFacts,
-    GroupMember,
-    alert_message,
-    group_list_reply,
-    group_message,
-)
+from bot.alerting.group_messages import GroupMember, group_list_reply, group_message
+from bot.alerting.messages import AlertFacts, alert_message
 from bot.alerting.transitions import Condition
-from bot.answers.render import (
-    MESSAGE_TEXT_BUDGET,
-    Message,
-    OverviewLine,
-    fit,
-    practice_overview,
-    section,
-    text_size,
-)
+from bot.answers.overview import OverviewLine, practice_overview
 from bot.helpcentre.matching import HelpCentre
 from bot.practice.models import IntegrationStatus
+from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, Message, fit, section, text_size
 from storage.timefmt import iso
 from tests.blockkit import all_text
 from tests.conftest import Bot, FakeClock, running_bot

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -32,6 +33,8 @@ async def test_install_sends_the_installer_a_connect_button_and_commands_say_who
         answer = await hosted.slash("T_ONE", "Acme Ltd", "U_SOMEONE")
         assert "not connected to AutoEntry" in answer["text"]
         assert "installed the app, or a workspace admin or owner" in answer["text"]
+        async with hosted.http.get(f"{hosted.base_url}/healthz") as response:
+            assert response.status == 200 and (await response.json())["workspaces"] == 0  # installed, none connected
 
 
 async def test_connect_checks_the_feed_before_saving_and_keeps_the_token_encrypted(
@@ -294,3 +297,36 @@ async def test_a_rotating_bot_token_is_renewed_before_it_expires(tmp_path: Path,
 async def test_single_workspace_mode_has_nothing_to_connect(bot: Any) -> None:
     answer = await bot.slash("connect")
     assert "STATUS_SOURCE" in answer["text"]
+
+
+async def test_installing_again_keeps_the_connection_and_uses_the_new_token(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed
+) -> None:
+    async with hosted_bot(tmp_path, slack) as hosted:
+        await hosted.install("T_ONE", HOLDER[0])
+        await hosted.submit_connect("T_ONE", HOLDER[0], feed.base_url, feed.token or "")
+        await hosted.connected("T_ONE")
+        await asyncio.sleep(1.05)  # slack_sdk's SQLite store keeps install times in whole seconds: the latest wins
+        await hosted.install("T_ONE", HOLDER[0], token="xoxb-T_ONE-second")
+        services = await slack.wait_for(lambda: (p := hosted.practice("T_ONE")) and p.client.token == "xoxb-T_ONE-second" and p)
+        assert services.deliverer.client.token == "xoxb-T_ONE-second"
+        assert "Acme Ltd" in (await hosted.slash("T_ONE", "Acme Ltd", HOLDER[0]))["text"]
+
+
+async def test_stopping_lets_a_post_in_flight_finish_and_takes_no_new_work(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed
+) -> None:
+    slack.method_latency["chat.postMessage"] = 0.5
+    async with hosted_bot(tmp_path, slack) as hosted:
+        await hosted.install("T_ONE", HOLDER[0])
+        await hosted.submit_connect("T_ONE", HOLDER[0], feed.base_url, feed.token or "")
+        services = await hosted.connected("T_ONE")
+        await hosted.slash("T_ONE", "subscribe all", HOLDER[0], channel="C_OPS")
+        feed.update("c_2", integration_status="error", error=DUPLICATE)
+        await services.poller.poll_once()
+        await slack.wait_for(lambda: any(c.args.get("channel") == "C_OPS" for c in slack.arrived))
+    # The app has stopped: the post that was in flight finished and is recorded as sent.
+    assert [c.args["channel"] for c in slack.posts("C_OPS")] == ["C_OPS"]
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        states = db.execute("select state from outbox where workspace = 'T_ONE' and channel = 'C_OPS'").fetchall()
+    assert states == [("sent",)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.answers.render import Message, escape, section
+from bot.slack.blockkit import Message, escape, section
 
 
 def cannot_read() -> str:

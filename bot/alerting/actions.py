@@ -11,7 +11,8 @@ from slack_bolt.async_app import AsyncRespond
 
 from bot.alerting import action_messages as words
 from bot.alerting import outbox
-from bot.answers.render import Message, feed_not_answering, notice
+from bot.answers.overview import feed_not_answering
+from bot.answers.render import notice
 from bot.practice.permissions import may_not_silence
 from bot.presses import press_key
 from bot.slack.actions import (
@@ -21,6 +22,7 @@ from bot.slack.actions import (
     SNOOZE_HOUR_ACTION,
     parse_target,
 )
+from bot.slack.blockkit import Message
 from bot.slack.errors import slack_error
 from bot.slack.users import slack_viewer
 from storage.timefmt import iso

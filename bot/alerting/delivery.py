@@ -16,16 +16,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerting import outbox
+from bot.alerting.compose import AlertRenderer
 from bot.alerting.delivery_health import DeliveryHealth
-from bot.alerting.engine import AlertRenderer
 from bot.alerting.outbox import Kind
-from bot.answers.render import (
-    MESSAGE_TEXT_BUDGET,
-    TOO_BIG_ERRORS,
-    Message,
-    fit,
-    plain_version,
-)
+from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, TOO_BIG_ERRORS, Message, fit, plain_version
 from bot.slack.errors import is_retryable, is_user_id, slack_error
 from storage.sqlite.alerts import OutboxItem
 from storage.sqlite.db import Store

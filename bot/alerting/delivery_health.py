@@ -8,25 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.slack.error_names import OUTAGE_ERRORS, TOKEN_ERRORS
+
 # Errors that say Slack as a whole is out of reach for this bot (a revoked token, an outage), as opposed
 # to one channel's problem (channel_not_found, not_in_channel, is_archived) or a 429, which is Slack pacing
 # a healthy bot. Names: https://api.slack.com/methods/chat.postMessage#errors
-SYSTEMIC_ERRORS = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "account_inactive",
-        "team_access_not_granted",
-        "missing_scope",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "network_error",
-    }
-)
+SYSTEMIC_ERRORS = TOKEN_ERRORS | OUTAGE_ERRORS | frozenset({"missing_scope", "network_error"})
 
 
 def is_systemic(error: str) -> bool:

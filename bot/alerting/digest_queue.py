@@ -13,7 +13,8 @@ from typing import Callable, Iterable
 
 from bot.alerting import outbox
 from bot.alerting.digest import digest_bodies, digest_facts, due_date
-from bot.alerting.messages import COMPANIES_PER_REPLY, DIGEST_LINES_SHOWN
+from bot.alerting.digest_messages import DIGEST_LINES_SHOWN
+from bot.alerting.messages import COMPANIES_PER_REPLY
 from bot.practice.models import StoredCompany
 from storage.sqlite.db import Store
 

@@ -1,33 +1,14 @@
-"""Alert messages, their thread replies and storm grouping: pure functions of data."""
+"""One alert's message and its thread replies, what people read about each condition, and notices about the
+bot itself: pure functions of data. Grouped alerts: group_messages.py; the digest: digest_messages.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import Any, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
 
 from bot.alerting.conditions import Condition
-from bot.answers.render import (
-    MESSAGE_TEXT_BUDGET,
-    Block,
-    Message,
-    actions,
-    article_mrkdwn,
-    button,
-    clip,
-    context,
-    error_steps,
-    escape,
-    escape_within,
-    fit,
-    packed_sections,
-    plural,
-    reconnect_step,
-    restart_sync_app_step,
-    section,
-    slack_time,
-    utc_text,
-)
+from bot.answers.render import article_mrkdwn, error_steps, plural, reconnect_step, restart_sync_app_step
 from bot.helpcentre.matching import ArticleMatch
 from bot.practice.models import ErrorKind
 from bot.slack.actions import (
@@ -37,6 +18,21 @@ from bot.slack.actions import (
     REMIND_ACTION,
     SNOOZE_DAY_ACTION,
     SNOOZE_HOUR_ACTION,
+)
+from bot.slack.blockkit import (
+    MESSAGE_TEXT_BUDGET,
+    Block,
+    Message,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    escape_within,
+    fit,
+    section,
+    slack_time,
+    utc_text,
 )
 
 # More new alerts than this for one channel in one poll is a storm: one grouped message instead.
@@ -71,6 +67,8 @@ class AlertFacts:
     # Came back this many times within the flap window; marked flapping (bot.alerting.flapping).
     flaps: int = 0
     flapping: bool = False
+    # When it last came back (reopened within the flap window): its latest episode starts there, not at `since`.
+    back_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +231,7 @@ def changed_reply(facts: AlertFacts, previous: str, now: str) -> Message:
 
 def resolved_reply(facts: AlertFacts, *, removed: bool = False) -> Message:
     assert facts.resolved_at is not None
-    after = duration_text(facts.since, facts.resolved_at)
+    after = duration_text(facts.back_at or facts.since, facts.resolved_at)
     if removed:
         text = f"Closed: {facts.company} is no longer in the status feed (after {after}), so there is nothing more to tell."
         icon = ":wastebasket:"
@@ -254,13 +252,16 @@ def returned_reply(facts: AlertFacts) -> Message:
 
 def back_again_reply(facts: AlertFacts, cleared_at: datetime | None) -> Message:
     """A problem back within the flap window: told in the thread of its own alert, which is open again."""
-    when = f" (it had cleared {slack_time(cleared_at)})" if cleared_at else ""
-    text = f"Back again: {headline(facts)}{when}. This alert is open again."
+    # The time goes into the mrkdwn as Slack's date token, unescaped; everything around it is escaped.
+    first = f"Back again: {headline(facts)}"
+    rest = ". This alert is open again."
     if facts.condition is Condition.ERROR and facts.detail:
-        text += f" The message: {clip(facts.detail, 300)}"
+        rest += f" The message: {clip(facts.detail, 300)}"
     if facts.flapping:
-        text += f" It is flapping: back {plural(facts.flaps, 'time')} in a short while."
-    return Message(text=escape(text), blocks=[section(f":repeat: {escape(text)}")])
+        rest += f" It is flapping: back {plural(facts.flaps, 'time')} in a short while."
+    plain = f" (it had cleared {utc_text(cleared_at)})" if cleared_at else ""
+    token = f" (it had cleared {slack_time(cleared_at)})" if cleared_at else ""
+    return Message(text=escape(first + plain + rest), blocks=[section(f":repeat: {escape(first)}{token}{escape(rest)}")])
 
 
 def acknowledged_reply(user_id: str) -> Message:
@@ -271,141 +272,6 @@ def snoozed_reply(user_id: str, until: datetime, companies: int = 1) -> Message:
     what = "alerts for this company" if companies == 1 else f"alerts for these {companies} companies"
     text = f"<@{user_id}> snoozed {what} in this channel until {slack_time(until)}."
     return Message(text=text, blocks=[section(f":zzz: {text}")])
-
-
-# --- storms --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class GroupMember:
-    facts: AlertFacts
-
-    @property
-    def kind(self) -> tuple[str, str, str]:
-        """(condition, the error's message or the Sync App's computer, software): one line of a storm each."""
-        facts = self.facts
-        shown = facts.detail if facts.condition in (Condition.ERROR, Condition.SYNC_OFFLINE) else ""
-        return (facts.condition.value, shown, facts.software)
-
-
-def group_kinds(members: Sequence[GroupMember]) -> list[tuple[tuple[str, str, str], list[GroupMember]]]:
-    """Members grouped by condition, error message and software; the biggest group first."""
-    grouped: dict[tuple[str, str, str], list[GroupMember]] = {}
-    for member in members:
-        grouped.setdefault(member.kind, []).append(member)
-    return sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0]))
-
-
-def _kind_title(kind: tuple[str, str, str]) -> str:
-    condition, detail, software = kind
-    title = CONDITION_TEXT[Condition(condition)].group_title(software or "unknown software")
-    if condition == Condition.SYNC_OFFLINE.value and detail:
-        return f"{detail}: {title}"  # one line per computer: one next step for all its companies
-    return title
-
-
-def group_message(group_id: int, members: Sequence[GroupMember], *, acked_by: str | None = None) -> Message:
-    total = len(members)
-    resolved = sum(1 for m in members if m.facts.resolved_at is not None)
-    all_resolved = resolved == total
-    kinds = group_kinds(members)
-    if all_resolved:
-        title = f"Resolved: all {total} companies are working again"
-        icon = ":white_check_mark:"
-    else:
-        title = f"{total} companies went wrong at once ({plural(len(kinds), 'kind')} of problem)"
-        icon = ":rotating_light:"
-    blocks: list[Block] = [
-        section(f"{icon} *{escape(title)}*"),
-        context(
-            "Probably one cause (an outage at the accounting software, say): one message here instead of "
-            f"{total}. The full list is in the thread."
-            + (f" {resolved} of {total} resolved so far." if resolved and not all_resolved else "")
-        ),
-    ]
-    # The biggest kinds spelled out while they fit in the budget (a 500-character message each can fill it);
-    # the rest are counted, and every company is in the thread's list.
-    room = MESSAGE_TEXT_BUDGET - 1_500 - len(title) - sum(len(b.get("text", {}).get("text", "")) for b in blocks)
-    shown_kinds = 0
-    for kind, kind_members in kinds[:GROUP_SECTIONS]:
-        names = [m.facts.company for m in kind_members]
-        open_count = sum(1 for m in kind_members if m.facts.resolved_at is None)
-        shown = ", ".join(escape_within(n, 100) for n in names[:NAMES_PER_SECTION])
-        more = f" and {len(names) - NAMES_PER_SECTION} more" if len(names) > NAMES_PER_SECTION else ""
-        line = f"*{escape_within(_kind_title(kind), 200)}*: {plural(len(names), 'company')}"
-        if open_count != len(names):
-            line += f" ({open_count} still open)"
-        if kind[1] and kind[0] == Condition.ERROR.value:
-            line += f"\n```{escape_within(kind[1], 600)}```"
-        line += f"\n{shown}{more}"
-        line += f"\n{article_mrkdwn(kind_members[0].facts.article)}"
-        if len(line) > room and shown_kinds:
-            break
-        room -= len(line)
-        blocks.append(section(line))
-        shown_kinds += 1
-    if len(kinds) > shown_kinds:
-        rest = sum(len(m) for _, m in kinds[shown_kinds:])
-        blocks.append(
-            context(
-                f"…and {plural(len(kinds) - shown_kinds, 'other kind')} of problem ({plural(rest, 'company')}): see the thread."
-            )
-        )
-    if acked_by:
-        blocks.append(context(f":eyes: Acknowledged by <@{acked_by}>"))
-    if not all_resolved:
-        value = f"g:{group_id}"
-        blocks.append(
-            actions(
-                [
-                    button("Acknowledge", ACK_ACTION, value),
-                    button("Snooze 1 hour", SNOOZE_HOUR_ACTION, value),
-                    button("Snooze 1 day", SNOOZE_DAY_ACTION, value),
-                    button("Check again", CHECK_ACTION, value),
-                ],
-                block_id=f"group:{group_id}",
-            )
-        )
-    return fit(Message(text=escape(title), blocks=blocks))
-
-
-def group_list_reply(members: Sequence[GroupMember], part: int, parts: int) -> Message:
-    """One part of a storm's full list, for its thread; names grouped 25 to a section."""
-    lines = []
-    for member in members:
-        facts = member.facts
-        problem = CONDITION_TEXT[facts.condition].list_line(facts.detail)
-        # At most LIST_LINE_LIMIT characters: 9 + 80 + 40 + 110.
-        lines.append(
-            f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {escape_within(problem, 110)}"
-        )
-    blocks: list[Block] = [context(f"Full list, part {part} of {parts}"), *packed_sections(lines)]
-    return fit(Message(text=f"Full list, part {part} of {parts}: {plural(len(members), 'company')}", blocks=blocks))
-
-
-def group_progress_reply(
-    resolved: Sequence[str], changed: Sequence[tuple[str, str]], remaining: int, *, back: Sequence[str] = ()
-) -> Message:
-    """A poll's news for a storm, in one reply however many companies it concerns; `back`: companies whose
-    problem came back within the flap window."""
-    parts: list[str] = []
-    if back:
-        names = ", ".join(escape_within(n, 60) for n in back[:40]) + (f" and {len(back) - 40} more" if len(back) > 40 else "")
-        parts.append(f":repeat: Back again ({len(back)}): {names}")
-    if resolved:
-        names = ", ".join(escape_within(n, 60) for n in resolved[:40]) + (
-            f" and {len(resolved) - 40} more" if len(resolved) > 40 else ""
-        )
-        parts.append(f":white_check_mark: Working again ({len(resolved)}): {names}")
-    for name, detail in changed[:10]:
-        parts.append(f":pencil2: {escape_within(name, 100)}: the error message changed to ```{escape_within(detail, 300)}```")
-    if len(changed) > 10:
-        parts.append(f"…and {len(changed) - 10} more changed messages.")
-    parts.append(f"{plural(remaining, 'company')} still affected." if remaining else "All resolved.")
-    text = f"{len(resolved)} working again, {len(changed)} changed, {remaining} still affected"
-    if back:
-        text = f"{len(back)} back again, " + text
-    return Message(text=text, blocks=packed_sections(parts))
 
 
 # --- the feed itself ------------------------------------------------------------------------------
@@ -446,174 +312,3 @@ def channel_broken_notice(channel: str, error: str) -> Message:
         "Its alerts wait, and go out as soon as I'm in."
     )
     return Message(text=text, blocks=[section(f":warning: {text}")])
-
-
-# --- one computer, one alert ----------------------------------------------------------------------
-
-DEVICE_NAMES_SHOWN = COMPANIES_PER_REPLY  # companies named in a device alert; the rest are in its thread
-
-
-def device_title(location: str, members: Sequence[GroupMember]) -> str:
-    offline = sum(1 for m in members if m.facts.resolved_at is None)
-    if not offline:
-        return f"Resolved: the Sync App on {location} runs again; all {plural(len(members), 'company')} can sync"
-    cannot = "1 company cannot sync" if offline == 1 else f"{offline} companies cannot sync"
-    return f"{location} is offline: {cannot}; restart the Sync App there"
-
-
-def device_message(group_id: int, location: str, members: Sequence[GroupMember], *, acked_by: str | None = None) -> Message:
-    """A device alert: the Sync Apps of `members` on the computer `location` are offline (SPEC.md "One
-    computer, one alert"). With one company it reads as that company's own alert, so the next company on the
-    computer joins a message that already exists."""
-    value = f"g:{group_id}"
-    if len(members) == 1:
-        facts = members[0].facts
-        return alert_message(replace(facts, acked_by=acked_by or facts.acked_by), value=value)
-    title = device_title(location, members)
-    open_members = [m for m in members if m.facts.resolved_at is None]
-    resolved = not open_members
-    first = min(m.facts.since for m in (open_members or members))
-    blocks: list[Block] = [
-        section(f"{':white_check_mark:' if resolved else CONDITION_TEXT[Condition.SYNC_OFFLINE].icon} *{escape(title)}*")
-    ]
-    if not resolved:
-        blocks.append(section(CONDITION_TEXT[Condition.SYNC_OFFLINE].what_changed(slack_time(first))))
-    rows = []
-    for member in sorted(members, key=lambda m: (m.facts.resolved_at is not None, m.facts.company.casefold()))[
-        :DEVICE_NAMES_SHOWN
-    ]:
-        facts = member.facts
-        state = "back" if facts.resolved_at is not None else "offline"
-        rows.append(f"• *{escape_within(facts.company, 80)}* ({escape_within(facts.software, 40)}): {state}")
-    heading = f"*Companies whose Sync App is on {escape_within(location, 100)}* ({len(open_members)} of {len(members)} offline)"
-    sections = packed_sections([heading, *rows])
-    blocks.extend(sections)
-    if len(members) > DEVICE_NAMES_SHOWN:
-        blocks.append(context(f"…and {len(members) - DEVICE_NAMES_SHOWN} more: the full list is in the thread."))
-    if not resolved:
-        blocks.append(section(f"*What to do next*\n• {escape(restart_sync_app_step(location))}"))
-    blocks.append(section(article_mrkdwn(members[0].facts.article)))
-    notes = []
-    if acked_by:
-        notes.append(f":eyes: Acknowledged by <@{acked_by}>")
-    flapping = [m.facts for m in open_members if m.facts.flapping]
-    if flapping:
-        notes.append(flapping_note(max(f.flaps for f in flapping)))
-    if notes:
-        blocks.append(context(" · ".join(notes)))
-    if not resolved:
-        blocks.append(
-            actions(
-                [
-                    button("Acknowledge", ACK_ACTION, value),
-                    button("Snooze 1 hour", SNOOZE_HOUR_ACTION, value),
-                    button("Snooze 1 day", SNOOZE_DAY_ACTION, value),
-                    button("Check again", CHECK_ACTION, value),
-                    button("Help Centre article", HELP_ACTION, value, url=members[0].facts.article.article.url),
-                ],
-                block_id=f"device:{group_id}",
-            )
-        )
-    return fit(Message(text=escape(title), blocks=blocks))
-
-
-def _names(told: Sequence[AlertFacts], shown: int = 40) -> str:
-    names = [clip(facts.company, 80) for facts in told]
-    if len(names) > shown:
-        return ", ".join(names[:shown]) + f" and {len(names) - shown} more"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
-
-
-def device_news_reply(event: str, told: Sequence[AlertFacts], location: str, offline: int) -> Message:
-    """One poll's news in a device alert's thread: `event` `joined` (went offline too), `returned` (can
-    sync again) or `back` (offline again within the flap window); `offline`: companies still offline there."""
-    names = _names(told)
-    one = len(told) == 1
-    still = f"{plural(offline, 'company')} cannot sync now" if offline else "none is offline now"
-    if event == "joined":
-        icon = CONDITION_TEXT[Condition.SYNC_OFFLINE].icon
-        text = f"{names}{chr(39) + 's Sync App is' if one else ': their Sync Apps are'} offline on {location} too: {still}."
-    elif event == "back":
-        icon = ":repeat:"
-        text = f"Back again: {names} {'is' if one else 'are'} offline on {location} again: {still}."
-    else:
-        icon = ":white_check_mark:"
-        facts = told[0]
-        after = f" after {duration_text(facts.since, facts.resolved_at)}" if one and facts.resolved_at else ""
-        text = f"{names} can sync again{after}."
-        text += (
-            f" Still offline on {location}: {plural(offline, 'company')}." if offline else f" All back on {location}: resolved."
-        )
-    return fit(Message(text=escape(clip(text, 3000)), blocks=[section(f"{icon} {escape_within(text, 2900)}")]))
-
-
-# --- the daily digest -----------------------------------------------------------------------------
-
-DIGEST_LINES_SHOWN = 15  # companies named in the digest itself; all of them are in its thread when more
-DIGEST_LINE_LIMIT = LIST_LINE_LIMIT
-
-
-def _moment(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def digest_line(line: Mapping[str, Any], at: datetime) -> str:
-    """One company of a digest (a line of `bot.alerting.digest.digest_bodies`), within DIGEST_LINE_LIMIT."""
-    since = _moment(line.get("since"))
-    how_long = f"for {duration_text(since, at)}" if since else "since before the bot watched"
-    acked = line.get("acked_by")
-    who = f"acknowledged by <@{acked}>" if acked else "not acknowledged"
-    problems = "; ".join(line.get("problems") or [])
-    return f"• *{escape_within(str(line.get('name', '')), 80)}*: {escape_within(problems, 100)}, {how_long} · {who}"
-
-
-def digest_message(body: Mapping[str, Any]) -> Message:
-    """The digest itself, from its outbox body (counts, the first lines, how many need attention, parts)."""
-    day = date.fromisoformat(body["date"])
-    at = _moment(body.get("at")) or datetime.fromisoformat(body["date"] + "T00:00:00+00:00")
-    counts = body.get("counts", {})
-    total = int(counts.get("total", 0))
-    attention = int(body.get("attention", 0))
-    heading = f"Daily digest, {day.strftime('%A')} {day.day} {day.strftime('%B %Y')}"
-    blocks: list[Block] = []
-    if total == 0:
-        text = f"{heading}: this channel is subscribed to no companies"
-        blocks.append(
-            section(
-                f":sunrise: *{escape(heading)}*\nThis channel is subscribed to no companies yet: "
-                "`/integration-status subscribe all` (or a company) to get them here."
-            )
-        )
-    elif attention == 0:
-        text = f"{heading}: all {plural(total, 'company')} fine"
-        blocks.append(section(f":white_check_mark: *{escape(heading)}*\nAll {plural(total, 'company')} fine."))
-    else:
-        text = f"{heading}: {attention} of {plural(total, 'company')} need attention"
-        summary = (
-            f"{plural(total, 'company')}: {counts.get('integrated', 0)} integrated, {counts.get('error', 0)} in error, "
-            f"{counts.get('not_integrated', 0)} not integrated"
-        )
-        if counts.get("sync_offline"):
-            summary += f", {plural(int(counts['sync_offline']), 'Sync App')} offline"
-        blocks.append(section(f":sunrise: *{escape(heading)}*\n{escape(summary)}"))
-        rows = [digest_line(line, at) for line in body.get("lines", [])]
-        blocks.extend(packed_sections([f"*Needs attention ({attention}), longest first*", *rows]))
-        if attention > len(rows):
-            blocks.append(context(f"…and {attention - len(rows)} more: the full list is in the thread."))
-    schedule = "every day" if body.get("every_day") else "each working day (Monday to Friday)"
-    blocks.append(
-        context(
-            f"Sent {schedule} at {escape(str(body.get('time', '')))} ({escape(str(body.get('tz', '')))}). "
-            "`/integration-status digest off` stops it."
-        )
-    )
-    return fit(Message(text=escape(text), blocks=blocks))
-
-
-def digest_list_reply(body: Mapping[str, Any]) -> Message:
-    """One part of a long digest's full list, for its thread: COMPANIES_PER_REPLY lines within the budget."""
-    at = _moment(body.get("at")) or datetime.fromisoformat("1970-01-01T00:00:00+00:00")
-    part, parts = int(body.get("part", 1)), int(body.get("parts", 1))
-    lines = [digest_line(line, at) for line in body.get("lines", [])]
-    blocks: list[Block] = [context(f"Needs attention, longest first: part {part} of {parts}"), *packed_sections(lines)]
-    return fit(Message(text=f"Needs attention, part {part} of {parts}: {plural(len(lines), 'company')}", blocks=blocks))

@@ -7,17 +7,10 @@ from typing import Collection, Mapping, Sequence
 
 from bot.alerting.digest import DigestSchedule
 from bot.alerting.messages import broken_reason
-from bot.answers.render import (
-    Message,
-    OverviewLine,
-    attention_order,
-    context,
-    escape,
-    plural,
-    section,
-    slack_time,
-)
+from bot.answers.overview import OverviewLine, attention_order
+from bot.answers.render import plural
 from bot.practice.permissions import Viewer
+from bot.slack.blockkit import Message, context, escape, section, slack_time
 from storage.sqlite.alerts import Subscription
 
 PROBLEMS_SHOWN = 30

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.answers.render import Message, escape, notice, section
+from bot.answers.render import notice
+from bot.slack.blockkit import Message, escape, section
 
 
 def went_wrong() -> Message:
@@ -83,3 +84,15 @@ def unreadable_button() -> Message:
 
 def company_gone() -> Message:
     return notice("That company is no longer in the practice.")
+
+
+def digest_needs_account_user() -> Message:
+    return notice("Only AutoEntry users of this practice can set or stop this channel's digest. Nothing changed.")
+
+
+def digest_belongs_to(setter: str) -> Message:
+    text = (
+        f"This channel's digest was set by <@{setter}>: only they, or someone with the Company settings "
+        "permission on every company, can change or stop it. Nothing changed."
+    )
+    return Message(text=text, blocks=[section(text)])

@@ -7,20 +7,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
-from bot.answers.render import (
-    CardFacts,
-    Message,
-    OverviewLine,
-    age_text,
-    card_facts,
-    help_topic,
-    practice_overview,
-    status_card,
-)
+from bot.answers.overview import OverviewLine, practice_overview
+from bot.answers.render import CardFacts, card_facts, help_topic, status_card
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
+from bot.practice.devices import location_key
 from bot.practice.lookup import LookupResult, NameIndex
 from bot.practice.models import IntegrationStatus, StoredCompany, SyncAppStatus
 from bot.practice.permissions import Viewer
+from bot.slack.blockkit import Message, age_text
 from storage.sqlite.db import Store
 from storage.timefmt import from_iso
 
@@ -39,6 +33,8 @@ class StatusService:
         self.clock = clock
         self._index: NameIndex | None = None
         self._index_version = -1
+        self._computers_by_key: dict[str | None, list[tuple[str, str]]] | None = None
+        self._computers_version = -1
         # `list` over 10,000 companies takes ~35 ms of the event loop; its answer only changes with the
         # companies, what the viewer may see, and the "last checked" note, so it is kept until one changes.
         self._overviews: dict[tuple[object, ...], Message] = {}
@@ -73,6 +69,21 @@ class StatusService:
             self._health_version = self.store.polls_version
         return self._health
 
+    def _computers(self) -> dict[str | None, list[tuple[str, str]]]:
+        """(id, name) of the listed companies on each computer (bot.practice.devices.location_key), names in
+        order; rebuilt once per change of the practice, not per card (a scan of every company otherwise)."""
+        if self._computers_by_key is None or self._computers_version != self.store.companies_version:
+            grouped: dict[str | None, list[tuple[str, str]]] = {}
+            for company in self.store.companies().values():
+                sync = company.status.sync_app
+                key = location_key(sync.location) if sync is not None else None
+                if key is not None:
+                    grouped.setdefault(key, []).append((company.id, company.status.name))
+            for members in grouped.values():
+                members.sort(key=lambda member: member[1].casefold())
+            self._computers_by_key, self._computers_version = grouped, self.store.companies_version
+        return self._computers_by_key
+
     def has_companies(self) -> bool:
         return len(self.name_index()) > 0
 
@@ -89,14 +100,8 @@ class StatusService:
         details = viewer.has_company_settings(company.id)
         same_computer: list[str] = []
         if details and company.status.sync_app is not None:
-            same_computer = sorted(
-                (
-                    name
-                    for company_id, name in self.store.companies_on_computer(company.status.sync_app.location)
-                    if company_id != company.id
-                ),
-                key=str.casefold,
-            )
+            key = location_key(company.status.sync_app.location)
+            same_computer = [name for company_id, name in self._computers().get(key, ()) if company_id != company.id]
         return card_facts(
             company,
             details=details,

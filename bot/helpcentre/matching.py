@@ -440,7 +440,7 @@ class HelpCentre:
     def _by_own_words(self, message: str) -> list[ArticleMatch]:
         """Articles a question or description is about; none unless the best one is sure."""
         ranked = self._own.rank(message)
-        if not ranked or not _own_words_sure(ranked[0]):
+        if not ranked or not (_own_words_sure(ranked[0]) or _own_words_clearly_ahead(ranked)):
             return []
         best = ranked[0].score
         out: list[ArticleMatch] = []
@@ -607,6 +607,20 @@ def _own_words_sure(r: "_Ranked") -> bool:
     return r.coverage >= OWN_WORDS_MIN_COVERAGE and len(r.typed) >= OWN_WORDS_MIN_SHARED and not r.elsewhere
 
 
+def _own_words_clearly_ahead(ranked: list["_Ranked"]) -> bool:
+    """A second chance for the best article below the coverage gate: a longer text shares many
+    things typed (words or phrases: "two factor" is one) with it, it has half the text's weight, and it scores well ahead of the next one
+    (a description with filler the articles lack, not a text about something else)."""
+    best = ranked[0]
+    second = ranked[1].score if len(ranked) > 1 else 0.0
+    return (
+        best.coverage >= OWN_WORDS_AHEAD_MIN_COVERAGE
+        and len({t.typed for t in best.found}) >= OWN_WORDS_AHEAD_MIN_SHARED  # a phrase is one thing
+        and not best.elsewhere
+        and best.score >= OWN_WORDS_AHEAD_FACTOR * second
+    )
+
+
 def _topic_words(topic: str) -> str:
     return {
         "status": "the integration status",
@@ -705,7 +719,12 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "error errors message problem issue help please thanks hi hello ok okay saying someone anyone "
     "one two mean means meaning happen happens happened do done work works working way thing things "
     "should shall may might must am vs instead ago never next page steps earlier later ask asked asking "
-    "today todays yesterday yesterdays tomorrow overnight morning afternoon".split()
+    "today todays yesterday yesterdays tomorrow overnight morning afternoon "
+    # Filler of everyday speech: it says how the person feels or when, not what about.
+    "nothing anything something everything fine actually honestly basically literally totally "
+    "completely simply bit lot guys hey hiya urgent urgently asap quick quickly question query "
+    "wondering wonder advice able else currently recently suddenly anymore exactly properly "
+    "last month months week weeks day days ages idea clue sure".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
@@ -728,13 +747,19 @@ OWN_WORDS_MIN_SHARED = 2
 # and a word no article has weighs this many times the rarest known word: "printer" or
 # "payroll" is what the text is about, and no article has it.
 OWN_WORDS_UNKNOWN_WEIGHT = 1.0
+# Second chance (_own_words_clearly_ahead): an article with this share of the question's weight,
+# this many of the things typed (a phrase is one) and this many times the next article's score is sure too.
+OWN_WORDS_AHEAD_MIN_COVERAGE = 0.5
+OWN_WORDS_AHEAD_MIN_SHARED = 4
+OWN_WORDS_AHEAD_FACTOR = 1.5
 # Runners-up are shown only when they score at least this share of the best.
 OWN_WORDS_RUNNER_UP_SHARE = 0.6
 # Own-words scores sit below any message match (0.78 and up): a question is a weaker witness.
 OWN_WORDS_SCORE_CEILING = 0.75
 OWN_WORDS_MAX_PHRASE = 5
 # A word this long or longer that no article has is read as the known word one typo away;
-# a shorter one is left as typed ("rules" is not "roles").
+# a shorter one only when two neighbouring letters are swapped ("xreo"), else left as typed
+# ("rules" is not "roles").
 OWN_WORDS_TYPO_MIN_LETTERS = 6
 # A phrase read as n words of the articles weighs n ** (1 - this) words in the share of the
 # question an article has: 1, as one word.
@@ -950,6 +975,7 @@ class _OwnWords:
         self._bm25.index(corpus, show_progress=False)
         self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
         self._all_stems = [frozenset().union(*f.values()) for f in self.fields]
+        self._topic_stems = [frozenset().union(*(v for k, v in f.items() if k != "fix")) for f in self.fields]
         df: dict[str, int] = {}
         for article_stems in self._all_stems:
             for stem in article_stems:
@@ -975,7 +1001,15 @@ class _OwnWords:
         """A misspelt word as the known word it is closest to: same first letter, one typo
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
-        if len(word) < OWN_WORDS_TYPO_MIN_LETTERS or word in self._known or word in _QUESTION_STOPWORDS:
+        if word in self._known or word in _QUESTION_STOPWORDS:
+            return word
+        if len(word) < OWN_WORDS_TYPO_MIN_LETTERS:
+            # A short word is corrected only for two neighbouring letters swapped ("xreo", "sgae"):
+            # any other edit of a short word is too often another word.
+            for i in range(1, len(word) - 1):
+                swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+                if swapped in self._known:
+                    return swapped
             return word
         choices = self._known_by_initial.get(word[0])
         if not choices:
@@ -1023,7 +1057,10 @@ class _OwnWords:
             have = self._all_stems[i]
             found = tuple(t for s, t in unique.items() if s in have)
             coverage = sum(weights[t.stem] for t in found) / total
-            lacks = tuple(unique[s].typed for s in elsewhere if s not in have)
+            # Another system's name counts for an article only where the article is about it
+            # (title, messages, keywords, usual questions), not named in passing in its fix
+            # ("no email is sent" does not make an article about e-mail).
+            lacks = tuple(unique[s].typed for s in elsewhere if s not in self._topic_stems[i])
             if named and self.packages[i] and not named & self.packages[i]:
                 # The text names a package this article is not for ("merge contacts in quickbooks"
                 # is not about a Xero contact merged): not this article.

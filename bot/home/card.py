@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncRespond
 
 from bot.answers import notices
-from bot.answers.render import Message
 from bot.home.view import card_modal
+from bot.practice.models import MAX_ID_LENGTH
 from bot.presses import press_key
 from bot.slack.actions import OPEN_CARD_ACTION
+from bot.slack.blockkit import Message
 from bot.slack.errors import slack_error
 from bot.slack.users import EMAIL_CACHE_AGE, slack_viewer
 
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-COMPANY_ID_LIMIT = 100  # characters; the feed's own limit for a company id (bot/models.py)
 
 
 async def open_status_card(services: "Services", body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
@@ -59,6 +58,6 @@ async def open_status_card(services: "Services", body: dict[str, Any], action: d
 
 async def card_for(services: "Services", user_id: str, company_id: object) -> Message:
     viewer = await slack_viewer(services.client, services.store, user_id, services.clock())
-    if not isinstance(company_id, str) or not company_id or len(company_id) > COMPANY_ID_LIMIT:
+    if not isinstance(company_id, str) or not company_id or len(company_id) > MAX_ID_LENGTH:
         return notices.unreadable_button()
     return services.status.card(company_id, viewer) or notices.company_gone()

@@ -10,16 +10,19 @@ from enum import StrEnum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from bot.alerting.messages import broken_reason
-from bot.answers.render import (
+from bot.answers.overview import OverviewLine, attention_order, overview_line
+from bot.answers.render import STATUS_ICONS, names_text, plural
+from bot.practice.devices import sharing
+from bot.practice.models import CompanyError, IntegrationStatus, StoredCompany
+from bot.practice.permissions import Viewer
+from bot.slack.actions import HOME_FILTER_ACTION, HOME_PAGE_ACTION, OPEN_CARD_ACTION
+from bot.slack.blockkit import (
     BUTTON_TEXT_LIMIT,
     SECTION_LIMIT,
-    STATUS_ICONS,
     Block,
     Message,
-    OverviewLine,
     actions,
     age_text,
-    attention_order,
     button,
     clip,
     context,
@@ -27,16 +30,9 @@ from bot.answers.render import (
     escape_within,
     fit,
     header,
-    names_text,
-    overview_line,
-    plural,
     section,
     slack_time,
 )
-from bot.practice.devices import sharing
-from bot.practice.models import CompanyError, IntegrationStatus, StoredCompany
-from bot.practice.permissions import Viewer
-from bot.slack.actions import HOME_FILTER_ACTION, HOME_PAGE_ACTION, OPEN_CARD_ACTION
 
 HOME_BLOCK_LIMIT = 100
 PAGE_SIZE = 25  # one section (with its own Open button) per company: 25 a page keeps the view near 40 blocks

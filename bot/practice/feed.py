@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import random
@@ -33,6 +34,10 @@ MAX_PAGES = 2_000
 # that truly grew more than that between two polls fails them until the bot restarts (the first listing
 # after a start may be MAX_PAGES); /healthz and the log say so.
 GROWTH_FACTOR = 2
+# A page (or the account) bigger than this is refused, read no further: 500 companies with 2,400-character
+# messages are about 1.5 MB, so 16 MiB is room for any real page, and a feed that never stops sending
+# cannot take the bot's memory with it.
+MAX_PAGE_BYTES = 16 * 1024 * 1024
 # Pages in a row that bring no company not already seen in this listing: the cursor runs in a circle.
 STALE_PAGES = 2
 # Each request: 10 s to connect, 30 s in all. A page that drips one byte a second is stopped by the
@@ -74,6 +79,15 @@ class ParsedRecords:
 
     def __init__(self) -> None:
         self._by_id: dict[str, tuple[int, CompanyStatus]] = {}
+        self._account: tuple[Any, tuple[Account, list[str]]] | None = None
+
+    def account(self, document: Any) -> tuple[Account, list[str]]:
+        """parse_account, skipped when the document equals the last one (it nearly always does)."""
+        if self._account is not None and self._account[0] == document:
+            return self._account[1]
+        parsed = parse_account(document)
+        self._account = (copy.deepcopy(document), parsed)
+        return parsed
 
     def parse(self, record: Any, notes: list[str] | None = None) -> CompanyStatus:
         record_id = record.get("id") if isinstance(record, dict) else None
@@ -105,7 +119,7 @@ def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedReco
     Records that disagree about one company id (one integrated, one in error) are malformed: none of them
     counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
     try:
-        account, problems = parse_account(account_document)
+        account, problems = parsed.account(account_document) if parsed is not None else parse_account(account_document)
     except FeedRecordError as exc:
         raise FeedError(f"account: {exc}") from None
     skipped = [f"account {problem}" for problem in problems]
@@ -198,7 +212,9 @@ class HttpFeed:
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         fetch_deadline: float = FETCH_DEADLINE_SECONDS,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
+        """`session`: one shared by many feeds (many workspaces), left open by close(); else the feed's own."""
         self.base_url = base_url.rstrip("/")
         self.description = f"the status API at {self.base_url}"
         self._headers = {"Accept": "application/json"}
@@ -207,24 +223,26 @@ class HttpFeed:
         self._attempts = attempts
         self._backoff = backoff_seconds
         self._sleep = sleep
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = session
+        self._shared_session = session is not None
         self._parsed = ParsedRecords()
         # Seconds the whole fetch may take, retries included.
         self.fetch_deadline = fetch_deadline
-        # Records in the last listing read whole: bounds the next one.
+        # Records in the last listing read whole: bound the next one. Before the first, the poller sets it
+        # from the practice the database holds, so a restart does not lift the bound.
         self.last_records: int | None = None
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
-        if self._session is None or self._session.closed:
+        if self._session is None or (self._session.closed and not self._shared_session):
             self._session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, headers=self._headers)
         url = f"{self.base_url}{path}"
         problem = ""
         for attempt in range(self._attempts):
             retry_after: float | None = None
             try:
-                async with self._session.get(url, params=params) as response:
+                async with self._session.get(url, params=params, headers=self._headers) as response:
                     if response.status == 200:
-                        body = await response.read()
+                        body = await _read_capped(response, path)
                         try:
                             return json.loads(body)
                         except ValueError:
@@ -306,8 +324,22 @@ class HttpFeed:
         return account.name
 
     async def close(self) -> None:
-        if self._session is not None:
+        if self._session is not None and not self._shared_session:
             await self._session.close()
+
+
+async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:
+    """The body, unless it is longer than MAX_PAGE_BYTES: then FeedError, having read no more than that."""
+    if response.content_length is not None:
+        if response.content_length > MAX_PAGE_BYTES:
+            raise FeedError(f"{path}: the answer is {response.content_length} bytes, more than {MAX_PAGE_BYTES} allowed")
+        return await response.read()  # its length is known and allowed: read in one go
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body.extend(chunk)
+        if len(body) > MAX_PAGE_BYTES:
+            raise FeedError(f"{path}: the answer is more than {MAX_PAGE_BYTES} bytes; read no further")
+    return bytes(body)
 
 
 def _seconds(value: str | None) -> float | None:

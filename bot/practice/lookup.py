@@ -12,6 +12,8 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+_NUMBERS = re.compile(r"\d+")
+
 # Words that say what kind of company it is, not which one: "Acme" means "Acme Ltd".
 _LEGAL_SUFFIXES = frozenset({"ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "co", "company", "cic"})
 _CANONICAL_WORDS = {"limited": "ltd", "&": "and", "+": "and", "company": "co", "incorporated": "inc"}
@@ -171,6 +173,9 @@ class NameIndex:
             distances = self._close_names(query_base, typos, "first", query_base[0])
             if not distances or min(distances.values()) > 1:
                 distances.update(self._close_names(query_base, typos, "last", query_base[-1]))
+            # Numbers are not typos: "Desk Co 99" is not "Desk Co 9", "Unit 3" is not "Unit 1".
+            numbers = _NUMBERS.findall(query_base)
+            distances = {p: d for p, d in distances.items() if _NUMBERS.findall(self._keys[p]) == numbers}
             if distances:
                 fewest = min(distances.values())
                 best = sorted(position for position, distance in distances.items() if distance == fewest)

@@ -173,6 +173,42 @@ def _text(
     return value
 
 
+def _error(raw: Any, notes: list[str] | None) -> CompanyError:
+    """The error of a company in error. Missing or odd details are noted and read as far as they go: an
+    unknown kind is read as a synchronisation error (the general "check the integration status" article
+    fits it), a missing message as none given."""
+    if not isinstance(raw, Mapping):
+        _note(notes, "'integration_status' is error but 'error' is missing: no details")
+        return CompanyError(ErrorKind.SYNCHRONISATION, "")
+    kind_text = raw.get("kind")
+    try:
+        if not isinstance(kind_text, str):
+            raise ValueError(kind_text)
+        kind = ErrorKind(kind_text.strip().casefold())
+    except ValueError:
+        _note(notes, f"error 'kind' {str(kind_text)[:40]!r} unknown: read as synchronisation")
+        kind = ErrorKind.SYNCHRONISATION
+    message = raw.get("message")
+    if not isinstance(message, str) or not message.strip():
+        _note(notes, "error 'message' missing or empty")
+        return CompanyError(kind, "")
+    return CompanyError(kind, _text(raw, "message", limit=MAX_MESSAGE_LENGTH, notes=notes) or "")
+
+
+def _name(record: Mapping[str, Any], company_id: str, notes: list[str] | None) -> str:
+    """The company's name; a record without one is still a company (it is shown by its id)."""
+    name = record.get("name")
+    if not isinstance(name, str) or not name.strip():
+        _note(notes, "'name' missing or empty: shown by its id")
+        return company_id
+    return _text(record, "name", notes=notes) or company_id
+
+
+def _note(notes: list[str] | None, text: str) -> None:
+    if notes is not None:
+        notes.append(text)
+
+
 def _identifier(record: Mapping[str, Any], key: str) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -193,7 +229,7 @@ def _enum(record: Mapping[str, Any], key: str, enum: type[StrEnum]) -> Any:
     try:
         if not isinstance(value, str):
             raise ValueError(value)
-        return enum(value)
+        return enum(value.strip().casefold())
     except ValueError:
         allowed = " | ".join(member.value for member in enum)
         raise FeedRecordError(f"{key!r} is {str(value)[:40]!r}, expected {allowed}") from None
@@ -241,27 +277,22 @@ def parse_company(record: Any, notes: list[str] | None = None) -> CompanyStatus:
         raise FeedRecordError("company record is not an object")
     company_id = _identifier(record, "id")
     status = _enum(record, "integration_status", IntegrationStatus)
-
-    error: CompanyError | None = None
-    raw_error = record.get("error")
-    if raw_error is not None:
-        if not isinstance(raw_error, Mapping):
-            raise FeedRecordError("'error' must be an object or null")
-        error = CompanyError(
-            kind=_enum(raw_error, "kind", ErrorKind),
-            message=_text(raw_error, "message", limit=MAX_MESSAGE_LENGTH, notes=notes) or "",
-        )
-    if status is IntegrationStatus.ERROR and error is None:
-        raise FeedRecordError("'integration_status' is error but 'error' is null")
+    # The Home page status is what an alert hangs on: a company in error whose error details are missing or
+    # odd still counts, with what can be read of them (noted), rather than being skipped and never alerted.
+    error = _error(record.get("error"), notes) if status is IntegrationStatus.ERROR else None
 
     sync_app: SyncApp | None = None
     raw_sync = record.get("sync_app")
     if raw_sync is not None:
         if not isinstance(raw_sync, Mapping):
             raise FeedRecordError("'sync_app' must be an object or null")
+        location = raw_sync.get("location")
         sync_app = SyncApp(
             status=_enum(raw_sync, "status", SyncAppStatus),
-            location=_text(raw_sync, "location", limit=MAX_LOCATION_LENGTH, required=False, notes=notes),
+            # An empty location is an unknown one, not a bad record.
+            location=_text(raw_sync, "location", limit=MAX_LOCATION_LENGTH, required=False, notes=notes)
+            if not (isinstance(location, str) and not location.strip())
+            else None,
             last_seen_at=parse_timestamp(raw_sync.get("last_seen_at"), "last_seen_at"),
         )
 
@@ -269,11 +300,11 @@ def parse_company(record: Any, notes: list[str] | None = None) -> CompanyStatus:
 
     return CompanyStatus(
         id=company_id,
-        name=_text(record, "name", notes=notes) or "",
+        name=_name(record, company_id, notes),
         software=_text(record, "software", limit=MAX_SOFTWARE_LENGTH, notes=notes) or "",
         integration_status=status,
         # An error object on a company that is not in error is stale detail, not a fault.
-        error=error if status is IntegrationStatus.ERROR else None,
+        error=error,
         sync_app=sync_app,
         publication_errors=publication_errors,
         updated_at=parse_timestamp(record.get("updated_at"), "updated_at"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
-from bot.practice.feed import FeedError, Snapshot, StatusFeed
+from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
 from storage.sqlite.db import (
     FEED_COLUMNS,
@@ -176,6 +176,12 @@ class Poller:
     async def _poll(self) -> PollOutcome:
         started = self.clock()
         outcome = PollOutcome(ok=False, started_at=started)
+        if not self._stored and isinstance(self.feed, HttpFeed) and self.feed.last_records is None:
+            # The first listing since a start is bounded by the practice the database knows, so an endless
+            # cursor cannot run to MAX_PAGES (bot/practice/feed.py).
+            known = self.store.company_count()
+            if known:
+                self.feed.last_records = known
         try:
             snapshot = await self.feed.fetch()
         except FeedError as exc:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from slack_bolt.async_app import AsyncRespond
 
-from bot.answers.render import Message
-from bot.practice.models import Person
+from bot.practice.models import MAX_ID_LENGTH, Person
 from bot.practice.permissions import viewer_for
 from bot.practice.poller import PollOutcome
 from bot.presses import press_key
 from bot.reminders import decide as r
 from bot.reminders import messages as m
 from bot.slack.actions import GRANTED_ACTION, REMIND_ACTION, parse_id
+from bot.slack.blockkit import Message
 from bot.slack.errors import is_retryable, slack_error
 from bot.slack.users import slack_viewer
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-COMPANY_ID_LIMIT = 100  # characters; the feed's own limit for a company id (bot/models.py)
 
 
 class Reminders:
@@ -84,7 +82,7 @@ class Reminders:
         now = services.clock()
         user_id = str(body["user"]["id"])
         company_id = action.get("value")
-        if not isinstance(company_id, str) or not company_id or len(company_id) > COMPANY_ID_LIMIT:
+        if not isinstance(company_id, str) or not company_id or len(company_id) > MAX_ID_LENGTH:
             return await self.tell(body, respond, m.unreadable_button(sent=True))
         press = press_key(REMIND_ACTION, company_id, user_id, now)
         if self.store.claim_press(press.key, user_id, now, press.until) is None:

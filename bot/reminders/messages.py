@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.answers.render import (
-    Block,
-    Message,
-    actions,
-    button,
-    context,
-    escape,
-    section,
-    slack_time,
-)
 from bot.practice.models import Person
 from bot.practice.permissions import Viewer
 from bot.reminders.decide import CONFIRM_POLLS, REMIND_INTERVAL, Reminder
 from bot.slack.actions import GRANTED_ACTION
+from bot.slack.blockkit import Block, Message, actions, button, context, escape, section, slack_time
 
 _SLACK_ID = re.compile(r"[A-Z0-9_]{2,40}")
 

@@ -20,7 +20,7 @@ from bot.settings import Settings
 
 class _NoBlindRepost:
     """A new message that met a 5xx or a dropped connection may have been posted all the same. Retrying it
-    blindly could post it twice, so these are left to the alert outbox, which looks first (bot/delivery.py)."""
+    blindly could post it twice, so these are left to the alert outbox, which looks first (bot/alerting/delivery.py)."""
 
     async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
         if request.url.endswith("/chat.postMessage"):

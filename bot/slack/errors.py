@@ -7,23 +7,11 @@ import asyncio
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.error_names import OUTAGE_ERRORS, TOKEN_ERRORS
+
 # `ok: false` answers that a later try can mend; every other one is final for that call.
-RETRYABLE_ERRORS = frozenset(
-    {
-        "ratelimited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        # A revoked or replaced token fails every call until someone fixes it: keep the alerts until then.
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "account_inactive",
-        "team_access_not_granted",
-    }
-)
+# A revoked or replaced token fails every call until someone fixes it: keep the alerts until then.
+RETRYABLE_ERRORS = frozenset({"ratelimited"}) | OUTAGE_ERRORS | TOKEN_ERRORS
 
 
 def slack_error(exc: BaseException) -> str:

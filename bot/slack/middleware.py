@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 class RejectMalformed(AsyncMiddleware):
     """Bolt global middleware, first to run: 400 for a payload whose shape listeners cannot trust
-    (bot/slack_payloads.py). A class, not a function: Bolt builds a function middleware's arguments from the
+    (bot/slack/guard.py). A class, not a function: Bolt builds a function middleware's arguments from the
     body, which itself fails on such payloads."""
 
     async def async_process(

@@ -142,6 +142,11 @@ class PostgresDatabase:
         cursor.execute(statement, list(params or ()))
         return Cursor(cursor, statement.endswith(" returning id"))
 
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        """One statement of the store's SQLite SQL for each row of `params` (the store's batch writes)."""
+        with self.conn.cursor() as cursor:
+            cursor.executemany(translate(sql), [list(row) for row in params])
+
     def table(self, name: str) -> Table:
         return Table(self, name)
 

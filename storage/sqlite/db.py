@@ -7,7 +7,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
@@ -142,11 +142,11 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
         self._slack_users: dict[str, tuple[str | None, datetime | None]] = {}
 
     @classmethod
-    def open(cls, path: str) -> "Store":
+    def open(cls, path: str, *, cache_kib: int = 65536) -> "Store":
         """Open (or create) the database and bring its schema up to date.
         Raises StorageError with one line when SQLite cannot use the file."""
         try:
-            return cls._open(path)
+            return cls._open(path, cache_kib)
         except sqlite3.Error as exc:
             reason = str(exc)
             if "not a database" in reason:
@@ -156,23 +156,23 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
             raise StorageError(f"INTEGRATION_BOT_DB {path!r} cannot be used: {reason}") from None
 
     @classmethod
-    def _open(cls, path: str) -> "Store":
+    def _open(cls, path: str, cache_kib: int = 65536) -> "Store":
         conn = sqlite3.connect(path, timeout=10.0)
         try:
-            return cls(cls._prepare(conn, path))
+            return cls(cls._prepare(conn, path, cache_kib))
         except BaseException:
             conn.close()
             raise
 
     @staticmethod
-    def _prepare(conn: sqlite3.Connection, path: str) -> Database:
+    def _prepare(conn: sqlite3.Connection, path: str, cache_kib: int = 65536) -> Database:
         db = Database(conn)
         if path != ":memory:":
             db.enable_wal()
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         # Reads on the slash command's path come from memory: a larger page cache, and the file mapped.
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         conn.execute("PRAGMA mmap_size=268435456")
         conn.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
@@ -237,6 +237,8 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
                 pk=("workspace", "email"),
                 replace=True,
             )
+        # Kept as written, so the next poll's equal account writes nothing (a rolled-back transaction clears it).
+        self._account = account
 
     def account(self) -> Account | None:
         if self._account is None:
@@ -347,15 +349,27 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
 
     def save_companies(self, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]]) -> None:
         """Store companies seen for the first time and changed ones (callers hold the transaction)."""
-        # A plain insert for the new ones: half the statements of an upsert, which the first poll feels.
-        if new_rows:
-            self.db.table("companies").insert_all(self._scoped(new_rows), pk=("workspace", "id"), batch_size=500)
-        if changed_rows:
-            self.db.table("companies").upsert_all(self._scoped(changed_rows), pk=("workspace", "id"), batch_size=500)
+        # A plain insert for the new ones: half the statements of an upsert, which the first poll feels. Plain
+        # executemany: sqlite-utils' insert_all inspects every value (about half the first poll's store time).
+        self._write_companies(new_rows, "")
+        self._write_companies(changed_rows, " on conflict (workspace, id) do update set {updates}")
         self.companies_version += 1
 
-    def _scoped(self, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        return ({"workspace": self.ws, **row} for row in rows)
+    def _write_companies(self, rows: list[dict[str, Any]], conflict: str) -> None:
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(row), []).append(row)
+        for columns, group in by_columns.items():
+            names = ", ".join(f"[{column}]" for column in columns)
+            updates = ", ".join(f"[{column}] = excluded.[{column}]" for column in columns if column != "id")
+            sql = f"insert into companies (workspace, {names}) values (?, {', '.join('?' * len(columns))})"
+            sql += conflict.format(updates=updates)
+            self._executemany(sql, ([self.ws, *(row[column] for column in columns)] for row in group))
+
+    def _executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        # PostgreSQL's database object (storage/postgres/database.py) has its own; sqlite-utils' has none.
+        executemany = getattr(self.db, "executemany", None)
+        (executemany or self.db.conn.executemany)(sql, params)
 
     def mark_removed(self, company_ids: Iterable[str], now: datetime) -> int:
         ids = list(company_ids)

@@ -223,7 +223,7 @@ def outbox_channels(db: Database) -> None:
 @migrations(name="0009_missing_companies")
 def missing_companies(db: Database) -> None:
     # When a listed company was first left out of a complete listing; it is closed as removed only after a
-    # whole day of that (bot/poller.py REMOVED_AFTER), and cleared when it is listed again.
+    # whole day of that (bot/practice/poller.py REMOVED_AFTER), and cleared when it is listed again.
     db.table("companies").add_column("missing_since", str)
 
 

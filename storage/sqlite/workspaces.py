@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlite_utils import Database
 
@@ -118,10 +118,15 @@ class WorkspaceStore:
                 self.db.execute(f"delete from [{table}] where workspace = ?", [workspace])
             self.db.execute("delete from workspaces where workspace = ?", [workspace])
 
-    def reencrypt_feed_tokens(self, rotate: Any) -> int:
-        """Encrypts every stored feed token again with `rotate` (TokenCipher.rotate: under the newest key)."""
+    def reencrypt_feed_tokens(self, rotate: Callable[[str], str | None]) -> tuple[int, int]:
+        """Encrypts every stored feed token again with `rotate` (TokenCipher.rotate: under the newest key).
+        Returns (re-encrypted, unreadable: left as they were)."""
         rows = self.db.execute("select workspace, feed_token from workspaces where feed_token is not null").fetchall()
+        done = 0
         with self.db.atomic():
             for workspace, token in rows:
-                self.db.execute("update workspaces set feed_token = ? where workspace = ?", [rotate(token), workspace])
-        return len(rows)
+                fresh = rotate(token)
+                if fresh is not None:
+                    self.db.execute("update workspaces set feed_token = ? where workspace = ?", [fresh, workspace])
+                    done += 1
+        return done, len(rows) - done

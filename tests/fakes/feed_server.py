@@ -29,6 +29,7 @@ class FakeFeed:
         self.hidden: set[str] = set()  # ids left out of every listing
         self.drip_seconds: float | None = None  # a /companies page drips one byte this often
         self.endless_cursor: str | None = None  # None, "same" or "new"
+        self.endless_body = False  # a /companies page that never stops sending
         self._endless = itertools.count(1)
         self._fresh = itertools.count(1)
         self.base_url = ""
@@ -62,6 +63,8 @@ class FakeFeed:
         failure = self._failure()
         if failure:
             return failure
+        if self.endless_body:
+            return await self._endless_body(request)
         listed = [c for c in self.companies if not (isinstance(c, dict) and c.get("id") in self.hidden)]
         cursor = request.query.get("cursor", "0") or "0"
         if cursor.startswith("endless-"):
@@ -81,6 +84,17 @@ class FakeFeed:
         if self.drip_seconds is None:
             return web.json_response(body)
         return await self._drip(request, json.dumps(body).encode())
+
+    async def _endless_body(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        try:
+            await response.write(b'{"companies": ')
+            while self.endless_body:
+                await response.write(b" " * 65536)
+        except ConnectionError:  # the bot stopped reading
+            pass
+        return response
 
     async def _drip(self, request: web.Request, payload: bytes) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/json"})

@@ -16,6 +16,7 @@ from bot.alerting.digest import (
     next_send,
     zone,
 )
+from bot.alerting.digest_messages import DIGEST_LINES_SHOWN, digest_list_reply, digest_message
 from bot.alerting.flapping import (
     FLAPS_TO_MARK,
     FlapState,
@@ -23,21 +24,14 @@ from bot.alerting.flapping import (
     mark_clears,
     reopens,
 )
-from bot.alerting.messages import (
-    COMPANIES_PER_REPLY,
-    DIGEST_LINES_SHOWN,
-    AlertFacts,
-    GroupMember,
-    device_message,
-    digest_list_reply,
-    digest_message,
-)
+from bot.alerting.group_messages import GroupMember, device_message
+from bot.alerting.messages import COMPANIES_PER_REPLY, AlertFacts
 from bot.alerting.routing import NewAlert, route
 from bot.answers.grammar import Verb, clock_time, parse
-from bot.answers.render import MESSAGE_TEXT_BUDGET, text_size
 from bot.helpcentre.matching import HelpCentre
 from bot.practice.devices import location_key, sharing
 from bot.practice.models import StoredCompany, parse_company
+from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, text_size
 from tests.practice import company
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)  # a Monday
@@ -329,7 +323,7 @@ def test_a_digest_of_a_thousand_broken_companies_stays_within_slacks_limits_with
 
 
 def test_a_device_alerts_thread_names_each_company_of_a_poll() -> None:
-    from bot.alerting.messages import device_news_reply
+    from bot.alerting.group_messages import device_news_reply
 
     told = [facts(1, "Acme Ltd", resolved=True), facts(2, "Bright & Sons", resolved=True)]
     assert device_news_reply("returned", told, "PC-1", 3).text == (
