@@ -5,12 +5,13 @@ polled by one process an interval. Each store here stands for a process: its own
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Iterator, cast
 
 import psycopg
 import pytest
 
 from bot.alerting import outbox
+from storage.postgres.database import PostgresDatabase
 from storage.postgres.store import PostgresStore, open_store
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
@@ -24,6 +25,11 @@ def processes(postgres_url: str) -> Iterator[tuple[PostgresStore, PostgresStore]
     yield first, second
     first.close()
     second.close()
+
+
+def kill(process: PostgresStore) -> None:
+    """The process dies: its connection drops, nothing of it runs again (a closed store would end its leases)."""
+    cast(PostgresDatabase, process.db).conn.close()
 
 
 def _expire_leases(url: str) -> None:
@@ -57,7 +63,7 @@ def test_a_row_held_by_a_dead_process_is_taken_over_when_its_lease_ends_and_look
     ((head, _),) = a.channel_queue("C_A")
     assert a.claim_outbox_row(head) is not None
     a.mark_in_flight(head.id, NOW)  # then the process is killed, mid-call to Slack
-    a.close()
+    kill(a)
     assert b.claim_outbox_row(head) is None
     _expire_leases(postgres_url)
     taken = b.claim_outbox_row(head)
@@ -87,7 +93,7 @@ def test_a_workspace_is_polled_by_one_process_an_interval_and_taken_over_from_a_
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute("UPDATE workspace_polls SET next_poll_at = now() WHERE workspace = 'T_ONE'")
     assert b_ws.claim_poll(10) == 0.0
-    a.close()  # b is killed mid-poll: its lease runs out, then a new process takes the workspace over
+    kill(b)  # mid-poll: its lease runs out, then another process takes the workspace over
     c = open_store(postgres_url)
     try:
         assert c.for_workspace("T_ONE").claim_poll(10) > 0
@@ -95,3 +101,30 @@ def test_a_workspace_is_polled_by_one_process_an_interval_and_taken_over_from_a_
         assert c.for_workspace("T_ONE").claim_poll(10) == 0.0
     finally:
         c.close()
+
+
+def test_a_process_that_stops_ends_its_leases_at_once(processes: tuple[PostgresStore, PostgresStore]) -> None:
+    a, b = processes
+    a.enqueue(outbox.post("C_A", 1), NOW)
+    ((head, _),) = a.channel_queue("C_A")
+    assert a.claim_outbox_row(head) is not None
+    assert a.for_workspace("T_ONE").claim_poll(10) == 0.0
+    a.close()  # SIGTERM: what it was sending is sent; what it holds is free for the others
+    assert b.claim_outbox_row(head) is not None
+    assert b.for_workspace("T_ONE").claim_poll(10) == 0.0
+
+
+def test_a_poll_by_another_process_is_seen_by_every_cache(processes: tuple[PostgresStore, PostgresStore]) -> None:
+    from bot.practice.models import CompanyStatus, IntegrationStatus
+    from storage.sqlite.db import PollRun, company_to_row
+
+    a, b = processes
+    assert b.company("c_1") is None and b.last_good_poll() is None
+    version = b.companies_version
+    status = CompanyStatus("c_1", "Acme Ltd", "Xero", IntegrationStatus.ERROR, None, None, 0, NOW)
+    with a.atomic():
+        a.save_companies([{**company_to_row(status), "status_since": "2026-11-30T09:00:00+00:00"}], [])
+        a.record_poll(PollRun(NOW, NOW, True, 1, 1, 0, None))
+    assert b.companies_version != version  # the name index and cards are rebuilt from the database
+    found = b.company("c_1")
+    assert found is not None and found.status.name == "Acme Ltd"

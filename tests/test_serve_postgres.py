@@ -1,11 +1,12 @@
-"""Three `integration-bot serve` processes on one PostgreSQL database, a storm, one killed with SIGKILL
-mid-storm: every alert message is posted exactly once and none is lost."""
+"""Three `integration-bot serve` processes on one PostgreSQL database through a storm: one killed with SIGKILL
+mid-storm, or all three restarted in turn, and every alert message is posted exactly once, none lost."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -25,6 +26,44 @@ def write_feed(path: Path, failing: bool) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"account": ACCOUNT, "companies": companies}))
     tmp.replace(path)  # a process polling now reads the old file or the new one, never half of one
+
+
+async def wait_all_sent(url: str, bots: list[subprocess.Popen[bytes]], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while any(state == "pending" for _, state in outbox(url)) or not outbox(url):
+        assert time.monotonic() < deadline, pending(url)
+        assert all(bot.poll() is None for bot in bots), log.read_text()[-3000:]
+        await asyncio.sleep(0.2)
+
+
+def assert_storm_posted_once(slack: FakeSlack, url: str) -> None:
+    rows = outbox(url)
+    assert {state for _, state in rows} == {"sent"}, rows
+    posts = slack.posts(ALERTS)
+    (top,) = [post for post in posts if not post.args.get("thread_ts")]
+    assert top.args["text"] == f"{COMPANIES} companies went wrong at once (1 kind of problem)"
+    replies = [all_text(post.args) for post in posts if post.args.get("thread_ts")]
+    assert len(replies) == len(set(replies)) == 8  # none twice, none lost
+    listed = "\n".join(replies)
+    assert all(f"Storm Client {n:03d} Ltd" in listed for n in range(COMPANIES))
+    assert len(posts) == len([key for key, _ in rows if not key.startswith(("update:", "group_update:"))])
+
+
+def stop(bots: list[subprocess.Popen[bytes]]) -> None:
+    for bot in bots:
+        if bot.poll() is None:
+            bot.send_signal(signal.SIGTERM)
+    for bot in bots:
+        bot.wait(timeout=30)
+
+
+def pending(url: str) -> list[tuple[object, ...]]:
+    """Pending rows with their claims, timing and the server's time: what a test that waited too long shows."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT key, due_at, in_flight_at, attempts, claimed_by, claimed_until, now(), last_error FROM outbox"
+            " WHERE state = 'pending' ORDER BY id"
+        ).fetchall()
 
 
 def outbox(url: str) -> list[tuple[str, str]]:
@@ -49,24 +88,29 @@ async def test_three_processes_one_killed_mid_storm_post_every_alert_once(
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             # What waiting out its leases (a minute for an outbox row) does, at once.
             conn.execute("UPDATE outbox SET claimed_until = now() WHERE claimed_until IS NOT NULL")
-        deadline = time.monotonic() + 60
-        while any(state == "pending" for _, state in outbox(postgres_url)) or not outbox(postgres_url):
-            assert time.monotonic() < deadline, outbox(postgres_url)
-            assert all(bot.poll() is None for bot in bots[1:]), (tmp_path / "bot.log").read_text()[-3000:]
-            await asyncio.sleep(0.2)
+        await wait_all_sent(postgres_url, bots[1:], tmp_path / "bot.log")
     finally:
-        for bot in bots:
-            if bot.poll() is None:
-                bot.send_signal(signal.SIGTERM)
-        for bot in bots:
-            bot.wait(timeout=30)
-    rows = outbox(postgres_url)
-    assert {state for _, state in rows} == {"sent"}, rows
-    posts = slack.posts(ALERTS)
-    (top,) = [post for post in posts if not post.args.get("thread_ts")]
-    assert top.args["text"] == f"{COMPANIES} companies went wrong at once (1 kind of problem)"
-    replies = [all_text(post.args) for post in posts if post.args.get("thread_ts")]
-    assert len(replies) == len(set(replies)) == 8  # none twice, none lost
-    listed = "\n".join(replies)
-    assert all(f"Storm Client {n:03d} Ltd" in listed for n in range(COMPANIES))
-    assert len(posts) == len([key for key, _ in rows if not key.startswith(("update:", "group_update:"))])
+        stop(bots)
+    assert_storm_posted_once(slack, postgres_url)
+
+
+async def test_a_rolling_restart_of_all_three_mid_storm_loses_nothing_and_doubles_nothing(
+    tmp_path: Path, slack: FakeSlack, postgres_url: str
+) -> None:
+    write_feed(tmp_path / "feed.json", failing=False)
+    envs = [bot_env(tmp_path, slack, free_port(), socket_mode=False, DATABASE_URL=postgres_url) for _ in range(3)]
+    bots = [start(tmp_path, env) for env in envs]
+    try:
+        for env in envs:
+            await wait_polled(int(env["PORT"]), timeout=60)
+        write_feed(tmp_path / "feed.json", failing=True)
+        await slack.wait_for(lambda: len(slack.posts(ALERTS)) >= 2, timeout=30)
+        for n, env in enumerate(envs):  # each in turn: SIGTERM (it finishes what it sends), then started again
+            bots[n].send_signal(signal.SIGTERM)
+            assert bots[n].wait(timeout=30) == 0
+            bots[n] = start(tmp_path, env)
+            await wait_polled(int(env["PORT"]), timeout=60)
+        await wait_all_sent(postgres_url, bots, tmp_path / "bot.log")
+    finally:
+        stop(bots)
+    assert_storm_posted_once(slack, postgres_url)

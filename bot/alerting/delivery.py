@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 METADATA_EVENT = "integration_status_alert"
 # Slack takes about one message a second per channel.
 CHANNEL_INTERVAL_SECONDS = 1.0
+# A channel whose next row another process holds (PostgreSQL, storage/postgres/store.py) is asked for again
+# after this long.
+CLAIM_RETRY_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "thread_not_found"})
 UNEXPECTED_FAILURES_BEFORE_GIVING_UP = 5
@@ -178,7 +181,9 @@ class Deliverer:
                 self._next_send[channel] = time.monotonic() + self.channel_interval
                 claimed = self.store.claim_outbox_row(item)
                 if claimed is None:
-                    return  # another process is sending this channel's head
+                    # Another process is sending this channel's head: ask again in a while, not in a loop.
+                    self._next_send[channel] = time.monotonic() + CLAIM_RETRY_SECONDS
+                    return
                 if not await self._deliver_one(claimed, report):
                     return  # keep this channel's order: the rest wait for this row
             if len(rows) < ROWS_PER_READ:

@@ -15,6 +15,7 @@ from typing import Any, cast
 import psycopg
 from sqlite_utils import Database
 
+from bot.practice.models import Account
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.schema import MIGRATION_LOCK_KEY, MIGRATIONS
 from storage.sqlite.alerts import OutboxItem
@@ -84,9 +85,65 @@ class PostgresStore(Store):
 
     owner = OWNER  # who holds this process's leases
 
+    # The in-memory caches (the account, companies read by cards, the name index, the feed's health) follow
+    # companies_version and polls_version, which this process bumps on its own writes. Another process's poll
+    # shows as a new poll_runs row: each read of a version first looks for one (one indexed query) and
+    # bumps both when there is, so any process answers from what the last poll, by whichever process, found.
+
+    def for_workspace(self, workspace: str) -> Store:
+        handle = super().for_workspace(workspace)
+        setattr(handle, "owner", self.owner)  # one process, one lease owner, whichever workspace
+        return handle
+
+    def _follow_other_processes(self) -> None:
+        row = self._conn.execute("SELECT max(id) FROM poll_runs WHERE workspace = %s", [self.ws]).fetchone()
+        latest = row[0] if row else None
+        if latest != self.__dict__.get("_latest_poll_run"):
+            self.__dict__["_latest_poll_run"] = latest
+            self.__dict__["_companies_version"] = self.__dict__.get("_companies_version", 0) + 1
+            self.__dict__["_polls_version"] = self.__dict__.get("_polls_version", 0) + 1
+            self._account = None
+
+    @property
+    def companies_version(self) -> int:
+        self._follow_other_processes()
+        return int(self.__dict__.get("_companies_version", 0))
+
+    @companies_version.setter
+    def companies_version(self, value: int) -> None:
+        self.__dict__["_companies_version"] = value
+
+    @property
+    def polls_version(self) -> int:
+        self._follow_other_processes()
+        return int(self.__dict__.get("_polls_version", 0))
+
+    @polls_version.setter
+    def polls_version(self, value: int) -> None:
+        self.__dict__["_polls_version"] = value
+
+    def account(self) -> Account | None:
+        self._follow_other_processes()
+        return super().account()
+
     @property
     def _conn(self) -> psycopg.Connection[Any]:
         return cast(PostgresDatabase, self.db).conn
+
+    def close(self) -> None:
+        """End this process's leases (its outbox rows and polls are free for the others at once), then close
+        the connection. A row cancelled mid-call keeps `in_flight_at`: its next sender looks first."""
+        try:
+            with self.atomic():
+                self._conn.execute(
+                    "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = %s", [self.owner]
+                )
+                self._conn.execute(
+                    "UPDATE workspace_polls SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s", [self.owner]
+                )
+        except psycopg.Error:
+            pass  # the server is gone: the leases end by themselves
+        super().close()
 
     def claim_outbox_row(self, item: OutboxItem) -> OutboxItem | None:
         """Claim `item` for OUTBOX_LEASE_SECONDS if it is still pending, first in its channel and not held by
