@@ -327,7 +327,7 @@ def main(argv: list[str]) -> int:
 
     ratio = s_app["median"] / s_floor["median"]
     print(f"\nratio of medians app/floor: {ratio:.2f}x")
-    print(f"issue 2 figure (10,000 companies): median {s_app['median']:.1f} ms, p99 {s_app['p99']:.1f} ms")
+    print(f"the slash command at 10,000 companies: median {s_app['median']:.1f} ms, p99 {s_app['p99']:.1f} ms")
     failures = floor["failures"] + app["failures"]
     for failure in failures[:5]:
         print("FAILED:", failure)
