@@ -11,7 +11,6 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
-from bot.practice.devices import location_key
 from bot.practice.lookup import name_key
 from bot.practice.models import (
     Account,
@@ -316,20 +315,6 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
             " from companies where workspace = ? and removed_at is null",
             [self.ws],
         ).fetchall()
-
-    def companies_on_computer(self, location: str | None) -> list[tuple[str, str]]:
-        """(id, name) of the listed companies whose Sync App is on the computer `location` names (compared as
-        bot.practice.devices.location_key does); none for an unknown location."""
-        key = location_key(location)
-        if key is None:
-            return []
-        # SQLite's lower() folds ASCII only: the comparison is done here (only Desktop companies have a location).
-        rows = self.db.execute(
-            "select id, name, sync_location from companies"
-            " where workspace = ? and removed_at is null and sync_location is not null",
-            [self.ws],
-        ).fetchall()
-        return [(row[0], row[1]) for row in rows if location_key(row[2]) == key]
 
     def company_count(self) -> int:
         return self.db.execute("select count(*) from companies where workspace = ? and removed_at is null", [self.ws]).fetchone()[
