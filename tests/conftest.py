@@ -22,7 +22,7 @@ from bot.practice.feed import HttpFeed
 from bot.settings import Settings
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
-from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED, practice
+from tests.practice import ALERTS, HOLDER, PERMITTED, STRANGER, UNPERMITTED, practice
 
 pytest_plugins = ["tests.postgres"]
 
@@ -233,3 +233,22 @@ async def bot(tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock
         outcome = await running.poll()
         assert outcome.ok, outcome.error
         yield running
+
+
+@pytest.fixture
+async def alerting(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, database_url: str | None
+) -> AsyncIterator[Bot]:
+    """The app with ALERT_CHANNEL set and the practice polled once (the baseline: no alerts); on SQLite, or
+    on the `backend` a test parametrizes."""
+    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS, database_url=database_url) as running:
+        assert (await running.poll()).ok
+        yield running
+
+
+async def poll_and_deliver(bot: Bot, clock: FakeClock, minutes: float = 1) -> Any:
+    """Time passes, a poll runs, and what it queued is delivered; the poll's outcome."""
+    clock.advance(minutes=minutes)
+    outcome = await bot.poll()
+    await bot.services.deliverer.drain(timeout=10)
+    return outcome

@@ -10,6 +10,8 @@ PERMITTED = ("U_TOM", "tom@smithco.example", "Tom Brown")  # Company settings on
 UNPERMITTED = ("U_PRIYA", "priya@smithco.example", "Priya Patel")  # an account user with no permission
 STRANGER = ("U_STRANGER", "guest@elsewhere.example", "Guest User")  # in Slack, not in AutoEntry
 
+ALERTS = "C_ALERTS"  # the ALERT_CHANNEL of the `alerting` fixture (tests/conftest.py)
+
 ACCOUNT: dict[str, Any] = {
     "id": "acc_1",
     "name": "Smith & Co Accountants",

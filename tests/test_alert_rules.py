@@ -13,11 +13,11 @@ import pytest
 from bot.slack.actions import ACK_ACTION
 from tests.blockkit import all_text
 from tests.conftest import SHARED, Bot, FakeClock, running_bot
+from tests.conftest import poll_and_deliver as deliver_after_poll
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
-from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED, company
+from tests.practice import ALERTS, HOLDER, PERMITTED, STRANGER, UNPERMITTED, company
 
-ALERTS = "C_ALERTS"
 OPS = "C_OPS"
 PC = "RECEPTION-2"
 DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}
@@ -35,9 +35,7 @@ def set_sync(feed: FakeFeed, numbers: range | list[int], status: str, location: 
 
 
 async def poll_and_deliver(bot: Bot, clock: FakeClock, minutes: float = 1) -> None:
-    clock.advance(minutes=minutes)
-    assert (await bot.poll()).ok
-    await bot.services.deliverer.drain(timeout=10)
+    assert (await deliver_after_poll(bot, clock, minutes)).ok
 
 
 @pytest.fixture

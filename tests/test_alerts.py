@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot.slack.actions import ACK_ACTION, CHECK_ACTION, SNOOZE_HOUR_ACTION
 from tests.blockkit import all_text
-from tests.conftest import BACKENDS, Bot, FakeClock, running_bot
+from tests.conftest import BACKENDS, Bot, FakeClock, poll_and_deliver, running_bot
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack, Injected
-from tests.practice import HOLDER, PERMITTED, UNPERMITTED, company
+from tests.practice import ALERTS, HOLDER, PERMITTED, UNPERMITTED, company
 
-ALERTS = "C_ALERTS"
 OPS = "C_OPS"
 TOKEN_ERROR = {"kind": "synchronisation", "message": "Token Required"}
 DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}
 on_both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-
-
-@pytest.fixture
-async def alerting(
-    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, database_url: str | None
-) -> AsyncIterator[Bot]:
-    """The app with ALERT_CHANNEL set and the practice polled once (the baseline: no alerts); on SQLite, or
-    on each backend for a test marked `on_both_backends`."""
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS, database_url=database_url) as bot:
-        assert (await bot.poll()).ok
-        yield bot
-
-
-async def poll_and_deliver(bot: Bot, clock: FakeClock, minutes: float = 1) -> Any:
-    clock.advance(minutes=minutes)
-    outcome = await bot.poll()
-    await bot.services.deliverer.drain(timeout=10)
-    return outcome
 
 
 def texts(calls: list) -> list[str]:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -15,27 +15,12 @@ from bot.alerting.messages import CHECK_ACTION
 from bot.app import build_scheduler, next_poll_delay
 from bot.practice.models import MAX_MESSAGE_LENGTH
 from tests.blockkit import all_text
-from tests.conftest import Bot, FakeClock, running_bot
+from tests.conftest import Bot, FakeClock, poll_and_deliver, running_bot
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
+from tests.practice import ALERTS
 
-ALERTS = "C_ALERTS"
 DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}
-
-
-@pytest.fixture
-async def alerting(tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock) -> AsyncIterator[Bot]:
-    """The app with ALERT_CHANNEL set and the practice polled once (the baseline: no alerts)."""
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS) as bot:
-        assert (await bot.poll()).ok
-        yield bot
-
-
-async def poll_and_deliver(bot: Bot, clock: FakeClock, minutes: float = 1) -> Any:
-    clock.advance(minutes=minutes)
-    outcome = await bot.poll()
-    await bot.services.deliverer.drain(timeout=10)
-    return outcome
 
 
 async def health(bot: Bot) -> tuple[int, dict[str, Any]]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -20,30 +19,19 @@ from bot.slack.actions import (
     SNOOZE_HOUR_ACTION,
 )
 from tests.blockkit import all_text
-from tests.conftest import BACKENDS, SHARED, Bot, FakeClock, running_bot, sign
+from tests.conftest import BACKENDS, SHARED, Bot, FakeClock, sign
+from tests.conftest import poll_and_deliver as deliver_after_poll
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
-from tests.practice import HOLDER, PERMITTED, STRANGER, UNPERMITTED
+from tests.practice import ALERTS, HOLDER, PERMITTED, STRANGER, UNPERMITTED
 
-ALERTS = "C_ALERTS"
 OPS = "C_OPS"
 DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}
 on_both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
-@pytest.fixture
-async def alerting(
-    tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock, database_url: str | None
-) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS, database_url=database_url) as bot:
-        assert (await bot.poll()).ok
-        yield bot
-
-
 async def poll_and_deliver(bot: Bot, clock: FakeClock, minutes: float = 1) -> None:
-    clock.advance(minutes=minutes)
-    assert (await bot.poll()).ok
-    await bot.services.deliverer.drain(timeout=10)
+    assert (await deliver_after_poll(bot, clock, minutes)).ok
 
 
 async def alert(

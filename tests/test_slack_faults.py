@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -19,25 +18,17 @@ from bot.practice.models import IntegrationStatus
 from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, Message, fit, section, text_size
 from storage.timefmt import iso
 from tests.blockkit import all_text
-from tests.conftest import Bot, FakeClock, running_bot
+from tests.conftest import Bot, FakeClock
+from tests.conftest import poll_and_deliver as deliver_after_poll
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import BLOCKS_TEXT_LIMIT, FakeSlack, Injected
-from tests.practice import HOLDER, PERMITTED, company
+from tests.practice import ALERTS, HOLDER, PERMITTED, company
 
-ALERTS = "C_ALERTS"
 SLOW = "C_SLOW"
 BAD = "C_BAD"
 GONE = "C_GONE"
 BOT_USER = "W23456789"  # auth.test's user_id in ../shared/slack/webapi-response.auth.test.bot.json
 DUPLICATE = {"kind": "publication", "message": "Invoice/Bill Already Exists in Xero"}
-
-
-@pytest.fixture
-async def alerting(tmp_path: Path, slack: FakeSlack, feed: FakeFeed, clock: FakeClock) -> AsyncIterator[Bot]:
-    """The app with ALERT_CHANNEL set, its background delivery running, and the baseline poll done."""
-    async with running_bot(tmp_path, slack, feed, clock, alert_channel=ALERTS) as bot:
-        assert (await bot.poll()).ok
-        yield bot
 
 
 def refuse(channel: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -51,9 +42,7 @@ def delivered(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
 
 
 async def poll_and_deliver(bot: Bot, clock: FakeClock, minutes: float = 1) -> None:
-    clock.advance(minutes=minutes)
-    assert (await bot.poll()).ok
-    await bot.services.deliverer.drain(timeout=10)
+    assert (await deliver_after_poll(bot, clock, minutes)).ok
 
 
 # --- 1. one channel's rate limit delays only that channel ---------------------------------------
