@@ -224,7 +224,9 @@ class Hosting:
             self.sqlalchemy_engine = create_async_engine(
                 async_engine_url(settings.database_url), pool_size=2, max_overflow=2, pool_pre_ping=True
             )
-            self.installation_store = AsyncSQLAlchemyInstallationStore(client_id=settings.client_id or "", engine=self.sqlalchemy_engine)
+            self.installation_store = AsyncSQLAlchemyInstallationStore(
+                client_id=settings.client_id or "", engine=self.sqlalchemy_engine
+            )
             self.state_store = AsyncSQLAlchemyOAuthStateStore(
                 expiration_seconds=OAUTH_STATE_SECONDS, engine=self.sqlalchemy_engine
             )
