@@ -15,10 +15,17 @@ from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncF
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.async_cacheable_installation_store import AsyncCacheableInstallationStore
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.helpcentre.matching import HelpCentre
 from bot.metrics import Metrics
@@ -124,6 +131,8 @@ ROTATE_BEFORE_MINUTES = 120
 HOSTED_CACHE_KIB = 16384
 # Workspaces started together (at start-up) begin polling spread over this many seconds at most.
 START_SPREAD_SECONDS = 10.0
+# How long an "Add to Slack" link's state is accepted, in seconds (slack_sdk's OAuthStateUtils.default_expiration_seconds).
+OAUTH_STATE_SECONDS = 600
 # A poll lease lasts this many fetch deadlines (docs/scaling-out.md): a process killed mid-poll has its
 # workspace polled by another within an interval and this lease.
 POLL_LEASE_FACTOR = 2
@@ -163,10 +172,22 @@ def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: st
     scheduler.add_job(scheduled_poll, "date", run_date=first_at, id=job_id, replace_existing=True, misfire_grace_time=None)
 
 
+def async_engine_url(database_url: str) -> str:
+    """DATABASE_URL (`postgresql://` or `postgres://`, a libpq URI) as SQLAlchemy's URL for psycopg 3's asyncio
+    driver (`postgresql+psycopg://`, SQLAlchemy docs "Dialects: PostgreSQL: psycopg"); its query parameters
+    (libpq's, e.g. `options`) are passed on to the connection as they are."""
+    return make_url(database_url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
 class Hosting:
-    """Many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): Bolt's OAuth install flow on slack_sdk's
-    SQLite installation and state stores (in the bot's database file), the Connect AutoEntry flow, and each
-    connected workspace's practice (bot/services.py) with its own token, feed, poll job and delivery task."""
+    """Many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): Bolt's OAuth install flow, the Connect
+    AutoEntry flow, and each connected workspace's practice (bot/services.py) with its own token, feed, poll
+    job and delivery task.
+
+    Slack's installations and OAuth states are kept by slack_sdk's stores: the SQLite ones in the bot's
+    database file (INTEGRATION_BOT_DB), or with DATABASE_URL its SQLAlchemy ones in that PostgreSQL database
+    (tables `slack_installations`, `slack_bots`, `slack_oauth_states`, created by `start`), so every process
+    on the database finds every install (docs/scaling-out.md)."""
 
     def __init__(
         self,
@@ -187,13 +208,31 @@ class Hosting:
         self.metrics = metrics
         self.feed_factory = feed_factory or self._feed
         self.cipher = TokenCipher(settings.secret_key or "")
-        self.sqlite_installations = SQLite3InstallationStore(database=settings.db_path, client_id=settings.client_id or "")
-        self.state_store = SQLite3OAuthStateStore(database=settings.db_path, expiration_seconds=600)
-        self.sqlite_installations.init()
-        self.state_store.init()
-        # Read on every request (Bolt's authorize): kept in memory in front of SQLite; saves and deletes go
-        # through it, so rotated and removed tokens are never served from the cache.
-        self.installations = AsyncCacheableInstallationStore(self.sqlite_installations)
+        self.sqlite_installations: SQLite3InstallationStore | None = None
+        self.sqlalchemy_engine: AsyncEngine | None = None
+        self.installation_store: AsyncInstallationStore
+        self.state_store: AsyncOAuthStateStore
+        if settings.database_url is None:
+            self.sqlite_installations = SQLite3InstallationStore(database=settings.db_path, client_id=settings.client_id or "")
+            sqlite_states = SQLite3OAuthStateStore(database=settings.db_path, expiration_seconds=OAUTH_STATE_SECONDS)
+            self.sqlite_installations.init()
+            sqlite_states.init()
+            self.installation_store, self.state_store = self.sqlite_installations, sqlite_states
+        else:
+            # One small pool per process for Slack's stores: they are read on installs, token renewals and
+            # cache misses only; the store's own psycopg connection carries everything else.
+            self.sqlalchemy_engine = create_async_engine(
+                async_engine_url(settings.database_url), pool_size=2, max_overflow=2, pool_pre_ping=True
+            )
+            self.installation_store = AsyncSQLAlchemyInstallationStore(
+                client_id=settings.client_id or "", engine=self.sqlalchemy_engine
+            )
+            self.state_store = AsyncSQLAlchemyOAuthStateStore(
+                expiration_seconds=OAUTH_STATE_SECONDS, engine=self.sqlalchemy_engine
+            )
+        # Read on every request (Bolt's authorize): kept in memory in front of the database; saves and deletes
+        # go through it, so rotated and removed tokens are never served from this process's cache.
+        self.installations = AsyncCacheableInstallationStore(self.installation_store)
         self.rotator = AsyncTokenRotator(
             client_id=settings.client_id or "",
             client_secret=settings.client_secret or "",
@@ -309,8 +348,24 @@ class Hosting:
 
     # --- each workspace's practice -----------------------------------------------------------------
 
+    async def create_oauth_tables(self) -> None:
+        """With DATABASE_URL: slack_sdk's SQLAlchemy stores create their tables if missing (SQLite's did so at
+        construction). Two processes starting together may both try; the one that loses the race sees a
+        duplicate-object error (psycopg.errors.UniqueViolation on pg_type) and looks again, finding them."""
+        if self.sqlalchemy_engine is None:
+            return
+        assert isinstance(self.installation_store, AsyncSQLAlchemyInstallationStore)
+        assert isinstance(self.state_store, AsyncSQLAlchemyOAuthStateStore)
+        for store in (self.installation_store, self.state_store):
+            try:
+                await store.create_tables()
+            except DBAPIError:
+                await store.create_tables()
+
     async def start(self, scheduler: AsyncIOScheduler) -> None:
-        """At start-up: every connected workspace, its first polls spread over START_SPREAD_SECONDS."""
+        """At start-up: Slack's OAuth tables, then every connected workspace, its first polls spread over
+        START_SPREAD_SECONDS."""
+        await self.create_oauth_tables()
         self.scheduler = scheduler
         records = self.store.connected_workspaces()
         spread = min(START_SPREAD_SECONDS, float(self.settings.poll_interval_seconds)) / max(len(records), 1)
@@ -377,6 +432,8 @@ class Hosting:
             await self.stop_workspace(services.store.workspace)
         if self._feed_session is not None:
             await self._feed_session.close()
+        if self.sqlalchemy_engine is not None:
+            await self.sqlalchemy_engine.dispose()
 
     async def digests_tick(self) -> None:
         for services in list(self.practices):

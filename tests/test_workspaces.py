@@ -37,6 +37,35 @@ async def test_install_sends_the_installer_a_connect_button_and_commands_say_who
             assert response.status == 200 and (await response.json())["workspaces"] == 0  # installed, none connected
 
 
+async def test_on_postgresql_an_install_is_found_by_every_process_on_the_database(
+    tmp_path: Path, slack: FakeSlack, postgres_url: str
+) -> None:
+    """With DATABASE_URL, Slack's installations and OAuth states are in PostgreSQL (slack_sdk's SQLAlchemy
+    stores), not in each process's SQLite file: a second process finds the install and answers for it."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    async with hosted_bot(tmp_path / "one", slack, database_url=postgres_url) as one:
+        page = await one.install("T_ONE", "U_INSTALLER")
+        assert "slack://app?team=T_ONE" in page
+        dm = (await slack.wait_for(lambda: slack.posts("U_INSTALLER")))[0]
+        assert dm.token == bot_token("T_ONE")
+        async with hosted_bot(tmp_path / "two", slack, database_url=postgres_url) as two:
+            assert two.hosting.sqlite_installations is None
+            found = await two.hosting.installation_store.async_find_installation(enterprise_id=None, team_id="T_ONE")
+            assert found is not None and found.bot_token == bot_token("T_ONE") and found.user_id == "U_INSTALLER"
+            # Bolt's authorize in the second process finds the bot token: the command is answered, not refused.
+            answer = await two.slash("T_ONE", "Acme Ltd", "U_SOMEONE")
+            assert "not connected to AutoEntry" in answer["text"]
+            # An "Add to Slack" link made by one process is accepted once, by whichever process Slack sends back to.
+            state = await one.hosting.state_store.async_issue()
+            assert await two.hosting.state_store.async_consume(state)
+            assert not await one.hosting.state_store.async_consume(state)
+    for name in ("one", "two"):
+        with sqlite3.connect(tmp_path / name / "bot.db") as conn:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master")}
+        assert not tables & {"slack_installations", "slack_bots", "slack_oauth_states"}
+
+
 async def test_connect_checks_the_feed_before_saving_and_keeps_the_token_encrypted(
     tmp_path: Path, slack: FakeSlack, feed: FakeFeed
 ) -> None:
