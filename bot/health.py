@@ -61,16 +61,8 @@ def health(services: "Services") -> tuple[int, dict[str, object]]:
         problem = f"{since}: {problem}" if problem else since
     if undelivered is not None:
         problem = f"{problem}; {undelivered}" if problem else undelivered
-    if not healthy:
-        state = "failing"
-    elif problem is not None:
-        state = "degraded"
-    elif last is None:
-        state = "starting"
-    else:
-        state = "ok"
     body: dict[str, object] = {
-        "status": state,
+        "status": _state(healthy, problem, starting=last is None),
         "problem": problem,
         "last_poll_at": iso(last.finished_at or last.started_at) if last else None,
         "last_good_poll_at": iso(feed.checked_at),
@@ -93,6 +85,15 @@ def health(services: "Services") -> tuple[int, dict[str, object]]:
         },
     }
     return (200 if healthy else 503), body
+
+
+def _state(healthy: bool, problem: str | None, *, starting: bool) -> str:
+    """/healthz's `status`: "failing" (503), "degraded", "starting" (no poll yet) or "ok"."""
+    if not healthy:
+        return "failing"
+    if problem is not None:
+        return "degraded"
+    return "starting" if starting else "ok"
 
 
 class StoreCollector(Collector):

@@ -169,6 +169,30 @@ def _database_url(value: str) -> str | None:
     return value
 
 
+def _check_many_workspaces(
+    env: Mapping[str, str], bot_token: str | None, client_id: str | None, client_secret: str | None, secret_key: str | None
+) -> None:
+    """One workspace (SLACK_BOT_TOKEN) or many (SLACK_CLIENT_ID and SECRET, with INTEGRATION_BOT_SECRET_KEY and
+    without Socket Mode); SettingsError naming what is missing or conflicting."""
+    if bool(client_id) != bool(client_secret):
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        raise SettingsError(
+            f"{missing} is required with {'SLACK_CLIENT_ID' if client_id else 'SLACK_CLIENT_SECRET'} (many workspaces)"
+        )
+    if client_id and bot_token:
+        raise SettingsError(
+            "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both"
+        )
+    if client_id:
+        if env.get("SLACK_APP_TOKEN", "").strip():
+            raise SettingsError("SLACK_APP_TOKEN (Socket Mode) cannot be used with SLACK_CLIENT_ID (many workspaces use HTTP)")
+        if not secret_key:
+            raise SettingsError("INTEGRATION_BOT_SECRET_KEY is required with many workspaces (it encrypts the feed tokens)")
+        problem = secret_key_problem(secret_key)
+        if problem:
+            raise SettingsError(f"INTEGRATION_BOT_SECRET_KEY {problem}")
+
+
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     """Environment wins over `.env`, as with every twelve-factor tool."""
     env: dict[str, str] = dict(read_dotenv(dotenv)) if dotenv is not None else {}
@@ -200,23 +224,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     client_id = env.get("SLACK_CLIENT_ID", "").strip() or None
     client_secret = env.get("SLACK_CLIENT_SECRET", "").strip() or None
     secret_key = env.get("INTEGRATION_BOT_SECRET_KEY", "").strip() or None
-    if bool(client_id) != bool(client_secret):
-        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
-        raise SettingsError(
-            f"{missing} is required with {'SLACK_CLIENT_ID' if client_id else 'SLACK_CLIENT_SECRET'} (many workspaces)"
-        )
-    if client_id and bot_token:
-        raise SettingsError(
-            "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both"
-        )
-    if client_id:
-        if env.get("SLACK_APP_TOKEN", "").strip():
-            raise SettingsError("SLACK_APP_TOKEN (Socket Mode) cannot be used with SLACK_CLIENT_ID (many workspaces use HTTP)")
-        if not secret_key:
-            raise SettingsError("INTEGRATION_BOT_SECRET_KEY is required with many workspaces (it encrypts the feed tokens)")
-        problem = secret_key_problem(secret_key)
-        if problem:
-            raise SettingsError(f"INTEGRATION_BOT_SECRET_KEY {problem}")
+    _check_many_workspaces(env, bot_token, client_id, client_secret, secret_key)
 
     return Settings(
         bot_token=bot_token,

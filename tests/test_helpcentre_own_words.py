@@ -17,16 +17,9 @@ from typing import Any
 
 import pytest
 
-from bot.helpcentre.matching import (
-    HelpCentre,
-    HelpCentreError,
-    Vocabulary,
-    VocabularyError,
-    _own_words_clearly_ahead,
-    _Ranked,
-    _Term,
-    normalise,
-)
+from bot.helpcentre.matching import HelpCentre, HelpCentreError, normalise
+from bot.helpcentre.own_words import _own_words_clearly_ahead, _Ranked, _Term
+from bot.helpcentre.vocabulary import Vocabulary, VocabularyError
 
 SET_FILE = Path(__file__).with_name("helpcentre_own_words.json")
 CHECK_FILE = Path(__file__).with_name("helpcentre_own_words_check.json")

@@ -195,7 +195,7 @@ class AlertEngine:
         if not (news or deferred):
             return
         store = self.store
-        everything, by_company = store.subscription_map()
+        subscribed = store.subscription_map()
         snoozes = store.active_snoozes(now)
         incidents = store.incidents(
             [
@@ -208,6 +208,23 @@ class AlertEngine:
                 *(i for _, i in deferred),
             ]
         )
+        new_by_channel, reopened_here = self._openings(news, deferred, incidents, snoozes, subscribed)
+        for channel, incident_ids in new_by_channel.items():
+            self._queue_new(channel, incident_ids, incidents, now)
+        self._queue_news(_told(news, incidents), incidents, snoozes, reopened_here, now)
+
+    def _openings(
+        self,
+        news: PollNews,
+        deferred: list[tuple[str, int]],
+        incidents: dict[int, Incident],
+        snoozes: dict[tuple[str, str], datetime],
+        subscribed: tuple[set[str], dict[str, set[str]]],
+    ) -> tuple[dict[str, list[int]], set[tuple[str, int]]]:
+        """The new alerts per channel (snoozed ones deferred instead), and the (channel, incident) pairs
+        where a reopened incident is told anew."""
+        store = self.store
+        everything, by_company = subscribed
 
         def tell_new(channel: str, incident_id: int, company_id: str) -> None:
             until = snoozes.get((channel, company_id))
@@ -234,31 +251,23 @@ class AlertEngine:
             incident = incidents.get(incident_id)
             if incident is not None and incident.resolved_at is None and (channel, incident.company_id) not in snoozes:
                 new_by_channel[channel].append(incident_id)
-        for channel, incident_ids in new_by_channel.items():
-            self._queue_new(channel, incident_ids, incidents, now)
+        return new_by_channel, reopened_here
 
+    def _queue_news(
+        self,
+        told: list[tuple[int, str, str | None, dict]],
+        incidents: dict[int, Incident],
+        snoozes: dict[tuple[str, str], datetime],
+        reopened_here: set[tuple[str, int]],
+        now: datetime,
+    ) -> None:
         # A change, a recovery or a return is told only where the incident was alerted: one message's update
         # and a reply in its thread; for a device alert, its update and one reply a poll naming each company;
         # for a storm's members, one line in the group's news for this poll. A flapping mark that clears is
         # an update alone.
+        store = self.store
         group_news: dict[int, dict[str, list]] = defaultdict(lambda: {"resolved": [], "changed": [], "back": []})
         stamp = iso(now)
-        told: list[tuple[int, str, str | None, dict]] = []
-        for incident_id, previous in news.updated:
-            body = {"event": "changed", "previous": previous, "now": incidents[incident_id].detail}
-            told.append((incident_id, "changed", f"v{incidents[incident_id].version}", body))
-        for incident_id, why in news.resolved:
-            reopened = incidents[incident_id].reopens
-            told.append(
-                (incident_id, "resolved", f"resolved:{reopened}" if reopened else "resolved", {"event": "resolved", "why": why})
-            )
-        for incident_id in news.back_in_feed:
-            body = {"event": "back_in_feed"}
-            told.append((incident_id, "back_in_feed", f"back_in_feed:v{incidents[incident_id].version}", body))
-        for incident_id, cleared_at in news.reopened:
-            body = {"event": "back", "cleared_at": iso(cleared_at)}
-            told.append((incident_id, "back", f"back:{incidents[incident_id].reopens}", body))
-        told.extend((incident_id, "steadied", None, {}) for incident_id in news.steadied)
         groups: dict[int, AlertGroup | None] = {}
         device_news: dict[tuple[str, int, str], list[tuple[int, int]]] = defaultdict(list)
         for incident_id, event, reply_key, body in told:
@@ -361,3 +370,24 @@ class AlertEngine:
         self.store.set_state(FEED_OUTAGE_STATE, None)
         if self.alert_channel:
             self.store.enqueue(outbox.feed_up(self.alert_channel, since), now)
+
+
+def _told(news: PollNews, incidents: dict[int, Incident]) -> list[tuple[int, str, str | None, dict]]:
+    """(incident, event, reply dedup key or None for an update alone, reply body) per change of this poll."""
+    told: list[tuple[int, str, str | None, dict]] = []
+    for incident_id, previous in news.updated:
+        body = {"event": "changed", "previous": previous, "now": incidents[incident_id].detail}
+        told.append((incident_id, "changed", f"v{incidents[incident_id].version}", body))
+    for incident_id, why in news.resolved:
+        reopened = incidents[incident_id].reopens
+        told.append(
+            (incident_id, "resolved", f"resolved:{reopened}" if reopened else "resolved", {"event": "resolved", "why": why})
+        )
+    for incident_id in news.back_in_feed:
+        body = {"event": "back_in_feed"}
+        told.append((incident_id, "back_in_feed", f"back_in_feed:v{incidents[incident_id].version}", body))
+    for incident_id, cleared_at in news.reopened:
+        body = {"event": "back", "cleared_at": iso(cleared_at)}
+        told.append((incident_id, "back", f"back:{incidents[incident_id].reopens}", body))
+    told.extend((incident_id, "steadied", None, {}) for incident_id in news.steadied)
+    return told

@@ -164,6 +164,23 @@ def _kind_title(kind: tuple[str, str, str]) -> str:
     return title
 
 
+def _kind_section(kind: tuple[str, str, str], kind_members: Sequence[GroupMember]) -> str:
+    """One kind of problem in a group message: its title, how many companies (still open), the error, the
+    first names and the article."""
+    names = [m.facts.company for m in kind_members]
+    open_count = sum(1 for m in kind_members if m.facts.resolved_at is None)
+    shown = ", ".join(escape_within(n, 100) for n in names[:NAMES_PER_SECTION])
+    more = f" and {len(names) - NAMES_PER_SECTION} more" if len(names) > NAMES_PER_SECTION else ""
+    line = f"*{escape_within(_kind_title(kind), 200)}*: {plural(len(names), 'company')}"
+    if open_count != len(names):
+        line += f" ({open_count} still open)"
+    if kind[1] and kind[0] == Condition.ERROR.value:
+        line += f"\n```{escape_within(kind[1], 600)}```"
+    line += f"\n{shown}{more}"
+    line += f"\n{article_mrkdwn(kind_members[0].facts.article)}"
+    return line
+
+
 def group_message(group_id: int, members: Sequence[GroupMember], *, acked_by: str | None = None) -> Message:
     total = len(members)
     resolved = sum(1 for m in members if m.facts.resolved_at is not None)
@@ -188,17 +205,7 @@ def group_message(group_id: int, members: Sequence[GroupMember], *, acked_by: st
     room = MESSAGE_TEXT_BUDGET - 1_500 - len(title) - sum(len(b.get("text", {}).get("text", "")) for b in blocks)
     shown_kinds = 0
     for kind, kind_members in kinds[:GROUP_SECTIONS]:
-        names = [m.facts.company for m in kind_members]
-        open_count = sum(1 for m in kind_members if m.facts.resolved_at is None)
-        shown = ", ".join(escape_within(n, 100) for n in names[:NAMES_PER_SECTION])
-        more = f" and {len(names) - NAMES_PER_SECTION} more" if len(names) > NAMES_PER_SECTION else ""
-        line = f"*{escape_within(_kind_title(kind), 200)}*: {plural(len(names), 'company')}"
-        if open_count != len(names):
-            line += f" ({open_count} still open)"
-        if kind[1] and kind[0] == Condition.ERROR.value:
-            line += f"\n```{escape_within(kind[1], 600)}```"
-        line += f"\n{shown}{more}"
-        line += f"\n{article_mrkdwn(kind_members[0].facts.article)}"
+        line = _kind_section(kind, kind_members)
         if len(line) > room and shown_kinds:
             break
         room -= len(line)

@@ -164,6 +164,19 @@ def card_facts(
             facts.append(("Sync App last seen", utc_text(sync.last_seen_at)))
             if same_computer:
                 facts.append(("Same computer as", names_text(same_computer)))
+    return CardFacts(
+        title=status.name,
+        headline=headline,
+        facts=facts,
+        error_message=error_message,
+        next_steps=next_steps(status, details),
+        article=article,
+        notes=_card_notes(company, feed_problem, known_user=known_user, details=details),
+    )
+
+
+def _card_notes(company: StoredCompany, feed_problem: str | None, *, known_user: bool, details: bool) -> list[str]:
+    """Why the card may be out of date, and what the viewer cannot see."""
     notes = []
     if feed_problem:
         notes.append(f"The status feed cannot be read right now ({feed_problem}): this is the last known status.")
@@ -179,15 +192,7 @@ def card_facts(
         )
     elif not details:
         notes.append("You see the Home page level only: you don't have the Company settings permission on this company.")
-    return CardFacts(
-        title=status.name,
-        headline=headline,
-        facts=facts,
-        error_message=error_message,
-        next_steps=next_steps(status, details),
-        article=article,
-        notes=notes,
-    )
+    return notes
 
 
 def names_text(names: Sequence[str], shown: int = 10) -> str:

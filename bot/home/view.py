@@ -247,45 +247,76 @@ def home_view(
     blocks: list[Block] = [header("Integration status at a glance")]
     attention = [home for home in lines if home.needs_attention]
     blocks.append(section(f"*{escape(counts_text(lines))}*"))
+    blocks.extend(_level_notes(lines, viewer_is_account_user))
+    shown = attention if state.filter is HomeFilter.ATTENTION else list(lines)
+    pages = max(1, -(-len(shown) // page_size))
+    page = min(state.page, pages - 1)
+    blocks.append(_filter_buttons(lines, attention, state))
+    blocks.append({"type": "divider"})
+    blocks.extend(_company_page(lines, shown, bool(attention), state.filter, page, pages, page_size))
+    blocks.append({"type": "divider"})
+    blocks.extend(_your_channels(subscriptions, snoozes, names, broken))
+    blocks.append({"type": "divider"})
+    blocks.append(context(health_text(health, now)))
+    assert len(blocks) <= HOME_BLOCK_LIMIT, len(blocks)  # by construction: PAGE_SIZE + about 20
+    # What was actually shown (the page clamped to the list), for the next refresh.
+    # Within the text budget Slack enforces on a whole message (bot.render.MESSAGE_TEXT_BUDGET): long error
+    # messages and lists lose their ends first.
+    fitted = fit(Message(text="", blocks=blocks))
+    blocks = fitted.blocks or [section(clip(fitted.text, SECTION_LIMIT))]
+    return {"type": "home", "blocks": blocks, "private_metadata": HomeState(state.filter, page).encode()}
+
+
+def _level_notes(lines: Sequence[HomeLine], viewer_is_account_user: bool) -> list[Block]:
+    """What the viewer does not see, and why: the Home page level only, for them or some companies."""
     if not viewer_is_account_user:
-        blocks.append(
+        return [
             context(
                 "You see the Home page level only: your Slack email is not one of this practice's AutoEntry users. "
                 "A Desktop Sync App problem does not show at that level."
             )
-        )
-    elif not all(home.details for home in lines):
-        blocks.append(
+        ]
+    if not all(home.details for home in lines):
+        return [
             context(
                 "Some companies show the Home page level only: their details (the exact error, the Desktop Sync App) "
                 "need the Company settings permission."
             )
-        )
+        ]
+    return []
 
-    shown = attention if state.filter is HomeFilter.ATTENTION else list(lines)
-    pages = max(1, -(-len(shown) // page_size))
-    page = min(state.page, pages - 1)
-    blocks.append(
-        actions(
-            [
-                _state_button(
-                    f"Needs attention ({len(attention)})",
-                    f"{HOME_FILTER_ACTION}:attention",
-                    HomeState(HomeFilter.ATTENTION, 0),
-                    active=state.filter is HomeFilter.ATTENTION,
-                ),
-                _state_button(
-                    f"All companies ({len(lines)})",
-                    f"{HOME_FILTER_ACTION}:all",
-                    HomeState(HomeFilter.ALL, 0),
-                    active=state.filter is HomeFilter.ALL,
-                ),
-            ],
-            block_id="home_filters",
-        )
+
+def _filter_buttons(lines: Sequence[HomeLine], attention: Sequence[HomeLine], state: HomeState) -> Block:
+    return actions(
+        [
+            _state_button(
+                f"Needs attention ({len(attention)})",
+                f"{HOME_FILTER_ACTION}:attention",
+                HomeState(HomeFilter.ATTENTION, 0),
+                active=state.filter is HomeFilter.ATTENTION,
+            ),
+            _state_button(
+                f"All companies ({len(lines)})",
+                f"{HOME_FILTER_ACTION}:all",
+                HomeState(HomeFilter.ALL, 0),
+                active=state.filter is HomeFilter.ALL,
+            ),
+        ],
+        block_id="home_filters",
     )
-    blocks.append({"type": "divider"})
 
+
+def _company_page(
+    lines: Sequence[HomeLine],
+    shown: Sequence[HomeLine],
+    any_attention: bool,
+    home_filter: HomeFilter,
+    page: int,
+    pages: int,
+    page_size: int,
+) -> list[Block]:
+    """One page of the shown companies, each with its Open card button, then where it is and the paging buttons."""
+    blocks: list[Block] = []
     start = page * page_size
     on_page = shown[start : start + page_size]
     if not lines:
@@ -296,7 +327,7 @@ def home_view(
     for index, home in enumerate(on_page):
         if home.needs_attention is not group:
             group = home.needs_attention
-            title = "Needs attention" if group else ("Everything else" if attention else "All companies")
+            title = "Needs attention" if group else ("Everything else" if any_attention else "All companies")
             blocks.append(section(f"*{title}*"))
         open_card = button("Open card", f"{OPEN_CARD_ACTION}:{index}", home.company_id)
         # Every button reads "Open card": a screen reader says which company it opens.
@@ -310,14 +341,22 @@ def home_view(
         blocks.append(context(where + "."))
         paging = []
         if page > 0:
-            paging.append(_state_button("Previous", f"{HOME_PAGE_ACTION}:prev", HomeState(state.filter, page - 1)))
+            paging.append(_state_button("Previous", f"{HOME_PAGE_ACTION}:prev", HomeState(home_filter, page - 1)))
         if page < pages - 1:
-            paging.append(_state_button("Next", f"{HOME_PAGE_ACTION}:next", HomeState(state.filter, page + 1)))
+            paging.append(_state_button("Next", f"{HOME_PAGE_ACTION}:next", HomeState(home_filter, page + 1)))
         if paging:
             blocks.append(actions(paging, block_id="home_paging"))
+    return blocks
 
-    blocks.append({"type": "divider"})
-    blocks.append(section("*Your channel subscriptions*"))
+
+def _your_channels(
+    subscriptions: Sequence[SubscriptionLike],
+    snoozes: Sequence[SnoozeLike],
+    names: Mapping[str, str],
+    broken: Mapping[str, str] | None,
+) -> list[Block]:
+    """The viewer's channel subscriptions (and channels the bot cannot post in) and snoozes."""
+    blocks: list[Block] = [section("*Your channel subscriptions*")]
     subs = subscription_rows(subscriptions, names, broken)
     blocks.append(
         section(bounded_lines(subs))
@@ -327,15 +366,7 @@ def home_view(
     snoozed = snooze_rows(snoozes, names)
     if snoozed:
         blocks.append(section("*Your snoozes*\n" + bounded_lines(snoozed)))
-    blocks.append({"type": "divider"})
-    blocks.append(context(health_text(health, now)))
-    assert len(blocks) <= HOME_BLOCK_LIMIT, len(blocks)  # by construction: PAGE_SIZE + about 20
-    # What was actually shown (the page clamped to the list), for the next refresh.
-    # Within the text budget Slack enforces on a whole message (bot.render.MESSAGE_TEXT_BUDGET): long error
-    # messages and lists lose their ends first.
-    fitted = fit(Message(text="", blocks=blocks))
-    blocks = fitted.blocks or [section(clip(fitted.text, SECTION_LIMIT))]
-    return {"type": "home", "blocks": blocks, "private_metadata": HomeState(state.filter, page).encode()}
+    return blocks
 
 
 def card_modal(message: Message) -> dict[str, Any]:

@@ -95,7 +95,13 @@ def demo_companies(now: datetime) -> list[dict[str, Any]]:
         _company("c_12", "Acme Holdings Ltd", "Xero"),
         _company("c_13", "Larch & Lime Florists", "Sage Accounting", "not_integrated"),
     ]
-    by_id = {company["id"]: company for company in companies}
+    _apply_phase({company["id"]: company for company in companies}, phase, phase_start)
+    return companies
+
+
+def _apply_phase(by_id: dict[str, dict[str, Any]], phase: int, phase_start: datetime) -> None:
+    """The problems that come and go: an invalid account code (phases 1-2, its wording changing in 2), a Sync
+    App offline (2-3), an integration lost (3)."""
     if phase in (1, 2):
         by_id["c_9"].update(
             integration_status="error",
@@ -112,4 +118,3 @@ def demo_companies(now: datetime) -> list[dict[str, Any]]:
         by_id["c_11"]["sync_app"] = {"status": "offline", "location": "ACCOUNTS-PC", "last_seen_at": _stamp(went_offline)}
     if phase == 3:
         by_id["c_2"].update(integration_status="not_integrated")
-    return companies

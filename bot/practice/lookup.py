@@ -163,9 +163,27 @@ class NameIndex:
         if inside:
             return self._result(inside, 85.0)
 
-        # 4. Small typos, counted as edits against the name without its legal suffix. A name whose first
-        # and last letters are both mistyped is not looked for: the suggestions below still offer it.
-        query_base = base_key(key)
+        # 4. Small typos, counted as edits against the name without its legal suffix.
+        typo_result = self._by_typos(base_key(key))
+        if typo_result is not None:
+            return typo_result
+
+        # 5. Nothing close enough to take: offer the nearest names, among those sharing a word with the
+        # query (or its first letter, when no word is shared).
+        positions = self._suggestion_candidates(key)
+        nearest = process.extract(
+            key,
+            [self._keys[position] for position in positions],
+            scorer=fuzz.WRatio,
+            processor=None,
+            limit=3,
+            score_cutoff=SUGGESTION_CUTOFF,
+        )
+        return LookupResult(Outcome.NOT_FOUND, tuple(self._hit(positions[index], score) for _, score, index in nearest))
+
+    def _by_typos(self, query_base: str) -> LookupResult | None:
+        """Names a few edits away (allowed_typos), the fewest first. A name whose first and last letters
+        are both mistyped is not looked for: the suggestions still offer it."""
         typos = allowed_typos(query_base)
         if typos:
             # Most typos are not in the first letter: look there first, and among names sharing the last
@@ -180,19 +198,7 @@ class NameIndex:
                 fewest = min(distances.values())
                 best = sorted(position for position, distance in distances.items() if distance == fewest)
                 return self._result(best, 100.0 * (1 - fewest / max(len(query_base), 1)))
-
-        # 5. Nothing close enough to take: offer the nearest names, among those sharing a word with the
-        # query (or its first letter, when no word is shared).
-        positions = self._suggestion_candidates(key)
-        nearest = process.extract(
-            key,
-            [self._keys[position] for position in positions],
-            scorer=fuzz.WRatio,
-            processor=None,
-            limit=3,
-            score_cutoff=SUGGESTION_CUTOFF,
-        )
-        return LookupResult(Outcome.NOT_FOUND, tuple(self._hit(positions[index], score) for _, score, index in nearest))
+        return None
 
     def _close_names(self, query_base: str, typos: int, end: str, letter: str) -> dict[int, float]:
         """Positions of names within `typos` edits, among those of a near length with that first/last letter."""

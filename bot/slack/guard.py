@@ -99,15 +99,7 @@ def shape_problem(body: Any) -> str | None:
     if kind in ("url_verification", "ssl_check"):
         return None
     if kind == "event_callback":
-        event = body.get("event")
-        if not isinstance(event, dict) or not _is_str(event.get("type")):
-            return "an event needs an event object with a type"
-        for key in ("user", "channel", "tab", "bot_id", "subtype", "text"):
-            if not _optional(event, key, str):
-                return f"an event's {key} must be text"
-        if not _optional(event, "view", dict):
-            return "an event's view must be an object"
-        return None
+        return _event_problem(body.get("event"))
     for key in ("user", "channel", "team", "enterprise"):
         if not _optional_id(body, key):
             return f"{key} must be an object with a text id"
@@ -117,19 +109,7 @@ def shape_problem(body: Any) -> str | None:
         if not _optional(body, key, dict):
             return f"{key} must be an object"
     if kind == "block_actions":
-        user = body.get("user")
-        if not isinstance(user, dict) or not _is_str(user.get("id")):
-            return "an action needs a user id"
-        action_list = body.get("actions")
-        if not isinstance(action_list, list) or not action_list:
-            return "an action needs a list of actions"
-        for action in action_list:
-            if not isinstance(action, dict) or not _is_str(action.get("action_id")):
-                return "every action needs an action_id"
-            for key in ("value", "block_id", "type", "action_ts"):
-                if not _optional(action, key, str):
-                    return f"an action's {key} must be text"
-        return None
+        return _actions_problem(body)
     if kind in ("view_submission", "view_closed"):
         if not isinstance(body.get("user"), dict) or not _is_str(body["user"].get("id")):
             return "a view submission needs a user id"
@@ -139,6 +119,35 @@ def shape_problem(body: Any) -> str | None:
     if kind in ("shortcut", "message_action", "block_suggestion"):
         return None
     return f"unknown payload type {str(kind)[:40]!r}"
+
+
+def _event_problem(event: Any) -> str | None:
+    """What is wrong with an event_callback's event, or None."""
+    if not isinstance(event, dict) or not _is_str(event.get("type")):
+        return "an event needs an event object with a type"
+    for key in ("user", "channel", "tab", "bot_id", "subtype", "text"):
+        if not _optional(event, key, str):
+            return f"an event's {key} must be text"
+    if not _optional(event, "view", dict):
+        return "an event's view must be an object"
+    return None
+
+
+def _actions_problem(body: dict[str, Any]) -> str | None:
+    """What is wrong with a block_actions payload's user and actions, or None."""
+    user = body.get("user")
+    if not isinstance(user, dict) or not _is_str(user.get("id")):
+        return "an action needs a user id"
+    action_list = body.get("actions")
+    if not isinstance(action_list, list) or not action_list:
+        return "an action needs a list of actions"
+    for action in action_list:
+        if not isinstance(action, dict) or not _is_str(action.get("action_id")):
+            return "every action needs an action_id"
+        for key in ("value", "block_id", "type", "action_ts"):
+            if not _optional(action, key, str):
+                return f"an action's {key} must be text"
+    return None
 
 
 def _view_ok(view: Any, *, required: bool) -> bool:

@@ -1,0 +1,105 @@
+"""Many workspaces: the Connect AutoEntry button and modal, `connect` / `disconnect`, the App Home of a
+workspace not connected yet, and uninstalls. handlers/connect.py listens; bot/practices.py `Hosting`
+keeps the workspaces; this module is the one call each listener makes."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.answers import notices
+from bot.answers.grammar import Verb
+from bot.answers.render import Message, notice
+from bot.practices import open_connect
+from bot.workspaces import connected_text, not_allowed_text, submitted, unconnected_home
+
+if TYPE_CHECKING:
+    from bot.practices import Hosting
+
+log = logging.getLogger(__name__)
+
+ONLY_ADMINS = {"status_source": "Only the installer or an admin can connect."}
+
+
+def presser(body: dict[str, Any]) -> str:
+    """The id of the user who pressed or submitted ("" when the payload has none)."""
+    return str((body.get("user") or {}).get("id") or "")
+
+
+async def tell(client: AsyncWebClient, user_id: str, text: str) -> None:
+    """A direct message from the bot (the button is on the App Home or in a DM: no response_url)."""
+    try:
+        await client.chat_postMessage(channel=user_id, text=text)
+    except Exception:
+        log.warning("Could not send %s a direct message", user_id)
+
+
+async def connect_command(
+    hosting: "Hosting", verb: Verb, body: dict[str, Any], client: AsyncWebClient | None, ws: str | None
+) -> Message:
+    """`/integration-status connect` opens the modal; `disconnect` stops polling and forgets the feed token."""
+    user_id = str(body.get("user_id") or "")
+    if not ws or client is None:
+        return notices.went_wrong()
+    if verb is Verb.CONNECT:
+        refusal = await open_connect(hosting, client, ws, user_id, str(body.get("trigger_id") or ""))
+        return notice(refusal or "Opening the Connect AutoEntry form.")
+    if not await hosting.may_connect(client, ws, user_id):
+        return notice(not_allowed_text())
+    if await hosting.disconnect(ws):
+        return notice(
+            "Disconnected from AutoEntry: no more polls or alerts here, and the token is deleted. Connect again any time."
+        )
+    return notice("This workspace is not connected to AutoEntry. Nothing changed.")
+
+
+async def show_unconnected_home(hosting: "Hosting", event: dict[str, Any], client: AsyncWebClient | None, ws: str | None) -> None:
+    """The App Home of a workspace not connected yet: the Connect button for those allowed to press it."""
+    user_id = event.get("user")
+    if event.get("tab") != "home" or not isinstance(user_id, str) or not ws or client is None:
+        return
+    allowed = await hosting.may_connect(client, ws, user_id)
+    await client.views_publish(user_id=user_id, view=unconnected_home(allowed))
+
+
+async def connect_pressed(hosting: "Hosting", body: dict[str, Any], client: AsyncWebClient | None, ws: str | None) -> None:
+    """The Connect AutoEntry button: opens the modal, or tells the presser by DM why not."""
+    user_id = presser(body)
+    if ws and client is not None:
+        refusal = await open_connect(hosting, client, ws, user_id, str(body.get("trigger_id") or ""))
+        if refusal:
+            await tell(client, user_id, refusal)
+
+
+async def connect_submitted(
+    hosting: "Hosting", body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient | None, ws: str | None
+) -> dict[str, str] | None:
+    """The modal submitted: the feed is checked first; None when connected, else the reason per field
+    (Slack shows it beside the field; answered within Slack's 3 s)."""
+    user_id = presser(body)
+    if not ws or client is None or not await hosting.may_connect(client, ws, user_id):
+        return ONLY_ADMINS
+    source, token = submitted(view)
+    errors, _ = await hosting.connect(ws, user_id, source, token)
+    return errors or None
+
+
+async def start_connected(hosting: "Hosting", body: dict[str, Any], client: AsyncWebClient | None, ws: str | None) -> None:
+    """After a submitted modal connected the workspace: start polling it and tell the person by DM."""
+    user_id = presser(body)
+    record = hosting.store.workspace_record(ws) if ws else None
+    if ws and record is not None and record.connected and record.connected_by == user_id:
+        services = await hosting.start_workspace(ws)
+        if services is not None:
+            name = hosting.checked_accounts.pop(ws, "your AutoEntry account")
+            if client is not None:
+                await tell(client, user_id, connected_text(name, record.status_source or ""))
+
+
+async def tokens_revoked(hosting: "Hosting", event: dict[str, Any], ws: str | None) -> None:
+    """Slack's tokens_revoked: the bot token revoked is an uninstall."""
+    tokens = event.get("tokens")
+    if isinstance(tokens, dict) and tokens.get("bot") and ws:
+        await hosting.uninstalled(ws)

@@ -1,0 +1,157 @@
+"""The synonym vocabulary of the own-words search: phrases people use for the same thing, read as
+the articles' phrase (bot/helpcentre/data/vocabulary.json; docs/helpcentre.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import Stemmer
+
+from bot.helpcentre.text import HelpCentreError, _os_reason, _stem, normalise
+
+OWN_WORDS_MAX_PHRASE = 5
+
+_INFLECTIONS = frozenset(("", "s", "es", "e", "ed", "d", "ing", "y", "ies", "ied"))
+
+
+def _inflection(base: str, word: str) -> bool:
+    """Whether word is base with an inflection's ending ("swap", "swapped"; "activity", "activities")."""
+    common = os.path.commonprefix([base, word])
+    rest = [base[len(common) :], word[len(common) :]]
+    # A doubled last letter ("run", "running") belongs to the ending.
+    rest = [r[1:] if r[:1] == common[-1:] and r[1:] in _INFLECTIONS - {""} else r for r in rest]
+    return len(common) >= 2 and all(r in _INFLECTIONS for r in rest)
+
+
+class VocabularyError(HelpCentreError):
+    """The vocabulary file cannot be used; one line naming the file."""
+
+
+class Vocabulary:
+    """Phrases people use for the same thing, read as the articles' phrase (data: vocabulary.json).
+
+    Phrases are compared stem by stem (Snowball English stems from PyStemmer), so "warning
+    triangles" is the phrase "warning triangle"; the longest phrase at a position wins.
+    `elsewhere` holds words that name other systems or office matters ("payroll", "windows",
+    "email"): text with one that the article does not mention is not about that article.
+    Snowball gives some different words one stem ("accounting" and "account", "settings" and
+    "set"): `keep_apart` words keep their own (plural folded), and `same_stem` lists the
+    derived words accepted to share one ("integration", "integrate"); see `stem_collisions`.
+    """
+
+    def __init__(
+        self,
+        groups: list[list[str]],
+        elsewhere: Sequence[str] = (),
+        software: Sequence[str] = (),
+        keep_apart: Sequence[str] = (),
+        same_stem: Sequence[str] = (),
+        packages: Sequence[str] = (),
+    ) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._stems: dict[str, str] = {}
+        self._keep_apart = frozenset(normalise(w) for w in keep_apart)
+        self._same_stem = frozenset(normalise(w) for w in same_stem)
+        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for group in groups:
+            canonical = tuple(normalise(group[0]).split())
+            for phrase in group:
+                key = tuple(self.stem(w) for w in normalise(phrase).split())
+                if key and len(key) <= OWN_WORDS_MAX_PHRASE:
+                    self._phrases.setdefault(key, canonical)
+        self._longest = max((len(k) for k in self._phrases), default=1)
+        self.words = frozenset(w for group in groups for p in group for w in normalise(p).split())
+        self.elsewhere = frozenset(self.stem(w) for w in (normalise(e) for e in elsewhere) if w)
+        self.software = frozenset(self.stem(w) for s in software for w in normalise(s).split())
+        # Words that say which accounting package a text is about: the software names, and
+        # names read as one word ("sage50") that do not count half.
+        self.packages = self.software | frozenset(self.stem(w) for s in packages for w in normalise(s).split())
+
+    def stem(self, word: str) -> str:
+        stem = self._stems.get(word)
+        if stem is None:
+            if len(self._stems) > 50_000:
+                self._stems.clear()
+            if word in self._keep_apart:
+                stem = _stem(word) + "~"  # its own term, not Snowball's: "settings" is not "set"
+            else:
+                stem = self._stemmer.stemWord(word)
+            self._stems[word] = stem
+        return stem
+
+    def stem_collisions(self, words: Iterable[str]) -> list[tuple[str, ...]]:
+        """Groups of these words that share a stem without one being an inflection of another
+        ("set", "settings") and are not declared in `same_stem`: each group is read as one word,
+        which may join articles or questions that are about different things. Sorted."""
+        by_stem: dict[str, set[str]] = {}
+        for word in words:
+            if word and not word.isdigit():
+                by_stem.setdefault(self.stem(word), set()).add(word)
+        out: list[tuple[str, ...]] = []
+        for group in by_stem.values():
+            if len(group) < 2:
+                continue
+            base = min(group, key=lambda w: (len(w), w))
+            odd = sorted(w for w in group if w != base and not _inflection(base, w) and w not in self._same_stem)
+            if odd:
+                out.append((base, *odd))
+        return sorted(out)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> "Vocabulary":
+        """The bundled bot/helpcentre/data/vocabulary.json, or the file at path; VocabularyError when unusable."""
+        if path is None or str(path) == "":
+            resource = resources.files("bot.helpcentre").joinpath("data", "vocabulary.json")
+            shown = str(resource)
+            reader = resource.read_text
+        else:
+            shown = os.fspath(path)
+            reader = Path(path).read_text
+        try:
+            data = json.loads(reader(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VocabularyError(f"vocabulary {shown} cannot be read ({_os_reason(exc)})") from None
+        except json.JSONDecodeError as exc:
+            raise VocabularyError(f"vocabulary {shown} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(groups, list) or not all(
+            isinstance(g, list) and g and all(isinstance(p, str) and normalise(p) for p in g) for g in groups
+        ):
+            raise VocabularyError(f"vocabulary {shown} must hold 'groups': a list of non-empty lists of phrases")
+        elsewhere = data.get("elsewhere", [])
+        if not isinstance(elsewhere, list) or not all(isinstance(w, str) for w in elsewhere):
+            raise VocabularyError(f"vocabulary {shown} field 'elsewhere' must be a list of words")
+        software = data.get("software", [])
+        if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
+            raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
+        stemming: dict[str, list[str]] = {}
+        for field in ("keep_apart", "same_stem", "packages"):
+            value = data.get(field, [])
+            if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+                raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
+            stemming[field] = value
+        return cls(groups, elsewhere, software, **stemming)
+
+    def rewrite(self, words: list[str]) -> list[tuple[str, str, str]]:
+        """(word as the articles say it, what was typed, the articles' phrase) per word, longest phrase first."""
+        stems = [self.stem(w) for w in words]
+        out: list[tuple[str, str, str]] = []
+        i = 0
+        n = len(words)
+        while i < n:
+            for size in range(min(self._longest, n - i), 0, -1):
+                canonical = self._phrases.get(tuple(stems[i : i + size]))
+                if canonical is not None:
+                    typed = " ".join(words[i : i + size])
+                    said = " ".join(canonical)
+                    out.extend((w, typed, said) for w in canonical)
+                    i += size
+                    break
+            else:
+                out.append((words[i], words[i], words[i]))
+                i += 1
+        return out
