@@ -411,23 +411,27 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
 
     def record_poll(self, run: PollRun) -> None:
         self.polls_version += 1
-        self.db.table("poll_runs").insert(
-            {
-                "workspace": self.ws,
-                "started_at": iso(run.started_at),
-                "finished_at": iso(run.finished_at),
-                "ok": int(run.ok),
-                "companies": run.companies,
-                "changes": run.changes,
-                "skipped": run.skipped,
-                "error": run.error,
-            }
-        )
-        # A year of five-minute polls is enough history; older rows only cost space.
-        self.db.execute(
-            "delete from poll_runs where workspace = ? and id <= (select max(id) from poll_runs where workspace = ?) - 100000",
-            [self.ws, self.ws],
-        )
+        with self.db.atomic():
+            # Plain SQL: sqlite-utils' insert inspects the table's columns, at every poll of every workspace.
+            self.db.execute(
+                "insert into poll_runs (workspace, started_at, finished_at, ok, companies, changes, skipped, error)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    self.ws,
+                    iso(run.started_at),
+                    iso(run.finished_at),
+                    int(run.ok),
+                    run.companies,
+                    run.changes,
+                    run.skipped,
+                    run.error,
+                ],
+            )
+            # A year of five-minute polls is enough history; older rows only cost space.
+            self.db.execute(
+                "delete from poll_runs where workspace = ? and id <= (select max(id) from poll_runs where workspace = ?) - 100000",
+                [self.ws, self.ws],
+            )
 
     def _poll(self, where: str) -> PollRun | None:
         row = self.db.execute(
