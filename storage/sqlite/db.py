@@ -369,6 +369,18 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
             self.companies_version += 1
         return len(ids)
 
+    def listed_and_missing(self) -> tuple[list[str], dict[str, datetime]]:
+        """`listed_company_ids()` and `missing_companies()` in one query (the poll reads both)."""
+        listed: list[str] = []
+        missing: dict[str, datetime] = {}
+        for company_id, missing_since in self.db.execute(
+            "select id, missing_since from companies where workspace = ? and removed_at is null", [self.ws]
+        ):
+            listed.append(company_id)
+            if missing_since is not None:
+                missing[company_id] = from_iso(missing_since)
+        return listed, missing
+
     def missing_companies(self) -> dict[str, datetime]:
         """Listed companies that recent complete listings left out, and since when."""
         return {
