@@ -278,3 +278,27 @@ def test_an_unchanged_record_parses_to_the_same_object_and_a_changed_one_anew() 
     # A record of an unexpected shape (a list inside) is parsed, not fingerprinted.
     odd = build_snapshot(ACCOUNT, [company("c_3", "Three", tags=["a"])], parsed)
     assert [c.id for c in odd.companies] == ["c_3"]
+
+
+async def test_a_listing_with_the_same_bytes_gives_the_last_snapshot_and_any_change_is_read(feed: FakeFeed) -> None:
+    feed.companies = [company(f"c_{n}", f"Company {n}") for n in range(25)]
+    feed.page_size = 10
+    http = HttpFeed(feed.base_url, "feed-token", sleep=no_sleep)
+    first = await http.fetch()
+    assert await http.fetch() is first  # every byte the same: nothing parsed again
+    assert feed.requests[-4:] == ["/account", "/companies", "/companies?cursor=10", "/companies?cursor=20"]
+    # A change on the last page: the pages before it, unchanged, are read as usual with it.
+    feed.update("c_22", integration_status="error", error={"kind": "token_expired", "message": "Reconnect"})
+    changed = await http.fetch()
+    assert changed is not first and len(changed.companies) == 25
+    assert [c.id for c in changed.companies if c.integration_status is IntegrationStatus.ERROR] == ["c_22"]
+    assert changed.companies[0] is first.companies[0]
+    # A changed account, pages the same: read anew too.
+    feed.account = {**feed.account, "name": "Smith & Co (renamed)"}
+    renamed = await http.fetch()
+    assert renamed is not changed and renamed.account.name == "Smith & Co (renamed)"
+    assert renamed.companies == changed.companies
+    # A page that is no longer JSON is still refused, whatever came before it.
+    feed.fail_next = [(200, json.dumps(feed.account)), (200, "{not json")]
+    with pytest.raises(FeedError, match="not JSON"):
+        await http.fetch()

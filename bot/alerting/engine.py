@@ -77,6 +77,7 @@ class AlertEngine:
         self.offline_grace = offline_grace
         self.poll_interval = poll_interval
         self.flap_window = flap_window
+        self._baseline_set = False  # seen in the database (committed by an earlier poll)
 
     # --- reacting to a poll ----------------------------------------------------------------
 
@@ -86,7 +87,9 @@ class AlertEngine:
             return
         self._feed_recovered(now)
         store = self.store
-        baseline = store.get_state(BASELINE_STATE) is None
+        # Once set, the baseline mark stays (nothing clears it): read until then, not at every poll.
+        baseline = not self._baseline_set and store.get_state(BASELINE_STATE) is None
+        self._baseline_set = not baseline
         changed = {change.after.id: change for change in outcome.changes}
         # Companies that changed, and those whose Sync App grace period may run out with no change at all.
         candidates = set(changed) | store.pending_condition_companies()

@@ -37,7 +37,9 @@ class LapseWatch:
             known, _ = store.slack_user_email(user_id, now, EMAIL_CACHE_AGE)
             if known:
                 viewers[user_id] = viewer_for(account, user_id, email)
-        for subscription in lapsing(active, viewers, store.listed_company_ids()):
+        # Every listed company is read only for an `all` subscription (the only one judged on all of them).
+        listed = store.listed_company_ids() if any(s.company_id is None for s in active if s.created_by in viewers) else []
+        for subscription in lapsing(active, viewers, listed):
             log.info("The subscription of %s to %s lapsed", subscription.channel, subscription.company_id or "all")
             store.lapse_subscription(subscription.channel, subscription.company_id, now)
         for subscription in store.lapsed_untold_subscriptions():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 import logging
 import random
@@ -67,7 +68,8 @@ def fingerprint(record: dict[str, Any]) -> int | None:
     """A hash of a record's fields and values (one level of nesting, as the feed's records have);
     None for a record of another shape, which is then simply parsed."""
     try:
-        return hash(tuple((key, tuple(value.items()) if isinstance(value, dict) else value) for key, value in record.items()))
+        # A list, not a generator: this runs for every record of every poll.
+        return hash(tuple([(key, tuple(value.items()) if isinstance(value, dict) else value) for key, value in record.items()]))
     except TypeError:  # a list or a deeper object somewhere: unhashable
         return None
 
@@ -228,11 +230,17 @@ class HttpFeed:
         self._parsed = ParsedRecords()
         # Seconds the whole fetch may take, retries included.
         self.fetch_deadline = fetch_deadline
+        # The last listing read whole: a digest of the account's and each page's bytes, each page's next
+        # cursor, and its snapshot. The very same bytes again (most polls) give the same snapshot, unparsed.
+        self._last: _Listing | None = None
         # Records in the last listing read whole: bound the next one. Before the first, the poller sets it
         # from the practice the database holds, so a restart does not lift the bound.
         self.last_records: int | None = None
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        return _decode(path, await self._get_body(path, params))
+
+    async def _get_body(self, path: str, params: dict[str, str] | None = None) -> bytes:
         if self._session is None or (self._session.closed and not self._shared_session):
             self._session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, headers=self._headers)
         url = f"{self.base_url}{path}"
@@ -242,11 +250,7 @@ class HttpFeed:
             try:
                 async with self._session.get(url, params=params, headers=self._headers) as response:
                     if response.status == 200:
-                        body = await _read_capped(response, path)
-                        try:
-                            return json.loads(body)
-                        except ValueError:
-                            raise FeedError(f"{path}: the answer is not JSON") from None
+                        return await _read_capped(response, path)
                     problem = f"{path}: HTTP {response.status}"
                     if response.status in (401, 403, 404):
                         raise FeedError(f"{problem} (check STATUS_SOURCE and STATUS_API_TOKEN)")
@@ -268,42 +272,38 @@ class HttpFeed:
             raise FeedError(f"no complete answer within {self.fetch_deadline:g} s (the fetch's deadline)") from None
 
     async def _fetch(self) -> Snapshot:
-        account_document = await self._get("/account")
-        records: list[Any] = []
+        account_body = await self._get_body("/account")
+        digests = [_digest(account_body)]
+        last = self._last
+        # While every body read so far is byte for byte the last listing's, pages are kept unparsed: the whole
+        # listing the same gives the last snapshot back (its records were checked then); the first
+        # difference has the kept pages read as usual.
+        unparsed: list[bytes] | None = [] if last is not None and last.digests[0] == digests[0] else None
+        account_document = _decode("/account", account_body) if unparsed is None else None
+        reader = _PageReader(self.last_records)
         cursor: str | None = None
-        seen_cursors: set[str] = set()
-        seen_ids: set[Any] = set()
-        stale = 0
-        most: int | None = None
-        for pages in range(1, MAX_PAGES + 1):
-            page = await self._get("/companies", {"cursor": cursor} if cursor else None)
-            if not isinstance(page, dict) or not isinstance(page.get("companies"), list):
-                raise FeedError("/companies: expected an object with a 'companies' list")
-            batch = page["companies"]
-            records.extend(batch)
-            if most is None and self.last_records is not None:
-                most = GROWTH_FACTOR * self.last_records + 2 * max(len(batch), 1)
-            cursor = page.get("next_cursor")
-            if cursor is None or cursor == "":
-                snapshot = build_snapshot(account_document, records, self._parsed)
-                self.last_records = len(records)
+        for _ in range(MAX_PAGES):
+            body = await self._get_body("/companies", {"cursor": cursor} if cursor else None)
+            digests.append(_digest(body))
+            place = len(digests) - 1
+            if unparsed is not None and last is not None and place < len(last.digests) and last.digests[place] == digests[-1]:
+                cursor = last.cursors[place - 1]
+                if cursor is None:
+                    self.last_records = last.records
+                    return last.snapshot
+                unparsed.append(body)
+                continue
+            if unparsed is not None:
+                account_document = _decode("/account", account_body)
+                for earlier in unparsed:
+                    reader.read(_decode("/companies", earlier))
+                unparsed = None
+            cursor = reader.read(_decode("/companies", body))
+            if cursor is None:
+                snapshot = build_snapshot(account_document, reader.records, self._parsed)
+                self.last_records = len(reader.records)
+                self._last = _Listing(tuple(digests), tuple(reader.cursors), len(reader.records), snapshot)
                 return snapshot
-            if not isinstance(cursor, str):
-                raise FeedError("/companies: 'next_cursor' must be a string or null")
-            if cursor in seen_cursors:
-                raise FeedError(f"/companies: the cursor {cursor[:40]!r} came back twice; the feed loops")
-            seen_cursors.add(cursor)
-            ids = {record.get("id") for record in batch if isinstance(record, dict) and isinstance(record.get("id"), str)}
-            stale = stale + 1 if not ids - seen_ids else 0
-            seen_ids |= ids
-            if stale >= STALE_PAGES:
-                raise FeedError(f"/companies: {stale} pages in a row with no new company; the cursor seems endless")
-            if most is not None and len(records) > most:
-                raise FeedError(
-                    f"/companies: more than {most} companies in {pages} pages and still going (the last complete"
-                    f" listing had {self.last_records}); the cursor seems endless (if the practice really grew"
-                    " that much, restart the bot to read it whole once)"
-                )
         raise FeedError(f"/companies: more than {MAX_PAGES} pages")
 
     async def check_account(self) -> str:
@@ -326,6 +326,72 @@ class HttpFeed:
     async def close(self) -> None:
         if self._session is not None and not self._shared_session:
             await self._session.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    digests: tuple[bytes, ...]  # of the account's bytes, then of each page's
+    cursors: tuple[str | None, ...]  # each page's next cursor (None: the last page)
+    records: int
+    snapshot: Snapshot
+
+
+def _digest(body: bytes) -> bytes:
+    """128-bit BLAKE2b of a body: equal digests are taken for equal bytes."""
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+def _decode(path: str, body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise FeedError(f"{path}: the answer is not JSON") from None
+
+
+class _PageReader:
+    """One listing's pages in order: their records, and the checks on its cursor (MAX_PAGES aside)."""
+
+    def __init__(self, last_records: int | None) -> None:
+        self.last_records = last_records
+        self.records: list[Any] = []
+        self.cursors: list[str | None] = []
+        self._seen_cursors: set[str] = set()
+        self._seen_ids: set[Any] = set()
+        self._stale = 0
+        self._most: int | None = None
+
+    def read(self, page: Any) -> str | None:
+        """Adds a page's records; returns its next cursor (None: the listing is complete). FeedError for a
+        page that is not one, or a cursor that is not a string, comes back, or seems endless."""
+        if not isinstance(page, dict) or not isinstance(page.get("companies"), list):
+            raise FeedError("/companies: expected an object with a 'companies' list")
+        pages = len(self.cursors) + 1
+        batch = page["companies"]
+        self.records.extend(batch)
+        if self._most is None and self.last_records is not None:
+            self._most = GROWTH_FACTOR * self.last_records + 2 * max(len(batch), 1)
+        cursor = page.get("next_cursor")
+        if cursor is None or cursor == "":
+            self.cursors.append(None)
+            return None
+        if not isinstance(cursor, str):
+            raise FeedError("/companies: 'next_cursor' must be a string or null")
+        if cursor in self._seen_cursors:
+            raise FeedError(f"/companies: the cursor {cursor[:40]!r} came back twice; the feed loops")
+        self._seen_cursors.add(cursor)
+        ids = {record.get("id") for record in batch if isinstance(record, dict) and isinstance(record.get("id"), str)}
+        self._stale = self._stale + 1 if not ids - self._seen_ids else 0
+        self._seen_ids |= ids
+        if self._stale >= STALE_PAGES:
+            raise FeedError(f"/companies: {self._stale} pages in a row with no new company; the cursor seems endless")
+        if self._most is not None and len(self.records) > self._most:
+            raise FeedError(
+                f"/companies: more than {self._most} companies in {pages} pages and still going (the last complete"
+                f" listing had {self.last_records}); the cursor seems endless (if the practice really grew"
+                " that much, restart the bot to read it whole once)"
+            )
+        self.cursors.append(cursor)
+        return cursor
 
 
 async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:

@@ -260,8 +260,8 @@ class Poller:
             if new_rows or changed_rows:
                 self.store.save_companies(new_rows, changed_rows)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
-            absent = [cid for cid in self.store.listed_company_ids() if cid not in present]
-            missing = self.store.missing_companies()
+            listed, missing = self.store.listed_and_missing()
+            absent = [cid for cid in listed if cid not in present]
             self.store.mark_missing([cid for cid in absent if cid not in missing], now)
             self.store.clear_missing([cid for cid in missing if cid in present])
             gone = [cid for cid in absent if cid in missing and now - missing[cid] >= REMOVED_AFTER]

@@ -369,6 +369,18 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
             self.companies_version += 1
         return len(ids)
 
+    def listed_and_missing(self) -> tuple[list[str], dict[str, datetime]]:
+        """`listed_company_ids()` and `missing_companies()` in one query (the poll reads both)."""
+        listed: list[str] = []
+        missing: dict[str, datetime] = {}
+        for company_id, missing_since in self.db.execute(
+            "select id, missing_since from companies where workspace = ? and removed_at is null", [self.ws]
+        ):
+            listed.append(company_id)
+            if missing_since is not None:
+                missing[company_id] = from_iso(missing_since)
+        return listed, missing
+
     def missing_companies(self) -> dict[str, datetime]:
         """Listed companies that recent complete listings left out, and since when."""
         return {
@@ -411,23 +423,27 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
 
     def record_poll(self, run: PollRun) -> None:
         self.polls_version += 1
-        self.db.table("poll_runs").insert(
-            {
-                "workspace": self.ws,
-                "started_at": iso(run.started_at),
-                "finished_at": iso(run.finished_at),
-                "ok": int(run.ok),
-                "companies": run.companies,
-                "changes": run.changes,
-                "skipped": run.skipped,
-                "error": run.error,
-            }
-        )
-        # A year of five-minute polls is enough history; older rows only cost space.
-        self.db.execute(
-            "delete from poll_runs where workspace = ? and id <= (select max(id) from poll_runs where workspace = ?) - 100000",
-            [self.ws, self.ws],
-        )
+        with self.db.atomic():
+            # Plain SQL: sqlite-utils' insert inspects the table's columns, at every poll of every workspace.
+            self.db.execute(
+                "insert into poll_runs (workspace, started_at, finished_at, ok, companies, changes, skipped, error)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    self.ws,
+                    iso(run.started_at),
+                    iso(run.finished_at),
+                    int(run.ok),
+                    run.companies,
+                    run.changes,
+                    run.skipped,
+                    run.error,
+                ],
+            )
+            # A year of five-minute polls is enough history; older rows only cost space.
+            self.db.execute(
+                "delete from poll_runs where workspace = ? and id <= (select max(id) from poll_runs where workspace = ?) - 100000",
+                [self.ws, self.ws],
+            )
 
     def _poll(self, where: str) -> PollRun | None:
         row = self.db.execute(

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from bot.practice.models import Person
 from bot.reminders.decide import DELIVERED, WATCH_FOR, Outcome, Reminder
+from storage.sqlite.query import select
 from storage.timefmt import from_iso as _from_iso
 from storage.timefmt import iso as _iso
 
@@ -49,7 +50,8 @@ class ReminderStore:
     ws: str
 
     def _reminders_where(self, where: str, args: Iterable[Any] = ()) -> list[Reminder]:
-        rows = self.db.table(TABLE).rows_where(f"workspace = ? and ({where})", [self.ws, *args], order_by="id")
+        # Plain SQL: rows_where inspects the schema first, and open_reminders runs after every poll.
+        rows = select(self.db, TABLE, f"workspace = ? and ({where})", [self.ws, *args], order_by="id")
         return [_row_to_reminder(row) for row in rows]
 
     def reminder(self, reminder_id: int) -> Reminder | None:
