@@ -274,3 +274,14 @@ class FeedProcess:
         self._proc.join(10)
         if self._proc.is_alive():
             self._proc.terminate()
+
+
+def verdict(missed: list[str]) -> int:
+    """The benchmark's exit code: 1, after listing each missed target, when any was missed; else 0."""
+    if missed:
+        print("MISSED:")
+        for line in missed:
+            print("  - " + line)
+        return 1
+    print("all targets met")
+    return 0

@@ -44,7 +44,7 @@ from collections import Counter  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench._common import SIGNING_SECRET, account_document  # noqa: E402
+from bench._common import SIGNING_SECRET, account_document, verdict  # noqa: E402
 from tests.practice import company  # noqa: E402
 
 ALERTS = "C0ALERTS01"
@@ -359,13 +359,7 @@ def main() -> int:
     missed = report(result)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "samples"}, default=str))
-    if missed:
-        print("MISSED:")
-        for line in missed:
-            print("  - " + line)
-        return 1
-    print("all targets met")
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench._common import account_document, company_names  # noqa: E402
+from bench._common import account_document, company_names, verdict  # noqa: E402
 from bench.bench_storm import ALERTS, running_app, utcnow  # noqa: E402
 from tests.practice import company  # noqa: E402
 
@@ -173,13 +173,7 @@ async def main() -> int:
     if info["missing"] or info["refused_for_size"] or info["failed"] or info["pending"]:
         missed.append("the storm lost companies or had messages refused")
     print(f"\ntotal {time.monotonic() - wall:.0f} s")
-    if missed:
-        print("MISSED:")
-        for line in missed:
-            print("  - " + line)
-        return 1
-    print("all targets met")
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

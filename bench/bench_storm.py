@@ -47,7 +47,7 @@ from contextlib import asynccontextmanager  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any, AsyncIterator  # noqa: E402
 
-from bench._common import SIGNING_SECRET, account_document, company_names  # noqa: E402
+from bench._common import SIGNING_SECRET, account_document, company_names, verdict  # noqa: E402
 from tests.practice import company  # noqa: E402
 
 ALERTS = "C0ALERTS01"
@@ -393,13 +393,7 @@ async def main(args: argparse.Namespace) -> int:
         )
         print("   all: " + " ".join(f"{x:.2f}" for x in latencies))
     print(f"\ntotal {time.monotonic() - wall:.0f} s")
-    if missed:
-        print("MISSED:")
-        for line in missed:
-            print("  - " + line)
-        return 1
-    print("all targets met")
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":
