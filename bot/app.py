@@ -22,8 +22,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.health import StoreCollector, health
 from bot.logs import workspace_logging
+from bot.polling import schedule_polling
 from bot.practice.poller import next_poll_delay
-from bot.practices import Practices, schedule_polling
+from bot.practices import Practices
 from bot.services import Services, build_services, utcnow
 from bot.settings import StartupError
 from bot.slack.client import MeteredWebClient
@@ -322,7 +323,7 @@ async def hosted_metrics(request: web.Request) -> web.Response:
 def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_scheduler: bool = True) -> web.Application:
     """`serve` with many workspaces: POST /slack/events, GET /slack/install and /slack/oauth_redirect (Bolt's
     OAuth), /healthz, /metrics; each connected workspace polled as its own job and delivered by its own task
-    (bot/practices.py Hosting). Stopping it stops every workspace's polling and delivery; what was not sent
+    (bot/hosting.py Hosting). Stopping it stops every workspace's polling and delivery; what was not sent
     stays in the outbox."""
     hosting = practices.hosting
     assert hosting is not None

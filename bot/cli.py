@@ -160,7 +160,7 @@ def run_serve(settings: Settings, port: int | None) -> int:
     from aiohttp import web
 
     from bot.app import QuietAccessLogger, build_bolt_app, build_hosted_web_app, build_services, build_web_app
-    from bot.practices import build_hosted
+    from bot.hosting import build_hosted
     from bot.services import utcnow
 
     settings.require_slack()

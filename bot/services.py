@@ -68,7 +68,7 @@ def build_services(
     metrics: Metrics | None = None,
 ) -> Services:
     """One practice's running parts. Single-workspace mode: the whole bot, on its own database. With many
-    workspaces (bot/practices.py): one per connected workspace, given its `store` handle on the shared
+    workspaces (bot/hosting.py): one per connected workspace, given its `store` handle on the shared
     database, the shared `metrics` and Help Centre, and `settings` carrying that workspace's bot token and
     feed (dataclasses.replace of the deployment's)."""
     owns_store = store is None
