@@ -12,11 +12,10 @@ from bot.answers.render import CardFacts, card_facts, help_topic, status_card
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.devices import location_key
 from bot.practice.lookup import LookupResult, NameIndex
-from bot.practice.models import IntegrationStatus, StoredCompany, SyncAppStatus
+from bot.practice.models import StoredCompany, SyncAppStatus
 from bot.practice.permissions import Viewer
 from bot.slack.blockkit import Message, age_text
 from storage.sqlite.db import Store
-from storage.timefmt import from_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +144,10 @@ class StatusService:
     def _overview_lines(self) -> list[tuple[str, OverviewLine]]:
         """Every listed company as the account holder sees it, read once per change of the company list."""
         if self._all_lines is None or self._all_lines_version != self.store.companies_version:
-            offline = SyncAppStatus.OFFLINE.value
-            statuses = {status.value: status for status in IntegrationStatus}
+            offline = SyncAppStatus.OFFLINE
             self._all_lines = [
-                (company_id, OverviewLine(name, statuses[status], from_iso(since), (location or "") if sync == offline else None))
-                for company_id, name, status, since, sync, location in self.store.overview_rows()
+                (company_id, OverviewLine(name, status, since, (location or "") if sync is offline else None))
+                for company_id, name, status, since, sync, location in self.store.company_lines()
             ]
             self._all_lines_version = self.store.companies_version
         return self._all_lines
