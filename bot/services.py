@@ -112,6 +112,16 @@ def build_services(
     services.reminders = Reminders(services)
     services.alert_actions = AlertActions(services)
     services.home = HomeRefresher(services)
+    poll_pipeline(services)
+    return services
+
+
+def poll_pipeline(services: Services) -> None:
+    """The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
+    poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
+    (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse, the
+    reminder loop closes on permissions the feed now shows, open Home tabs are refreshed."""
+    deliverer, metrics = services.deliverer, services.metrics
 
     async def deliver_soon(_: object) -> None:
         deliverer.wake()
@@ -119,10 +129,5 @@ def build_services(
     async def count_poll(outcome: PollOutcome) -> None:
         metrics.record_poll(outcome.ok, outcome.duration_seconds)
 
-    # The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
-    # poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
-    # (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse,
-    # the reminder loop closes on permissions the feed now shows, open Home tabs are refreshed.
-    poller.reactors[:] = [alerts]
-    poller.after_poll[:] = [count_poll, deliver_soon, LapseWatch(services), services.reminders.after_poll, services.home]
-    return services
+    services.poller.reactors[:] = [services.alerts]
+    services.poller.after_poll[:] = [count_poll, deliver_soon, LapseWatch(services), services.reminders.after_poll, services.home]
