@@ -40,7 +40,7 @@ from bot.workspaces import (
     workspace_of,
 )
 from storage.open import open_store
-from storage.sqlite.db import Store
+from storage.ports import PracticeStore
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,12 @@ class Hosting(SlackInstalls):
     AutoEntry flow, and each connected workspace's practice (bot/services.py) with its own token, feed, poll
     job and delivery task. Slack's installations and OAuth states: bot/installs.py `SlackInstalls`."""
 
+    store: PracticeStore  # the deployment's handle: workspaces' records, and each workspace's handle from it
+
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: PracticeStore,
         practices: Practices,
         *,
         clock: Callable[[], datetime],

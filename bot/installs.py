@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.settings import Settings
 from bot.slack.errors import slack_error
-from storage.sqlite.db import Store
+from storage.ports import WorkspaceRegistry
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class SlackInstalls:
     every process on the database finds every install (docs/scaling-out.md). The base of bot/hosting.py
     `Hosting`, which sets `store`."""
 
-    store: Store  # the workspaces' records (who installed, where): set by Hosting
+    store: WorkspaceRegistry  # the workspaces' records (who installed, where): set by Hosting
 
     def __init__(self, settings: Settings) -> None:
         self.sqlite_installations: SQLite3InstallationStore | None = None

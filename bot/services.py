@@ -22,7 +22,7 @@ from bot.reminders.loop import Reminders
 from bot.settings import Settings
 from bot.slack.client import MeteredWebClient, slack_client
 from storage.open import open_store
-from storage.sqlite.db import Store
+from storage.ports import PracticeStore
 
 
 def utcnow() -> datetime:
@@ -32,7 +32,7 @@ def utcnow() -> datetime:
 @dataclass
 class Services:
     settings: Settings
-    store: Store
+    store: PracticeStore
     help_centre: HelpCentre
     feed: StatusFeed
     poller: Poller
@@ -64,7 +64,7 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
     help_centre: HelpCentre | None = None,
     feed: StatusFeed | None = None,
-    store: Store | None = None,
+    store: PracticeStore | None = None,
     metrics: Metrics | None = None,
 ) -> Services:
     """One practice's running parts. Single-workspace mode: the whole bot, on its own database. With many

@@ -124,6 +124,13 @@ class OutboxItem:
     in_flight_at: datetime | None
 
 
+class OutboxState(NamedTuple):
+    """Where an outbox row stands: `state` pending, sent or failed; `ts` its Slack message once sent."""
+
+    state: str
+    ts: str | None
+
+
 # --- App Home, workspaces ---------------------------------------------------------------------------
 
 

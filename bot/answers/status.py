@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Protocol
 
 from bot.answers.overview import OverviewLine, practice_overview
 from bot.answers.render import CardFacts, card_facts, help_topic, status_card
@@ -15,7 +15,11 @@ from bot.practice.lookup import LookupResult, NameIndex
 from bot.practice.models import StoredCompany, SyncAppStatus
 from bot.practice.permissions import Viewer
 from bot.slack.blockkit import Message, age_text
-from storage.sqlite.db import Store
+from storage.ports import CompanyRecords, PollRuns
+
+
+class StatusStore(CompanyRecords, PollRuns, Protocol):
+    """What the answers read: the companies and the latest polls."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +30,7 @@ class FeedHealth:
 
 
 class StatusService:
-    def __init__(self, store: Store, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: StatusStore, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.help_centre = help_centre
         self.clock = clock

@@ -12,8 +12,8 @@ from typing import Awaitable, Callable, Protocol
 
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
+from storage.ports import CompanyRecords, PollRuns
 from storage.records import PollRun
-from storage.sqlite.db import Store
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 # A company missing from complete listings for this long is closed as removed; until then it keeps its
 # state and its open alerts (a listing can leave a company out by mistake, and bring it back).
 REMOVED_AFTER = timedelta(days=1)
+
+
+class PollerStore(CompanyRecords, PollRuns, Protocol):
+    """What a poll writes: the listing, and the poll run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ def _news_key(company: StoredCompany) -> tuple[object, ...]:
 
 
 class Poller:
-    def __init__(self, store: Store, feed: StatusFeed, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: PollerStore, feed: StatusFeed, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.feed = feed
         self.clock = clock
