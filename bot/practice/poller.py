@@ -13,7 +13,7 @@ from typing import Awaitable, Callable, Protocol
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
 from storage.ports import CompanyRecords, PollRuns
-from storage.records import PollRun
+from storage.records import PollRun, StoredChange
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
@@ -27,18 +27,13 @@ class PollerStore(CompanyRecords, PollRuns, Protocol):
     """What a poll writes: the listing, and the poll run."""
 
 
-@dataclass(frozen=True, slots=True)
-class CompanyChange:
-    before: StoredCompany | None
-    after: StoredCompany
-
-
 @dataclass(slots=True)
 class PollOutcome:
     ok: bool
     started_at: datetime
     companies: int = 0
-    changes: list[CompanyChange] = field(default_factory=list)
+    # The companies whose news this poll is (before None: seen for the first time).
+    changes: list[StoredChange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     removed: int = 0
     removed_ids: list[str] = field(default_factory=list)
@@ -209,13 +204,13 @@ class Poller:
         with self.store.atomic():
             self.store.save_account(snapshot.account, now)
             for change in self.store.save_listing(candidates, now, read_all=not self._stored):
-                before, after = change.before, change.after
-                if change.returned_from is not None:
-                    outcome.returned[after.status.id] = change.returned_from
+                before, returned_from = change.before, change.returned_from
+                if returned_from is not None:
+                    outcome.returned[change.after.status.id] = returned_from
                 # A fresher "last seen" or "updated at" is stored, but it is not news; a company back in the
                 # feed is, whatever it says (its conditions were closed when it was removed).
-                if before is None or change.returned_from is not None or _news_key(before) != _news_key(after):
-                    outcome.changes.append(CompanyChange(before, after))
+                if before is None or returned_from is not None or _news_key(before) != _news_key(change.after):
+                    outcome.changes.append(change)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
             listed, missing = self.store.listed_and_missing()
             absent = [cid for cid in listed if cid not in present]
