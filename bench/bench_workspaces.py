@@ -189,10 +189,10 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
     from cryptography.fernet import Fernet
     from slack_sdk.oauth.installation_store import Installation
 
-    import bot.practices as practices_module
+    import bot.hosting as hosting_module
     from bot.app import build_bolt_app, build_hosted_web_app, build_services, build_web_app
+    from bot.hosting import build_hosted
     from bot.practice.feed import HttpFeed
-    from bot.practices import build_hosted
     from bot.services import utcnow
     from bot.settings import Settings
     from tests.fakes.slack_api import FakeSlack
@@ -210,7 +210,7 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
         db_path=str(Path(tmp) / "bot.db"),
         poll_interval_seconds=3600,
     )
-    practices_module.START_SPREAD_SECONDS = 0.0
+    hosting_module.START_SPREAD_SECONDS = 0.0
     finished: dict[str, float] = {}
 
     practices = build_hosted(settings, clock=utcnow)

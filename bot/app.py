@@ -22,8 +22,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.health import StoreCollector, health
 from bot.logs import workspace_logging
+from bot.polling import schedule_polling
 from bot.practice.poller import next_poll_delay
-from bot.practices import Practices, schedule_polling
+from bot.practices import Practices
 from bot.services import Services, build_services, utcnow
 from bot.settings import StartupError
 from bot.slack.client import MeteredWebClient
@@ -227,40 +228,63 @@ def build_web_app(
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
     services.metrics.registry.register(StoreCollector(services))
-    state: dict[str, float] = {}
+    web_app.cleanup_ctx.append(Serving(services, bolt_app, with_scheduler, with_delivery, check_tokens).lifecycle)
+    return web_app
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        if check_tokens:
+
+class Serving:
+    """What `serve` runs for one practice beside its routes (the poll schedule, delivery, the Socket Mode
+    connection) and how it stops: on shutdown no new work is taken, then Slack calls in flight get at most
+    STOP_GRACE_SECONDS to finish."""
+
+    def __init__(self, services: Services, bolt_app: AsyncApp, with_scheduler: bool, with_delivery: bool, check_tokens: bool):
+        self.services = services
+        self.bolt_app = bolt_app
+        self.with_scheduler = with_scheduler
+        self.with_delivery = with_delivery
+        self.check_tokens = check_tokens
+        self.socket: AsyncSocketModeHandler | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.delivery: asyncio.Task[None] | None = None
+        self.deadline: float | None = None
+        self.polling_stopped = False
+
+    async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        services = self.services
+        if self.check_tokens:
             await check_bot_token(services)
-        socket = await open_socket_mode(services, bolt_app) if services.settings.socket_mode else None
+        self.socket = await open_socket_mode(services, self.bolt_app) if services.settings.socket_mode else None
         # APScheduler's AsyncIOScheduler needs the running loop, so it starts here, not at import.
-        scheduler = build_scheduler(services) if with_scheduler else None
-        if scheduler:
-            scheduler.start()
-        delivery = asyncio.create_task(services.deliverer.run_forever()) if with_delivery else None
-
-        def stop_polling() -> None:
-            # Paused, not shut down: APScheduler's shutdown cancels a poll in progress, Slack calls and all.
-            services.poller.stop()
-            if scheduler and "polling_stopped" not in state:
-                state["polling_stopped"] = 1
-                scheduler.pause()
-
-        async def stop_taking_work(_: web.Application) -> None:
-            # Runs first when the app stops: no new poll, no new outbox row, no new Socket Mode request.
-            state["deadline"] = time.monotonic() + STOP_GRACE_SECONDS
-            stop_polling()
-            services.deliverer.stop()
-            if socket is not None:
-                # New envelopes are left unacknowledged (Slack sends them again); the socket stays open
-                # until the requests in flight have been answered, then closes cleanly.
-                socket.client.auto_reconnect_enabled = False
-                socket.client.socket_mode_request_listeners.clear()
-
-        app.on_shutdown.append(stop_taking_work)
+        self.scheduler = build_scheduler(services) if self.with_scheduler else None
+        if self.scheduler:
+            self.scheduler.start()
+        self.delivery = asyncio.create_task(services.deliverer.run_forever()) if self.with_delivery else None
+        app.on_shutdown.append(self.stop_taking_work)
         yield
-        deadline = state.get("deadline", time.monotonic() + STOP_GRACE_SECONDS)
-        stop_polling()
+        await self.finish()
+
+    def stop_polling(self) -> None:
+        # Paused, not shut down: APScheduler's shutdown cancels a poll in progress, Slack calls and all.
+        self.services.poller.stop()
+        if self.scheduler and not self.polling_stopped:
+            self.polling_stopped = True
+            self.scheduler.pause()
+
+    async def stop_taking_work(self, _: web.Application) -> None:
+        # Runs first when the app stops: no new poll, no new outbox row, no new Socket Mode request.
+        self.deadline = time.monotonic() + STOP_GRACE_SECONDS
+        self.stop_polling()
+        self.services.deliverer.stop()
+        if self.socket is not None:
+            # New envelopes are left unacknowledged (Slack sends them again); the socket stays open
+            # until the requests in flight have been answered, then closes cleanly.
+            self.socket.client.auto_reconnect_enabled = False
+            self.socket.client.socket_mode_request_listeners.clear()
+
+    async def finish(self) -> None:
+        services, delivery, scheduler, socket = self.services, self.delivery, self.scheduler, self.socket
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + STOP_GRACE_SECONDS
+        self.stop_polling()
         services.deliverer.stop()
         if delivery:
             # The row being sent finishes; what was not sent stays in the outbox for the next start.
@@ -279,9 +303,6 @@ def build_web_app(
         if socket is not None:
             await socket.close_async()  # disconnects, then frees the handler's session
         await services.close()
-
-    web_app.cleanup_ctx.append(lifecycle)
-    return web_app
 
 
 async def oauth_install(request: web.Request) -> web.Response:
@@ -322,7 +343,7 @@ async def hosted_metrics(request: web.Request) -> web.Response:
 def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_scheduler: bool = True) -> web.Application:
     """`serve` with many workspaces: POST /slack/events, GET /slack/install and /slack/oauth_redirect (Bolt's
     OAuth), /healthz, /metrics; each connected workspace polled as its own job and delivered by its own task
-    (bot/practices.py Hosting). Stopping it stops every workspace's polling and delivery; what was not sent
+    (bot/hosting.py Hosting). Stopping it stops every workspace's polling and delivery; what was not sent
     stays in the outbox."""
     hosting = practices.hosting
     assert hosting is not None

@@ -15,7 +15,7 @@ from typing import Sequence
 from bot.helpcentre.matching import HelpCentreError
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from storage.sqlite.db import StorageError
+from storage.records import StorageError
 
 log = logging.getLogger("integration-bot")
 
@@ -131,9 +131,9 @@ def run_migrate(settings: Settings, from_sqlite: str | None) -> int:
     if settings.database_url is None:
         if from_sqlite:
             raise SettingsError("--from-sqlite needs DATABASE_URL: the PostgreSQL database to copy into")
-        from storage.sqlite.db import Store
+        from storage.open import open_store
 
-        Store.open(settings.db_path).close()
+        open_store(settings.db_path).close()
         print(f"The SQLite database {settings.db_path} is up to date.")
         return 0
     from storage.postgres.copy import copy_from_sqlite
@@ -160,7 +160,7 @@ def run_serve(settings: Settings, port: int | None) -> int:
     from aiohttp import web
 
     from bot.app import QuietAccessLogger, build_bolt_app, build_hosted_web_app, build_services, build_web_app
-    from bot.practices import build_hosted
+    from bot.hosting import build_hosted
     from bot.services import utcnow
 
     settings.require_slack()
@@ -191,11 +191,11 @@ def run_reencrypt(settings: Settings) -> int:
     """After putting a new key first in INTEGRATION_BOT_SECRET_KEY: every stored feed token is encrypted again
     under it, so the old key can be dropped (README "Host it for many practices")."""
     from bot.secrets import TokenCipher
-    from storage.sqlite.db import Store
+    from storage.open import open_store
 
     if not settings.many_workspaces or not settings.secret_key:
         raise SettingsError("reencrypt-tokens needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and INTEGRATION_BOT_SECRET_KEY")
-    store = Store.open(settings.db_path)
+    store = open_store(settings.db_path)
     try:
         done, unreadable = store.reencrypt_feed_tokens(TokenCipher(settings.secret_key).rotate)
     finally:

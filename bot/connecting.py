@@ -1,5 +1,5 @@
 """Many workspaces: the Connect AutoEntry button and modal, `connect` / `disconnect`, the App Home of a
-workspace not connected yet, and uninstalls. handlers/connect.py listens; bot/practices.py `Hosting`
+workspace not connected yet, and uninstalls. handlers/connect.py listens; bot/hosting.py `Hosting`
 keeps the workspaces; this module is the one call each listener makes."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.answers import notices
 from bot.answers.grammar import Verb
 from bot.answers.render import Message, notice
-from bot.practices import open_connect
+from bot.hosting import open_connect
 from bot.workspaces import connected_text, not_allowed_text, submitted, unconnected_home
 
 if TYPE_CHECKING:
-    from bot.practices import Hosting
+    from bot.hosting import Hosting
 
 log = logging.getLogger(__name__)
 

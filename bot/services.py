@@ -22,7 +22,7 @@ from bot.reminders.loop import Reminders
 from bot.settings import Settings
 from bot.slack.client import MeteredWebClient, slack_client
 from storage.open import open_store
-from storage.sqlite.db import Store
+from storage.ports import PracticeStore
 
 
 def utcnow() -> datetime:
@@ -32,7 +32,7 @@ def utcnow() -> datetime:
 @dataclass
 class Services:
     settings: Settings
-    store: Store
+    store: PracticeStore
     help_centre: HelpCentre
     feed: StatusFeed
     poller: Poller
@@ -64,11 +64,11 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
     help_centre: HelpCentre | None = None,
     feed: StatusFeed | None = None,
-    store: Store | None = None,
+    store: PracticeStore | None = None,
     metrics: Metrics | None = None,
 ) -> Services:
     """One practice's running parts. Single-workspace mode: the whole bot, on its own database. With many
-    workspaces (bot/practices.py): one per connected workspace, given its `store` handle on the shared
+    workspaces (bot/hosting.py): one per connected workspace, given its `store` handle on the shared
     database, the shared `metrics` and Help Centre, and `settings` carrying that workspace's bot token and
     feed (dataclasses.replace of the deployment's)."""
     owns_store = store is None
@@ -112,6 +112,16 @@ def build_services(
     services.reminders = Reminders(services)
     services.alert_actions = AlertActions(services)
     services.home = HomeRefresher(services)
+    poll_pipeline(services)
+    return services
+
+
+def poll_pipeline(services: Services) -> None:
+    """The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
+    poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
+    (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse, the
+    reminder loop closes on permissions the feed now shows, open Home tabs are refreshed."""
+    deliverer, metrics = services.deliverer, services.metrics
 
     async def deliver_soon(_: object) -> None:
         deliverer.wake()
@@ -119,10 +129,5 @@ def build_services(
     async def count_poll(outcome: PollOutcome) -> None:
         metrics.record_poll(outcome.ok, outcome.duration_seconds)
 
-    # The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
-    # poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
-    # (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse,
-    # the reminder loop closes on permissions the feed now shows, open Home tabs are refreshed.
-    poller.reactors[:] = [alerts]
-    poller.after_poll[:] = [count_poll, deliver_soon, LapseWatch(services), services.reminders.after_poll, services.home]
-    return services
+    services.poller.reactors[:] = [services.alerts]
+    services.poller.after_poll[:] = [count_poll, deliver_soon, LapseWatch(services), services.reminders.after_poll, services.home]

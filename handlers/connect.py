@@ -1,5 +1,5 @@
 """Many workspaces: the Connect AutoEntry button and modal, `connect` / `disconnect`, the App Home of a
-workspace not connected yet, and uninstalls (bot/connecting.py and bot/practices.py Hosting do the work)."""
+workspace not connected yet, and uninstalls (bot/connecting.py and bot/hosting.py Hosting do the work)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from bot.workspaces import CONNECT_ACTION, CONNECT_VIEW, workspace_of
 from handlers import ack_now
 
 if TYPE_CHECKING:
-    from bot.practices import Hosting, Practices
+    from bot.hosting import Hosting
+    from bot.practices import Practices
 
 
 def workspace(context: AsyncBoltContext) -> str | None:

@@ -17,8 +17,9 @@ from aiohttp import web
 from cryptography.fernet import Fernet
 
 from bot.app import build_bolt_app, build_hosted_web_app
+from bot.hosting import build_hosted
 from bot.practice.feed import HttpFeed, StatusFeed, feed_from_source
-from bot.practices import Practices, build_hosted
+from bot.practices import Practices
 from bot.services import Services, utcnow
 from bot.workspaces import CONNECT_VIEW, INPUT_ACTION, SOURCE_BLOCK, TOKEN_BLOCK
 from tests.conftest import SHARED, make_settings, sign

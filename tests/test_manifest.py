@@ -48,7 +48,7 @@ def test_the_manifest_declares_the_command_scopes_event_and_urls() -> None:
 
 
 def test_the_manifest_has_what_many_workspaces_need() -> None:
-    from bot.practices import BOT_SCOPES
+    from bot.installs import BOT_SCOPES
 
     m = manifest()
     assert set(BOT_SCOPES) == set(m["oauth_config"]["scopes"]["bot"])  # an install asks for what the manifest says

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Protocol
 
 from bot.alerting.conditions import SPECS
 from bot.alerting.digest_messages import digest_list_reply, digest_message
@@ -36,17 +36,21 @@ from bot.alerting.transitions import (
 )
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.slack.blockkit import Message
-from storage.sqlite.alerts import Incident
-from storage.sqlite.db import Store
+from storage.ports import CompanyRecords, IncidentRecords, SubscriptionRecords
+from storage.records import Incident
 from storage.timefmt import from_iso
 
 log = logging.getLogger(__name__)
 
 
+class RendererStore(CompanyRecords, IncidentRecords, SubscriptionRecords, Protocol):
+    """What rendering an outbox row reads: its company, incidents, alert messages and snoozes."""
+
+
 class AlertRenderer:
     """Builds each queued message from the current stored state, at the moment it is sent."""
 
-    def __init__(self, store: Store, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: RendererStore, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.help_centre = help_centre
         self.clock = clock

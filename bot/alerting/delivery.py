@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,8 +19,8 @@ from bot.alerting.compose import AlertRenderer
 from bot.alerting.delivery_health import DeliveryHealth
 from bot.alerting.sending import OutboxSender, ParentLost, Postpone
 from bot.slack.errors import is_retryable, is_user_id, slack_error
-from storage.sqlite.alerts import OutboxItem
-from storage.sqlite.db import Store
+from storage.ports import IncidentRecords, OutboxQueue, SubscriptionRecords
+from storage.records import OutboxItem
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ PRUNE_EVERY = timedelta(hours=1)
 ROWS_PER_READ = 50
 
 
+class DeliveryStore(OutboxQueue, SubscriptionRecords, IncidentRecords, Protocol):
+    """What delivery reads and writes: the outbox, and who to tell when a channel refuses posts."""
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -55,9 +59,11 @@ class Deliverer(OutboxSender):
     or answers slowly delays only itself. The outbox owns retries of posts (per channel back-off from
     `Retry-After`, exponential after a 5xx); its Web API client must not sleep through them itself."""
 
+    store: DeliveryStore
+
     def __init__(
         self,
-        store: Store,
+        store: DeliveryStore,
         client: AsyncWebClient,
         renderer: AlertRenderer,
         clock: Callable[[], datetime],

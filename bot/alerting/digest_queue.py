@@ -9,21 +9,30 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 from bot.alerting import outbox
 from bot.alerting.digest import digest_bodies, digest_facts, due_date
 from bot.alerting.digest_messages import DIGEST_LINES_SHOWN
 from bot.alerting.messages import COMPANIES_PER_REPLY
 from bot.practice.models import StoredCompany
-from storage.sqlite.db import Store
+from storage.ports import CompanyRecords, OutboxQueue, SubscriptionRecords
 
 log = logging.getLogger(__name__)
 
 
+class DigestStore(CompanyRecords, SubscriptionRecords, OutboxQueue, Protocol):
+    """What queueing the daily digests reads and writes."""
+
+
 class DigestQueue:
     def __init__(
-        self, store: Store, clock: Callable[[], datetime], *, alert_channel: str | None, wake: Callable[[], None] = lambda: None
+        self,
+        store: DigestStore,
+        clock: Callable[[], datetime],
+        *,
+        alert_channel: str | None,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.clock = clock

@@ -7,7 +7,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Protocol
 
 from bot.alerting import outbox
 from bot.alerting.flapping import FlapState, after_flap, mark_clears, reopens
@@ -30,8 +30,8 @@ from bot.alerting.transitions import (
 )
 from bot.helpcentre.matching import HelpCentre
 from bot.practice.poller import PollOutcome
-from storage.sqlite.alerts import AlertGroup, Incident
-from storage.sqlite.db import Store
+from storage.ports import AlertRecords, CompanyRecords, PollRuns
+from storage.records import AlertGroup, Incident
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 FEED_OUTAGE_STATE = "feed_outage_since"
 BASELINE_STATE = "alert_baseline_at"
 FEED_FAILURES_BEFORE_NOTICE = 3  # "failing for more than three intervals"
+
+
+class EngineStore(CompanyRecords, PollRuns, AlertRecords, Protocol):
+    """What the alert engine reads and writes inside the poll's transaction."""
 
 
 @dataclass
@@ -61,7 +65,7 @@ class AlertEngine:
 
     def __init__(
         self,
-        store: Store,
+        store: EngineStore,
         help_centre: HelpCentre,
         clock: Callable[[], datetime],
         *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -15,13 +15,17 @@ from bot.alerting.compose import AlertRenderer
 from bot.alerting.outbox import Kind
 from bot.slack.blockkit import MESSAGE_TEXT_BUDGET, TOO_BIG_ERRORS, Message, fit, plain_version
 from bot.slack.errors import slack_error
-from storage.sqlite.alerts import OutboxItem
-from storage.sqlite.db import Store
+from storage.ports import IncidentRecords, OutboxQueue
+from storage.records import OutboxItem
 
 log = logging.getLogger("bot.alerting.delivery")
 
 METADATA_EVENT = "integration_status_alert"
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "thread_not_found"})
+
+
+class SendingStore(OutboxQueue, IncidentRecords, Protocol):
+    """What sending an outbox row reads and writes: the row, and the alert message or group it posts."""
 
 
 class Postpone(Exception):
@@ -35,7 +39,7 @@ class ParentLost(Exception):
 class OutboxSender:
     """The `Deliverer` mixin that turns one outbox row into Slack Web API calls."""
 
-    store: Store
+    store: SendingStore
     client: AsyncWebClient
     renderer: AlertRenderer
 
@@ -44,9 +48,9 @@ class OutboxSender:
     def _parent_ts(self, item: OutboxItem) -> str:
         if item.kind == Kind.DIGEST_LIST.value:
             parent = self.store.outbox_row(str(item.body.get("parent")))
-            if parent is not None and parent[1]:
-                return parent[1]
-            if parent is not None and parent[0] == "pending":
+            if parent is not None and parent.ts:
+                return parent.ts
+            if parent is not None and parent.state == "pending":
                 raise Postpone()
             raise ParentLost()
         if item.group_id is not None:

@@ -11,7 +11,7 @@ from bot.answers.overview import OverviewLine, attention_order
 from bot.answers.render import plural
 from bot.practice.permissions import Viewer
 from bot.slack.blockkit import Message, context, escape, section, slack_time
-from storage.sqlite.alerts import Subscription
+from storage.records import Subscription
 
 PROBLEMS_SHOWN = 30
 

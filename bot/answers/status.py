@@ -5,18 +5,21 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Protocol
 
 from bot.answers.overview import OverviewLine, practice_overview
 from bot.answers.render import CardFacts, card_facts, help_topic, status_card
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.devices import location_key
 from bot.practice.lookup import LookupResult, NameIndex
-from bot.practice.models import IntegrationStatus, StoredCompany, SyncAppStatus
+from bot.practice.models import StoredCompany, SyncAppStatus
 from bot.practice.permissions import Viewer
 from bot.slack.blockkit import Message, age_text
-from storage.sqlite.db import Store
-from storage.timefmt import from_iso
+from storage.ports import CompanyRecords, PollRuns
+
+
+class StatusStore(CompanyRecords, PollRuns, Protocol):
+    """What the answers read: the companies and the latest polls."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +30,7 @@ class FeedHealth:
 
 
 class StatusService:
-    def __init__(self, store: Store, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: StatusStore, help_centre: HelpCentre, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.help_centre = help_centre
         self.clock = clock
@@ -145,11 +148,10 @@ class StatusService:
     def _overview_lines(self) -> list[tuple[str, OverviewLine]]:
         """Every listed company as the account holder sees it, read once per change of the company list."""
         if self._all_lines is None or self._all_lines_version != self.store.companies_version:
-            offline = SyncAppStatus.OFFLINE.value
-            statuses = {status.value: status for status in IntegrationStatus}
+            offline = SyncAppStatus.OFFLINE
             self._all_lines = [
-                (company_id, OverviewLine(name, statuses[status], from_iso(since), (location or "") if sync == offline else None))
-                for company_id, name, status, since, sync, location in self.store.overview_rows()
+                (company_id, OverviewLine(name, status, since, (location or "") if sync is offline else None))
+                for company_id, name, status, since, sync, location in self.store.company_lines()
             ]
             self._all_lines_version = self.store.companies_version
         return self._all_lines

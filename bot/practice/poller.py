@@ -12,28 +12,19 @@ from typing import Awaitable, Callable, Protocol
 
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
-from storage.sqlite.db import (
-    FEED_COLUMNS,
-    PollRun,
-    Store,
-    company_to_row,
-    stored_from_tuple,
-)
-from storage.timefmt import from_iso, iso
+from storage.ports import CompanyRecords, PollRuns
+from storage.records import PollRun, StoredChange
+from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
-
-REMOVED_AT = FEED_COLUMNS.index("removed_at")
 
 # A company missing from complete listings for this long is closed as removed; until then it keeps its
 # state and its open alerts (a listing can leave a company out by mistake, and bring it back).
 REMOVED_AFTER = timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
-class CompanyChange:
-    before: StoredCompany | None
-    after: StoredCompany
+class PollerStore(CompanyRecords, PollRuns, Protocol):
+    """What a poll writes: the listing, and the poll run."""
 
 
 @dataclass(slots=True)
@@ -41,7 +32,8 @@ class PollOutcome:
     ok: bool
     started_at: datetime
     companies: int = 0
-    changes: list[CompanyChange] = field(default_factory=list)
+    # The companies whose news this poll is (before None: seen for the first time).
+    changes: list[StoredChange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     removed: int = 0
     removed_ids: list[str] = field(default_factory=list)
@@ -49,8 +41,8 @@ class PollOutcome:
     skipped_ids: frozenset[str] = frozenset()
     # Companies left out of this listing, not (yet) for a whole day: judged on nothing this poll either.
     missing_ids: frozenset[str] = frozenset()
-    # Companies listed again after they were closed as removed, and when that was (ISO time).
-    returned: dict[str, str] = field(default_factory=dict)
+    # Companies listed again after they were closed as removed, and when that was.
+    returned: dict[str, datetime] = field(default_factory=dict)
     error: str | None = None
     duration_seconds: float = 0.0  # wall time of fetch, compare and store (monotonic clock)
 
@@ -75,38 +67,8 @@ def _news_key(company: StoredCompany) -> tuple[object, ...]:
     )
 
 
-def _status_key(status: CompanyStatus) -> tuple[object, ...]:
-    return (status.integration_status, status.error)
-
-
-def _sync_key(status: CompanyStatus) -> object:
-    return status.sync_app.status if status.sync_app else None
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def next_row(new: CompanyStatus, old: tuple[object, ...] | None, now: datetime) -> tuple[dict[str, object], StoredCompany | None]:
-    """The row to store for `new` (or None when nothing changed) and the old state as a company."""
-    row = company_to_row(new)
-    row["removed_at"] = None
-    if old is not None and tuple(row[c] for c in FEED_COLUMNS) == old[: len(FEED_COLUMNS)]:
-        return {}, None
-    stamp = iso(now)
-    if old is None:
-        row.update(status_since=stamp, sync_since=stamp if new.sync_app else None, first_seen_at=stamp)
-        return row, None
-    before = stored_from_tuple(old)
-    status_since, sync_since, first_seen_at = old[len(FEED_COLUMNS) :]
-    row["status_since"] = stamp if _status_key(before.status) != _status_key(new) else status_since
-    row["sync_since"] = stamp if _sync_key(before.status) != _sync_key(new) else sync_since
-    row["first_seen_at"] = first_seen_at
-    return row, before
-
-
 class Poller:
-    def __init__(self, store: Store, feed: StatusFeed, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: PollerStore, feed: StatusFeed, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.feed = feed
         self.clock = clock
@@ -241,24 +203,14 @@ class Poller:
         candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
         with self.store.atomic():
             self.store.save_account(snapshot.account, now)
-            old_rows = self.store.feed_rows([company.id for company in candidates] if self._stored else None)
-            new_rows: list[dict[str, object]] = []
-            changed_rows: list[dict[str, object]] = []
-            for company in candidates:
-                old = old_rows.get(company.id)
-                row, before = next_row(company, old, now)
-                if row:
-                    (changed_rows if old is not None else new_rows).append(row)
-                    after = StoredCompany(company, from_iso(str(row["status_since"])), from_iso(_text(row["sync_since"])))
-                    removed_at = old[REMOVED_AT] if old is not None else None
-                    if removed_at is not None:
-                        outcome.returned[company.id] = str(removed_at)
-                    # A fresher "last seen" or "updated at" is stored, but it is not news; a company back in
-                    # the feed is, whatever it says (its conditions were closed when it was removed).
-                    if before is None or removed_at is not None or _news_key(before) != _news_key(after):
-                        outcome.changes.append(CompanyChange(before, after))
-            if new_rows or changed_rows:
-                self.store.save_companies(new_rows, changed_rows)
+            for change in self.store.save_listing(candidates, now, read_all=not self._stored):
+                before, returned_from = change.before, change.returned_from
+                if returned_from is not None:
+                    outcome.returned[change.after.status.id] = returned_from
+                # A fresher "last seen" or "updated at" is stored, but it is not news; a company back in the
+                # feed is, whatever it says (its conditions were closed when it was removed).
+                if before is None or returned_from is not None or _news_key(before) != _news_key(change.after):
+                    outcome.changes.append(change)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
             listed, missing = self.store.listed_and_missing()
             absent = [cid for cid in listed if cid not in present]

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.practice.permissions import Viewer, viewer_for
-from storage.sqlite.db import Store
+from storage.ports import CompanyRecords, SlackUsers
 
 log = logging.getLogger(__name__)
+
+
+class ViewerStore(SlackUsers, CompanyRecords, Protocol):
+    """What telling who is asking reads: Slack users' emails, and the account's users."""
+
 
 # Emails rarely change; a day keeps users.info off the slash command's path almost always.
 EMAIL_CACHE_AGE = timedelta(hours=24)
 
 
-async def email_of(client: AsyncWebClient, store: Store, user_id: str, now: datetime) -> str | None:
+async def email_of(client: AsyncWebClient, store: SlackUsers, user_id: str, now: datetime) -> str | None:
     known, email = store.slack_user_email(user_id, now, EMAIL_CACHE_AGE)
     if known:
         return email
@@ -38,7 +44,7 @@ async def email_of(client: AsyncWebClient, store: Store, user_id: str, now: date
     return email
 
 
-async def slack_viewer(client: AsyncWebClient, store: Store, user_id: str, now: datetime) -> Viewer:
+async def slack_viewer(client: AsyncWebClient, store: ViewerStore, user_id: str, now: datetime) -> Viewer:
     """Who is asking, as AutoEntry knows them: by the email on their Slack profile."""
     return viewer_for(store.account(), user_id, await email_of(client, store, user_id, now))
 

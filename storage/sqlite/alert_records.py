@@ -1,87 +1,18 @@
-"""Alert state records as the store returns them: subscriptions, snoozes, incidents, alert messages and groups, outbox rows."""
+"""Alert state records (storage/records.py) from their rows: incidents, alert messages and groups."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from bot.alerting.transitions import Condition
+from storage.records import AlertGroup, AlertMessage, Incident, OutboxItem, Snooze, Subscription
 from storage.timefmt import from_iso
 
+__all__ = ["EVERY_COMPANY", "AlertGroup", "AlertMessage", "Incident", "OutboxItem", "Snooze", "Subscription"]
+
+# A subscription to every company, as its company_id column holds it.
 EVERY_COMPANY = "*"
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    channel: str
-    company_id: str | None  # None: every company
-    created_by: str
-    created_at: datetime
-    lapsed_at: datetime | None = None  # the subscriber lost the Company settings permission: no alerts until renewed
-    lapse_told_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Snooze:
-    channel: str
-    company_id: str
-    until: datetime
-    by_user: str
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    id: int
-    company_id: str
-    condition: Condition
-    detail: str
-    error_kind: str | None
-    since: datetime
-    opened_at: datetime
-    changed_at: datetime | None
-    resolved_at: datetime | None
-    version: int
-    reopens: int = 0  # times it came back within the flap window, ever
-    flaps: tuple[datetime, ...] = ()  # the recent ones (bot.alerting.flapping)
-    flapping: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AlertMessage:
-    channel: str
-    incident_id: int
-    group_id: int | None
-    ts: str | None
-    acked_by: str | None
-    acked_at: datetime | None
-    checked_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertGroup:
-    id: int
-    channel: str
-    created_at: datetime
-    ts: str | None
-    acked_by: str | None
-    acked_at: datetime | None
-    location: str | None = None  # a device alert: the computer its Sync Apps are on
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    key: str
-    channel: str
-    kind: str
-    incident_id: int | None
-    group_id: int | None
-    body: dict[str, Any]
-    created_at: datetime
-    attempts: int
-    in_flight_at: datetime | None
 
 
 def _incident(row: dict[str, Any]) -> Incident:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from storage.records import HomeViewer
 from storage.timefmt import iso
 
 if TYPE_CHECKING:
@@ -14,16 +14,6 @@ if TYPE_CHECKING:
 
 def _iso(moment: datetime) -> str:
     return iso(moment) or ""
-
-
-@dataclass(frozen=True, slots=True)
-class HomeViewer:
-    user_id: str
-    opened_at: datetime
-    published_at: datetime | None
-    filter: str
-    page: int
-    stale: bool  # something changed since the last publish
 
 
 class HomeStore:

@@ -100,13 +100,13 @@ class IncidentStore:
             [iso(now), incident_id, self.ws],
         )
 
-    def incident_closed_at(self, company_id: str, condition: Condition, closed_at: str) -> Incident | None:
-        """The company's incident of this condition that was resolved at exactly `closed_at` (an ISO time)."""
+    def incident_closed_at(self, company_id: str, condition: Condition, closed_at: datetime) -> Incident | None:
+        """The company's incident of this condition that was resolved at exactly `closed_at` (to the second)."""
         rows = select(
             self.db,
             "incidents",
             "workspace = ? and company_id = ? and condition = ? and resolved_at = ?",
-            [self.ws, company_id, condition.value, closed_at],
+            [self.ws, company_id, condition.value, iso(closed_at)],
             order_by="id desc",
         )
         return _incident(rows[0]) if rows else None

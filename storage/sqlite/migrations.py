@@ -63,6 +63,13 @@ def practice(db: Database) -> None:
 
 @migrations(name="0002_alerts")
 def alerts(db: Database) -> None:
+    """One schema step in two parts: the alert tables (subscriptions, conditions, incidents, alert groups and
+    messages, snoozes), then the outbox and the named state."""
+    _alert_tables(db)
+    _outbox_tables(db)
+
+
+def _alert_tables(db: Database) -> None:
     db.table("subscriptions").create(
         # company_id "*" stands for every company: a primary key cannot hold NULL.
         {"channel": str, "company_id": str, "created_by": str, "created_at": str},
@@ -109,6 +116,9 @@ def alerts(db: Database) -> None:
         {"channel": str, "company_id": str, "until": str, "by_user": str, "created_at": str},
         pk=("channel", "company_id"),
     )
+
+
+def _outbox_tables(db: Database) -> None:
     db.table("outbox").create(
         {
             "id": int,

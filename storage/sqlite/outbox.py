@@ -9,6 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.alerting.outbox import Entry
+from storage.records import OutboxState
 from storage.sqlite.alert_records import OutboxItem
 from storage.timefmt import from_iso, iso
 
@@ -211,7 +212,7 @@ class OutboxStore:
             [error, iso(now), item_id, self.ws],
         )
 
-    def outbox_row(self, key: str) -> tuple[str, str | None] | None:
-        """(state, ts) of the outbox row with this dedup key, or None when there is none."""
+    def outbox_row(self, key: str) -> OutboxState | None:
+        """Where the outbox row with this dedup key stands, or None when there is none."""
         row = self.db.execute("select state, ts from outbox where workspace = ? and key = ?", [self.ws, key]).fetchone()
-        return (row[0], row[1]) if row else None
+        return OutboxState(row[0], row[1]) if row else None

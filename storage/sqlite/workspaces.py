@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
 from sqlite_utils import Database
 
+from storage.records import WorkspaceRecord
 from storage.sqlite.migrations import WORKSPACE_KEYS
 from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceRecord:
-    workspace: str  # team id, or the Enterprise Grid org id of an org-wide install
-    team_id: str | None
-    enterprise_id: str | None
-    is_enterprise_install: bool
-    installer_user_id: str | None
-    installed_at: datetime | None
-    status_source: str | None  # http(s)://... or demo; None: not connected
-    feed_token: str | None  # encrypted (bot/secrets.py)
-    connected_by: str | None
-    connected_at: datetime | None
-    uninstalled_at: datetime | None
-
-    @property
-    def connected(self) -> bool:
-        return self.status_source is not None and self.uninstalled_at is None
 
 
 def _record(row: dict[str, Any]) -> WorkspaceRecord:

@@ -1,0 +1,125 @@
+"""A fetch of the status feed as one snapshot: the account and every company record, validated, bad records
+skipped and said; records unchanged since the last fetch are not parsed again (ParsedRecords)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.practice.models import (
+    Account,
+    CompanyStatus,
+    FeedRecordError,
+    normal_id,
+    parse_account,
+    parse_company,
+)
+
+
+class FeedError(Exception):
+    """The feed as a whole could not be read: keep the last good state and say nothing of companies."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    account: Account
+    companies: list[CompanyStatus]
+    skipped: list[str] = field(default_factory=list)
+    # Companies whose record was bad this time: their known state stays, they are not "removed".
+    skipped_ids: frozenset[str] = frozenset()
+    # Records kept with a change (text shortened, a count clamped): said once per record, in the log.
+    notes: list[str] = field(default_factory=list)
+
+
+def fingerprint(record: dict[str, Any]) -> int | None:
+    """A hash of a record's fields and values (one level of nesting, as the feed's records have);
+    None for a record of another shape, which is then simply parsed."""
+    try:
+        # A list, not a generator: this runs for every record of every poll.
+        return hash(tuple([(key, tuple(value.items()) if isinstance(value, dict) else value) for key, value in record.items()]))
+    except TypeError:  # a list or a deeper object somewhere: unhashable
+        return None
+
+
+class ParsedRecords:
+    """What each record parsed to last time, by a fingerprint of its fields: an unchanged record (nearly
+    all of them, poll after poll) is not validated again, and parses to the very same object, which lets
+    the poller skip it at once. A record's notes (text shortened...) are given the first time only."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[int, CompanyStatus]] = {}
+        self._account: tuple[Any, tuple[Account, list[str]]] | None = None
+
+    def account(self, document: Any) -> tuple[Account, list[str]]:
+        """parse_account, skipped when the document equals the last one (it nearly always does)."""
+        if self._account is not None and self._account[0] == document:
+            return self._account[1]
+        parsed = parse_account(document)
+        self._account = (copy.deepcopy(document), parsed)
+        return parsed
+
+    def parse(self, record: Any, notes: list[str] | None = None) -> CompanyStatus:
+        record_id = record.get("id") if isinstance(record, dict) else None
+        if not isinstance(record_id, str):
+            return parse_company(record, notes)
+        digest = fingerprint(record)
+        if digest is None:
+            return parse_company(record, notes)
+        known = self._by_id.get(record_id)
+        if known is not None and known[0] == digest:
+            return known[1]
+        company = parse_company(record, notes)
+        self._by_id[record_id] = (digest, company)
+        return company
+
+    def keep_only(self, company_ids: set[str]) -> None:
+        for gone in self._by_id.keys() - company_ids:
+            del self._by_id[gone]
+
+
+def _record_name(index: int, record_id: Any) -> str:
+    # By id where there is one, so the same bad record reads the same, poll after poll, wherever it sits.
+    return f"company {record_id[:100]!r}" if isinstance(record_id, str) else f"company #{index}"
+
+
+def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedRecords | None = None) -> Snapshot:
+    """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch.
+
+    Records that disagree about one company id (one integrated, one in error) are malformed: none of them
+    counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
+    try:
+        account, problems = parsed.account(account_document) if parsed is not None else parse_account(account_document)
+    except FeedRecordError as exc:
+        raise FeedError(f"account: {exc}") from None
+    skipped = [f"account {problem}" for problem in problems]
+    skipped_ids: set[str] = set()
+    notes: list[str] = []
+    by_id: dict[str, CompanyStatus] = {}
+    disagreeing: dict[str, int] = {}
+    for index, record in enumerate(records):
+        record_id = record.get("id") if isinstance(record, dict) else None
+        record_notes: list[str] = []
+        try:
+            company = parsed.parse(record, record_notes) if parsed is not None else parse_company(record, record_notes)
+        except FeedRecordError as exc:
+            skipped.append(f"{_record_name(index, record_id)}: {exc}")
+            if isinstance(record_id, str):
+                bad_id = normal_id(record_id)
+                skipped_ids.add(bad_id)
+                if bad_id in by_id:
+                    disagreeing[bad_id] = disagreeing.get(bad_id, 1) + 1
+            continue
+        notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
+        first = by_id.get(company.id)
+        if first is None:
+            by_id[company.id] = company
+        elif first != company:
+            disagreeing[company.id] = disagreeing.get(company.id, 1) + 1
+    for company_id, count in disagreeing.items():
+        skipped.append(f"company {company_id[:100]!r}: {count} records disagree about it; its last known state is kept")
+        skipped_ids.add(company_id)
+    companies = [company for company_id, company in by_id.items() if company_id not in skipped_ids]
+    if parsed is not None:
+        parsed.keep_only(set(by_id))
+    return Snapshot(account, companies, skipped, frozenset(skipped_ids), notes)
