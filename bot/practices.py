@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -28,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.helpcentre.matching import HelpCentre
+from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, LeaseLost, renewing, run_once
 from bot.metrics import Metrics
 from bot.practice.demo import DEMO_ACCOUNT
 from bot.practice.feed import REQUEST_TIMEOUT, FeedError, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
@@ -149,12 +151,16 @@ def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: st
         delay: float = interval
         try:
             # Several processes on PostgreSQL: one polls the workspace an interval; the others ask again when due.
-            wait = services.store.claim_poll(POLL_LEASE_FACTOR * fetch_deadline(interval))
+            lease = POLL_LEASE_FACTOR * fetch_deadline(interval)
+            wait = services.store.claim_poll(lease)
             if wait > 0:
                 delay = wait
             else:
-                try:
-                    await services.poller.poll_once()
+                try:  # a poll that outlives its lease (a slow feed) renews it: no other process polls meanwhile
+                    async with renewing(lambda: services.store.renew_poll(lease), lease, f"the poll of {job_id}"):
+                        await services.poller.poll_once()
+                except LeaseLost:
+                    pass  # another process polls it now; this poll's changes are saved all the same (idempotent)
                 finally:
                     delay = next_poll_delay(services.poller.consecutive_failures, interval)
                     services.store.finish_poll(delay)
@@ -339,12 +345,17 @@ class Hosting:
         return installation.bot_token
 
     async def refresh_tokens(self) -> None:
-        """The scheduled job: every running practice's Slack clients get a token renewed in time."""
+        """The scheduled job: every running practice's Slack clients get a token renewed in time, each
+        workspace's by one process at a time (the others hear of the new token: bot/following.py)."""
         for services in list(self.practices):
-            token = await self.bot_token(services.store.workspace)
-            if token:
-                services.client.token = token
-                services.deliverer.client.token = token
+            await run_once(services.store, "tokens", TOKENS_EVERY_SECONDS, functools.partial(self.use_token, services))
+
+    async def use_token(self, services: Services) -> None:
+        """The workspace's Slack clients use its current bot token (renewed first if it expires soon)."""
+        token = await self.bot_token(services.store.workspace)
+        if token:
+            services.client.token = token
+            services.deliverer.client.token = token
 
     # --- each workspace's practice -----------------------------------------------------------------
 
@@ -436,8 +447,9 @@ class Hosting:
             await self.sqlalchemy_engine.dispose()
 
     async def digests_tick(self) -> None:
+        """The scheduled job: each workspace's due digests queued, by one process at a time."""
         for services in list(self.practices):
-            await services.digests.tick()
+            await run_once(services.store, "digests", DIGESTS_EVERY_SECONDS, services.digests.tick)
 
     # --- connecting AutoEntry ----------------------------------------------------------------------
 

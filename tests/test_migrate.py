@@ -26,7 +26,7 @@ def test_migrate_brings_a_postgres_database_up_to_date_once_even_with_two_proces
     ]
     outputs = sorted(process.communicate(timeout=60)[0].strip() for process in both)
     assert [process.returncode for process in both] == [0, 0]
-    assert outputs == ["Applied 0001_schema.", "The PostgreSQL database is up to date."]
+    assert outputs == ["Applied 0001_schema, 0002_jobs_and_workspace_events.", "The PostgreSQL database is up to date."]
 
 
 def test_migrate_without_database_url_migrates_the_sqlite_file(tmp_path: Path) -> None:

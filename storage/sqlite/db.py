@@ -25,6 +25,7 @@ from bot.practice.models import (
     SyncAppStatus,
 )
 from storage.sqlite.alerts import AlertStore
+from storage.sqlite.coordination import CoordinationStore
 from storage.sqlite.home import HomeStore
 from storage.sqlite.migrations import SINGLE_WORKSPACE, migrations
 from storage.sqlite.presses import PressStore
@@ -117,7 +118,7 @@ def row_to_company(row: dict[str, Any]) -> StoredCompany:
     )
 
 
-class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
+class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore, CoordinationStore):
     """One workspace's practice, stored: every read and write is scoped to `workspace` (docs/workspaces.md).
 
     `Store.open(path)` gives the database bound to the single workspace (SINGLE_WORKSPACE, the only one in
