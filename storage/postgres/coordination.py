@@ -8,8 +8,8 @@ Every lease time is the server's `now()`, never a process's clock; every renewal
 
 from __future__ import annotations
 
-from datetime import datetime
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterator
 
 import psycopg
