@@ -21,6 +21,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
+from bot.following import FOLLOW_SECONDS, WorkspaceFollower
 from bot.health import StoreCollector, health
 from bot.leases import DIGESTS_EVERY_SECONDS, PURGE_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.logs import workspace_logging
@@ -348,6 +349,9 @@ def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_sched
             scheduler.add_job(hosting.refresh_tokens, "interval", seconds=TOKENS_EVERY_SECONDS, id="tokens", **every)
             purge = functools.partial(run_once, hosting.store, "purge", PURGE_EVERY_SECONDS, hosting.purge_uninstalled)
             scheduler.add_job(purge, "interval", seconds=PURGE_EVERY_SECONDS, id="purge", next_run_time=utcnow(), **every)
+            if hosting.store.shared:  # other processes on the database: hear of the workspaces they change
+                follower = WorkspaceFollower(hosting)
+                scheduler.add_job(follower.tick, "interval", seconds=FOLLOW_SECONDS, id="follow", **every)
         else:
             scheduler.pause()
         await hosting.start(scheduler)

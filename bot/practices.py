@@ -15,7 +15,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
-from slack_sdk.oauth.installation_store.async_cacheable_installation_store import AsyncCacheableInstallationStore
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
@@ -28,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.following import SharedInstallationCache
 from bot.helpcentre.matching import HelpCentre
 from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, LeaseLost, renewing, run_once
 from bot.metrics import Metrics
@@ -237,8 +237,9 @@ class Hosting:
                 expiration_seconds=OAUTH_STATE_SECONDS, engine=self.sqlalchemy_engine
             )
         # Read on every request (Bolt's authorize): kept in memory in front of the database; saves and deletes
-        # go through it, so rotated and removed tokens are never served from this process's cache.
-        self.installations = AsyncCacheableInstallationStore(self.installation_store)
+        # go through it, so rotated and removed tokens are never served from this process's cache, and the
+        # other processes hear of them (bot/following.py).
+        self.installations = SharedInstallationCache(self.installation_store, store.note_workspace_changed)
         self.rotator = AsyncTokenRotator(
             client_id=settings.client_id or "",
             client_secret=settings.client_secret or "",
