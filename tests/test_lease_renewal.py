@@ -22,7 +22,8 @@ from storage.postgres.store import PostgresStore, open_store
 from tests.conftest import FakeClock, running_bot
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
-from tests.practice import company
+from tests.practice import HOLDER, company
+from tests.test_home import home_event
 
 ALERTS = "C_ALERTS"
 LEASE = 1.2  # seconds: renewed every 0.4 s
@@ -71,19 +72,27 @@ async def test_a_feed_slower_than_the_poll_lease_keeps_it_and_three_processes_po
         running_bot(tmp_path / "c", slack, feed, clock, **settings) as c,
     ):
         _as_processes(a, b, c)
+        assert (await a.poll()).ok
+        assert (await a.event(home_event(HOLDER))).status == 200  # HOLDER opened the App Home (published once)
+        await slack.wait_for(lambda: (viewer := a.services.store.home_viewer(HOLDER[0])) and viewer.published_at)
+        clock.advance(minutes=2)  # a minute since: a changing poll may refresh it
+        feed.update("c_2", integration_status="error", error={"kind": "synchronisation", "message": "Xero is unavailable"})
+        feed.requests.clear()
         feed.latency = 3 * LEASE  # the listing outlives the lease three times
         schedulers = [AsyncIOScheduler(timezone=timezone.utc) for _ in range(3)]
         for scheduler, bot in zip(schedulers, (a, b, c)):
             scheduler.start()
             practices.schedule_polling(scheduler, bot.services, "poll", datetime.now(timezone.utc))
         try:
-            await slack.wait_for(lambda: a.services.store.last_poll() is not None, timeout=15)  # whoever polled
+            await slack.wait_for(lambda: len(slack.of("views.publish")) == 2, timeout=15)  # whoever polled
             await asyncio.sleep(LEASE)  # the others ask again, and are told when it is due: in an interval
         finally:
             for scheduler in schedulers:
                 scheduler.shutdown(wait=False)
     listings = [path for path in feed.requests if path.startswith("/companies")]
     assert len(listings) == 1
+    # The poll's after-steps (App Home refresh, reminders, lapsed subscriptions) ran once, in the process that polled.
+    assert [call.args["user_id"] for call in slack.of("views.publish")] == [HOLDER[0], HOLDER[0]]
 
 
 async def test_a_dead_process_stops_renewing_and_its_claim_and_poll_are_taken_over_when_the_lease_ends(
