@@ -135,8 +135,9 @@ HOSTED_CACHE_KIB = 16384
 START_SPREAD_SECONDS = 10.0
 # How long an "Add to Slack" link's state is accepted, in seconds (slack_sdk's OAuthStateUtils.default_expiration_seconds).
 OAUTH_STATE_SECONDS = 600
-# A poll lease lasts this many fetch deadlines (docs/scaling-out.md): a process killed mid-poll has its
-# workspace polled by another within an interval and this lease.
+# A poll lease lasts this many fetch deadlines, at most one interval, and is renewed every third of it while
+# the poll runs (bot/leases.py): a process killed mid-poll has its workspace polled by another within one
+# interval (docs/scaling-out.md).
 POLL_LEASE_FACTOR = 2
 
 
@@ -151,7 +152,7 @@ def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: st
         delay: float = interval
         try:
             # Several processes on PostgreSQL: one polls the workspace an interval; the others ask again when due.
-            lease = POLL_LEASE_FACTOR * fetch_deadline(interval)
+            lease = min(POLL_LEASE_FACTOR * fetch_deadline(interval), float(interval))
             wait = services.store.claim_poll(lease)
             if wait > 0:
                 delay = wait
