@@ -85,10 +85,15 @@ class WorkspaceFollower:
 
     async def tick(self) -> None:
         try:
-            for workspace in self.changed_by_others(self.hosting.store):
+            changed = self.changed_by_others(self.hosting.store)
+        except Exception:  # the database is away: the next tick reads from the same point
+            log.exception("Could not read the other processes' workspace changes; trying again")
+            return
+        for workspace in changed:
+            try:
                 await follow(self.hosting, workspace)
-        except Exception:  # the next tick reads the same changes again (they stay in the window)
-            log.exception("Following the other processes' workspace changes failed; trying again")
+            except Exception:  # one workspace's trouble does not hold up the others'
+                log.exception("Could not follow the change of workspace %s made by another process", workspace)
 
 
 async def follow(hosting: "Hosting", workspace: str) -> None:

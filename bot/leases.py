@@ -62,6 +62,9 @@ async def renewing(renew: Callable[[], bool], lease_seconds: float, what: str) -
             raise
         body.uncancel()
         raise LeaseLost(what) from None
+    else:
+        if lost and body is not None and body.cancelling():
+            body.uncancel()  # the body swallowed the cancel and finished: take it back all the same
     finally:
         keeper.cancel()
 
