@@ -54,3 +54,18 @@ async def test_a_workspace_connected_given_a_new_token_and_uninstalled_by_one_pr
         assert await two.hosting.installations.async_find_installation(enterprise_id=None, team_id="T_ONE") is None
         assert await two.hosting.installations.async_find_bot(enterprise_id=None, team_id="T_ONE") is None
     print(f"a new token followed in {followed_in:.1f} s")
+
+
+def test_forgetting_a_workspace_drops_its_cached_bot_and_installations_only() -> None:
+    from bot.following import SharedInstallationCache
+
+    cache = SharedInstallationCache(None, lambda workspace: None)  # type: ignore[arg-type]
+    keys = ["-T_ONE", "-T_ONE2", "E_ORG-", "E_ORG-T_TEAM"]
+    cache.cached_bots = dict.fromkeys(keys)  # type: ignore[arg-type]
+    cache.cached_installations = dict.fromkeys(["-T_ONE-", "-T_ONE-U_1", "-T_ONE2-", "E_ORG--", "E_ORG-T_TEAM-"])  # type: ignore[arg-type]
+    cache.forget(None, "T_ONE")
+    assert list(cache.cached_bots) == ["-T_ONE2", "E_ORG-", "E_ORG-T_TEAM"]
+    assert list(cache.cached_installations) == ["-T_ONE2-", "E_ORG--", "E_ORG-T_TEAM-"]
+    cache.forget("E_ORG", None)  # an org-wide install: not the org's workspace installs
+    assert list(cache.cached_bots) == ["-T_ONE2", "E_ORG-T_TEAM"]
+    assert list(cache.cached_installations) == ["-T_ONE2-", "E_ORG-T_TEAM-"]
