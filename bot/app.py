@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from datetime import timezone
@@ -20,7 +21,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
+from bot.following import FOLLOW_SECONDS, WorkspaceFollower
 from bot.health import StoreCollector, health
+from bot.leases import DIGESTS_EVERY_SECONDS, PURGE_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.logs import workspace_logging
 from bot.polling import schedule_polling
 from bot.practice.poller import next_poll_delay
@@ -105,9 +108,9 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     schedule_polling(scheduler, services, "poll", utcnow())
     # Daily digests: checked each minute and at start-up, so one due while the bot was down goes out when it is back.
     scheduler.add_job(
-        services.digests.tick,
+        functools.partial(run_once, services.store, "digests", DIGESTS_EVERY_SECONDS, services.digests.tick),
         "interval",
-        seconds=60,
+        seconds=DIGESTS_EVERY_SECONDS,
         id="digests",
         next_run_time=services.clock(),
         max_instances=1,
@@ -362,9 +365,14 @@ def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_sched
         scheduler.start()
         if with_scheduler:
             every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-            scheduler.add_job(hosting.digests_tick, "interval", seconds=60, id="digests", **every)
-            scheduler.add_job(hosting.refresh_tokens, "interval", minutes=10, id="tokens", **every)
-            scheduler.add_job(hosting.purge_uninstalled, "interval", hours=1, id="purge", next_run_time=utcnow(), **every)
+            # Each runs in one process at a time per workspace (bot/leases.py), however many share the database.
+            scheduler.add_job(hosting.digests_tick, "interval", seconds=DIGESTS_EVERY_SECONDS, id="digests", **every)
+            scheduler.add_job(hosting.refresh_tokens, "interval", seconds=TOKENS_EVERY_SECONDS, id="tokens", **every)
+            purge = functools.partial(run_once, hosting.store, "purge", PURGE_EVERY_SECONDS, hosting.purge_uninstalled)
+            scheduler.add_job(purge, "interval", seconds=PURGE_EVERY_SECONDS, id="purge", next_run_time=utcnow(), **every)
+            if hosting.store.shared:  # other processes on the database: hear of the workspaces they change
+                follower = WorkspaceFollower(hosting)
+                scheduler.add_job(follower.tick, "interval", seconds=FOLLOW_SECONDS, id="follow", **every)
         else:
             scheduler.pause()
         await hosting.start(scheduler)

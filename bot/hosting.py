@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.helpcentre.matching import HelpCentre
 from bot.installs import BOT_SCOPES, ROTATE_BEFORE_MINUTES, SlackInstalls
+from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.metrics import Metrics
 from bot.polling import poll_job, schedule_polling
 from bot.practice.demo import DEMO_ACCOUNT
@@ -156,12 +158,17 @@ class Hosting(SlackInstalls):
         return slack_client(replace(self.settings, bot_token=token), self.metrics)
 
     async def refresh_tokens(self) -> None:
-        """The scheduled job: every running practice's Slack clients get a token renewed in time."""
+        """The scheduled job: every running practice's Slack clients get a token renewed in time, each
+        workspace's by one process at a time (the others hear of the new token: bot/following.py)."""
         for services in list(self.practices):
-            token = await self.bot_token(services.store.workspace)
-            if token:
-                services.client.token = token
-                services.deliverer.client.token = token
+            await run_once(services.store, "tokens", TOKENS_EVERY_SECONDS, functools.partial(self.use_token, services))
+
+    async def use_token(self, services: Services) -> None:
+        """The workspace's Slack clients use its current bot token (renewed first if it expires soon)."""
+        token = await self.bot_token(services.store.workspace)
+        if token:
+            services.client.token = token
+            services.deliverer.client.token = token
 
     # --- each workspace's practice -----------------------------------------------------------------
 
@@ -239,8 +246,9 @@ class Hosting(SlackInstalls):
             await self.sqlalchemy_engine.dispose()
 
     async def digests_tick(self) -> None:
+        """The scheduled job: each workspace's due digests queued, by one process at a time."""
         for services in list(self.practices):
-            await services.digests.tick()
+            await run_once(services.store, "digests", DIGESTS_EVERY_SECONDS, services.digests.tick)
 
     # --- connecting AutoEntry ----------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.oauth.installation_store.async_cacheable_installation_store import AsyncCacheableInstallationStore
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
@@ -18,9 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.following import SharedInstallationCache
 from bot.settings import Settings
 from bot.slack.errors import slack_error
-from storage.ports import WorkspaceRegistry
+from storage.ports import PracticeStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class SlackInstalls:
     every process on the database finds every install (docs/scaling-out.md). The base of bot/hosting.py
     `Hosting`, which sets `store`."""
 
-    store: WorkspaceRegistry  # the workspaces' records (who installed, where): set by Hosting
+    store: PracticeStore  # the workspaces' records (who installed, where): set by Hosting
 
     def __init__(self, settings: Settings) -> None:
         self.sqlite_installations: SQLite3InstallationStore | None = None
@@ -82,8 +82,11 @@ class SlackInstalls:
                 expiration_seconds=OAUTH_STATE_SECONDS, engine=self.sqlalchemy_engine
             )
         # Read on every request (Bolt's authorize): kept in memory in front of the database; saves and deletes
-        # go through it, so rotated and removed tokens are never served from this process's cache.
-        self.installations = AsyncCacheableInstallationStore(self.installation_store)
+        # go through it, so rotated and removed tokens are never served from this process's cache, and the
+        # other processes hear of them (bot/following.py).
+        self.installations = SharedInstallationCache(
+            self.installation_store, lambda workspace: self.store.note_workspace_changed(workspace)
+        )
         self.rotator = AsyncTokenRotator(
             client_id=settings.client_id or "",
             client_secret=settings.client_secret or "",

@@ -6,12 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.leases import LeaseLost, renewing
 from bot.practice.feed import fetch_deadline
 from bot.practice.poller import next_poll_delay
 from bot.services import Services
 
-# A poll lease lasts this many fetch deadlines (docs/scaling-out.md): a process killed mid-poll has its
-# workspace polled by another within an interval and this lease.
+# A poll lease lasts this many fetch deadlines, at most one interval, and is renewed every third of it while
+# the poll runs (bot/leases.py): a process killed mid-poll has its workspace polled by another within one
+# interval (docs/scaling-out.md).
 POLL_LEASE_FACTOR = 2
 
 
@@ -26,12 +28,16 @@ def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: st
         delay: float = interval
         try:
             # Several processes on PostgreSQL: one polls the workspace an interval; the others ask again when due.
-            wait = services.store.claim_poll(POLL_LEASE_FACTOR * fetch_deadline(interval))
+            lease = min(POLL_LEASE_FACTOR * fetch_deadline(interval), float(interval))
+            wait = services.store.claim_poll(lease)
             if wait > 0:
                 delay = wait
             else:
-                try:
-                    await services.poller.poll_once()
+                try:  # a poll that outlives its lease (a slow feed) renews it: no other process polls meanwhile
+                    async with renewing(lambda: services.store.renew_poll(lease), lease, f"the poll of {job_id}"):
+                        await services.poller.poll_once()
+                except LeaseLost:
+                    pass  # another process polls it now; this poll's changes are saved all the same (idempotent)
                 finally:
                     delay = next_poll_delay(services.poller.consecutive_failures, interval)
                     services.store.finish_poll(delay)

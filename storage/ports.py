@@ -34,6 +34,7 @@ from storage.records import (
     Snooze,
     StoredChange,
     Subscription,
+    WorkspaceEvent,
     WorkspaceRecord,
 )
 
@@ -73,6 +74,26 @@ class CompanyRecords(WorkspaceHandle, Protocol):
     def missing_companies(self) -> dict[str, datetime]: ...
     def mark_missing(self, company_ids: list[str], now: datetime) -> None: ...
     def clear_missing(self, company_ids: list[str]) -> None: ...
+
+
+class Coordination(WorkspaceHandle, Protocol):
+    """Work shared between processes on one database: leases renewed while their work runs, periodic jobs run
+    by one process at a time, and news of workspaces other processes changed (bot/leases.py,
+    bot/following.py). On SQLite, one process: every claim succeeds and no news comes."""
+
+    @property
+    def shared(self) -> bool: ...
+
+    outbox_lease_seconds: float  # an outbox row's claim lasts this long unless renewed
+
+    def renew_outbox_claim(self, item_id: int) -> bool: ...
+    def renew_poll(self, lease_seconds: float) -> bool: ...
+    def claim_job(self, job: str, lease_seconds: float, every_seconds: float) -> bool: ...
+    def renew_job(self, job: str, lease_seconds: float) -> bool: ...
+    def finish_job(self, job: str) -> None: ...
+    def note_workspace_changed(self, workspace: str) -> None: ...
+    def workspace_events(self, after: int) -> list[WorkspaceEvent]: ...
+    def last_workspace_event(self) -> int: ...
 
 
 class PollRuns(WorkspaceHandle, Protocol):
@@ -261,7 +282,16 @@ class WorkspaceRegistry(Protocol):
 
 
 class PracticeStore(
-    CompanyRecords, PollRuns, SlackUsers, AlertRecords, HomeViewers, PressClaims, ReminderRecords, WorkspaceRegistry, Protocol
+    CompanyRecords,
+    PollRuns,
+    SlackUsers,
+    AlertRecords,
+    HomeViewers,
+    PressClaims,
+    ReminderRecords,
+    WorkspaceRegistry,
+    Coordination,
+    Protocol,
 ):
     """One workspace's whole store, as bot/services.py hands it to a practice's parts."""
 

@@ -161,3 +161,13 @@ class WorkspaceRecord:
     @property
     def connected(self) -> bool:
         return self.status_source is not None and self.uninstalled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceEvent:
+    """Another process changed `workspace` (installed, token rotated, connected, disconnected, uninstalled):
+    re-read it. `id` orders the events; `origin` is the lease owner of the process that wrote it."""
+
+    id: int
+    workspace: str
+    origin: str

@@ -81,3 +81,25 @@ def test_compose_has_a_postgres_profile_with_two_replicas_on_one_database() -> N
     assert url == "postgresql://integration_bot:integration_bot@postgres:5432/integration_bot"
     assert load_settings({"DATABASE_URL": url}, dotenv=None).database_url == url
     assert int(replica["stop_grace_period"].rstrip("s")) > 10
+    # The URL names the user, password and database the server is made with, at the service's name.
+    env = postgres["environment"]
+    made = f"postgresql://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@postgres:5432/{env['POSTGRES_DB']}"
+    assert replica["environment"]["DATABASE_URL"] == made
+    # Healthy means answering: the server by pg_isready on that database, each replica by the image's /healthz.
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"] and env["POSTGRES_DB"] in postgres["healthcheck"]["test"]
+    assert "healthcheck" not in replica and any("/healthz" in value for value in instructions(dockerfile(), "HEALTHCHECK"))
+    # Two replicas, one host port each, the bot's port inside.
+    low, high = replica["ports"][0].split(":")[0].split("-")
+    assert int(high) - int(low) + 1 == replica["deploy"]["replicas"]
+    assert replica["ports"][0].endswith(f":{replica['environment']['PORT']}")
+
+
+def test_compose_moves_the_sqlite_volume_into_the_same_postgres_database() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    sqlite, replica = compose["services"]["integration-bot"], compose["services"]["integration-bot-replica"]
+    move = compose["services"]["migrate-from-sqlite"]
+    assert move["profiles"] == ["migrate"]  # never started by `up`
+    assert move["environment"]["DATABASE_URL"] == replica["environment"]["DATABASE_URL"]
+    assert move["volumes"] == sqlite["volumes"]
+    assert move["command"] == ["integration-bot", "migrate", "--from-sqlite", sqlite["environment"]["INTEGRATION_BOT_DB"]]
+    assert move["depends_on"]["postgres"]["condition"] == "service_healthy"

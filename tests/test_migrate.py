@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from tests.fakes.slack_api import FakeSlack
+from tests.hosted import bot_token, hosted_bot
+from tests.practice import HOLDER
 from tests.test_cli import run
 
 
@@ -26,7 +30,7 @@ def test_migrate_brings_a_postgres_database_up_to_date_once_even_with_two_proces
     ]
     outputs = sorted(process.communicate(timeout=60)[0].strip() for process in both)
     assert [process.returncode for process in both] == [0, 0]
-    assert outputs == ["Applied 0001_schema.", "The PostgreSQL database is up to date."]
+    assert outputs == ["Applied 0001_schema, 0002_jobs_and_workspace_events.", "The PostgreSQL database is up to date."]
 
 
 def test_migrate_without_database_url_migrates_the_sqlite_file(tmp_path: Path) -> None:
@@ -73,3 +77,31 @@ def test_an_unreachable_or_wrong_database_url_is_one_clear_line(tmp_path: Path) 
     assert down.returncode == 2
     assert down.stderr.startswith("integration-bot: DATABASE_URL cannot be used:") and "Traceback" not in down.stderr
     assert len(down.stderr.strip().splitlines()) == 1
+
+
+async def test_a_many_workspace_sqlite_deployment_moves_to_postgres_without_installing_again(
+    tmp_path: Path, slack: FakeSlack, postgres_url: str
+) -> None:
+    """Slack's installations, bots and OAuth states (slack_sdk's SQLite stores in the bot's file) are copied
+    into its SQLAlchemy stores' tables: the workspace is answered on PostgreSQL with the token it had."""
+    (tmp_path / "sqlite").mkdir()
+    async with hosted_bot(tmp_path / "sqlite", slack) as before:
+        await before.install("T_ONE", HOLDER[0], expires_in=43200)  # token rotation on: a refresh token and expiry
+        await before.install("T_TWO", HOLDER[0])
+        assert (await before.submit_connect("T_ONE", HOLDER[0], "demo", ""))[0] == 200
+        await before.connected("T_ONE")
+        await before.hosting.state_store.async_issue()  # an "Add to Slack" link in flight
+    copied = run("migrate", "--from-sqlite", "bot.db", cwd=tmp_path / "sqlite", DATABASE_URL=postgres_url)
+    assert copied.returncode == 0, copied.stderr
+    for line in ("  workspaces: 2 / 2", "  slack_installations: 2 / 2", "  slack_bots: 2 / 2", "  slack_oauth_states: 1 / 1"):
+        assert line in copied.stdout
+    (tmp_path / "postgres").mkdir()
+    async with hosted_bot(tmp_path / "postgres", slack, database_url=postgres_url) as after:
+        services = await after.connected("T_ONE")  # polling again, with the token the install had
+        assert services.client.token == bot_token("T_ONE")
+        assert "Acme Ltd" in (await after.slash("T_ONE", "Acme Ltd", HOLDER[0]))["text"]
+        assert "not connected to AutoEntry" in (await after.slash("T_TWO", "Acme Ltd", HOLDER[0]))["text"]
+        found = await after.hosting.installation_store.async_find_installation(enterprise_id=None, team_id="T_ONE")
+        assert found.bot_refresh_token == "xoxe-1-T_ONE" and found.bot_token_expires_at > time.time() + 40000
+    again = run("migrate", "--from-sqlite", "bot.db", cwd=tmp_path / "sqlite", DATABASE_URL=postgres_url)
+    assert again.returncode == 2 and "is not empty" in again.stderr

@@ -18,8 +18,9 @@ from bot.alerting import outbox
 from bot.alerting.compose import AlertRenderer
 from bot.alerting.delivery_health import DeliveryHealth
 from bot.alerting.sending import OutboxSender, ParentLost, Postpone
+from bot.leases import LeaseLost, renewing
 from bot.slack.errors import is_retryable, is_user_id, slack_error
-from storage.ports import IncidentRecords, OutboxQueue, SubscriptionRecords
+from storage.ports import Coordination, IncidentRecords, OutboxQueue, SubscriptionRecords
 from storage.records import OutboxItem
 from storage.timefmt import iso
 
@@ -42,7 +43,7 @@ PRUNE_EVERY = timedelta(hours=1)
 ROWS_PER_READ = 50
 
 
-class DeliveryStore(OutboxQueue, SubscriptionRecords, IncidentRecords, Protocol):
+class DeliveryStore(OutboxQueue, SubscriptionRecords, IncidentRecords, Coordination, Protocol):
     """What delivery reads and writes: the outbox, and who to tell when a channel refuses posts."""
 
 
@@ -178,10 +179,20 @@ class Deliverer(OutboxSender):
                     # Another process is sending this channel's head: ask again in a while, not in a loop.
                     self._next_send[channel] = time.monotonic() + CLAIM_RETRY_SECONDS
                     return
-                if not await self._deliver_one(claimed, report):
+                if not await self._deliver_claimed(claimed, report):
                     return  # keep this channel's order: the rest wait for this row
             if len(rows) < ROWS_PER_READ:
                 return
+
+    async def _deliver_claimed(self, item: OutboxItem, report: DeliveryReport) -> bool:
+        """`_deliver_one` with the row's claim renewed while it runs (a slow Slack, a long Retry-After wait in
+        the client): no other process sends it meanwhile. A claim lost all the same cancels the send."""
+        lease = self.store.outbox_lease_seconds
+        try:
+            async with renewing(lambda: self.store.renew_outbox_claim(item.id), lease, f"outbox row {item.key}"):
+                return await self._deliver_one(item, report)
+        except LeaseLost:
+            return False  # another process sends it; the row stays in flight, so it looks in the channel first
 
     def prune(self) -> int:
         """Prune finished outbox rows nothing needs any more (storage: prune_outbox), at most hourly."""

@@ -5,7 +5,8 @@ must hold no practice rows (a second run changes nothing). Every practice table 
 transaction with COPY, column for column (both schemas have the same columns: storage/postgres/schema.py);
 times are the same ISO text in both. Outbox rows keep `in_flight_at`, so the first sender on PostgreSQL
 looks in the channel before posting one that may have been sent. Slack's installation and OAuth state
-tables (slack_sdk's, many-workspace mode) are not copied.
+tables (slack_sdk's, many-workspace mode) are copied into its SQLAlchemy stores' tables, in the same
+transaction (storage/postgres/slack_copy.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from psycopg import sql
 from sqlite_utils import Database
 
 from storage.postgres.schema import PRIMARY_KEYS, SERIAL_TABLES
+from storage.postgres.slack_copy import copy_slack_stores
 from storage.postgres.store import migrate
 from storage.sqlite.db import StorageError
 from storage.sqlite.migrations import migrations
@@ -91,6 +93,7 @@ def copy_from_sqlite(path: str, conn: psycopg.Connection[Any]) -> list[Copied]:
                     )
                 counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
                 copied.append(Copied(table, rows, counted[0] if counted else 0))
+            copied += [Copied(*counts) for counts in copy_slack_stores(source, conn)]
         return copied
     finally:
         source.close()

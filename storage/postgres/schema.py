@@ -137,6 +137,19 @@ CREATE TABLE workspace_polls (
 CREATE INDEX workspace_polls_due ON workspace_polls (next_poll_at);
 """,
     ),
+    (
+        "0002_jobs_and_workspace_events",
+        """
+CREATE TABLE job_leases (
+    workspace text NOT NULL, job text NOT NULL, next_run_at timestamptz NOT NULL, lease_owner text,
+    lease_until timestamptz, PRIMARY KEY (workspace, job)
+);
+CREATE TABLE workspace_events (
+    id bigserial PRIMARY KEY, workspace text NOT NULL, origin text NOT NULL, at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX workspace_events_at ON workspace_events (at);
+""",
+    ),
 )
 
 # Primary keys, for `insert or replace` and sqlite-utils' upserts (storage/postgres/database.py).

@@ -16,14 +16,13 @@ import psycopg
 from sqlite_utils import Database
 
 from bot.practice.models import Account
+from storage.postgres.coordination import PostgresCoordination
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.schema import MIGRATION_LOCK_KEY, MIGRATIONS
 from storage.sqlite.alerts import OutboxItem
 from storage.sqlite.db import StorageError, Store
 
 CONNECT_TIMEOUT_SECONDS = 10
-# An outbox row claimed by a process that died is taken over after this (SPEC.md: "within a minute").
-OUTBOX_LEASE_SECONDS = 60.0
 # This process, as the owner of its leases: host, pid and a random part (a pid is reused after a restart).
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
@@ -79,7 +78,7 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
     return applied_now
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresCoordination, Store):
     """The store on PostgreSQL, shared by several processes: outbox rows and polls are claimed under leases
     (docs/scaling-out.md). Leases are compared with the server's now(), never a process's clock."""
 
@@ -141,16 +140,17 @@ class PostgresStore(Store):
                 self._conn.execute(
                     "UPDATE workspace_polls SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s", [self.owner]
                 )
+                self.end_job_leases()
         except psycopg.Error:
             pass  # the server is gone: the leases end by themselves
         super().close()
 
     def claim_outbox_row(self, item: OutboxItem) -> OutboxItem | None:
-        """Claim `item` for OUTBOX_LEASE_SECONDS if it is still pending, first in its channel and not held by
+        """Claim `item` for `outbox_lease_seconds` (renewed while it is sent) if it is still pending, first in its channel and not held by
         another live process; the row as it is now (its `in_flight_at` set by a process that died makes
         delivery look in the channel first), or None."""
         claimed = self._conn.execute(
-            _CLAIM_OUTBOX_ROW, {"me": self.owner, "lease": OUTBOX_LEASE_SECONDS, "id": item.id, "ws": self.ws}
+            _CLAIM_OUTBOX_ROW, {"me": self.owner, "lease": self.outbox_lease_seconds, "id": item.id, "ws": self.ws}
         ).fetchone()
         if claimed is None:
             return None

@@ -13,6 +13,7 @@ from bot.practice.models import Account, StoredCompany
 from storage.records import PollRun, StorageError
 from storage.sqlite.alerts import AlertStore
 from storage.sqlite.companies import CompanyStore, company_to_row
+from storage.sqlite.coordination import CoordinationStore
 from storage.sqlite.home import HomeStore
 from storage.sqlite.migrations import SINGLE_WORKSPACE, migrations
 from storage.sqlite.polls import PollStore
@@ -24,7 +25,7 @@ from storage.sqlite.workspaces import WorkspaceStore
 __all__ = ["PollRun", "StorageError", "Store", "company_to_row"]
 
 
-class Store(CompanyStore, PollStore, AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
+class Store(CompanyStore, PollStore, AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore, CoordinationStore):
     """One workspace's practice, stored: every read and write is scoped to `workspace` (docs/workspaces.md).
 
     `Store.open(path)` gives the database bound to the single workspace (SINGLE_WORKSPACE, the only one in

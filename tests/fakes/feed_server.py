@@ -28,6 +28,7 @@ class FakeFeed:
         self.fail_next: list[tuple[int, str]] = []  # (status, body) for the next requests
         self.hidden: set[str] = set()  # ids left out of every listing
         self.drip_seconds: float | None = None  # a /companies page drips one byte this often
+        self.latency = 0.0  # seconds a /companies page takes to start (a slow feed)
         self.endless_cursor: str | None = None  # None, "same" or "new"
         self.endless_body = False  # a /companies page that never stops sending
         self._endless = itertools.count(1)
@@ -63,6 +64,8 @@ class FakeFeed:
         failure = self._failure()
         if failure:
             return failure
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self.endless_body:
             return await self._endless_body(request)
         listed = [c for c in self.companies if not (isinstance(c, dict) and c.get("id") in self.hidden)]
