@@ -70,6 +70,11 @@ OWN_WORDS_TYPO_MIN_LETTERS = 6
 OWN_WORDS_PHRASE_SPLIT = 1.0
 # How much the name of an accounting package counts in a question, against other words.
 OWN_WORDS_SOFTWARE_FACTOR = 0.5
+# How much an everyday word of the vocabulary's `light` list ("take", "little", "various", "side")
+# weighs in the share of the question an article has: it rarely says what a text is about, and
+# weighing it in full made real questions fall back to the general article
+# (cross-checked on every labelled set: docs/helpcentre.md).
+OWN_WORDS_LIGHT_FACTOR = 0.3
 # How much two of the text's words side by side count when an article has them side by side.
 OWN_WORDS_PAIR_FACTOR = 0.25
 # The BM25 score is multiplied by the share of the question's weight the article has, to this power,
@@ -227,7 +232,10 @@ class _OwnWords:
         for term in terms:
             size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
         weights = {
-            s: self._idf.get(s, self._idf_unknown) / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT for s, t in unique.items()
+            s: self._idf.get(s, self._idf_unknown)
+            * (OWN_WORDS_LIGHT_FACTOR if t.typed == t.said and s in self._vocabulary.light else 1.0)
+            / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT
+            for s, t in unique.items()
         }
         total = sum(weights.values())
         elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]

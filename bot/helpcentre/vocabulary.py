@@ -41,6 +41,8 @@ class Vocabulary:
     Snowball gives some different words one stem ("accounting" and "account", "settings" and
     "set"): `keep_apart` words keep their own (plural folded), and `same_stem` lists the
     derived words accepted to share one ("integration", "integrate"); see `stem_collisions`.
+    `light` lists everyday words that seldom say what a text is about ("take", "various", "side"):
+    they weigh less when the search decides whether an article covers a question.
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class Vocabulary:
         keep_apart: Sequence[str] = (),
         same_stem: Sequence[str] = (),
         packages: Sequence[str] = (),
+        light: Sequence[str] = (),
     ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
@@ -70,6 +73,8 @@ class Vocabulary:
         # Words that say which accounting package a text is about: the software names, and
         # names read as one word ("sage50") that do not count half.
         self.packages = self.software | frozenset(self.stem(w) for s in packages for w in normalise(s).split())
+        # Everyday words that seldom say what a text is about ("take", "little", "various"): stems.
+        self.light = frozenset(self.stem(w) for s in light for w in normalise(s).split())
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -129,7 +134,7 @@ class Vocabulary:
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         stemming: dict[str, list[str]] = {}
-        for field in ("keep_apart", "same_stem", "packages"):
+        for field in ("keep_apart", "same_stem", "packages", "light"):
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
