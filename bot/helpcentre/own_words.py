@@ -17,6 +17,7 @@ from bot.helpcentre.vocabulary import Vocabulary
 _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "how why where whats what whether im ive id dont doesnt didnt cant cannot wont isnt arent wasnt "
     "hasnt havent shouldnt couldnt wouldnt us them they he she him her his hers it its theres heres "
+    "thats theyre youre weve theyve youve itll whos wheres "
     "some any all each every no not just still now also only very really again anyway already yet "
     "get gets getting got make makes made need needs want wants wanted see seen show shows showing "
     "say says said keep keeps tell know think try trying tried use using used go goes going went "
