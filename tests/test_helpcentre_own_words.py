@@ -425,9 +425,41 @@ def test_keep_apart_gives_a_word_its_own_term() -> None:
     assert Vocabulary([], same_stem=["settings"]).stem_collisions(["set", "settings"]) == []
 
 
-@pytest.mark.parametrize("field", ["keep_apart", "same_stem", "packages"])
+@pytest.mark.parametrize("field", ["keep_apart", "same_stem", "packages", "light"])
 def test_a_bad_stemming_field_is_one_clear_line(tmp_path: Path, field: str) -> None:
     path = tmp_path / "vocabulary.json"
     path.write_text(json.dumps({"groups": [], field: "settings"}), encoding="utf-8")
     with pytest.raises(VocabularyError, match=re.escape(f"field '{field}' must be a list of words")):
         Vocabulary.load(path)
+
+
+# ---- everyday words, corrections, elsewhere ------------------------------------------------------
+
+
+def test_everyday_words_weigh_lightly_when_deciding_whether_an_article_covers_a_text(tmp_path: Path) -> None:
+    path = tmp_path / "articles.json"
+    path.write_text(json.dumps(_tiny()), encoding="utf-8")
+    text = "widget feeder little various"
+    # Weighed in full, two words no article has are half of what was asked: not sure.
+    assert not HelpCentre.load(path, Vocabulary([])).search(text)[0].specific
+    light = HelpCentre.load(path, Vocabulary([], light=["little", "various"])).search(text)[0]
+    assert (light.article.id, light.how) == ("2", "own words")
+
+
+def test_light_words_are_read_by_stem() -> None:
+    vocabulary = Vocabulary([], light=["turn", "Taking"])
+    assert {vocabulary.stem(w) for w in ("turned", "turning", "take", "takes")} <= vocabulary.light
+
+
+def test_another_form_of_a_known_word_is_not_corrected_into_another_word(hc: HelpCentre) -> None:
+    # "coding" is one letter from "coming", but it is a form of "code", which the articles have.
+    assert hc._own._correct("coding") == "coding"
+    assert hc._own._correct("disconect") == "disconnect"
+
+
+def test_elsewhere_words_are_not_words_many_articles_use(hc: HelpCentre) -> None:
+    # An `elsewhere` word counts against every article not about it: one that shares a stem with
+    # a word of many articles ("invoicing" and "invoice") would turn real questions away.
+    own = hc._own
+    common = {s: sum(s in stems for stems in own._all_stems) for s in own._vocabulary.elsewhere}
+    assert {s: n for s, n in common.items() if n > 2} == {}

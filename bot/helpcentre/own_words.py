@@ -199,7 +199,8 @@ class _OwnWords:
         """A misspelt word as the known word it is closest to: same first letter, one typo
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
-        if word in self._known or word in _QUESTION_STOPWORDS:
+        if word in self._known or word in _QUESTION_STOPWORDS or self._vocabulary.stem(word) in self._idf:
+            # Known, or another form of a known word ("coding" of "code"): not a typo.
             return word
         if len(word) < OWN_WORDS_TYPO_MIN_LETTERS:
             # A short word is corrected only for two neighbouring letters swapped ("xreo", "sgae"):
