@@ -109,6 +109,16 @@ class _Ranked:
     elsewhere: tuple[str, ...]  # words naming something no article is about, which this one lacks
 
 
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    terms: dict[str, _Term]  # by stem, the first term typed for it
+    typed: dict[str, frozenset[str]]  # by stem, the words typed for it
+    weights: dict[str, float]  # by stem, what it weighs in the share of the text an article has
+    total: float
+    elsewhere: tuple[str, ...]  # stems naming other systems and office matters
+    named: frozenset[str]  # stems naming an accounting package
+
+
 def _own_words_sure(r: "_Ranked") -> bool:
     return r.coverage >= OWN_WORDS_MIN_COVERAGE and len(r.typed) >= OWN_WORDS_MIN_SHARED and not r.elsewhere
 
@@ -220,31 +230,13 @@ class _OwnWords:
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
         """Up to `limit` articles with a BM25 score for this text, best first."""
         words = [self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()]
-        unique: dict[str, _Term] = {}
         terms = self._terms(words)
-        typed_by_stem: dict[str, set[str]] = {}
-        for term in terms:
-            unique.setdefault(term.stem, term)
-            typed_by_stem.setdefault(term.stem, set()).update(term.typed.split())
-        if not unique:
+        if not terms:
             return []
-        # One phrase typed counts as one thing asked, however many words the articles use for it
-        # ("customer" read as "supplier contact").
-        size: dict[tuple[str, str], int] = {}
-        for term in terms:
-            size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
-        weights = {
-            s: self._idf.get(s, self._idf_unknown)
-            * (OWN_WORDS_LIGHT_FACTOR if t.typed == t.said and s in self._vocabulary.light else 1.0)
-            / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT
-            for s, t in unique.items()
-        }
-        total = sum(weights.values())
-        elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]
-        named = frozenset(s for s in unique if s in self._vocabulary.packages)
+        asked = self._asked(terms)
         # BM25 adds up per word; a software's name counts less (it narrows, it is not the topic).
         scores = [0.0] * len(self._all_stems)
-        for stem in unique:
+        for stem in asked.terms:
             factor = OWN_WORDS_SOFTWARE_FACTOR if stem in self._vocabulary.software else 1.0
             for i, x in self._scores(stem):
                 scores[i] += factor * x
@@ -252,31 +244,58 @@ class _OwnWords:
         for pair in dict.fromkeys(_pairs([t.stem for t in terms])):
             for i, x in self._scores(pair):
                 scores[i] += OWN_WORDS_PAIR_FACTOR * x
-        ranked: list[_Ranked] = []
-        for i, score in enumerate(scores):
-            if score <= 0:
-                continue
-            have = self._all_stems[i]
-            found = tuple(t for s, t in unique.items() if s in have)
-            coverage = sum(weights[t.stem] for t in found) / total
-            # Another system's name counts for an article only where the article is about it
-            # (title, messages, keywords, usual questions), not named in passing in its fix
-            # ("no email is sent" does not make an article about e-mail).
-            lacks = tuple(unique[s].typed for s in elsewhere if s not in self._topic_stems[i])
-            if named and self.packages[i] and not named & self.packages[i]:
-                # The text names a package this article is not for ("merge contacts in quickbooks"
-                # is not about a Xero contact merged): not this article.
-                lacks += tuple(dict.fromkeys(unique[s].typed for s in named))
-                score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
-            # An article that has more of what was asked ranks higher than one that has some of it often.
-            typed = frozenset(w for t in found for w in typed_by_stem[t.stem])
-            # A text that names most of an article's title names that article ("account settings").
-            title = self.fields[i]["title"]
-            title_share = len(title & unique.keys()) / len(title) if title else 0.0
-            score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
-            ranked.append(_Ranked(i, score, coverage, found, typed, lacks))
+        ranked = [self._judge(i, x, asked) for i, x in enumerate(scores) if x > 0]
         ranked.sort(key=lambda r: (-r.score, r.index))
         return ranked[:limit]
+
+    def _asked(self, terms: list[_Term]) -> "_Asked":
+        """What a text asks: its terms once each, and what each weighs (IDF, lightened, phrases once)."""
+        unique: dict[str, _Term] = {}
+        typed_by_stem: dict[str, set[str]] = {}
+        # One phrase typed counts as one thing asked, however many words the articles use for it
+        # ("customer" read as "supplier contact").
+        size: dict[tuple[str, str], int] = {}
+        for term in terms:
+            unique.setdefault(term.stem, term)
+            typed_by_stem.setdefault(term.stem, set()).update(term.typed.split())
+            size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
+        weights = {
+            s: self._idf.get(s, self._idf_unknown)
+            * (OWN_WORDS_LIGHT_FACTOR if t.typed == t.said and s in self._vocabulary.light else 1.0)
+            / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT
+            for s, t in unique.items()
+        }
+        return _Asked(
+            unique,
+            {s: frozenset(w) for s, w in typed_by_stem.items()},
+            weights,
+            sum(weights.values()),
+            tuple(s for s in unique if s in self._vocabulary.elsewhere),
+            frozenset(s for s in unique if s in self._vocabulary.packages),
+        )
+
+    def _judge(self, i: int, score: float, asked: "_Asked") -> _Ranked:
+        """Article i's final score for the text, from its BM25 score, and what it has of the text."""
+        unique = asked.terms
+        have = self._all_stems[i]
+        found = tuple(t for s, t in unique.items() if s in have)
+        coverage = sum(asked.weights[t.stem] for t in found) / asked.total
+        # Another system's name counts for an article only where the article is about it
+        # (title, messages, keywords, usual questions), not named in passing in its fix
+        # ("no email is sent" does not make an article about e-mail).
+        lacks = tuple(unique[s].typed for s in asked.elsewhere if s not in self._topic_stems[i])
+        if asked.named and self.packages[i] and not asked.named & self.packages[i]:
+            # The text names a package this article is not for ("merge contacts in quickbooks"
+            # is not about a Xero contact merged): not this article.
+            lacks += tuple(dict.fromkeys(unique[s].typed for s in asked.named))
+            score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
+        # An article that has more of what was asked ranks higher than one that has some of it often.
+        typed = frozenset(w for t in found for w in asked.typed[t.stem])
+        # A text that names most of an article's title names that article ("account settings").
+        title = self.fields[i]["title"]
+        title_share = len(title & unique.keys()) / len(title) if title else 0.0
+        score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
+        return _Ranked(i, score, coverage, found, typed, lacks)
 
     def _scores(self, term: str) -> tuple[tuple[int, float], ...]:
         """(article, BM25 score) for one term, where not 0; remembered: a few thousand terms at most."""
