@@ -463,3 +463,9 @@ def test_elsewhere_words_are_not_words_many_articles_use(hc: HelpCentre) -> None
     own = hc._own
     common = {s: sum(s in stems for stems in own._all_stems) for s in own._vocabulary.elsewhere}
     assert {s: n for s, n in common.items() if n > 2} == {}
+
+
+def test_a_phrase_is_read_within_one_clause(hc: HelpCentre) -> None:
+    # "left hand" is a phrase of the vocabulary (the left-hand menus), but not across a comma.
+    assert hc.search("the left hand menu")[0].article.id == "12459730"
+    assert hc.search("someone left, hand their companies to another billing user")[0].article.id != "12459730"

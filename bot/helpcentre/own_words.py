@@ -4,6 +4,7 @@ own words (`/integration-status article <text>`; docs/helpcentre.md)."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import bm25s
@@ -84,6 +85,11 @@ OWN_WORDS_COVERAGE_POWER = 1.0
 OWN_WORDS_TITLE_BONUS = 0.5
 # and by this when the text names an accounting package the article is not for.
 OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
+
+
+# Where a text's clauses part: a phrase of the vocabulary, or a pair of neighbouring words, is
+# read within one clause only (a full stop between letters or digits, as in "2.5MB", is not one).
+_CLAUSE_BREAK = re.compile(r"[,;:!?()\[\]\n]+|\.(?!\w)")
 
 
 def _pairs(stems: list[str]) -> list[str]:
@@ -229,8 +235,11 @@ class _OwnWords:
 
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
         """Up to `limit` articles with a BM25 score for this text, best first."""
-        words = [self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()]
-        terms = self._terms(words)
+        # A phrase does not run over a comma or a full stop ("someone left, hand over ...").
+        clauses = [
+            self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text[:MAX_FUZZY_CHARS])
+        ]
+        terms = [t for clause in clauses for t in clause]
         if not terms:
             return []
         asked = self._asked(terms)
@@ -241,7 +250,7 @@ class _OwnWords:
             for i, x in self._scores(stem):
                 scores[i] += factor * x
         # The text's words side by side, where an article has them side by side too.
-        for pair in dict.fromkeys(_pairs([t.stem for t in terms])):
+        for pair in dict.fromkeys(p for clause in clauses for p in _pairs([t.stem for t in clause])):
             for i, x in self._scores(pair):
                 scores[i] += OWN_WORDS_PAIR_FACTOR * x
         ranked = [self._judge(i, x, asked) for i, x in enumerate(scores) if x > 0]
