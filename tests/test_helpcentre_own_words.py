@@ -469,3 +469,11 @@ def test_a_phrase_is_read_within_one_clause(hc: HelpCentre) -> None:
     # "left hand" is a phrase of the vocabulary (the left-hand menus), but not across a comma.
     assert hc.search("the left hand menu")[0].article.id == "12459730"
     assert hc.search("someone left, hand their companies to another billing user")[0].article.id != "12459730"
+
+
+def test_a_text_that_is_an_articles_title_names_that_article(hc: HelpCentre) -> None:
+    # Close to 4720314's message "All payment accounts are added", but 8820241's title.
+    top = hc.search("add a payment account")[0]
+    assert (top.article.id, top.how) == ("8820241", "own words")
+    # A pasted message is still the message's article.
+    assert hc.search("All payment accounts are added")[0].article.id == "4720314"

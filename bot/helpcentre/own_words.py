@@ -151,6 +151,7 @@ class _OwnWords:
         self._vocabulary = vocabulary
         self.fields: list[dict[str, frozenset[str]]] = []
         self.packages: list[frozenset[str]] = []
+        self._index = {a.id: i for i, a in enumerate(articles)}
         corpus: list[list[str]] = []
         known: set[str] = set(vocabulary.words)
         for article in articles:
@@ -305,6 +306,12 @@ class _OwnWords:
         title_share = len(title & unique.keys()) / len(title) if title else 0.0
         score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
         return _Ranked(i, score, coverage, found, typed, lacks)
+
+    def is_title(self, article: Article, text: str) -> bool:
+        """Whether the text's words, read through the vocabulary, are exactly the article's title words."""
+        i = self._index[article.id]
+        stems = {t.stem for t in self._terms([self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()])}
+        return bool(stems) and stems == self.fields[i]["title"]
 
     def _scores(self, term: str) -> tuple[tuple[int, float], ...]:
         """(article, BM25 score) for one term, where not 0; remembered: a few thousand terms at most."""
