@@ -501,3 +501,14 @@ def test_a_text_that_is_an_articles_title_names_that_article(hc: HelpCentre) -> 
     assert (top.article.id, top.how) == ("8820241", "own words")
     # A pasted message is still the message's article.
     assert hc.search("All payment accounts are added")[0].article.id == "4720314"
+
+
+def test_a_phrase_with_a_gap_takes_up_to_two_words_in_it() -> None:
+    vocabulary = Vocabulary([["disconnect", "take * off", "unlink"], ["integration", "link up"]])
+    said = vocabulary.rewrite("take xero off".split())
+    assert said == [("disconnect", "take … off", "disconnect"), ("xero", "xero", "xero")]
+    # The words in the gap are read as usual, phrases included.
+    assert [w for w, _, _ in vocabulary.rewrite("take link up off".split())] == ["disconnect", "integration"]
+    # Three words is too long a gap; a whole phrase without a gap is read first.
+    assert [w for w, _, _ in vocabulary.rewrite("take the old xero off".split())] == "take the old xero off".split()
+    assert vocabulary.rewrite(["unlink"]) == [("disconnect", "unlink", "disconnect")]
