@@ -76,7 +76,7 @@ OWN_WORDS_SOFTWARE_FACTOR = 0.5
 # weighs in the share of the question an article has: it rarely says what a text is about, and
 # weighing it in full made real questions fall back to the general article
 # (cross-checked on every labelled set: docs/helpcentre.md).
-OWN_WORDS_LIGHT_FACTOR = 0.5
+OWN_WORDS_LIGHT_FACTOR = 0.3
 # How much two of the text's words side by side count when an article has them side by side.
 OWN_WORDS_PAIR_FACTOR = 0.25
 # The BM25 score is multiplied by the share of the question's weight the article has, to this power,
