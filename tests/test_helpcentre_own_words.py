@@ -63,15 +63,15 @@ REPORTED = [
 ]
 # Each part's top-1 as last measured (docs/helpcentre.md), give or take one text: floors against
 # regressions. Every part was seen while tuning by now; check3 (clean for the fourth round, used in
-# the fifth: 91.2 %) still misses the 95 % target, and the floors say so rather than hide it.
+# the fifth: 93.2 %) still misses the 95 % target, and the floors say so rather than hide it.
 TOP1_FLOOR = {
-    "tuning": 0.97,
-    "held_out": 0.97,
-    "check": 0.97,
+    "tuning": 0.98,
+    "held_out": 0.98,
+    "check": 0.98,
     "check2": 0.96,
-    "check3": 0.90,
-    "dev": 0.83,
-    "dev5": 0.72,
+    "check3": 0.92,
+    "dev": 0.86,
+    "dev5": 0.8,
 }
 
 
