@@ -27,6 +27,7 @@ CHECK2_FILE = Path(__file__).with_name("helpcentre_own_words_check2.json")
 CHECK3_FILE = Path(__file__).with_name("helpcentre_own_words_check3.json")
 DEV_FILE = Path(__file__).with_name("helpcentre_own_words_dev.json")
 DEV5_FILE = Path(__file__).with_name("helpcentre_own_words_dev5.json")
+CHECK4_FILE = Path(__file__).with_name("helpcentre_own_words_check4.json")
 CASES: list[dict[str, Any]] = json.loads(SET_FILE.read_text(encoding="utf-8"))["cases"]
 
 
@@ -39,8 +40,9 @@ CHECK2 = _part(CHECK2_FILE, "check2")
 CHECK3 = _part(CHECK3_FILE, "check3")
 DEV = _part(DEV_FILE, "dev")
 DEV5 = _part(DEV5_FILE, "dev5")
-ALL = CASES + CHECK + CHECK2 + CHECK3 + DEV + DEV5
-PARTS = ("tuning", "held_out", "check", "check2", "check3", "dev", "dev5")
+CHECK4 = _part(CHECK4_FILE, "check4")
+ALL = CASES + CHECK + CHECK2 + CHECK3 + DEV + DEV5 + CHECK4
+PARTS = ("tuning", "held_out", "check", "check2", "check3", "dev", "dev5", "check4")
 # Office texts of the fifth round's development set that still get an article: each shares two or
 # three of AutoEntry's own words with one ("client" and "accounts"; "bank account" and "xero"; a
 # year-end date) and nothing the vocabulary knows as elsewhere. Known, not hidden.
@@ -63,7 +65,8 @@ REPORTED = [
 ]
 # Each part's top-1 as last measured (docs/helpcentre.md), give or take one text: floors against
 # regressions. Every part was seen while tuning by now; check3 (clean for the fourth round, used in
-# the fifth: 93.2 %) still misses the 95 % target, and the floors say so rather than hide it.
+# the fifth: 93.2 %) and check4 (clean for most of the fifth round: 85.1 %) still miss the 95 %
+# target, and the floors say so rather than hide it.
 TOP1_FLOOR = {
     "tuning": 0.98,
     "held_out": 0.98,
@@ -72,6 +75,7 @@ TOP1_FLOOR = {
     "check3": 0.92,
     "dev": 0.86,
     "dev5": 0.8,
+    "check4": 0.83,
 }
 
 
@@ -100,6 +104,9 @@ def test_the_set_has_three_texts_per_article_and_sixty_unrelated() -> None:
     per_article3 = Counter(c["expect"] for c in CHECK3 if c["expect"] != "general")
     assert set(per_article3) == ids and set(per_article3.values()) == {2}
     assert sum(c["expect"] == "general" for c in CHECK3) >= 40
+    per_article4 = Counter(c["expect"] for c in CHECK4 if c["expect"] != "general")
+    assert set(per_article4) == ids and set(per_article4.values()) == {1}
+    assert sum(c["expect"] == "general" for c in CHECK4) >= 30
     # One check2 text turned out, after its measurement, to be a tuning text once normalised.
     seen = Counter(normalise(c["text"]) for c in ALL)
     assert [t for t, n in seen.items() if n > 1] == ["nominal code cant be used on purchase invoices"]
@@ -478,6 +485,8 @@ def test_another_form_of_a_known_word_is_not_corrected_into_another_word(hc: Hel
     # "coding" is one letter from "coming", but it is a form of "code", which the articles have.
     assert hc._own._correct("coding") == "coding"
     assert hc._own._correct("disconect") == "disconnect"
+    # A word the vocabulary lists (elsewhere or everyday) is a word, not a typo of "validation".
+    assert hc._own._correct("valuation") == "valuation"
 
 
 def test_elsewhere_words_are_not_words_many_articles_use(hc: HelpCentre) -> None:

@@ -200,7 +200,9 @@ class _OwnWords:
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
-        self._known = frozenset(w for w in known if len(w) >= 4)
+        # Words the vocabulary lists as elsewhere or everyday are words too: never "corrected" into
+        # an article's word ("valuation" is not "validation").
+        self._known = frozenset(w for w in known | vocabulary.listed if len(w) >= 4)
         self._known_by_initial: dict[str, list[str]] = {}
         for word in sorted(self._known):  # sorted: a tie between two corrections goes the same way every run
             self._known_by_initial.setdefault(word[0], []).append(word)

@@ -87,6 +87,8 @@ class Vocabulary:
         self.packages = self.software | frozenset(self.stem(w) for s in packages for w in normalise(s).split())
         # Everyday words that seldom say what a text is about ("take", "little", "various"): stems.
         self.light = frozenset(self.stem(w) for s in light for w in normalise(s).split())
+        # The words of those two lists as written: known words, not typos of the articles' words.
+        self.listed = frozenset(w for s in (*elsewhere, *light) for w in normalise(s).split())
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
