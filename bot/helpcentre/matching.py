@@ -163,7 +163,10 @@ class HelpCentre:
         words = [m for m in self._index.by_words(text[:MAX_FUZZY_CHARS], tokens) if m.score >= WORDS_THRESHOLD] if tokens else []
         close = [m for m in words if not m.reason.startswith(_KEYWORD_REASON)]
         if pasted or close:
-            ordered = pasted + close + words + exact
+            # A text that is an article's title in other words names that article, even when it is
+            # close to another article's message ("add a payment account").
+            titled = [] if pasted else [m for m in self._by_own_words(message) if self._own.is_title(m.article, message)]
+            ordered = pasted + titled[:1] + close + words + exact
         else:
             # A question or a description: the articles it is about first, then any keyword it
             # names or a short message it mentions ("... not integrated").

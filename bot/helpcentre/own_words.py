@@ -4,6 +4,7 @@ own words (`/integration-status article <text>`; docs/helpcentre.md)."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import bm25s
@@ -17,6 +18,7 @@ from bot.helpcentre.vocabulary import Vocabulary
 _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "how why where whats what whether im ive id dont doesnt didnt cant cannot wont isnt arent wasnt "
     "hasnt havent shouldnt couldnt wouldnt us them they he she him her his hers it its theres heres "
+    "thats theyre youre weve theyve youve itll whos wheres "
     "some any all each every no not just still now also only very really again anyway already yet "
     "get gets getting got make makes made need needs want wants wanted see seen show shows showing "
     "say says said keep keeps tell know think try trying tried use using used go goes going went "
@@ -70,6 +72,11 @@ OWN_WORDS_TYPO_MIN_LETTERS = 6
 OWN_WORDS_PHRASE_SPLIT = 1.0
 # How much the name of an accounting package counts in a question, against other words.
 OWN_WORDS_SOFTWARE_FACTOR = 0.5
+# How much an everyday word of the vocabulary's `light` list ("take", "little", "various", "side")
+# weighs in the share of the question an article has: it rarely says what a text is about, and
+# weighing it in full made real questions fall back to the general article
+# (cross-checked on every labelled set: docs/helpcentre.md).
+OWN_WORDS_LIGHT_FACTOR = 0.3
 # How much two of the text's words side by side count when an article has them side by side.
 OWN_WORDS_PAIR_FACTOR = 0.25
 # The BM25 score is multiplied by the share of the question's weight the article has, to this power,
@@ -78,6 +85,11 @@ OWN_WORDS_COVERAGE_POWER = 1.0
 OWN_WORDS_TITLE_BONUS = 0.5
 # and by this when the text names an accounting package the article is not for.
 OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
+
+
+# Where a text's clauses part: a phrase of the vocabulary, or a pair of neighbouring words, is
+# read within one clause only (a full stop between letters or digits, as in "2.5MB", is not one).
+_CLAUSE_BREAK = re.compile(r"[,;:!?()\[\]\n]+|\.(?!\w)")
 
 
 def _pairs(stems: list[str]) -> list[str]:
@@ -101,6 +113,16 @@ class _Ranked:
     found: tuple[_Term, ...]  # the question's terms this article has
     typed: frozenset[str]  # the words typed for them ("benefits of integrating": both)
     elsewhere: tuple[str, ...]  # words naming something no article is about, which this one lacks
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    terms: dict[str, _Term]  # by stem, the first term typed for it
+    typed: dict[str, frozenset[str]]  # by stem, the words typed for it
+    weights: dict[str, float]  # by stem, what it weighs in the share of the text an article has
+    total: float
+    elsewhere: tuple[str, ...]  # stems naming other systems and office matters
+    named: frozenset[str]  # stems naming an accounting package
 
 
 def _own_words_sure(r: "_Ranked") -> bool:
@@ -129,6 +151,7 @@ class _OwnWords:
         self._vocabulary = vocabulary
         self.fields: list[dict[str, frozenset[str]]] = []
         self.packages: list[frozenset[str]] = []
+        self._index = {a.id: i for i, a in enumerate(articles)}
         corpus: list[list[str]] = []
         known: set[str] = set(vocabulary.words)
         for article in articles:
@@ -177,7 +200,9 @@ class _OwnWords:
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
-        self._known = frozenset(w for w in known if len(w) >= 4)
+        # Words the vocabulary lists as elsewhere or everyday are words too: never "corrected" into
+        # an article's word ("valuation" is not "validation").
+        self._known = frozenset(w for w in known | vocabulary.listed if len(w) >= 4)
         self._known_by_initial: dict[str, list[str]] = {}
         for word in sorted(self._known):  # sorted: a tie between two corrections goes the same way every run
             self._known_by_initial.setdefault(word[0], []).append(word)
@@ -193,7 +218,8 @@ class _OwnWords:
         """A misspelt word as the known word it is closest to: same first letter, one typo
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
-        if word in self._known or word in _QUESTION_STOPWORDS:
+        if word in self._known or word in _QUESTION_STOPWORDS or self._vocabulary.stem(word) in self._idf:
+            # Known, or another form of a known word ("coding" of "code"): not a typo.
             return word
         if len(word) < OWN_WORDS_TYPO_MIN_LETTERS:
             # A short word is corrected only for two neighbouring letters swapped ("xreo", "sgae"):
@@ -212,61 +238,82 @@ class _OwnWords:
 
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
         """Up to `limit` articles with a BM25 score for this text, best first."""
-        words = [self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()]
-        unique: dict[str, _Term] = {}
-        terms = self._terms(words)
-        typed_by_stem: dict[str, set[str]] = {}
-        for term in terms:
-            unique.setdefault(term.stem, term)
-            typed_by_stem.setdefault(term.stem, set()).update(term.typed.split())
-        if not unique:
+        # A phrase does not run over a comma or a full stop ("someone left, hand over ...").
+        clauses = [
+            self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text[:MAX_FUZZY_CHARS])
+        ]
+        terms = [t for clause in clauses for t in clause]
+        if not terms:
             return []
-        # One phrase typed counts as one thing asked, however many words the articles use for it
-        # ("customer" read as "supplier contact").
-        size: dict[tuple[str, str], int] = {}
-        for term in terms:
-            size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
-        weights = {
-            s: self._idf.get(s, self._idf_unknown) / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT for s, t in unique.items()
-        }
-        total = sum(weights.values())
-        elsewhere = [s for s in unique if s in self._vocabulary.elsewhere]
-        named = frozenset(s for s in unique if s in self._vocabulary.packages)
+        asked = self._asked(terms)
         # BM25 adds up per word; a software's name counts less (it narrows, it is not the topic).
         scores = [0.0] * len(self._all_stems)
-        for stem in unique:
+        for stem in asked.terms:
             factor = OWN_WORDS_SOFTWARE_FACTOR if stem in self._vocabulary.software else 1.0
             for i, x in self._scores(stem):
                 scores[i] += factor * x
         # The text's words side by side, where an article has them side by side too.
-        for pair in dict.fromkeys(_pairs([t.stem for t in terms])):
+        for pair in dict.fromkeys(p for clause in clauses for p in _pairs([t.stem for t in clause])):
             for i, x in self._scores(pair):
                 scores[i] += OWN_WORDS_PAIR_FACTOR * x
-        ranked: list[_Ranked] = []
-        for i, score in enumerate(scores):
-            if score <= 0:
-                continue
-            have = self._all_stems[i]
-            found = tuple(t for s, t in unique.items() if s in have)
-            coverage = sum(weights[t.stem] for t in found) / total
-            # Another system's name counts for an article only where the article is about it
-            # (title, messages, keywords, usual questions), not named in passing in its fix
-            # ("no email is sent" does not make an article about e-mail).
-            lacks = tuple(unique[s].typed for s in elsewhere if s not in self._topic_stems[i])
-            if named and self.packages[i] and not named & self.packages[i]:
-                # The text names a package this article is not for ("merge contacts in quickbooks"
-                # is not about a Xero contact merged): not this article.
-                lacks += tuple(dict.fromkeys(unique[s].typed for s in named))
-                score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
-            # An article that has more of what was asked ranks higher than one that has some of it often.
-            typed = frozenset(w for t in found for w in typed_by_stem[t.stem])
-            # A text that names most of an article's title names that article ("account settings").
-            title = self.fields[i]["title"]
-            title_share = len(title & unique.keys()) / len(title) if title else 0.0
-            score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
-            ranked.append(_Ranked(i, score, coverage, found, typed, lacks))
+        ranked = [self._judge(i, x, asked) for i, x in enumerate(scores) if x > 0]
         ranked.sort(key=lambda r: (-r.score, r.index))
         return ranked[:limit]
+
+    def _asked(self, terms: list[_Term]) -> "_Asked":
+        """What a text asks: its terms once each, and what each weighs (IDF, lightened, phrases once)."""
+        unique: dict[str, _Term] = {}
+        typed_by_stem: dict[str, set[str]] = {}
+        # One phrase typed counts as one thing asked, however many words the articles use for it
+        # ("customer" read as "supplier contact").
+        size: dict[tuple[str, str], int] = {}
+        for term in terms:
+            unique.setdefault(term.stem, term)
+            typed_by_stem.setdefault(term.stem, set()).update(term.typed.split())
+            size[term.typed, term.said] = size.get((term.typed, term.said), 0) + 1
+        weights = {
+            s: self._idf.get(s, self._idf_unknown)
+            * (OWN_WORDS_LIGHT_FACTOR if t.typed == t.said and s in self._vocabulary.light else 1.0)
+            / size[t.typed, t.said] ** OWN_WORDS_PHRASE_SPLIT
+            for s, t in unique.items()
+        }
+        return _Asked(
+            unique,
+            {s: frozenset(w) for s, w in typed_by_stem.items()},
+            weights,
+            sum(weights.values()),
+            tuple(s for s in unique if s in self._vocabulary.elsewhere),
+            frozenset(s for s in unique if s in self._vocabulary.packages),
+        )
+
+    def _judge(self, i: int, score: float, asked: "_Asked") -> _Ranked:
+        """Article i's final score for the text, from its BM25 score, and what it has of the text."""
+        unique = asked.terms
+        have = self._all_stems[i]
+        found = tuple(t for s, t in unique.items() if s in have)
+        coverage = sum(asked.weights[t.stem] for t in found) / asked.total
+        # Another system's name counts for an article only where the article is about it
+        # (title, messages, keywords, usual questions), not named in passing in its fix
+        # ("no email is sent" does not make an article about e-mail).
+        lacks = tuple(unique[s].typed for s in asked.elsewhere if s not in self._topic_stems[i])
+        if asked.named and self.packages[i] and not asked.named & self.packages[i]:
+            # The text names a package this article is not for ("merge contacts in quickbooks"
+            # is not about a Xero contact merged): not this article.
+            lacks += tuple(dict.fromkeys(unique[s].typed for s in asked.named))
+            score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
+        # An article that has more of what was asked ranks higher than one that has some of it often.
+        typed = frozenset(w for t in found for w in asked.typed[t.stem])
+        # A text that names most of an article's title names that article ("account settings").
+        title = self.fields[i]["title"]
+        title_share = len(title & unique.keys()) / len(title) if title else 0.0
+        score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
+        return _Ranked(i, score, coverage, found, typed, lacks)
+
+    def is_title(self, article: Article, text: str) -> bool:
+        """Whether the text's words, read through the vocabulary, are exactly the article's title words."""
+        i = self._index[article.id]
+        stems = {t.stem for t in self._terms([self._correct(w) for w in normalise(text[:MAX_FUZZY_CHARS]).split()])}
+        return bool(stems) and stems == self.fields[i]["title"]
 
     def _scores(self, term: str) -> tuple[tuple[int, float], ...]:
         """(article, BM25 score) for one term, where not 0; remembered: a few thousand terms at most."""

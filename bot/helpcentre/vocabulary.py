@@ -14,6 +14,9 @@ import Stemmer
 from bot.helpcentre.text import HelpCentreError, _os_reason, _stem, normalise
 
 OWN_WORDS_MAX_PHRASE = 5
+# A phrase written with a gap ("take * off", "hand * over") matches with this many words at most
+# in the gap: English puts the object between a verb and its particle ("take xero off").
+OWN_WORDS_MAX_GAP = 2
 
 _INFLECTIONS = frozenset(("", "s", "es", "e", "ed", "d", "ing", "y", "ies", "ied"))
 
@@ -41,6 +44,8 @@ class Vocabulary:
     Snowball gives some different words one stem ("accounting" and "account", "settings" and
     "set"): `keep_apart` words keep their own (plural folded), and `same_stem` lists the
     derived words accepted to share one ("integration", "integrate"); see `stem_collisions`.
+    `light` lists everyday words that seldom say what a text is about ("take", "various", "side"):
+    they weigh less when the search decides whether an article covers a question.
     """
 
     def __init__(
@@ -51,15 +56,25 @@ class Vocabulary:
         keep_apart: Sequence[str] = (),
         same_stem: Sequence[str] = (),
         packages: Sequence[str] = (),
+        light: Sequence[str] = (),
     ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
         self._keep_apart = frozenset(normalise(w) for w in keep_apart)
         self._same_stem = frozenset(normalise(w) for w in same_stem)
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # By the stem of the word before the gap: (the stems after it, the group's first phrase).
+        self._gapped: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
         for group in groups:
             canonical = tuple(normalise(group[0]).split())
             for phrase in group:
+                head, gap, tail = phrase.partition("*")
+                if gap:
+                    before = [self.stem(w) for w in normalise(head).split()]
+                    after = tuple(self.stem(w) for w in normalise(tail).split())
+                    if len(before) == 1 and after:
+                        self._gapped.setdefault(before[0], []).append((after, canonical))
+                    continue
                 key = tuple(self.stem(w) for w in normalise(phrase).split())
                 if key and len(key) <= OWN_WORDS_MAX_PHRASE:
                     self._phrases.setdefault(key, canonical)
@@ -70,6 +85,10 @@ class Vocabulary:
         # Words that say which accounting package a text is about: the software names, and
         # names read as one word ("sage50") that do not count half.
         self.packages = self.software | frozenset(self.stem(w) for s in packages for w in normalise(s).split())
+        # Everyday words that seldom say what a text is about ("take", "little", "various"): stems.
+        self.light = frozenset(self.stem(w) for s in light for w in normalise(s).split())
+        # The words of those two lists as written: known words, not typos of the articles' words.
+        self.listed = frozenset(w for s in (*elsewhere, *light) for w in normalise(s).split())
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -129,7 +148,7 @@ class Vocabulary:
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         stemming: dict[str, list[str]] = {}
-        for field in ("keep_apart", "same_stem", "packages"):
+        for field in ("keep_apart", "same_stem", "packages", "light"):
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
@@ -143,15 +162,36 @@ class Vocabulary:
         i = 0
         n = len(words)
         while i < n:
-            for size in range(min(self._longest, n - i), 0, -1):
-                canonical = self._phrases.get(tuple(stems[i : i + size]))
-                if canonical is not None:
-                    typed = " ".join(words[i : i + size])
-                    said = " ".join(canonical)
-                    out.extend((w, typed, said) for w in canonical)
-                    i += size
-                    break
+            size, canonical = self._phrase_at(stems, i)
+            gapped = self._gapped_at(stems, i) if size < 2 else None
+            if gapped is not None:
+                # "take xero off": the phrase's words, then the words in the gap as they are read.
+                gap, tail, canonical = gapped
+                typed = " ".join([words[i], "…", *words[i + 1 + gap : i + 1 + gap + tail]])
+                out.extend((w, typed, " ".join(canonical)) for w in canonical)
+                out.extend(self.rewrite(words[i + 1 : i + 1 + gap]))
+                i += 1 + gap + tail
+            elif canonical is not None:
+                typed = " ".join(words[i : i + size])
+                out.extend((w, typed, " ".join(canonical)) for w in canonical)
+                i += size
             else:
                 out.append((words[i], words[i], words[i]))
                 i += 1
         return out
+
+    def _phrase_at(self, stems: list[str], i: int) -> tuple[int, tuple[str, ...] | None]:
+        """(its length, the group's first phrase) of the longest phrase starting at i; (1, None) when none."""
+        for size in range(min(self._longest, len(stems) - i), 0, -1):
+            canonical = self._phrases.get(tuple(stems[i : i + size]))
+            if canonical is not None:
+                return size, canonical
+        return 1, None
+
+    def _gapped_at(self, stems: list[str], i: int) -> tuple[int, int, tuple[str, ...]] | None:
+        """(words in the gap, words after it, the group's first phrase) of a gapped phrase at i, the shortest gap first."""
+        for gap in range(1, OWN_WORDS_MAX_GAP + 1):
+            for after, canonical in self._gapped.get(stems[i], ()):
+                if tuple(stems[i + 1 + gap : i + 1 + gap + len(after)]) == after:
+                    return gap, len(after), canonical
+        return None
