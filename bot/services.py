@@ -113,8 +113,13 @@ def build_services(
     services.alert_actions = AlertActions(services)
     services.home = HomeRefresher(services)
 
+    queued_seen = [store.queued_rows]
+
     async def deliver_soon(_: object) -> None:
-        deliverer.wake()
+        # Only when the poll queued something: delivery looks at its outbox every second anyway.
+        if store.queued_rows != queued_seen[0]:
+            queued_seen[0] = store.queued_rows
+            deliverer.wake()
 
     async def count_poll(outcome: PollOutcome) -> None:
         metrics.record_poll(outcome.ok, outcome.duration_seconds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.health import health
@@ -30,6 +30,7 @@ RECENT_VIEWER = timedelta(hours=24)  # who counts as having the Home tab open la
 PUBLISH_INTERVAL = timedelta(seconds=60)  # at most one poll-driven views.publish per viewer in this time
 MAX_VIEWERS_PER_POLL = 50  # most recently opened first; the rest stay stale for the next poll or their next open
 PARALLEL_PUBLISHES = 4
+FORGET_EVERY = timedelta(hours=1)  # viewers not seen for RECENT_VIEWER are deleted this often, not at every poll
 
 
 def health_of(services: "Services") -> HomeHealth:
@@ -108,6 +109,10 @@ class HomeRefresher:
     def __init__(self, services: "Services") -> None:
         self.services = services
         self.feed_ok: bool | None = None
+        # When this process last marked Home tabs stale (its start counts: a mark may predate it), and last
+        # forgot viewers gone a day. A poll looks for stale tabs only while some may be left (see __call__).
+        self.marked_at: datetime | None = services.clock()
+        self.forgot_at: datetime | None = None
 
     async def __call__(self, outcome: PollOutcome) -> None:
         store = self.services.store
@@ -117,9 +122,17 @@ class HomeRefresher:
         self.feed_ok = outcome.ok
         if changed or health_changed:
             store.mark_home_stale(now - RECENT_VIEWER)
-        store.forget_home_viewers(now - RECENT_VIEWER)
+            self.marked_at = now
+        if self.forgot_at is None or now - self.forgot_at >= FORGET_EVERY:
+            store.forget_home_viewers(now - RECENT_VIEWER)
+            self.forgot_at = now
+        if self.marked_at is None:
+            return  # every tab marked stale since has been published again: nothing to look for
         due = store.home_viewers_to_refresh(now - RECENT_VIEWER, now - PUBLISH_INTERVAL, MAX_VIEWERS_PER_POLL)
         if not due:
+            # A stale tab is published at most PUBLISH_INTERVAL after its mark: none due past that, none is left.
+            if now - self.marked_at >= PUBLISH_INTERVAL:
+                self.marked_at = None
             return
         companies = store.companies()  # read once for every viewer
         limit = asyncio.Semaphore(PARALLEL_PUBLISHES)

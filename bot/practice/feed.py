@@ -83,12 +83,13 @@ class ParsedRecords:
         self._by_id: dict[str, tuple[int, CompanyStatus]] = {}
         self._account: tuple[Any, tuple[Account, list[str]]] | None = None
 
-    def account(self, document: Any) -> tuple[Account, list[str]]:
-        """parse_account, skipped when the document equals the last one (it nearly always does)."""
-        if self._account is not None and self._account[0] == document:
+    def account(self, document: Any, key: bytes | None = None) -> tuple[Account, list[str]]:
+        """parse_account, skipped when the document equals the last one (it nearly always does). `key`: a
+        digest of the document's bytes, compared instead of the document (no copy of it kept)."""
+        if self._account is not None and self._account[0] == (key if key is not None else document):
             return self._account[1]
         parsed = parse_account(document)
-        self._account = (copy.deepcopy(document), parsed)
+        self._account = (key if key is not None else copy.deepcopy(document), parsed)
         return parsed
 
     def parse(self, record: Any, notes: list[str] | None = None) -> CompanyStatus:
@@ -115,13 +116,17 @@ def _record_name(index: int, record_id: Any) -> str:
     return f"company {record_id[:100]!r}" if isinstance(record_id, str) else f"company #{index}"
 
 
-def build_snapshot(account_document: Any, records: list[Any], parsed: ParsedRecords | None = None) -> Snapshot:
+def build_snapshot(
+    account_document: Any, records: list[Any], parsed: ParsedRecords | None = None, account_key: bytes | None = None
+) -> Snapshot:
     """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch.
 
     Records that disagree about one company id (one integrated, one in error) are malformed: none of them
     counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
     try:
-        account, problems = parsed.account(account_document) if parsed is not None else parse_account(account_document)
+        account, problems = (
+            parsed.account(account_document, account_key) if parsed is not None else parse_account(account_document)
+        )
     except FeedRecordError as exc:
         raise FeedError(f"account: {exc}") from None
     skipped = [f"account {problem}" for problem in problems]
@@ -300,7 +305,7 @@ class HttpFeed:
                 unparsed = None
             cursor = reader.read(_decode("/companies", body))
             if cursor is None:
-                snapshot = build_snapshot(account_document, reader.records, self._parsed)
+                snapshot = build_snapshot(account_document, reader.records, self._parsed, digests[0])
                 self.last_records = len(reader.records)
                 self._last = _Listing(tuple(digests), tuple(reader.cursors), len(reader.records), snapshot)
                 return snapshot

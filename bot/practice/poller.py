@@ -114,6 +114,9 @@ class Poller:
         # What the last committed poll stored, by company: the feed hands back the same objects for
         # unchanged records, so those need no comparison with the database.
         self._stored: dict[str, CompanyStatus] = {}
+        # (companies_version, the ids listed) after the last poll, when it found no company left out: while
+        # both hold, the next poll need not read which companies are listed and missing.
+        self._listing: tuple[int, frozenset[str]] | None = None
         # The poll under way, if any: the schedule and a "Check again" press that come while it runs share
         # its outcome rather than queue a second fetch behind it.
         self._current: asyncio.Task[PollOutcome] | None = None
@@ -240,6 +243,7 @@ class Poller:
         # A record that parsed to the very object stored last time is unchanged: no row to compare.
         candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
         with self.store.atomic():
+            version = self.store.companies_version  # before this poll's writes
             self.store.save_account(snapshot.account, now)
             old_rows = self.store.feed_rows([company.id for company in candidates] if self._stored else None)
             new_rows: list[dict[str, object]] = []
@@ -260,7 +264,11 @@ class Poller:
             if new_rows or changed_rows:
                 self.store.save_companies(new_rows, changed_rows)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
-            listed, missing = self.store.listed_and_missing()
+            listed: list[str] = []
+            missing: dict[str, datetime] = {}
+            if self._listing is None or self._listing != (version, present):
+                # Unless these are the companies the last poll listed, none left out, and nothing written since.
+                listed, missing = self.store.listed_and_missing()
             absent = [cid for cid in listed if cid not in present]
             self.store.mark_missing([cid for cid in absent if cid not in missing], now)
             self.store.clear_missing([cid for cid in missing if cid in present])
@@ -278,6 +286,7 @@ class Poller:
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
         self._stored = {company.id: company for company in snapshot.companies}
+        self._listing = None if absent else (self.store.companies_version, frozenset(present))
 
     def stop(self) -> None:
         """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""

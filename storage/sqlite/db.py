@@ -33,6 +33,9 @@ from storage.sqlite.reminders import ReminderStore
 from storage.sqlite.workspaces import WorkspaceStore
 from storage.timefmt import from_iso, iso
 
+# Old poll runs are trimmed at the first poll recorded by a process and every this many after it.
+TRIM_POLL_RUNS_EVERY = 100
+
 
 class StorageError(Exception):
     """The database cannot be used (not SQLite, read-only, out of reach): one line, naming the file."""
@@ -139,6 +142,8 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
         self.polls_version = 0
         # users.info answers, in front of the slack_users table (user id -> (email, fetched at)).
         self._slack_users: dict[str, tuple[str | None, datetime | None]] = {}
+        self._polls_recorded = 0
+        self.queued_rows = 0
 
     @classmethod
     def open(cls, path: str, *, cache_kib: int = 65536) -> "Store":
@@ -210,31 +215,20 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
             return  # the same account, poll after poll: nothing to write
         self._account = None  # re-read after the write (also right if the transaction rolls back)
         with self.db.atomic():
+            # Plain SQL: sqlite-utils' insert and insert_all read the schema first, at every workspace's first poll.
             self.db.execute("delete from account where workspace = ?", [self.ws])
-            self.db.table("account").insert(
-                {
-                    "workspace": self.ws,
-                    "id": account.id,
-                    "name": account.name,
-                    "holder_name": account.holder.name,
-                    "holder_email": account.holder.email,
-                    "updated_at": iso(now),
-                }
+            self.db.execute(
+                "insert into account (workspace, id, name, holder_name, holder_email, updated_at) values (?, ?, ?, ?, ?, ?)",
+                [self.ws, account.id, account.name, account.holder.name, account.holder.email, iso(now)],
             )
             self.db.execute("delete from account_users where workspace = ?", [self.ws])
-            self.db.table("account_users").insert_all(
-                (
-                    {
-                        "workspace": self.ws,
-                        "email": user.email,
-                        "name": user.name,
-                        "all_companies": int(user.all_companies),
-                        "company_ids": json.dumps(sorted(user.company_ids)),
-                    }
-                    for user in account.users
-                ),
-                pk=("workspace", "email"),
-                replace=True,
+            users = {user.email: user for user in account.users}  # one row an email, the last one kept (as before)
+            self._executemany(
+                "insert into account_users (workspace, email, name, all_companies, company_ids) values (?, ?, ?, ?, ?)",
+                [
+                    [self.ws, user.email, user.name, int(user.all_companies), json.dumps(sorted(user.company_ids))]
+                    for user in users.values()
+                ],
             )
         # Kept as written, so the next poll's equal account writes nothing (a rolled-back transaction clears it).
         self._account = account
@@ -423,23 +417,24 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
 
     def record_poll(self, run: PollRun) -> None:
         self.polls_version += 1
-        with self.db.atomic():
-            # Plain SQL: sqlite-utils' insert inspects the table's columns, at every poll of every workspace.
-            self.db.execute(
-                "insert into poll_runs (workspace, started_at, finished_at, ok, companies, changes, skipped, error)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self.ws,
-                    iso(run.started_at),
-                    iso(run.finished_at),
-                    int(run.ok),
-                    run.companies,
-                    run.changes,
-                    run.skipped,
-                    run.error,
-                ],
-            )
-            # A year of five-minute polls is enough history; older rows only cost space.
+        self._polls_recorded += 1
+        # Plain SQL: sqlite-utils' insert inspects the table's columns, at every poll of every workspace.
+        self.db.execute(
+            "insert into poll_runs (workspace, started_at, finished_at, ok, companies, changes, skipped, error)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.ws,
+                iso(run.started_at),
+                iso(run.finished_at),
+                int(run.ok),
+                run.companies,
+                run.changes,
+                run.skipped,
+                run.error,
+            ],
+        )
+        if self._polls_recorded % TRIM_POLL_RUNS_EVERY == 1:
+            # A year of five-minute polls is enough history; older rows only cost space (trimmed now and then).
             self.db.execute(
                 "delete from poll_runs where workspace = ? and id <= (select max(id) from poll_runs where workspace = ?) - 100000",
                 [self.ws, self.ws],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -13,6 +14,19 @@ from bot.practice.devices import location_key
 from storage.sqlite.alert_records import AlertGroup, AlertMessage, Incident, _group, _incident, _message
 from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
+
+
+@dataclass(frozen=True, slots=True)
+class PollAgenda:
+    """What a good poll's alert engine has to do besides the poll's own changes, read in one query: companies
+    with a condition pending its grace period, whether any incident is marked flapping, any snooze has
+    expired, any snoozed alert is due, and the feed outage mark (`settings_state`, None: not set)."""
+
+    pending: frozenset[str]
+    flapping: bool
+    expired_snoozes: bool
+    due_deferred: bool
+    outage: str | None
 
 
 class IncidentStore:
@@ -30,6 +44,27 @@ class IncidentStore:
                 "select distinct company_id from conditions where workspace = ? and phase = 'pending'", [self.ws]
             )
         }
+
+    def poll_agenda(self, now: datetime, outage_state: str) -> PollAgenda:
+        """The PollAgenda at `now`: one statement instead of one per question (a poll of a practice where
+        nothing changed asks only this)."""
+        stamp = iso(now)
+        rows = self.db.execute(
+            "select distinct 'p', company_id from conditions where workspace = ? and phase = 'pending'"
+            " union all select 'f', '' from (select 1 from incidents where workspace = ? and flapping = 1 limit 1) f"
+            " union all select 's', '' from (select 1 from snoozes where workspace = ? and until <= ? limit 1) s"
+            " union all select 'd', '' from (select 1 from deferred_alerts where workspace = ? and until <= ? limit 1) d"
+            " union all select 'o', value from settings_state where workspace = ? and name = ?",
+            [self.ws, self.ws, self.ws, stamp, self.ws, stamp, self.ws, outage_state],
+        ).fetchall()
+        kinds = {kind for kind, _ in rows}
+        return PollAgenda(
+            pending=frozenset(value for kind, value in rows if kind == "p"),
+            flapping="f" in kinds,
+            expired_snoozes="s" in kinds,
+            due_deferred="d" in kinds,
+            outage=next((value for kind, value in rows if kind == "o"), None),
+        )
 
     def conditions_of(self, company_ids: Iterable[str]) -> dict[str, dict[Condition, ConditionState]]:
         ids = list(company_ids)
@@ -61,6 +96,21 @@ class IncidentStore:
             " values (?, ?, ?, ?, ?, ?, ?)",
             [self.ws, company_id, state.condition.value, state.phase.value, iso(state.since), state.detail, state.incident_id],
         )
+
+    def save_conditions(self, states: list[tuple[str, ConditionState]]) -> None:
+        """save_condition for each (company id, state), as one batch (a practice's first poll tracks many)."""
+        if not states:
+            return
+        sql = (
+            "insert or replace into conditions (workspace, company_id, condition, phase, since, detail, incident_id)"
+            " values (?, ?, ?, ?, ?, ?, ?)"
+        )
+        rows = [
+            [self.ws, company_id, s.condition.value, s.phase.value, iso(s.since), s.detail, s.incident_id]
+            for company_id, s in states
+        ]
+        executemany = getattr(self.db, "executemany", None)  # PostgreSQL's database object has its own
+        (executemany or self.db.conn.executemany)(sql, rows)
 
     def drop_condition(self, company_id: str, condition: Condition) -> None:
         self.db.execute(

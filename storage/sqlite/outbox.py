@@ -18,6 +18,7 @@ class OutboxStore:
 
     db: Database
     ws: str  # the workspace every read and write is scoped to
+    queued_rows: int  # outbox rows this handle has queued (set by Store): what is queued is delivered soon
 
     # --- the outbox --------------------------------------------------------------------
 
@@ -39,7 +40,10 @@ class OutboxStore:
                 iso(now),
             ],
         )
-        return cursor.rowcount > 0
+        if cursor.rowcount > 0:
+            self.queued_rows += 1
+            return True
+        return False
 
     def claim_outbox_row(self, item: OutboxItem) -> OutboxItem | None:
         """Take `item`, the head of its channel's queue, for this process to send: the row as it is now, or
