@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.health import StoreCollector, health
+from bot.hosted_health import WORKSPACE_ID, deployment_health, unconnected_workspace, unknown_workspace
 from bot.logs import workspace_logging
 from bot.practice.poller import next_poll_delay
 from bot.practices import Practices, schedule_polling
@@ -30,6 +31,7 @@ from bot.slack.client import MeteredWebClient
 from bot.slack.errors import slack_error
 from bot.slack.guard import signature_headers_problem
 from bot.slack.middleware import RejectMalformed
+from bot.workspace_metrics import WorkspacesCollector
 from handlers import register
 
 __all__ = [
@@ -60,7 +62,7 @@ class QuietAccessLogger(AccessLogger):
     QUIET_PATHS = frozenset({"/healthz", "/metrics"})
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if request.path in self.QUIET_PATHS:
+        if request.path in self.QUIET_PATHS or request.path.startswith("/healthz/"):
             return
         super().log(request, response, time)
 
@@ -302,14 +304,22 @@ PRACTICES = web.AppKey("practices", Practices)
 
 
 async def hosted_healthz(request: web.Request) -> web.Response:
-    """GET /healthz with many workspaces: 200 while the process serves; each workspace's feed and delivery
-    status is counted (one workspace's broken feed is its own problem, not the deployment's)."""
+    """GET /healthz with many workspaces: the deployment (bot/hosted_health.py: one workspace's failing feed
+    or delivery is listed, not a 503); `?workspace=T123` or /healthz/T123: that workspace's own /healthz
+    (503 when its polls or deliveries are failing), 404 for one not installed, 400 for a malformed id."""
     practices = request.app[PRACTICES]
-    statuses: dict[str, int] = {}
-    for services in list(practices):
-        status = health(services)[1].get("status", "starting")
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return web.json_response({"status": "ok", "workspaces": len(practices), "workspace_status": statuses})
+    workspace = request.match_info.get("workspace") or request.query.get("workspace")
+    if workspace is None:
+        status, body = deployment_health((s.store.workspace, *health(s)) for s in list(practices))
+    elif (services := practices.get(workspace)) is not None:
+        status, body = health(services)
+        body = {"workspace": workspace, **body}
+    else:
+        hosting = practices.hosting
+        record = hosting.store.workspace_record(workspace) if hosting and WORKSPACE_ID.match(workspace) else None
+        installed = record is not None and record.uninstalled_at is None
+        status, body = unconnected_workspace(workspace) if installed else unknown_workspace(workspace)
+    return web.json_response(body, status=status)
 
 
 async def hosted_metrics(request: web.Request) -> web.Response:
@@ -334,7 +344,9 @@ def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_sched
     web_app.router.add_get("/slack/install", oauth_install)
     web_app.router.add_get("/slack/oauth_redirect", oauth_redirect)
     web_app.router.add_get("/healthz", hosted_healthz)
+    web_app.router.add_get("/healthz/{workspace}", hosted_healthz)
     web_app.router.add_get("/metrics", hosted_metrics)
+    hosting.metrics.registry.register(WorkspacesCollector(hosting.store, lambda: list(practices), hosting.clock))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         scheduler = AsyncIOScheduler(timezone=timezone.utc)

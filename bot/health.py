@@ -64,6 +64,7 @@ def health(services: "Services") -> tuple[int, dict[str, object]]:
     body: dict[str, object] = {
         "status": _state(healthy, problem, starting=last is None),
         "problem": problem,
+        "polling": "ok" if polling_ok else "failing",
         "last_poll_at": iso(last.finished_at or last.started_at) if last else None,
         "last_good_poll_at": iso(feed.checked_at),
         "companies": services.store.company_count(),

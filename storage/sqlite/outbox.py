@@ -177,6 +177,16 @@ class OutboxStore:
         ).fetchone()
         return counts, (from_iso(row[0]) if row and row[0] else None)
 
+    def pending_by_workspace(self) -> dict[str, tuple[int, datetime | None]]:
+        """Every workspace's waiting alert messages, in one query (the deployment's /metrics, not one
+        workspace's view): workspace -> (pending rows, created_at of the oldest, broken channels' included)."""
+        return {
+            row[0]: (row[1], from_iso(row[2]))
+            for row in self.db.execute(
+                "select workspace, count(*), min(created_at) from outbox where state = 'pending' group by workspace"
+            )
+        }
+
     def mark_in_flight(self, item_id: int, now: datetime) -> None:
         self.db.execute(
             "update outbox set in_flight_at = ?, attempts = attempts + 1 where id = ? and workspace = ?",
