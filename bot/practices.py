@@ -133,6 +133,9 @@ HOSTED_CACHE_KIB = 16384
 START_SPREAD_SECONDS = 10.0
 # How long an "Add to Slack" link's state is accepted, in seconds (slack_sdk's OAuthStateUtils.default_expiration_seconds).
 OAUTH_STATE_SECONDS = 600
+# Each workspace's delivery task looks at its outbox this often when nothing woke it (a new row wakes it at
+# once; this is for rows retried later): a thousand tasks each once a second cost the event loop more.
+DELIVERY_IDLE_SECONDS = 5.0
 # A poll lease lasts this many fetch deadlines (docs/scaling-out.md): a process killed mid-poll has its
 # workspace polled by another within an interval and this lease.
 POLL_LEASE_FACTOR = 2
@@ -397,7 +400,7 @@ class Hosting:
         )
         self.practices.add(services)
         if self.scheduler is not None:
-            self._delivery[workspace] = asyncio.create_task(services.deliverer.run_forever())
+            self._delivery[workspace] = asyncio.create_task(services.deliverer.run_forever(DELIVERY_IDLE_SECONDS))
             first_at = datetime.now(timezone.utc) + timedelta(seconds=first_poll_in)
             schedule_polling(self.scheduler, services, poll_job(workspace), first_at)
         return services

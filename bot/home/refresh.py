@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from bot.health import health
@@ -109,9 +109,10 @@ class HomeRefresher:
     def __init__(self, services: "Services") -> None:
         self.services = services
         self.feed_ok: bool | None = None
-        # When this process last marked Home tabs stale (its start counts: a mark may predate it), and last
-        # forgot viewers gone a day. A poll looks for stale tabs only while some may be left (see __call__).
-        self.marked_at: datetime | None = services.clock()
+        # When this process last marked Home tabs stale (a mark before its start counts as long ago: the first
+        # poll looks once), and last forgot viewers gone a day. A poll looks for stale tabs only while some
+        # may be left (see __call__).
+        self.marked_at: datetime | None = datetime.min.replace(tzinfo=timezone.utc)
         self.forgot_at: datetime | None = None
 
     async def __call__(self, outcome: PollOutcome) -> None:
