@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Awaitable, Callable
 
 from bot.alerting.actions import AlertActions
 from bot.alerting.compose import AlertRenderer
@@ -47,6 +47,8 @@ class Services:
     started_at: datetime = field(default_factory=utcnow)
     # With many workspaces each practice's store is a handle on the one shared database, closed by its owner.
     owns_store: bool = True
+    # With many workspaces: the App Home's "AutoEntry connection" blocks for a viewer (set by bot/practices.py).
+    home_connection: Callable[[str], Awaitable[list[dict[str, Any]]]] | None = None
     # Built once the rest is (they read it): see build_services.
     reminders: Reminders = field(init=False)
     alert_actions: AlertActions = field(init=False)

@@ -1,6 +1,6 @@
-"""What an operator of many workspaces watches: /healthz per workspace (one practice's failing feed or
-revoked token is listed, not the deployment's 503) and /metrics with a `workspace` label
-(docs/operations.md "Many workspaces")."""
+"""Running many workspaces: what an operator watches, /healthz per workspace (one practice's failing feed or
+revoked token is listed, not the deployment's 503) and /metrics with a `workspace` label (docs/operations.md
+"Many workspaces"); and what a practice sees of its connection on the App Home."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.workspaces import CONNECT_ACTION, CONNECT_VIEW, DISCONNECT_ACTION
+from tests.blockkit import all_text
 from tests.conftest import FakeClock
+from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import Call, FakeSlack, Injected
 from tests.hosted import Hosted, bot_token, hosted_bot
-from tests.practice import HOLDER
+from tests.practice import HOLDER, UNPERMITTED
 from tests.test_workspaces import connect_workspaces, practices_feeds
 
 
@@ -102,3 +105,56 @@ async def test_metrics_label_the_per_workspace_figures_and_keep_the_totals(
         assert "integration_bot_outbox_depth 1.0" in lines and "integration_bot_poll_failures_total 1.0" in lines
         for secret in ("feed-token", "xoxb-", "Acme", "Bright", feeds[0].base_url):
             assert secret not in text
+
+
+async def test_the_app_home_of_a_connected_workspace_changes_or_disconnects_it(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed
+) -> None:
+    slack.users[UNPERMITTED[0]]["is_admin"] = False  # the users.info template is an admin
+    token = feed.token or ""
+    async with hosted_bot(tmp_path, slack) as hosted:
+        await hosted.install("T_ONE", HOLDER[0])
+        await hosted.submit_connect("T_ONE", HOLDER[0], feed.base_url, token)
+        await hosted.connected("T_ONE")
+
+        # The installer's Home: where the statuses come from, the token as its last four, both buttons.
+        await hosted.event("T_ONE", {"type": "app_home_opened", "user": HOLDER[0], "tab": "home", "channel": "D1"})
+        (home,) = await slack.wait_for_calls("views.publish")
+        view = home.args["view"]
+        shown = json.dumps(view, ensure_ascii=False)
+        assert f"AutoEntry connection:* {feed.base_url} (API token …{token[-4:]})" in all_text(view)
+        assert token not in shown
+        buttons = {e["action_id"]: e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]}
+        assert buttons[CONNECT_ACTION]["text"]["text"] == "Change connection"
+        assert buttons[DISCONNECT_ACTION]["confirm"]["title"]["text"] == "Disconnect AutoEntry?"
+
+        # Someone who may not change it is told who can, and sees neither button.
+        await hosted.event("T_ONE", {"type": "app_home_opened", "user": UNPERMITTED[0], "tab": "home", "channel": "D2"})
+        other = (await slack.wait_for_calls("views.publish", 2))[1]
+        assert other.args["user_id"] == UNPERMITTED[0]
+        assert "can change or disconnect it" in all_text(other.args["view"])
+        assert CONNECT_ACTION not in str(other.args["view"]) and DISCONNECT_ACTION not in str(other.args["view"])
+
+        # Change connection opens the same modal, the address filled in, the token never.
+        assert await hosted.click("T_ONE", CONNECT_ACTION, "change", HOLDER[0]) == 200
+        (opened,) = await slack.wait_for_calls("views.open")
+        modal = json.dumps(opened.args["view"], ensure_ascii=False)
+        assert opened.args["view"]["callback_id"] == CONNECT_VIEW
+        assert f'"initial_value": "{feed.base_url}"' in modal and f"…{token[-4:]}" in modal and token not in modal
+
+        # A Disconnect pressed by someone who may not (a forged press: they have no such button) changes nothing.
+        assert await hosted.click("T_ONE", DISCONNECT_ACTION, "disconnect", UNPERMITTED[0]) == 200
+        await slack.wait_for(lambda: [c for c in slack.of("chat.postMessage") if c.args.get("channel") == UNPERMITTED[0]])
+        assert "Only the person who installed" in slack.of("chat.postMessage")[-1].args["text"]
+        assert hosted.practice("T_ONE") is not None
+
+        # The installer confirms Disconnect: no more polling, the token deleted, the Home offers Connect again.
+        assert await hosted.click("T_ONE", DISCONNECT_ACTION, "disconnect", HOLDER[0]) == 200
+        told = await slack.wait_for(
+            lambda: [c for c in slack.of("chat.postMessage") if "Disconnected from AutoEntry" in c.args.get("text", "")]
+        )
+        assert told[0].args["channel"] == HOLDER[0]
+        assert hosted.practice("T_ONE") is None and hosted.hosting.store.workspace_record("T_ONE").feed_token is None
+        last = (await slack.wait_for_calls("views.publish", 3))[2]
+        assert last.args["user_id"] == HOLDER[0] and "not connected to AutoEntry yet" in all_text(last.args["view"])
+        assert CONNECT_ACTION in str(last.args["view"])

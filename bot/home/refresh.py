@@ -53,6 +53,7 @@ async def build_home(
     now = services.clock()
     viewer = await slack_viewer(services.client, store, user_id, now)
     companies = store.companies() if companies is None else companies
+    connection = await services.home_connection(user_id) if services.home_connection is not None else []
     return home_view(
         home_lines(companies.values(), viewer),
         viewer_is_account_user=viewer.is_account_user,
@@ -63,6 +64,7 @@ async def build_home(
         health=health_of(services),
         state=state,
         now=now,
+        connection=connection,
     )
 
 
