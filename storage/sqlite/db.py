@@ -211,7 +211,8 @@ class Store(AlertStore, HomeStore, ReminderStore, PressStore, WorkspaceStore):
     # --- the account -------------------------------------------------------------------
 
     def save_account(self, account: Account, now: datetime) -> None:
-        if self.account() == account:
+        # The feed client hands back the very object of an unchanged account: no comparison of its users.
+        if self._account is account or self.account() == account:
             return  # the same account, poll after poll: nothing to write
         self._account = None  # re-read after the write (also right if the transaction rolls back)
         with self.db.atomic():
