@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.health import StoreCollector, health
 from bot.hosted_health import WORKSPACE_ID, deployment_health, unconnected_workspace, unknown_workspace
@@ -26,7 +27,7 @@ from bot.logs import workspace_logging
 from bot.practice.poller import next_poll_delay
 from bot.practices import Practices, schedule_polling
 from bot.services import Services, build_services, utcnow
-from bot.settings import StartupError
+from bot.settings import Settings, StartupError
 from bot.slack.client import MeteredWebClient
 from bot.slack.errors import slack_error
 from bot.slack.guard import signature_headers_problem
@@ -187,14 +188,15 @@ async def check_bot_token(services: Services) -> None:
     log.info("Connected to Slack workspace %s as %s", answer.get("team"), answer.get("user"))
 
 
-async def open_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketModeHandler:
+async def open_socket_mode(settings: Settings, client: AsyncWebClient, bolt_app: AsyncApp) -> AsyncSocketModeHandler:
     """Bolt's Socket Mode handler inside this aiohttp app (bolt-python's documented aiohttp pattern:
     connect_async at start-up, close_async, which disconnects, at clean-up). The app token is checked by
-    opening the connection: `apps.connections.open`, whose URL the handler then connects to."""
-    app_token = services.settings.app_token or ""
+    opening the connection: `apps.connections.open`, whose URL the handler then connects to. With many
+    workspaces, Bolt authorizes each envelope from the installation store, as it does an HTTP request."""
+    app_token = settings.app_token or ""
     url: str | None = None
     try:
-        url = (await services.client.apps_connections_open(app_token=app_token))["url"]
+        url = (await client.apps_connections_open(app_token=app_token))["url"]
     except SlackApiError as exc:
         error = slack_error(exc)
         if error in REJECTED_TOKEN_ERRORS:
@@ -202,10 +204,17 @@ async def open_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocke
         log.warning("Could not open the Socket Mode connection (%s); retrying", error)
     except Exception as exc:
         log.warning("Could not reach Slack to open the Socket Mode connection (%s); retrying", slack_error(exc))
-    handler = AsyncSocketModeHandler(bolt_app, app_token, web_client=services.client)
+    handler = AsyncSocketModeHandler(bolt_app, app_token, web_client=client)
     handler.client.wss_uri = url  # None: the handler asks for a URL itself
     await handler.connect_async()  # retries by itself until it is connected
     return handler
+
+
+def stop_envelopes(socket: AsyncSocketModeHandler) -> None:
+    """Stopping: new envelopes are left unacknowledged (Slack sends them again); the socket stays open until
+    the requests in flight have been answered, then closes cleanly."""
+    socket.client.auto_reconnect_enabled = False
+    socket.client.socket_mode_request_listeners.clear()
 
 
 def build_web_app(
@@ -234,7 +243,7 @@ def build_web_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if check_tokens:
             await check_bot_token(services)
-        socket = await open_socket_mode(services, bolt_app) if services.settings.socket_mode else None
+        socket = await open_socket_mode(services.settings, services.client, bolt_app) if services.settings.socket_mode else None
         # APScheduler's AsyncIOScheduler needs the running loop, so it starts here, not at import.
         scheduler = build_scheduler(services) if with_scheduler else None
         if scheduler:
@@ -254,10 +263,7 @@ def build_web_app(
             stop_polling()
             services.deliverer.stop()
             if socket is not None:
-                # New envelopes are left unacknowledged (Slack sends them again); the socket stays open
-                # until the requests in flight have been answered, then closes cleanly.
-                socket.client.auto_reconnect_enabled = False
-                socket.client.socket_mode_request_listeners.clear()
+                stop_envelopes(socket)
 
         app.on_shutdown.append(stop_taking_work)
         yield
@@ -330,17 +336,20 @@ async def hosted_metrics(request: web.Request) -> web.Response:
 
 
 def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_scheduler: bool = True) -> web.Application:
-    """`serve` with many workspaces: POST /slack/events, GET /slack/install and /slack/oauth_redirect (Bolt's
-    OAuth), /healthz, /metrics; each connected workspace polled as its own job and delivered by its own task
-    (bot/practices.py Hosting). Stopping it stops every workspace's polling and delivery; what was not sent
-    stays in the outbox."""
+    """`serve` with many workspaces: POST /slack/events (or, with SLACK_APP_TOKEN, one Socket Mode connection
+    for every workspace), GET /slack/install and /slack/oauth_redirect (Bolt's OAuth: the installer's browser
+    is sent there, so they stay on PORT in Socket Mode too), /healthz, /metrics; each connected workspace
+    polled as its own job and delivered by its own task (bot/practices.py Hosting). Stopping it stops every
+    workspace's polling and delivery; what was not sent stays in the outbox."""
     hosting = practices.hosting
     assert hosting is not None
+    socket_mode = hosting.settings.socket_mode
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[PRACTICES] = practices
     web_app[BOLT] = bolt_app
-    web_app[VERIFIER] = SignatureVerifier(hosting.settings.signing_secret or "")
-    web_app.router.add_post("/slack/events", slack_events)
+    if not socket_mode:
+        web_app[VERIFIER] = SignatureVerifier(hosting.settings.signing_secret or "")
+        web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/slack/install", oauth_install)
     web_app.router.add_get("/slack/oauth_redirect", oauth_redirect)
     web_app.router.add_get("/healthz", hosted_healthz)
@@ -359,9 +368,18 @@ def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_sched
         else:
             scheduler.pause()
         await hosting.start(scheduler)
+        socket = await open_socket_mode(hosting.settings, hosting.client(None), bolt_app) if socket_mode else None
+        if socket is not None:
+
+            async def stop_taking_envelopes(_: web.Application) -> None:
+                stop_envelopes(socket)
+
+            app.on_shutdown.append(stop_taking_envelopes)
         yield
         scheduler.pause()
         await hosting.stop(STOP_GRACE_SECONDS)
+        if socket is not None:
+            await socket.close_async()
         scheduler.shutdown(wait=False)
         hosting.store.close()
 

@@ -1,6 +1,6 @@
 """Running many workspaces: what an operator watches, /healthz per workspace (one practice's failing feed or
 revoked token is listed, not the deployment's 503) and /metrics with a `workspace` label (docs/operations.md
-"Many workspaces"); and what a practice sees of its connection on the App Home."""
+"Many workspaces"); what a practice sees of its connection on the App Home; Socket Mode with many workspaces."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.workspaces import CONNECT_ACTION, CONNECT_VIEW, DISCONNECT_ACTION
 from tests.blockkit import all_text
-from tests.conftest import FakeClock
+from tests.conftest import SHARED, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import Call, FakeSlack, Injected
 from tests.hosted import Hosted, bot_token, hosted_bot
@@ -158,3 +158,36 @@ async def test_the_app_home_of_a_connected_workspace_changes_or_disconnects_it(
         last = (await slack.wait_for_calls("views.publish", 3))[2]
         assert last.args["user_id"] == HOLDER[0] and "not connected to AutoEntry yet" in all_text(last.args["view"])
         assert CONNECT_ACTION in str(last.args["view"])
+
+
+async def test_many_workspaces_in_socket_mode_install_over_http_and_answer_over_the_socket(
+    tmp_path: Path, slack: FakeSlack, feed: FakeFeed
+) -> None:
+    async with hosted_bot(tmp_path, slack, app_token="xapp-1-hosted", signing_secret=None) as hosted:
+        await slack.wait_for(lambda: slack.socket_connections == 1, timeout=10)
+        # "Add to Slack" and its redirect stay on PORT (the installer's browser goes there); events do not.
+        await hosted.install("T_ONE", HOLDER[0])
+        await hosted.install("T_TWO", HOLDER[0])
+        async with hosted.http.post(f"{hosted.base_url}/slack/events", data=b"{}") as response:
+            assert response.status == 404
+        assert (await hosted.hosting.connect("T_ONE", HOLDER[0], feed.base_url, feed.token or ""))[0] == {}
+        await hosted.hosting.start_workspace("T_ONE")
+        await hosted.connected("T_ONE")
+
+        envelope = json.loads((SHARED / "slack" / "bolt-python.socket_mode_envelope.slash_commands.json").read_text())
+
+        async def ask(team: str, envelope_id: str) -> dict[str, Any]:
+            envelope["envelope_id"] = envelope_id
+            envelope["payload"].update(
+                command="/integration-status", text="Acme Ltd", user_id=HOLDER[0], team_id=team, api_app_id="A111"
+            )
+            await slack.send_envelope(envelope)
+            acks = await slack.wait_for(lambda: [m for m in slack.socket_messages if m.get("envelope_id") == envelope_id])
+            return acks[0].get("payload") or {}
+
+        # Each envelope is authorized from its own workspace's installation and answered from its data only.
+        assert "Acme Ltd" in json.dumps(await ask("T_ONE", "env-one"))
+        assert "not connected to AutoEntry" in json.dumps(await ask("T_TWO", "env-two"))
+        status, body, _ = await get(hosted, "/healthz/T_ONE")
+        assert status == 200 and body["workspace"] == "T_ONE"
+    assert slack.socket_closed == 1  # closed by the bot when it stopped
