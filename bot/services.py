@@ -127,9 +127,10 @@ def build_services(
         metrics.record_poll(outcome.ok, outcome.duration_seconds)
 
     # The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
-    # poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
-    # (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse,
-    # the reminder loop closes on permissions the feed now shows, open Home tabs are refreshed.
-    poller.reactors[:] = [alerts]
+    # poll's changes into incidents and outbox rows, and open Home tabs are marked stale. After it commits,
+    # each step in turn: the poll is counted (/metrics), delivery empties the outbox, subscriptions whose
+    # subscriber lost the permission lapse, the reminder loop closes on permissions the feed now shows, open
+    # Home tabs are refreshed.
+    poller.reactors[:] = [alerts, services.home.mark]
     poller.after_poll[:] = [count_poll, deliver_soon, LapseWatch(services), services.reminders.after_poll, services.home]
     return services

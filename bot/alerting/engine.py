@@ -48,7 +48,12 @@ class PollNews:
     steadied: list[int] = field(default_factory=list)  # no longer flapping
 
     def __bool__(self) -> bool:
-        return bool(self.opened or self.updated or self.resolved or self.back_in_feed or self.reopened or self.steadied)
+        return bool(self.opened or self.told_in_place)
+
+    @property
+    def told_in_place(self) -> bool:
+        """News told where its incident was alerted already (message updates, thread replies)."""
+        return bool(self.updated or self.resolved or self.back_in_feed or self.reopened or self.steadied)
 
 
 class AlertEngine:
@@ -72,7 +77,6 @@ class AlertEngine:
         self.offline_grace = offline_grace
         self.poll_interval = poll_interval
         self.flap_window = flap_window
-        self._baseline_set = False  # seen in the database (committed by an earlier poll)
         self._tracked: list[tuple[str, ConditionState]] = []  # this poll's TRACK transitions, written as one batch
 
     # --- reacting to a poll ----------------------------------------------------------------
@@ -83,11 +87,9 @@ class AlertEngine:
             return
         store = self.store
         # What is due besides this poll's changes, in one read: most polls of most practices need nothing else.
-        agenda = store.poll_agenda(now, FEED_OUTAGE_STATE)
-        self._feed_recovered(now, agenda.outage)
-        # Once set, the baseline mark stays (nothing clears it): read until then, not at every poll.
-        baseline = not self._baseline_set and store.get_state(BASELINE_STATE) is None
-        self._baseline_set = not baseline
+        agenda = store.poll_agenda(now, FEED_OUTAGE_STATE, BASELINE_STATE)
+        self._feed_recovered(now, agenda.states.get(FEED_OUTAGE_STATE))
+        baseline = BASELINE_STATE not in agenda.states  # the first good poll: what is, is not news
         changed = {change.after.id: change for change in outcome.changes}
         # Companies that changed, and those whose Sync App grace period may run out with no change at all.
         candidates = set(changed) | agenda.pending
@@ -201,6 +203,8 @@ class AlertEngine:
             return
         store = self.store
         subscribed = store.subscription_map()
+        if not (subscribed[0] or subscribed[1] or self.alert_channel or deferred or news.told_in_place):
+            return  # only new alerts, and no channel to tell them to
         snoozes = store.active_snoozes(now)
         incidents = store.incidents(
             [

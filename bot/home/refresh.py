@@ -106,7 +106,8 @@ async def home_opened(services: "Services", event: dict[str, Any]) -> None:
 
 
 class HomeRefresher:
-    """The after-poll hook: marks recent Home tabs stale when something changed, then republishes a bounded few."""
+    """Inside the poll (`mark`): marks recent Home tabs stale when something changed; after it (the hook
+    itself): republishes a bounded few."""
 
     def __init__(self, services: "Services") -> None:
         self.services = services
@@ -117,15 +118,20 @@ class HomeRefresher:
         self.marked_at: datetime | None = datetime.min.replace(tzinfo=timezone.utc)
         self.forgot_at: datetime | None = None
 
-    async def __call__(self, outcome: PollOutcome) -> None:
-        store = self.services.store
-        now = self.services.clock()
+    def mark(self, outcome: PollOutcome, now: datetime) -> None:
+        """A reactor inside the poll's transaction (no transaction of its own): recent Home tabs are marked
+        stale when the poll changed a company or the feed's health."""
         changed = bool(outcome.ok and (outcome.changes or outcome.removed))
         health_changed = self.feed_ok is not None and self.feed_ok != outcome.ok
         self.feed_ok = outcome.ok
         if changed or health_changed:
-            store.mark_home_stale(now - RECENT_VIEWER)
+            self.services.store.mark_home_stale(now - RECENT_VIEWER)
             self.marked_at = now
+
+    async def __call__(self, outcome: PollOutcome) -> None:
+        """After the poll: republish a bounded few of the stale tabs."""
+        store = self.services.store
+        now = self.services.clock()
         if self.forgot_at is None or now - self.forgot_at >= FORGET_EVERY:
             store.forget_home_viewers(now - RECENT_VIEWER)
             self.forgot_at = now

@@ -20,13 +20,14 @@ from storage.timefmt import from_iso, iso
 class PollAgenda:
     """What a good poll's alert engine has to do besides the poll's own changes, read in one query: companies
     with a condition pending its grace period, whether any incident is marked flapping, any snooze has
-    expired, any snoozed alert is due, and the feed outage mark (`settings_state`, None: not set)."""
+    expired, any snoozed alert is due, and the named marks asked for (`settings_state`: name -> value, the
+    names not set left out)."""
 
     pending: frozenset[str]
     flapping: bool
     expired_snoozes: bool
     due_deferred: bool
-    outage: str | None
+    states: dict[str, str]
 
 
 class IncidentStore:
@@ -45,25 +46,26 @@ class IncidentStore:
             )
         }
 
-    def poll_agenda(self, now: datetime, outage_state: str) -> PollAgenda:
-        """The PollAgenda at `now`: one statement instead of one per question (a poll of a practice where
-        nothing changed asks only this)."""
+    def poll_agenda(self, now: datetime, *states: str) -> PollAgenda:
+        """The PollAgenda at `now`, with the `settings_state` marks named in `states`: one statement instead of
+        one per question (a poll of a practice where nothing changed asks only this)."""
         stamp = iso(now)
+        names = ", ".join("?" * len(states)) or "null"
         rows = self.db.execute(
-            "select distinct 'p', company_id from conditions where workspace = ? and phase = 'pending'"
+            "select distinct '', company_id from conditions where workspace = ? and phase = 'pending'"
             " union all select 'f', '' from (select 1 from incidents where workspace = ? and flapping = 1 limit 1) f"
             " union all select 's', '' from (select 1 from snoozes where workspace = ? and until <= ? limit 1) s"
             " union all select 'd', '' from (select 1 from deferred_alerts where workspace = ? and until <= ? limit 1) d"
-            " union all select 'o', value from settings_state where workspace = ? and name = ?",
-            [self.ws, self.ws, self.ws, stamp, self.ws, stamp, self.ws, outage_state],
+            f" union all select 'o' || name, value from settings_state where workspace = ? and name in ({names})",
+            [self.ws, self.ws, self.ws, stamp, self.ws, stamp, self.ws, *states],
         ).fetchall()
         kinds = {kind for kind, _ in rows}
         return PollAgenda(
-            pending=frozenset(value for kind, value in rows if kind == "p"),
+            pending=frozenset(value for kind, value in rows if kind == ""),
             flapping="f" in kinds,
             expired_snoozes="s" in kinds,
             due_deferred="d" in kinds,
-            outage=next((value for kind, value in rows if kind == "o"), None),
+            states={kind[1:]: value for kind, value in rows if kind.startswith("o")},
         )
 
     def conditions_of(self, company_ids: Iterable[str]) -> dict[str, dict[Condition, ConditionState]]:
