@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import logging
+import marshal
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,12 +66,14 @@ class Snapshot:
 
 
 def fingerprint(record: dict[str, Any]) -> int | None:
-    """A hash of a record's fields and values (one level of nesting, as the feed's records have);
-    None for a record of another shape, which is then simply parsed."""
+    """A hash of a record's fields and values, in their order: of its bytes in marshal's format version 2 (no
+    back-references, so equal records give equal bytes; about twice as fast as hashing a tuple of its items).
+    None for a value marshal cannot write (not from json.loads), which is then simply parsed. Two records
+    with equal fingerprints are taken as equal (a 64-bit hash); unequal bytes for equal records (a string
+    interned in one) only cost a parse."""
     try:
-        # A list, not a generator: this runs for every record of every poll.
-        return hash(tuple([(key, tuple(value.items()) if isinstance(value, dict) else value) for key, value in record.items()]))
-    except TypeError:  # a list or a deeper object somewhere: unhashable
+        return hash(marshal.dumps(record, 2))
+    except ValueError:
         return None
 
 
