@@ -23,6 +23,7 @@ every workspace's practice and schedules its first poll (all due at once: START_
 - slash: signed `/integration-status <name>` requests to random workspaces, 20 at a time; then the same to a
   single-workspace app (SLACK_BOT_TOKEN mode, 100 companies) in this process. Target: median <= 1.5x.
 - RSS: this process's resident memory at the end and its peak (VmHWM). Target < 500 MB.
+- operator: GET /metrics, /healthz and /healthz/T00001, 50 each, one at a time (reported).
 Exits 1 when a target is missed.
 """
 
@@ -178,6 +179,24 @@ async def slash_latencies(port: int, teams: list[str], names: dict[str, list[str
 
         await asyncio.gather(*(worker() for _ in range(20)))
     return latencies
+
+
+async def operator_latencies(port: int, requests: int = 50) -> dict[str, tuple[float, float, int]]:
+    """GET /metrics, /healthz and /healthz/<a workspace> `requests` times each, one at a time: path ->
+    (median ms, max ms, body bytes)."""
+    import aiohttp
+
+    out: dict[str, tuple[float, float, int]] = {}
+    async with aiohttp.ClientSession() as http:
+        for path in ("/metrics", "/healthz", "/healthz/T00001"):
+            times, size = [], 0
+            for _ in range(requests):
+                start = time.perf_counter()
+                async with http.get(f"http://127.0.0.1:{port}{path}") as response:
+                    size = len(await response.read())
+                times.append((time.perf_counter() - start) * 1000)
+            out[path] = (statistics.median(times), max(times), size)
+    return out
 
 
 async def serve_site(web_app: Any) -> tuple[Any, int]:
@@ -365,8 +384,10 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
     if PROFILE:
         profiler.dump_stats("/tmp/bench_workspaces.prof")
     slack_calls = [c.method for c in slack.calls[calls_before:]]
+    operator = await operator_latencies(port)
     result = {
         "slack_calls_during_slash": {m: slack_calls.count(m) for m in set(slack_calls)},
+        "operator": operator,
         "round1": round1,
         "steady": steady,
         "round3": round3,
@@ -384,7 +405,7 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
     }
     await single_runner.cleanup()
     for task in asyncio.all_tasks():  # the hanging workspace's polls
-        if task is not asyncio.current_task() and "poll" in repr(task.get_coro()):
+        if task is not asyncio.current_task() and any(word in repr(task.get_coro()) for word in ("poll", "Poller")):
             task.cancel()
     await runner.cleanup()
     await slack.stop()
@@ -466,6 +487,8 @@ def main(argv: list[str]) -> int:
         " (target < 500 MB)"
     )
     print(f"Slack Web API calls while measuring the slash command: {r['slack_calls_during_slash']}")
+    for path, (median, most, size) in r["operator"].items():
+        print(f"GET {path:<16} at {n:,} workspaces: median {median:.1f} ms, max {most:.1f} ms, {size:,} bytes")
     checks = {
         "steady poll round <= 2x floor": steady_ratio <= 2,
         "slash median <= 1.5x single": ratio <= 1.5,

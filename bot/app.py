@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.health import StoreCollector, health
+from bot.health import StoreCollector, health, workspace_health
 from bot.hosted_health import WORKSPACE_ID, deployment_health, unconnected_workspace, unknown_workspace
 from bot.logs import workspace_logging
 from bot.practice.poller import next_poll_delay
@@ -314,15 +314,20 @@ async def hosted_healthz(request: web.Request) -> web.Response:
     or delivery is listed, not a 503); `?workspace=T123` or /healthz/T123: that workspace's own /healthz
     (503 when its polls or deliveries are failing), 404 for one not installed, 400 for a malformed id."""
     practices = request.app[PRACTICES]
+    hosting = practices.hosting
+    assert hosting is not None  # build_hosted_web_app's
     workspace = request.match_info.get("workspace") or request.query.get("workspace")
     if workspace is None:
-        status, body = deployment_health((s.store.workspace, *health(s)) for s in list(practices))
+        now = hosting.clock()
+        pending = hosting.store.pending_by_workspace()  # every workspace's oldest waiting alert, one query
+        status, body = deployment_health(
+            workspace_health(s, now, pending.get(s.store.workspace, (0, None))[1]) for s in list(practices)
+        )
     elif (services := practices.get(workspace)) is not None:
         status, body = health(services)
         body = {"workspace": workspace, **body}
     else:
-        hosting = practices.hosting
-        record = hosting.store.workspace_record(workspace) if hosting and WORKSPACE_ID.match(workspace) else None
+        record = hosting.store.workspace_record(workspace) if WORKSPACE_ID.match(workspace) else None
         installed = record is not None and record.uninstalled_at is None
         status, body = unconnected_workspace(workspace) if installed else unknown_workspace(workspace)
     return web.json_response(body, status=status)

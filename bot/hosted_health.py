@@ -10,7 +10,8 @@ is failing at once: a cause they share (the process's network, Slack, AutoEntry'
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Iterable
 
 # With fewer connected workspaces than this, their all failing says nothing of the deployment.
 DEPLOYMENT_QUORUM = 2
@@ -21,22 +22,23 @@ LISTED_AT_MOST = 200
 WORKSPACE_ID = re.compile(r"^[A-Za-z0-9_]{2,40}$")
 
 
-def polling_failing(body: Mapping[str, object]) -> bool:
-    """Per `health`'s body: no good poll for more than three intervals."""
-    return body.get("polling") == "failing"
+@dataclass(frozen=True, slots=True)
+class WorkspaceHealth:
+    """One connected workspace, as the deployment's /healthz counts it (bot/health.py `workspace_health`):
+    its polls failing for more than three intervals, its alerts not reaching Slack, and its status ("ok",
+    "degraded": its last poll failed, "starting": no good poll yet, "failing": either of the two)."""
+
+    workspace: str
+    polling_failing: bool
+    delivery_failing: bool
+    status: str
 
 
-def delivery_failing(body: Mapping[str, object]) -> bool:
-    """Per `health`'s body: its alerts are not reaching Slack (bot.health.delivery_problem)."""
-    delivery = body.get("delivery")
-    return isinstance(delivery, dict) and delivery.get("status") == "failing"
-
-
-def deployment_health(reports: Iterable[tuple[str, int, Mapping[str, object]]]) -> tuple[int, dict[str, object]]:
-    """(HTTP status, JSON body) of the deployment from each connected workspace's (id, status, body).
+def deployment_health(reports: Iterable[WorkspaceHealth]) -> tuple[int, dict[str, object]]:
+    """(HTTP status, JSON body) of the deployment from each connected workspace's health.
 
     The body: `status` ("ok"; "degraded" when any workspace is failing; "failing" with 503), `workspaces`
-    (how many connected), `workspace_status` (how many of each of `health`'s statuses), `feed_failing` and
+    (how many connected), `workspace_status` (how many of each status), `feed_failing` and
     `alerts_not_reaching_slack`, each {"count": n, "workspaces": [ids, sorted, at most LISTED_AT_MOST]}. Ids
     only: no token, feed address, account or company of any practice."""
     statuses: dict[str, int] = {}
@@ -44,15 +46,14 @@ def deployment_health(reports: Iterable[tuple[str, int, Mapping[str, object]]]) 
     deliveries: list[str] = []
     failing = 0
     total = 0
-    for workspace, code, body in reports:
+    for report in reports:
         total += 1
-        status = str(body.get("status", "starting"))
-        statuses[status] = statuses.get(status, 0) + 1
-        if polling_failing(body):
-            feeds.append(workspace)
-        if delivery_failing(body):
-            deliveries.append(workspace)
-        failing += code >= 500
+        statuses[report.status] = statuses.get(report.status, 0) + 1
+        if report.polling_failing:
+            feeds.append(report.workspace)
+        if report.delivery_failing:
+            deliveries.append(report.workspace)
+        failing += report.polling_failing or report.delivery_failing
     everyone_failing = total >= DEPLOYMENT_QUORUM and failing == total
     state = "failing" if everyone_failing else ("degraded" if failing else "ok")
     body_out: dict[str, object] = {

@@ -178,12 +178,15 @@ class OutboxStore:
         return counts, (from_iso(row[0]) if row and row[0] else None)
 
     def pending_by_workspace(self) -> dict[str, tuple[int, datetime | None]]:
-        """Every workspace's waiting alert messages, in one query (the deployment's /metrics, not one
-        workspace's view): workspace -> (pending rows, created_at of the oldest, broken channels' included)."""
+        """Every workspace's waiting alert messages, in one query (the deployment's /healthz and /metrics, not
+        one workspace's view): workspace -> (pending rows, created_at of the oldest outside the channels the
+        bot cannot post in, as outbox_summary's)."""
         return {
             row[0]: (row[1], from_iso(row[2]))
             for row in self.db.execute(
-                "select workspace, count(*), min(created_at) from outbox where state = 'pending' group by workspace"
+                "select o.workspace, count(*), min(case when b.channel is null then o.created_at end) from outbox o"
+                " left join broken_channels b on b.workspace = o.workspace and b.channel = o.channel"
+                " where o.state = 'pending' group by o.workspace"
             )
         }
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.hosted_health import LISTED_AT_MOST, deployment_health, unknown_workspace
+from bot.hosted_health import LISTED_AT_MOST, WorkspaceHealth, deployment_health, unknown_workspace
 
 
-def report(workspace: str, *, polling: str = "ok", delivery: str = "ok") -> tuple[str, int, dict[str, Any]]:
+def report(workspace: str, *, polling: str = "ok", delivery: str = "ok") -> WorkspaceHealth:
     failing = polling == "failing" or delivery == "failing"
-    body = {"status": "failing" if failing else "ok", "polling": polling, "delivery": {"status": delivery}}
-    return workspace, 503 if failing else 200, body
+    return WorkspaceHealth(workspace, polling == "failing", delivery == "failing", "failing" if failing else "ok")
 
 
 def test_one_practices_failing_feed_is_listed_but_the_deployment_stays_up() -> None:
