@@ -114,9 +114,10 @@ class Poller:
         # What the last committed poll stored, by company: the feed hands back the same objects for
         # unchanged records, so those need no comparison with the database.
         self._stored: dict[str, CompanyStatus] = {}
-        # (companies_version, the ids listed) after the last poll, when it found no company left out: while
-        # both hold, the next poll need not read which companies are listed and missing.
-        self._listing: tuple[int, frozenset[str]] | None = None
+        # (companies_version, how many ids were listed and their set's hash) after the last poll, when it found
+        # no company left out: while all hold, the next poll need not read which companies are listed and
+        # missing. A hash, not the set: a thousand workspaces' sets would cost megabytes.
+        self._listing: tuple[int, int, int] | None = None
         # The poll under way, if any: the schedule and a "Check again" press that come while it runs share
         # its outcome rather than queue a second fetch behind it.
         self._current: asyncio.Task[PollOutcome] | None = None
@@ -264,9 +265,10 @@ class Poller:
             if new_rows or changed_rows:
                 self.store.save_companies(new_rows, changed_rows)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
+            listing = (len(present), hash(frozenset(present)))
             listed: list[str] = []
             missing: dict[str, datetime] = {}
-            if self._listing is None or self._listing != (version, present):
+            if self._listing != (version, *listing):
                 # Unless these are the companies the last poll listed, none left out, and nothing written since.
                 listed, missing = self.store.listed_and_missing()
             absent = [cid for cid in listed if cid not in present]
@@ -286,7 +288,7 @@ class Poller:
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
         self._stored = {company.id: company for company in snapshot.companies}
-        self._listing = None if absent else (self.store.companies_version, frozenset(present))
+        self._listing = None if absent else (self.store.companies_version, *listing)
 
     def stop(self) -> None:
         """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""
