@@ -14,15 +14,7 @@ from bot.alerting.flapping import FlapState, after_flap, mark_clears, reopens
 from bot.alerting.group_messages import DEVICE_NAMES_SHOWN
 from bot.alerting.messages import COMPANIES_PER_REPLY, STORM_THRESHOLD
 from bot.alerting.routing import NewAlert, route
-from bot.alerting.transitions import (
-    Condition,
-    ConditionState,
-    Phase,
-    Transition,
-    Verb,
-    decide,
-    observe,
-)
+from bot.alerting.transitions import Condition, ConditionState, Phase, Transition, Verb, decide, observe
 from bot.helpcentre.matching import HelpCentre
 from bot.practice.poller import PollOutcome
 from storage.sqlite.alerts import AlertGroup, Incident
@@ -126,14 +118,7 @@ class AlertEngine:
                     company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news
                 )
         store.save_conditions(self._tracked)
-        for company_id in outcome.removed_ids:
-            # Gone from complete listings for a whole day: its open alerts are closed (and say why), the
-            # rest forgotten.
-            for condition, state in known.get(company_id, {}).items():
-                if state.phase is Phase.OPEN and state.incident_id is not None:
-                    store.resolve_incident(state.incident_id, now)
-                    news.resolved.append((state.incident_id, "removed"))
-                store.drop_condition(company_id, condition)
+        self._forget_removed(outcome.removed_ids, known, now, news)
         for incident in store.flapping_incidents() if agenda.flapping else ():
             # A whole flap window with no change clears the mark (bot.alerting.flapping).
             if mark_clears(FlapState(incident.flaps, True), incident.resolved_at, now, self.flap_window):
@@ -144,6 +129,17 @@ class AlertEngine:
         if agenda.expired_snoozes:
             store.forget_expired_snoozes(now)
         self._queue(news, store.take_due_deferred_alerts(now) if agenda.due_deferred else [], now)
+
+    def _forget_removed(
+        self, removed: list[str], known: dict[str, dict[Condition, ConditionState]], now: datetime, news: PollNews
+    ) -> None:
+        """Companies gone from complete listings for a whole day: open alerts closed (saying why), the rest forgotten."""
+        for company_id in removed:
+            for condition, state in known.get(company_id, {}).items():
+                if state.phase is Phase.OPEN and state.incident_id is not None:
+                    self.store.resolve_incident(state.incident_id, now)
+                    news.resolved.append((state.incident_id, "removed"))
+                self.store.drop_condition(company_id, condition)
 
     def _apply(
         self,
