@@ -47,7 +47,16 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
-from bench._common import SIGNING_SECRET, USERS, account_document, change_some, company_records, recv, sign  # noqa: E402
+from bench._common import (  # noqa: E402
+    SIGNING_SECRET,
+    USERS,
+    account_document,
+    change_some,
+    company_records,
+    recv,
+    sign,
+    verdict,
+)
 
 FEED_TOKEN = "feed-token"
 STEADY_ROUNDS = 3
@@ -497,7 +506,7 @@ def main(argv: list[str]) -> int:
     }
     for name, met in checks.items():
         print(f"  {name}: {'met' if met else 'MISSED'}")
-    return 0 if all(checks.values()) else 1
+    return verdict([name for name, met in checks.items() if not met])
 
 
 if __name__ == "__main__":
