@@ -26,6 +26,7 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from bench._common import account_document, company_records, summary  # noqa: E402
+from bot.alerting.outbox import Entry, Kind  # noqa: E402
 from bot.app import build_bolt_app, build_services, build_web_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -49,7 +50,7 @@ async def run(companies: int, outbox: int, requests: int) -> int:
         store, now = services.store, services.clock()
         with store.atomic():
             for n in range(outbox + 1000):
-                store.enqueue(f"bench:{n}", f"C{n % 50:08d}", "notice", now, body={"n": n})
+                store.enqueue(Entry(f"bench:{n}", f"C{n % 50:08d}", Kind.NOTICE, body={"n": n}), now)
             store.db.execute("update outbox set state = 'sent' where id <= ?", [outbox])
         app = build_web_app(services, build_bolt_app(services), with_scheduler=False, with_delivery=False)
         runner = web.AppRunner(app, access_log=None)

@@ -14,22 +14,22 @@ from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import PayloadEncodingError
 from aiohttp.web_log import AccessLogger
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.following import FOLLOW_SECONDS, WorkspaceFollower
 from bot.health import StoreCollector, health
-from bot.leases import DIGESTS_EVERY_SECONDS, PURGE_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
+from bot.leases import DIGESTS_EVERY_SECONDS, run_once
 from bot.logs import workspace_logging
 from bot.polling import schedule_polling
 from bot.practice.poller import next_poll_delay
 from bot.practices import Practices
 from bot.services import Services, build_services, utcnow
-from bot.settings import StartupError
+from bot.settings import Settings, StartupError
 from bot.slack.client import MeteredWebClient
 from bot.slack.errors import slack_error
 from bot.slack.guard import signature_headers_problem
@@ -64,7 +64,7 @@ class QuietAccessLogger(AccessLogger):
     QUIET_PATHS = frozenset({"/healthz", "/metrics"})
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if request.path in self.QUIET_PATHS:
+        if request.path in self.QUIET_PATHS or request.path.startswith("/healthz/"):
             return
         super().log(request, response, time)
 
@@ -189,14 +189,15 @@ async def check_bot_token(services: Services) -> None:
     log.info("Connected to Slack workspace %s as %s", answer.get("team"), answer.get("user"))
 
 
-async def open_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketModeHandler:
+async def open_socket_mode(settings: Settings, client: AsyncWebClient, bolt_app: AsyncApp) -> AsyncSocketModeHandler:
     """Bolt's Socket Mode handler inside this aiohttp app (bolt-python's documented aiohttp pattern:
     connect_async at start-up, close_async, which disconnects, at clean-up). The app token is checked by
-    opening the connection: `apps.connections.open`, whose URL the handler then connects to."""
-    app_token = services.settings.app_token or ""
+    opening the connection: `apps.connections.open`, whose URL the handler then connects to. With many
+    workspaces, Bolt authorizes each envelope from the installation store, as it does an HTTP request."""
+    app_token = settings.app_token or ""
     url: str | None = None
     try:
-        url = (await services.client.apps_connections_open(app_token=app_token))["url"]
+        url = (await client.apps_connections_open(app_token=app_token))["url"]
     except SlackApiError as exc:
         error = slack_error(exc)
         if error in REJECTED_TOKEN_ERRORS:
@@ -204,10 +205,17 @@ async def open_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocke
         log.warning("Could not open the Socket Mode connection (%s); retrying", error)
     except Exception as exc:
         log.warning("Could not reach Slack to open the Socket Mode connection (%s); retrying", slack_error(exc))
-    handler = AsyncSocketModeHandler(bolt_app, app_token, web_client=services.client)
+    handler = AsyncSocketModeHandler(bolt_app, app_token, web_client=client)
     handler.client.wss_uri = url  # None: the handler asks for a URL itself
     await handler.connect_async()  # retries by itself until it is connected
     return handler
+
+
+def stop_envelopes(socket: AsyncSocketModeHandler) -> None:
+    """Stopping: new envelopes are left unacknowledged (Slack sends them again); the socket stays open until
+    the requests in flight have been answered, then closes cleanly."""
+    socket.client.auto_reconnect_enabled = False
+    socket.client.socket_mode_request_listeners.clear()
 
 
 def build_web_app(
@@ -256,7 +264,9 @@ class Serving:
         services = self.services
         if self.check_tokens:
             await check_bot_token(services)
-        self.socket = await open_socket_mode(services, self.bolt_app) if services.settings.socket_mode else None
+        self.socket = (
+            await open_socket_mode(services.settings, services.client, self.bolt_app) if services.settings.socket_mode else None
+        )
         # APScheduler's AsyncIOScheduler needs the running loop, so it starts here, not at import.
         self.scheduler = build_scheduler(services) if self.with_scheduler else None
         if self.scheduler:
@@ -279,10 +289,7 @@ class Serving:
         self.stop_polling()
         self.services.deliverer.stop()
         if self.socket is not None:
-            # New envelopes are left unacknowledged (Slack sends them again); the socket stays open
-            # until the requests in flight have been answered, then closes cleanly.
-            self.socket.client.auto_reconnect_enabled = False
-            self.socket.client.socket_mode_request_listeners.clear()
+            stop_envelopes(self.socket)
 
     async def finish(self) -> None:
         services, delivery, scheduler, socket = self.services, self.delivery, self.scheduler, self.socket
@@ -306,81 +313,3 @@ class Serving:
         if socket is not None:
             await socket.close_async()  # disconnects, then frees the handler's session
         await services.close()
-
-
-async def oauth_install(request: web.Request) -> web.Response:
-    """GET /slack/install: Bolt's "Add to Slack" page, with a fresh OAuth state (cookie and store)."""
-    bolt = request.app[BOLT]
-    assert bolt.oauth_flow is not None
-    return await to_aiohttp_response(await bolt.oauth_flow.handle_installation(await to_bolt_request(request)))
-
-
-async def oauth_redirect(request: web.Request) -> web.Response:
-    """GET /slack/oauth_redirect: Slack's OAuth v2 callback, handled by Bolt (state checked, single use)."""
-    bolt = request.app[BOLT]
-    assert bolt.oauth_flow is not None
-    return await to_aiohttp_response(await bolt.oauth_flow.handle_callback(await to_bolt_request(request)))
-
-
-PRACTICES = web.AppKey("practices", Practices)
-
-
-async def hosted_healthz(request: web.Request) -> web.Response:
-    """GET /healthz with many workspaces: 200 while the process serves; each workspace's feed and delivery
-    status is counted (one workspace's broken feed is its own problem, not the deployment's)."""
-    practices = request.app[PRACTICES]
-    statuses: dict[str, int] = {}
-    for services in list(practices):
-        status = health(services)[1].get("status", "starting")
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return web.json_response({"status": "ok", "workspaces": len(practices), "workspace_status": statuses})
-
-
-async def hosted_metrics(request: web.Request) -> web.Response:
-    hosting = request.app[PRACTICES].hosting
-    assert hosting is not None
-    body, content_type = hosting.metrics.exposition(request.headers.get("Accept", ""))
-    return web.Response(body=body, headers={"Content-Type": content_type})
-
-
-def build_hosted_web_app(practices: Practices, bolt_app: AsyncApp, *, with_scheduler: bool = True) -> web.Application:
-    """`serve` with many workspaces: POST /slack/events, GET /slack/install and /slack/oauth_redirect (Bolt's
-    OAuth), /healthz, /metrics; each connected workspace polled as its own job and delivered by its own task
-    (bot/hosting.py Hosting). Stopping it stops every workspace's polling and delivery; what was not sent
-    stays in the outbox."""
-    hosting = practices.hosting
-    assert hosting is not None
-    web_app = web.Application(client_max_size=1024 * 1024)
-    web_app[PRACTICES] = practices
-    web_app[BOLT] = bolt_app
-    web_app[VERIFIER] = SignatureVerifier(hosting.settings.signing_secret or "")
-    web_app.router.add_post("/slack/events", slack_events)
-    web_app.router.add_get("/slack/install", oauth_install)
-    web_app.router.add_get("/slack/oauth_redirect", oauth_redirect)
-    web_app.router.add_get("/healthz", hosted_healthz)
-    web_app.router.add_get("/metrics", hosted_metrics)
-
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        scheduler.start()
-        if with_scheduler:
-            every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-            # Each runs in one process at a time per workspace (bot/leases.py), however many share the database.
-            scheduler.add_job(hosting.digests_tick, "interval", seconds=DIGESTS_EVERY_SECONDS, id="digests", **every)
-            scheduler.add_job(hosting.refresh_tokens, "interval", seconds=TOKENS_EVERY_SECONDS, id="tokens", **every)
-            purge = functools.partial(run_once, hosting.store, "purge", PURGE_EVERY_SECONDS, hosting.purge_uninstalled)
-            scheduler.add_job(purge, "interval", seconds=PURGE_EVERY_SECONDS, id="purge", next_run_time=utcnow(), **every)
-            if hosting.store.shared:  # other processes on the database: hear of the workspaces they change
-                follower = WorkspaceFollower(hosting)
-                scheduler.add_job(follower.tick, "interval", seconds=FOLLOW_SECONDS, id="follow", **every)
-        else:
-            scheduler.pause()
-        await hosting.start(scheduler)
-        yield
-        scheduler.pause()
-        await hosting.stop(STOP_GRACE_SECONDS)
-        scheduler.shutdown(wait=False)
-        hosting.store.close()
-
-    web_app.cleanup_ctx.append(lifecycle)
-    return web_app

@@ -159,7 +159,8 @@ def run_serve(settings: Settings, port: int | None) -> int:
     /metrics on PORT. SIGTERM and SIGINT stop it cleanly (bot.app.build_web_app): exit 0."""
     from aiohttp import web
 
-    from bot.app import QuietAccessLogger, build_bolt_app, build_hosted_web_app, build_services, build_web_app
+    from bot.app import QuietAccessLogger, build_bolt_app, build_services, build_web_app
+    from bot.hosted_app import build_hosted_web_app
     from bot.hosting import build_hosted
     from bot.services import utcnow
 

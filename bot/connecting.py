@@ -13,7 +13,7 @@ from bot.answers import notices
 from bot.answers.grammar import Verb
 from bot.answers.render import Message, notice
 from bot.hosting import open_connect
-from bot.workspaces import connected_text, not_allowed_text, submitted, unconnected_home
+from bot.workspaces import connected_text, disconnected_text, not_allowed_text, submitted, unconnected_home
 
 if TYPE_CHECKING:
     from bot.hosting import Hosting
@@ -49,9 +49,7 @@ async def connect_command(
     if not await hosting.may_connect(client, ws, user_id):
         return notice(not_allowed_text())
     if await hosting.disconnect(ws):
-        return notice(
-            "Disconnected from AutoEntry: no more polls or alerts here, and the token is deleted. Connect again any time."
-        )
+        return notice(disconnected_text())
     return notice("This workspace is not connected to AutoEntry. Nothing changed.")
 
 
@@ -71,6 +69,23 @@ async def connect_pressed(hosting: "Hosting", body: dict[str, Any], client: Asyn
         refusal = await open_connect(hosting, client, ws, user_id, str(body.get("trigger_id") or ""))
         if refusal:
             await tell(client, user_id, refusal)
+
+
+async def disconnect_pressed(hosting: "Hosting", body: dict[str, Any], client: AsyncWebClient | None, ws: str | None) -> None:
+    """The App Home's Disconnect button (Slack asked to confirm first): for someone allowed, the workspace is
+    disconnected and their Home tab shows it; anyone else is told by DM who can."""
+    user_id = presser(body)
+    if not ws or client is None:
+        return
+    if not await hosting.may_connect(client, ws, user_id):
+        await tell(client, user_id, not_allowed_text())
+        return
+    if await hosting.disconnect(ws):
+        await tell(client, user_id, disconnected_text())
+    try:
+        await client.views_publish(user_id=user_id, view=unconnected_home(True))
+    except Exception:
+        log.warning("Could not publish the App Home of %s after disconnecting", user_id)
 
 
 async def connect_submitted(

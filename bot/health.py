@@ -9,6 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.alerting.delivery_health import DeliveryHealth
+from bot.hosted_health import WorkspaceHealth
 from storage.timefmt import iso
 
 if TYPE_CHECKING:
@@ -31,6 +32,36 @@ def delivery_problem(now: datetime, interval: timedelta, oldest_pending: datetim
     return None
 
 
+def polling_fresh(services: "Services", now: datetime) -> bool:
+    """False once no poll has succeeded for more than three intervals (and 30 s), counted from the practice's
+    start before its first good poll (SPEC.md "Running it"). From memory: no query."""
+    interval = timedelta(seconds=services.settings.poll_interval_seconds)
+    reference = services.status.feed_health().checked_at or services.started_at
+    return now - reference <= FAILING_INTERVALS * interval + timedelta(seconds=30)
+
+
+def delivery_failing(services: "Services", now: datetime, oldest_pending: datetime | None) -> bool:
+    """Whether the practice's alerts are not reaching Slack (delivery_problem), given its oldest pending row
+    outside broken channels (OutboxStore.outbox_summary's, or pending_by_workspace's for every workspace)."""
+    interval = timedelta(seconds=services.settings.poll_interval_seconds)
+    return delivery_problem(now, interval, oldest_pending, services.deliverer.health) is not None
+
+
+def workspace_health(services: "Services", now: datetime, oldest_pending: datetime | None) -> WorkspaceHealth:
+    """What the deployment's /healthz counts of one workspace, from memory and its oldest pending outbox row
+    (read for every workspace in one query): the same judgments as `health`, without its queries."""
+    polling_failing = not polling_fresh(services, now)
+    undelivered = delivery_failing(services, now, oldest_pending)
+    feed = services.status.feed_health()
+    if polling_failing or undelivered:
+        status = "failing"
+    elif feed.problem is not None or services.poller.consecutive_failures:
+        status = "degraded"
+    else:
+        status = "starting" if feed.checked_at is None else "ok"
+    return WorkspaceHealth(services.store.workspace, polling_failing, undelivered, status)
+
+
 def health(services: "Services") -> tuple[int, dict[str, object]]:
     """(HTTP status, JSON body). 200 while polling is fresh and alerts reach Slack; 503 once no poll has
     succeeded for more than three intervals, or alerts are not reaching Slack (`delivery_problem`), per
@@ -41,9 +72,7 @@ def health(services: "Services") -> tuple[int, dict[str, object]]:
     interval = timedelta(seconds=services.settings.poll_interval_seconds)
     feed = services.status.feed_health()
     last = services.store.last_poll()
-    stale_after = FAILING_INTERVALS * interval + timedelta(seconds=30)
-    reference = feed.checked_at or services.started_at
-    polling_ok = now - reference <= stale_after
+    polling_ok = polling_fresh(services, now)
     running_since = services.poller.running_since
     problem = feed.problem
     if problem is None and running_since is not None and now - running_since > interval:
@@ -64,6 +93,7 @@ def health(services: "Services") -> tuple[int, dict[str, object]]:
     body: dict[str, object] = {
         "status": _state(healthy, problem, starting=last is None),
         "problem": problem,
+        "polling": "ok" if polling_ok else "failing",
         "last_poll_at": iso(last.finished_at or last.started_at) if last else None,
         "last_good_poll_at": iso(feed.checked_at),
         "companies": services.store.company_count(),

@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -35,6 +36,7 @@ from bot.workspaces import (
     SOURCE_BLOCK,
     TOKEN_BLOCK,
     connect_modal,
+    connection_blocks,
     installer_message,
     may_connect,
     not_allowed_text,
@@ -54,6 +56,11 @@ CONNECT_CHECK_SECONDS = 2.5
 HOSTED_CACHE_KIB = 16384
 # Workspaces started together (at start-up) begin polling spread over this many seconds at most.
 START_SPREAD_SECONDS = 10.0
+# Each workspace's delivery task looks at its outbox this often when nothing woke it (a new row wakes it at
+# once; this is for rows retried later): a thousand tasks each once a second cost the event loop more.
+DELIVERY_IDLE_SECONDS = 5.0
+# How long the App Home keeps showing someone the Change connection button without asking Slack again.
+ALLOWED_SHOWN_SECONDS = 600.0
 
 
 class Hosting(SlackInstalls):
@@ -88,6 +95,8 @@ class Hosting(SlackInstalls):
         self._delivery: dict[str, asyncio.Task[None]] = {}
         # The account name each workspace's feed check found, for the "Connected" message.
         self.checked_accounts: dict[str, str] = {}
+        # (workspace, user) -> (may connect, when asked, monotonic): what the App Home shows them.
+        self._allowed_shown: dict[tuple[str, str], tuple[bool, float]] = {}
         practices.hosting = self
 
     def _feed(self, source: str, token: str | None) -> StatusFeed:
@@ -205,9 +214,10 @@ class Hosting(SlackInstalls):
             store=self.store.for_workspace(workspace),
             metrics=self.metrics,
         )
+        services.home_connection = functools.partial(self.home_connection, workspace, services.client)
         self.practices.add(services)
         if self.scheduler is not None:
-            self._delivery[workspace] = asyncio.create_task(services.deliverer.run_forever())
+            self._delivery[workspace] = asyncio.create_task(services.deliverer.run_forever(DELIVERY_IDLE_SECONDS))
             first_at = datetime.now(timezone.utc) + timedelta(seconds=first_poll_in)
             schedule_polling(self.scheduler, services, poll_job(workspace), first_at)
         return services
@@ -263,6 +273,19 @@ class Hosting(SlackInstalls):
             log.warning("users.info failed while checking who may connect %s (%s)", workspace, slack_error(exc))
             return False
         return may_connect(user_id, installer, bool(user.get("is_admin")), bool(user.get("is_owner")))
+
+    async def home_connection(self, workspace: str, client: AsyncWebClient, user_id: str) -> list[dict[str, Any]]:
+        """The App Home's connection part for `user_id` (bot.workspaces.connection_blocks). Whether they may
+        change it is remembered for ALLOWED_SHOWN_SECONDS (a Home refresh is not a users.info call per
+        viewer); pressing a button checks afresh."""
+        source, hint = self.token_hint(workspace)
+        if source is None:
+            return []
+        key = (workspace, user_id)
+        known = self._allowed_shown.get(key)
+        if known is None or time.monotonic() - known[1] > ALLOWED_SHOWN_SECONDS:
+            known = self._allowed_shown[key] = (await self.may_connect(client, workspace, user_id), time.monotonic())
+        return connection_blocks(source, hint, known[0])
 
     def token_hint(self, workspace: str) -> tuple[str | None, str]:
         """(the connected status source, the last four characters of its token) for the modal."""
@@ -331,7 +354,7 @@ def build_hosted(
     feed_factory: Callable[[str, str | None], StatusFeed] | None = None,
 ) -> Practices:
     """The registry of practices of a many-workspace deployment, with its Hosting; nothing runs until the
-    web app starts (bot.app.build_hosted_web_app)."""
+    web app starts (bot.hosted_app.build_hosted_web_app)."""
     practices = Practices()
     Hosting(
         settings,

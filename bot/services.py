@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Awaitable, Callable
 
 from bot.alerting.actions import AlertActions
 from bot.alerting.compose import AlertRenderer
@@ -47,6 +47,8 @@ class Services:
     started_at: datetime = field(default_factory=utcnow)
     # With many workspaces each practice's store is a handle on the one shared database, closed by its owner.
     owns_store: bool = True
+    # With many workspaces: the App Home's "AutoEntry connection" blocks for a viewer (set by bot/hosting.py).
+    home_connection: Callable[[str], Awaitable[list[dict[str, Any]]]] | None = None
     # Built once the rest is (they read it): see build_services.
     reminders: Reminders = field(init=False)
     alert_actions: AlertActions = field(init=False)
@@ -118,16 +120,20 @@ def build_services(
 
 def poll_pipeline(services: Services) -> None:
     """The poll pipeline, in the order data flows. Inside the poll's transaction: the alert engine turns the
-    poll's changes into incidents and outbox rows. After it commits, each step in turn: the poll is counted
-    (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse, the
+    poll's changes into incidents and outbox rows, and open Home tabs are marked stale. After it commits, each
+    step in turn: the poll is counted (/metrics), delivery empties the outbox, subscriptions whose subscriber lost the permission lapse, the
     reminder loop closes on permissions the feed now shows, open Home tabs are refreshed."""
-    deliverer, metrics = services.deliverer, services.metrics
+    deliverer, metrics, store = services.deliverer, services.metrics, services.store
+    queued_seen = [store.queued_rows]
 
     async def deliver_soon(_: object) -> None:
-        deliverer.wake()
+        # Only when the poll queued something: delivery looks at its outbox now and then anyway.
+        if store.queued_rows != queued_seen[0]:
+            queued_seen[0] = store.queued_rows
+            deliverer.wake()
 
     async def count_poll(outcome: PollOutcome) -> None:
         metrics.record_poll(outcome.ok, outcome.duration_seconds)
 
-    services.poller.reactors[:] = [services.alerts]
+    services.poller.reactors[:] = [services.alerts, services.home.mark]
     services.poller.after_poll[:] = [count_poll, deliver_soon, LapseWatch(services), services.reminders.after_poll, services.home]

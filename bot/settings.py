@@ -65,8 +65,11 @@ class Settings:
     def require_slack(self) -> None:
         """`serve` needs Slack credentials; `status` and `poll` do not."""
         if self.many_workspaces:
-            if not self.signing_secret:
-                raise SettingsError("SLACK_SIGNING_SECRET is required with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+            if not self.socket_mode and not self.signing_secret:
+                raise SettingsError(
+                    "SLACK_SIGNING_SECRET is required with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+                    " (or set SLACK_APP_TOKEN for Socket Mode)"
+                )
             return
         if not self.bot_token:
             raise SettingsError("SLACK_BOT_TOKEN is required to serve (xoxb-...)")
@@ -172,8 +175,8 @@ def _database_url(value: str) -> str | None:
 def _check_many_workspaces(
     env: Mapping[str, str], bot_token: str | None, client_id: str | None, client_secret: str | None, secret_key: str | None
 ) -> None:
-    """One workspace (SLACK_BOT_TOKEN) or many (SLACK_CLIENT_ID and SECRET, with INTEGRATION_BOT_SECRET_KEY and
-    without Socket Mode); SettingsError naming what is missing or conflicting."""
+    """One workspace (SLACK_BOT_TOKEN) or many (SLACK_CLIENT_ID and SECRET, with INTEGRATION_BOT_SECRET_KEY; over
+    HTTP or in Socket Mode); SettingsError naming what is missing or conflicting."""
     if bool(client_id) != bool(client_secret):
         missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
         raise SettingsError(
@@ -184,8 +187,6 @@ def _check_many_workspaces(
             "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both"
         )
     if client_id:
-        if env.get("SLACK_APP_TOKEN", "").strip():
-            raise SettingsError("SLACK_APP_TOKEN (Socket Mode) cannot be used with SLACK_CLIENT_ID (many workspaces use HTTP)")
         if not secret_key:
             raise SettingsError("INTEGRATION_BOT_SECRET_KEY is required with many workspaces (it encrypts the feed tokens)")
         problem = secret_key_problem(secret_key)

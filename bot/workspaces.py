@@ -17,6 +17,7 @@ def workspace_of(team_id: str | None, enterprise_id: str | None, is_enterprise_i
 # --- connecting AutoEntry (SPEC.md "Many practices") ---------------------------------------------------
 
 CONNECT_ACTION = "connect_autoentry"  # the button in the installer's DM and on the App Home
+DISCONNECT_ACTION = "disconnect_autoentry"  # the App Home's Disconnect button (a confirm dialog first)
 CONNECT_VIEW = "connect_autoentry"  # the modal's callback_id
 SOURCE_BLOCK = "status_source"
 TOKEN_BLOCK = "api_token"
@@ -153,3 +154,46 @@ def connected_text(account_name: str, source: str) -> str:
 
 def not_allowed_text() -> str:
     return f"Only {WHO_MAY_CONNECT} can connect or disconnect AutoEntry. Nothing changed."
+
+
+def connection_blocks(source: str, token_hint: str, allowed: bool) -> list[dict[str, Any]]:
+    """The App Home's "AutoEntry connection" part for a connected workspace: where its statuses come from (the
+    token at most as its last four characters, `token_hint`) and, for those who may change it, Change
+    connection (the Connect modal, prefilled) and Disconnect (behind Slack's confirm dialog); others are told
+    who can."""
+    where = "the demo practice" if source == "demo" else source.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = f"*AutoEntry connection:* {where}" + (f" (API token {token_hint})" if token_hint else "")
+    if not allowed:
+        text += f"\n{WHO_MAY_CONNECT[:1].upper()}{WHO_MAY_CONNECT[1:]} can change or disconnect it."
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": CONNECT_ACTION,
+            "text": {"type": "plain_text", "text": "Change connection"},
+            "value": "change",
+        },
+        {
+            "type": "button",
+            "action_id": DISCONNECT_ACTION,
+            "text": {"type": "plain_text", "text": "Disconnect"},
+            "style": "danger",
+            "value": "disconnect",
+            "confirm": {
+                "title": {"type": "plain_text", "text": "Disconnect AutoEntry?"},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "No more polls or alerts in this workspace, and the API token is deleted."
+                    " Subscriptions and history stay; connect again any time.",
+                },
+                "confirm": {"type": "plain_text", "text": "Disconnect"},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+                "style": "danger",
+            },
+        },
+    ]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}, {"type": "actions", "elements": buttons}]
+
+
+def disconnected_text() -> str:
+    return "Disconnected from AutoEntry: no more polls or alerts here, and the token is deleted. Connect again any time."

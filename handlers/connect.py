@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from bot import connecting
 from bot.answers.grammar import Verb
 from bot.answers.render import Message
-from bot.workspaces import CONNECT_ACTION, CONNECT_VIEW, workspace_of
+from bot.workspaces import CONNECT_ACTION, CONNECT_VIEW, DISCONNECT_ACTION, workspace_of
 from handlers import ack_now
 
 if TYPE_CHECKING:
@@ -52,7 +52,11 @@ def register(app: AsyncApp, practices: "Practices") -> None:
     async def tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
         await connecting.tokens_revoked(hosting, event, workspace(context))
 
+    async def disconnect_pressed(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await connecting.disconnect_pressed(hosting, body, context.client, workspace(context))
+
     app.action(CONNECT_ACTION)(ack=ack_now, lazy=[connect_pressed])
+    app.action(DISCONNECT_ACTION)(ack=ack_now, lazy=[disconnect_pressed])
     app.view(CONNECT_VIEW)(ack=connect_submitted, lazy=[start_connected])
     app.event("app_uninstalled")(ack=ack_now, lazy=[uninstalled])
     app.event("tokens_revoked")(ack=ack_now, lazy=[tokens_revoked])

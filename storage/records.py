@@ -171,3 +171,17 @@ class WorkspaceEvent:
     id: int
     workspace: str
     origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollAgenda:
+    """What a good poll's alert engine has to do besides the poll's own changes, read in one query: companies
+    with a condition pending its grace period, whether any incident is marked flapping, any snooze has
+    expired, any snoozed alert is due, and the named marks asked for (`settings_state`: name -> value, the
+    names not set left out)."""
+
+    pending: frozenset[str]
+    flapping: bool
+    expired_snoozes: bool
+    due_deferred: bool
+    states: dict[str, str]

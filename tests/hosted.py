@@ -8,15 +8,17 @@ import json
 import re
 import time
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import aiohttp
 from aiohttp import web
 from cryptography.fernet import Fernet
 
-from bot.app import build_bolt_app, build_hosted_web_app
+from bot.app import build_bolt_app
+from bot.hosted_app import build_hosted_web_app
 from bot.hosting import build_hosted
 from bot.practice.feed import HttpFeed, StatusFeed, feed_from_source
 from bot.practices import Practices
@@ -171,8 +173,11 @@ class Hosted:
 
 
 @asynccontextmanager
-async def hosted_bot(tmp_path: Path, slack: FakeSlack, **overrides: Any) -> AsyncIterator[Hosted]:
-    """The many-workspace app on a loopback port, the scheduler running (each workspace polls on its own)."""
+async def hosted_bot(
+    tmp_path: Path, slack: FakeSlack, *, clock: Callable[[], datetime] = utcnow, **overrides: Any
+) -> AsyncIterator[Hosted]:
+    """The many-workspace app on a loopback port, the scheduler running (each workspace polls on its own);
+    every practice reads the time from `clock`."""
     values: dict[str, Any] = dict(
         bot_token=None,
         client_id=CLIENT_ID,
@@ -187,9 +192,9 @@ async def hosted_bot(tmp_path: Path, slack: FakeSlack, **overrides: Any) -> Asyn
     def feed_factory(source: str, token: str | None) -> StatusFeed:
         if source.startswith("http"):
             return HttpFeed(source, token, backoff_seconds=0.01, fetch_deadline=5.0)
-        return feed_from_source(source, token, utcnow)
+        return feed_from_source(source, token, clock)
 
-    practices = build_hosted(settings, clock=utcnow, feed_factory=feed_factory)
+    practices = build_hosted(settings, clock=clock, feed_factory=feed_factory)
     web_app = build_hosted_web_app(practices, build_bolt_app(None, practices))
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()

@@ -177,15 +177,6 @@ KEY = "Qf0TWlVbA4rF2hYkRJ2zV4cP5l6v9m3t0WqS8aXyZkE="  # a Fernet key: 32 url-saf
             "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), not both",
         ),
         ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID (many workspaces)"),
-        (
-            {
-                "SLACK_CLIENT_ID": "1.2",
-                "SLACK_CLIENT_SECRET": "s",
-                "SLACK_APP_TOKEN": "xapp-1",
-                "INTEGRATION_BOT_SECRET_KEY": KEY,
-            },
-            "SLACK_APP_TOKEN (Socket Mode) cannot be used with SLACK_CLIENT_ID (many workspaces use HTTP)",
-        ),
         ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "INTEGRATION_BOT_SECRET_KEY is required with many workspaces"),
         (
             {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "INTEGRATION_BOT_SECRET_KEY": f"{KEY},short"},
@@ -205,3 +196,12 @@ def test_many_workspaces_need_no_bot_token() -> None:
     )
     assert settings.many_workspaces and settings.bot_token is None
     settings.require_slack()
+
+
+def test_many_workspaces_in_socket_mode_need_the_app_token_and_no_signing_secret() -> None:
+    base = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "INTEGRATION_BOT_SECRET_KEY": KEY}
+    settings = load_settings({**base, "SLACK_APP_TOKEN": "xapp-1"}, dotenv=None)
+    assert settings.many_workspaces and settings.socket_mode
+    settings.require_slack()
+    with pytest.raises(SettingsError, match=r"SLACK_SIGNING_SECRET is required .* \(or set SLACK_APP_TOKEN for Socket Mode\)"):
+        load_settings(base, dotenv=None).require_slack()

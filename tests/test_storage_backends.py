@@ -206,3 +206,37 @@ def test_one_process_alone_claims_every_head_row_and_poll(store: Store) -> None:
     assert claimed is not None and claimed.key == head.key
     assert store.claim_poll(10) == 0.0
     store.finish_poll(0)
+
+
+def test_a_polls_agenda_is_one_read_of_what_is_due(store: Store) -> None:
+    empty = store.poll_agenda(NOW, "feed_outage_since", "alert_baseline_at")
+    assert (empty.pending, empty.flapping, empty.expired_snoozes, empty.due_deferred, empty.states) == (
+        frozenset(),
+        False,
+        False,
+        False,
+        {},
+    )
+    store.save_conditions(
+        [
+            ("c_1", ConditionState(Condition.SYNC_OFFLINE, Phase.PENDING, NOW, "PC-1", None)),
+            ("c_2", ConditionState(Condition.ERROR, Phase.QUIET, NOW, "Token Required", None)),
+        ]
+    )
+    incident = store.open_incident("c_3", Condition.ERROR, "Duplicate", "publication", NOW, NOW)
+    store.defer_alert("C_ONE", incident, NOW - timedelta(minutes=1))
+    store.snooze("C_ONE", "c_3", NOW - timedelta(minutes=1), "U1", NOW - timedelta(hours=1))
+    store.set_state("alert_baseline_at", "2026-11-30T08:00:00+00:00")
+    agenda = store.poll_agenda(NOW, "feed_outage_since", "alert_baseline_at")
+    assert agenda.pending == {"c_1"} and agenda.expired_snoozes and agenda.due_deferred and not agenda.flapping
+    assert agenda.states == {"alert_baseline_at": "2026-11-30T08:00:00+00:00"}
+    assert store.poll_agenda(NOW - timedelta(hours=2)).due_deferred is False
+
+
+def test_every_workspaces_waiting_alerts_are_read_at_once(store: Store) -> None:
+    other = store.for_workspace("T_TWO")
+    store.enqueue(outbox.post("C_ONE", 1), NOW)
+    store.enqueue(outbox.post("C_BROKEN", 2), NOW - timedelta(hours=1))
+    store.mark_channel_broken("C_BROKEN", "not_in_channel", NOW, NOW + timedelta(hours=1))
+    other.enqueue(outbox.post("C_ONE", 3), NOW - timedelta(minutes=5))
+    assert store.pending_by_workspace() == {"T_ONE": (2, NOW), "T_TWO": (1, NOW - timedelta(minutes=5))}

@@ -11,23 +11,10 @@ from typing import Callable, Protocol
 
 from bot.alerting import outbox
 from bot.alerting.flapping import FlapState, after_flap, mark_clears, reopens
-from bot.alerting.group_messages import (
-    DEVICE_NAMES_SHOWN,
-)
-from bot.alerting.messages import (
-    COMPANIES_PER_REPLY,
-    STORM_THRESHOLD,
-)
+from bot.alerting.group_messages import DEVICE_NAMES_SHOWN
+from bot.alerting.messages import COMPANIES_PER_REPLY, STORM_THRESHOLD
 from bot.alerting.routing import NewAlert, route
-from bot.alerting.transitions import (
-    Condition,
-    ConditionState,
-    Phase,
-    Transition,
-    Verb,
-    decide,
-    observe,
-)
+from bot.alerting.transitions import Condition, ConditionState, Phase, Transition, Verb, decide, observe
 from bot.helpcentre.matching import HelpCentre
 from bot.practice.poller import PollOutcome
 from storage.ports import AlertRecords, CompanyRecords, PollRuns
@@ -57,7 +44,12 @@ class PollNews:
     steadied: list[int] = field(default_factory=list)  # no longer flapping
 
     def __bool__(self) -> bool:
-        return bool(self.opened or self.updated or self.resolved or self.back_in_feed or self.reopened or self.steadied)
+        return bool(self.opened or self.told_in_place)
+
+    @property
+    def told_in_place(self) -> bool:
+        """News told where its incident was alerted already (message updates, thread replies)."""
+        return bool(self.updated or self.resolved or self.back_in_feed or self.reopened or self.steadied)
 
 
 class AlertEngine:
@@ -81,24 +73,23 @@ class AlertEngine:
         self.offline_grace = offline_grace
         self.poll_interval = poll_interval
         self.flap_window = flap_window
-        self._baseline_set = False  # seen in the database (committed by an earlier poll)
-
-    # --- reacting to a poll ----------------------------------------------------------------
+        self._tracked: list[tuple[str, ConditionState]] = []  # this poll's TRACK transitions, written as one batch
 
     def __call__(self, outcome: PollOutcome, now: datetime) -> None:
         if not outcome.ok:
             self._feed_failing(outcome, now)
             return
-        self._feed_recovered(now)
         store = self.store
-        # Once set, the baseline mark stays (nothing clears it): read until then, not at every poll.
-        baseline = not self._baseline_set and store.get_state(BASELINE_STATE) is None
-        self._baseline_set = not baseline
+        # What is due besides this poll's changes, in one read: most polls of most practices need nothing else.
+        agenda = store.poll_agenda(now, FEED_OUTAGE_STATE, BASELINE_STATE)
+        self._feed_recovered(now, agenda.states.get(FEED_OUTAGE_STATE))
+        baseline = BASELINE_STATE not in agenda.states  # the first good poll: what is, is not news
         changed = {change.after.id: change for change in outcome.changes}
         # Companies that changed, and those whose Sync App grace period may run out with no change at all.
-        candidates = set(changed) | store.pending_condition_companies()
+        candidates = set(changed) | agenda.pending
         known = store.conditions_of(candidates | set(outcome.removed_ids))
         news = PollNews()
+        self._tracked = []
         # A bad record this time, or none (left out of this listing), says nothing about the company: its
         # grace period is not judged on it, and its open alerts stay open.
         for company_id in sorted(candidates - outcome.skipped_ids - outcome.missing_ids - set(outcome.removed_ids)):
@@ -128,23 +119,29 @@ class AlertEngine:
                 self._apply(
                     company.id, company.status.error.kind.value if company.status.error else None, transition, states, now, news
                 )
-        for company_id in outcome.removed_ids:
-            # Gone from complete listings for a whole day: its open alerts are closed (and say why), the
-            # rest forgotten.
-            for condition, state in known.get(company_id, {}).items():
-                if state.phase is Phase.OPEN and state.incident_id is not None:
-                    store.resolve_incident(state.incident_id, now)
-                    news.resolved.append((state.incident_id, "removed"))
-                store.drop_condition(company_id, condition)
-        for incident in store.flapping_incidents():
+        store.save_conditions(self._tracked)
+        self._forget_removed(outcome.removed_ids, known, now, news)
+        for incident in store.flapping_incidents() if agenda.flapping else ():
             # A whole flap window with no change clears the mark (bot.alerting.flapping).
             if mark_clears(FlapState(incident.flaps, True), incident.resolved_at, now, self.flap_window):
                 store.clear_flapping(incident.id)
                 news.steadied.append(incident.id)
         if baseline:
             store.set_state(BASELINE_STATE, iso(now))
-        store.forget_expired_snoozes(now)
-        self._queue(news, store.take_due_deferred_alerts(now), now)
+        if agenda.expired_snoozes:
+            store.forget_expired_snoozes(now)
+        self._queue(news, store.take_due_deferred_alerts(now) if agenda.due_deferred else [], now)
+
+    def _forget_removed(
+        self, removed: list[str], known: dict[str, dict[Condition, ConditionState]], now: datetime, news: PollNews
+    ) -> None:
+        """Companies gone from complete listings for a whole day: open alerts closed (saying why), the rest forgotten."""
+        for company_id in removed:
+            for condition, state in known.get(company_id, {}).items():
+                if state.phase is Phase.OPEN and state.incident_id is not None:
+                    self.store.resolve_incident(state.incident_id, now)
+                    news.resolved.append((state.incident_id, "removed"))
+                self.store.drop_condition(company_id, condition)
 
     def _apply(
         self,
@@ -159,9 +156,10 @@ class AlertEngine:
         condition = transition.condition
         since = transition.since or now
         if transition.verb is Verb.TRACK:
+            # One transition per condition and company (bot.alerting.transitions.decide): batched safely.
             assert transition.phase is not None
-            store.save_condition(
-                company_id, ConditionState(condition, transition.phase, since, transition.detail, transition.incident_id)
+            self._tracked.append(
+                (company_id, ConditionState(condition, transition.phase, since, transition.detail, transition.incident_id))
             )
         elif transition.verb is Verb.DROP:
             store.drop_condition(company_id, condition)
@@ -203,6 +201,8 @@ class AlertEngine:
             return
         store = self.store
         subscribed = store.subscription_map()
+        if not (subscribed[0] or subscribed[1] or self.alert_channel or deferred or news.told_in_place):
+            return  # only new alerts, and no channel to tell them to
         snoozes = store.active_snoozes(now)
         incidents = store.incidents(
             [
@@ -370,8 +370,7 @@ class AlertEngine:
         }
         self.store.enqueue(outbox.feed_down(self.alert_channel, iso(now), body), now)
 
-    def _feed_recovered(self, now: datetime) -> None:
-        since = self.store.get_state(FEED_OUTAGE_STATE)
+    def _feed_recovered(self, now: datetime, since: str | None) -> None:
         if since is None:
             return
         self.store.set_state(FEED_OUTAGE_STATE, None)

@@ -29,7 +29,10 @@ class LapseWatch:
             return
         services, store = self.services, self.services.store
         now = services.clock()
-        active = store.active_subscriptions()
+        # Active subscriptions and lapsed ones not told yet, in one read.
+        watched = store.watched_subscriptions()
+        active = [s for s in watched if s.lapsed_at is None]
+        untold = len(active) < len(watched)
         account = store.account()
         viewers: dict[str, Viewer] = {}
         for user_id in {s.created_by for s in active if s.created_by}:
@@ -42,7 +45,8 @@ class LapseWatch:
         for subscription in lapsing(active, viewers, listed):
             log.info("The subscription of %s to %s lapsed", subscription.channel, subscription.company_id or "all")
             store.lapse_subscription(subscription.channel, subscription.company_id, now)
-        for subscription in store.lapsed_untold_subscriptions():
+            untold = True
+        for subscription in store.lapsed_untold_subscriptions() if untold else ():
             company = store.company(subscription.company_id, include_removed=True) if subscription.company_id else None
             message = lapsed_notice(subscription, company.name if company else None)
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from bot.health import health
@@ -30,6 +30,7 @@ RECENT_VIEWER = timedelta(hours=24)  # who counts as having the Home tab open la
 PUBLISH_INTERVAL = timedelta(seconds=60)  # at most one poll-driven views.publish per viewer in this time
 MAX_VIEWERS_PER_POLL = 50  # most recently opened first; the rest stay stale for the next poll or their next open
 PARALLEL_PUBLISHES = 4
+FORGET_EVERY = timedelta(hours=1)  # viewers not seen for RECENT_VIEWER are deleted this often, not at every poll
 
 
 def health_of(services: "Services") -> HomeHealth:
@@ -52,6 +53,7 @@ async def build_home(
     now = services.clock()
     viewer = await slack_viewer(services.client, store, user_id, now)
     companies = store.companies() if companies is None else companies
+    connection = await services.home_connection(user_id) if services.home_connection is not None else []
     return home_view(
         home_lines(companies.values(), viewer),
         viewer_is_account_user=viewer.is_account_user,
@@ -62,6 +64,7 @@ async def build_home(
         health=health_of(services),
         state=state,
         now=now,
+        connection=connection,
     )
 
 
@@ -103,23 +106,42 @@ async def home_opened(services: "Services", event: dict[str, Any]) -> None:
 
 
 class HomeRefresher:
-    """The after-poll hook: marks recent Home tabs stale when something changed, then republishes a bounded few."""
+    """Inside the poll (`mark`): marks recent Home tabs stale when something changed; after it (the hook
+    itself): republishes a bounded few."""
 
     def __init__(self, services: "Services") -> None:
         self.services = services
         self.feed_ok: bool | None = None
+        # When this process last marked Home tabs stale (a mark before its start counts as long ago: the first
+        # poll looks once), and last forgot viewers gone a day. A poll looks for stale tabs only while some
+        # may be left (see __call__).
+        self.marked_at: datetime | None = datetime.min.replace(tzinfo=timezone.utc)
+        self.forgot_at: datetime | None = None
 
-    async def __call__(self, outcome: PollOutcome) -> None:
-        store = self.services.store
-        now = self.services.clock()
+    def mark(self, outcome: PollOutcome, now: datetime) -> None:
+        """A reactor inside the poll's transaction (no transaction of its own): recent Home tabs are marked
+        stale when the poll changed a company or the feed's health."""
         changed = bool(outcome.ok and (outcome.changes or outcome.removed))
         health_changed = self.feed_ok is not None and self.feed_ok != outcome.ok
         self.feed_ok = outcome.ok
         if changed or health_changed:
-            store.mark_home_stale(now - RECENT_VIEWER)
-        store.forget_home_viewers(now - RECENT_VIEWER)
+            self.services.store.mark_home_stale(now - RECENT_VIEWER)
+            self.marked_at = now
+
+    async def __call__(self, outcome: PollOutcome) -> None:
+        """After the poll: republish a bounded few of the stale tabs."""
+        store = self.services.store
+        now = self.services.clock()
+        if self.forgot_at is None or now - self.forgot_at >= FORGET_EVERY:
+            store.forget_home_viewers(now - RECENT_VIEWER)
+            self.forgot_at = now
+        if self.marked_at is None:
+            return  # every tab marked stale since has been published again: nothing to look for
         due = store.home_viewers_to_refresh(now - RECENT_VIEWER, now - PUBLISH_INTERVAL, MAX_VIEWERS_PER_POLL)
         if not due:
+            # A stale tab is published at most PUBLISH_INTERVAL after its mark: none due past that, none is left.
+            if now - self.marked_at >= PUBLISH_INTERVAL:
+                self.marked_at = None
             return
         companies = store.companies()  # read once for every viewer
         limit = asyncio.Semaphore(PARALLEL_PUBLISHES)

@@ -242,8 +242,10 @@ def home_view(
     now: datetime,
     page_size: int = PAGE_SIZE,
     broken: Mapping[str, str] | None = None,
+    connection: Sequence[Block] = (),
 ) -> dict[str, Any]:
-    """The Home tab as a `views.publish` view: within 100 blocks whatever the size of the practice."""
+    """The Home tab as a `views.publish` view: within 100 blocks whatever the size of the practice.
+    `connection`: with many workspaces, the AutoEntry connection part (bot.workspaces.connection_blocks)."""
     blocks: list[Block] = [header("Integration status at a glance")]
     attention = [home for home in lines if home.needs_attention]
     blocks.append(section(f"*{escape(counts_text(lines))}*"))
@@ -257,6 +259,9 @@ def home_view(
     blocks.append({"type": "divider"})
     blocks.extend(_your_channels(subscriptions, snoozes, names, broken))
     blocks.append({"type": "divider"})
+    if connection:
+        blocks.extend(connection)
+        blocks.append({"type": "divider"})
     blocks.append(context(health_text(health, now)))
     assert len(blocks) <= HOME_BLOCK_LIMIT, len(blocks)  # by construction: PAGE_SIZE + about 20
     # What was actually shown (the page clamped to the list), for the next refresh.

@@ -188,7 +188,7 @@ class HttpFeed:
                 unparsed = None
             cursor = reader.read(_decode("/companies", body))
             if cursor is None:
-                snapshot = build_snapshot(account_document, reader.records, self._parsed)
+                snapshot = build_snapshot(account_document, reader.records, self._parsed, digests[0])
                 self.last_records = len(reader.records)
                 self._last = _Listing(tuple(digests), tuple(reader.cursors), len(reader.records), snapshot)
                 return snapshot

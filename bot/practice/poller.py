@@ -76,6 +76,10 @@ class Poller:
         # What the last committed poll stored, by company: the feed hands back the same objects for
         # unchanged records, so those need no comparison with the database.
         self._stored: dict[str, CompanyStatus] = {}
+        # (companies_version, how many ids were listed and their set's hash) after the last poll, when it found
+        # no company left out: while all hold, the next poll need not read which companies are listed and
+        # missing. A hash, not the set: a thousand workspaces' sets would cost megabytes.
+        self._listing: tuple[int, int, int] | None = None
         # The poll under way, if any: the schedule and a "Check again" press that come while it runs share
         # its outcome rather than queue a second fetch behind it.
         self._current: asyncio.Task[PollOutcome] | None = None
@@ -202,6 +206,7 @@ class Poller:
         # A record that parsed to the very object stored last time is unchanged: no row to compare.
         candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
         with self.store.atomic():
+            version = self.store.companies_version  # before this poll's writes
             self.store.save_account(snapshot.account, now)
             for change in self.store.save_listing(candidates, now, read_all=not self._stored):
                 before, returned_from = change.before, change.returned_from
@@ -212,7 +217,12 @@ class Poller:
                 if before is None or returned_from is not None or _news_key(before) != _news_key(change.after):
                     outcome.changes.append(change)
             present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
-            listed, missing = self.store.listed_and_missing()
+            listing = (len(present), hash(frozenset(present)))
+            listed: list[str] = []
+            missing: dict[str, datetime] = {}
+            if self._listing != (version, *listing):
+                # Unless these are the companies the last poll listed, none left out, and nothing written since.
+                listed, missing = self.store.listed_and_missing()
             absent = [cid for cid in listed if cid not in present]
             self.store.mark_missing([cid for cid in absent if cid not in missing], now)
             self.store.clear_missing([cid for cid in missing if cid in present])
@@ -230,6 +240,7 @@ class Poller:
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
         self._stored = {company.id: company for company in snapshot.companies}
+        self._listing = None if absent else (self.store.companies_version, *listing)
 
     def stop(self) -> None:
         """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""

@@ -47,4 +47,8 @@ class AlertStore(SubscriptionStore, IncidentStore, OutboxStore):
         if value is None:
             self.db.execute("delete from settings_state where workspace = ? and name = ?", [self.ws, name])
         else:
-            self.db.table("settings_state").upsert({"workspace": self.ws, "name": name, "value": value}, pk=("workspace", "name"))
+            self.db.execute(
+                "insert into settings_state (workspace, name, value) values (?, ?, ?)"
+                " on conflict (workspace, name) do update set value = excluded.value",
+                [self.ws, name, value],
+            )

@@ -143,35 +143,25 @@ class CompanyStore:
     # --- the account -------------------------------------------------------------------
 
     def save_account(self, account: Account, now: datetime) -> None:
-        if self.account() == account:
+        # The feed client hands back the very object of an unchanged account: no comparison of its users.
+        if self._account is account or self.account() == account:
             return  # the same account, poll after poll: nothing to write
         self._account = None  # re-read after the write (also right if the transaction rolls back)
         with self.db.atomic():
+            # Plain SQL: sqlite-utils' insert and insert_all read the schema first, at every workspace's first poll.
             self.db.execute("delete from account where workspace = ?", [self.ws])
-            self.db.table("account").insert(
-                {
-                    "workspace": self.ws,
-                    "id": account.id,
-                    "name": account.name,
-                    "holder_name": account.holder.name,
-                    "holder_email": account.holder.email,
-                    "updated_at": iso(now),
-                }
+            self.db.execute(
+                "insert into account (workspace, id, name, holder_name, holder_email, updated_at) values (?, ?, ?, ?, ?, ?)",
+                [self.ws, account.id, account.name, account.holder.name, account.holder.email, iso(now)],
             )
             self.db.execute("delete from account_users where workspace = ?", [self.ws])
-            self.db.table("account_users").insert_all(
-                (
-                    {
-                        "workspace": self.ws,
-                        "email": user.email,
-                        "name": user.name,
-                        "all_companies": int(user.all_companies),
-                        "company_ids": json.dumps(sorted(user.company_ids)),
-                    }
-                    for user in account.users
-                ),
-                pk=("workspace", "email"),
-                replace=True,
+            users = {user.email: user for user in account.users}  # one row an email, the last one kept (as before)
+            self._executemany(
+                "insert into account_users (workspace, email, name, all_companies, company_ids) values (?, ?, ?, ?, ?)",
+                [
+                    [self.ws, user.email, user.name, int(user.all_companies), json.dumps(sorted(user.company_ids))]
+                    for user in users.values()
+                ],
             )
         # Kept as written, so the next poll's equal account writes nothing (a rolled-back transaction clears it).
         self._account = account

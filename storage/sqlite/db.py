@@ -47,6 +47,8 @@ class Store(CompanyStore, PollStore, AlertStore, HomeStore, ReminderStore, Press
         self.polls_version = 0
         # users.info answers, in front of the slack_users table (user id -> (email, fetched at)).
         self._slack_users: dict[str, tuple[str | None, datetime | None]] = {}
+        self._polls_recorded = 0
+        self.queued_rows = 0
 
     @classmethod
     def open(cls, path: str, *, cache_kib: int = 65536) -> "Store":

@@ -57,13 +57,13 @@ class HomeStore:
             )
 
     def mark_home_stale(self, opened_since: datetime) -> int:
-        """Every recent viewer's Home tab now shows old data; returns how many."""
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "update home_viewers set stale = 1 where workspace = ? and opened_at >= ? and stale = 0",
-                [self.ws, _iso(opened_since)],
-            )
-            return cursor.rowcount
+        """Every recent viewer's Home tab now shows old data; returns how many. One statement: inside the
+        poll's transaction (bot/home/refresh.py), or a transaction of its own."""
+        cursor = self.db.execute(
+            "update home_viewers set stale = 1 where workspace = ? and opened_at >= ? and stale = 0",
+            [self.ws, _iso(opened_since)],
+        )
+        return cursor.rowcount
 
     def home_viewers_to_refresh(self, opened_since: datetime, published_before: datetime, limit: int) -> list[HomeViewer]:
         """Stale views of recent viewers not published lately, the longest-waiting first, so that past the

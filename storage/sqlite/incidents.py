@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from bot.alerting.transitions import Condition, ConditionState, Phase
 from bot.practice.devices import location_key
+from storage.records import PollAgenda
 from storage.sqlite.alert_records import AlertGroup, AlertMessage, Incident, _group, _incident, _message
 from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
@@ -30,6 +31,28 @@ class IncidentStore:
                 "select distinct company_id from conditions where workspace = ? and phase = 'pending'", [self.ws]
             )
         }
+
+    def poll_agenda(self, now: datetime, *states: str) -> PollAgenda:
+        """The PollAgenda at `now`, with the `settings_state` marks named in `states`: one statement instead of
+        one per question (a poll of a practice where nothing changed asks only this)."""
+        stamp = iso(now)
+        names = ", ".join("?" * len(states)) or "null"
+        rows = self.db.execute(
+            "select distinct '', company_id from conditions where workspace = ? and phase = 'pending'"
+            " union all select 'f', '' from (select 1 from incidents where workspace = ? and flapping = 1 limit 1) f"
+            " union all select 's', '' from (select 1 from snoozes where workspace = ? and until <= ? limit 1) s"
+            " union all select 'd', '' from (select 1 from deferred_alerts where workspace = ? and until <= ? limit 1) d"
+            f" union all select 'o' || name, value from settings_state where workspace = ? and name in ({names})",
+            [self.ws, self.ws, self.ws, stamp, self.ws, stamp, self.ws, *states],
+        ).fetchall()
+        kinds = {kind for kind, _ in rows}
+        return PollAgenda(
+            pending=frozenset(value for kind, value in rows if kind == ""),
+            flapping="f" in kinds,
+            expired_snoozes="s" in kinds,
+            due_deferred="d" in kinds,
+            states={kind[1:]: value for kind, value in rows if kind.startswith("o")},
+        )
 
     def conditions_of(self, company_ids: Iterable[str]) -> dict[str, dict[Condition, ConditionState]]:
         ids = list(company_ids)
@@ -61,6 +84,21 @@ class IncidentStore:
             " values (?, ?, ?, ?, ?, ?, ?)",
             [self.ws, company_id, state.condition.value, state.phase.value, iso(state.since), state.detail, state.incident_id],
         )
+
+    def save_conditions(self, states: list[tuple[str, ConditionState]]) -> None:
+        """save_condition for each (company id, state), as one batch (a practice's first poll tracks many)."""
+        if not states:
+            return
+        sql = (
+            "insert or replace into conditions (workspace, company_id, condition, phase, since, detail, incident_id)"
+            " values (?, ?, ?, ?, ?, ?, ?)"
+        )
+        rows = [
+            [self.ws, company_id, s.condition.value, s.phase.value, iso(s.since), s.detail, s.incident_id]
+            for company_id, s in states
+        ]
+        executemany = getattr(self.db, "executemany", None)  # PostgreSQL's database object has its own
+        (executemany or self.db.conn.executemany)(sql, rows)
 
     def drop_condition(self, company_id: str, condition: Condition) -> None:
         self.db.execute(

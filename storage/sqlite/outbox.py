@@ -19,6 +19,7 @@ class OutboxStore:
 
     db: Database
     ws: str  # the workspace every read and write is scoped to
+    queued_rows: int  # outbox rows this handle has queued (set by Store): what is queued is delivered soon
 
     # --- the outbox --------------------------------------------------------------------
 
@@ -40,7 +41,10 @@ class OutboxStore:
                 iso(now),
             ],
         )
-        return cursor.rowcount > 0
+        if cursor.rowcount > 0:
+            self.queued_rows += 1
+            return True
+        return False
 
     def claim_outbox_row(self, item: OutboxItem) -> OutboxItem | None:
         """Take `item`, the head of its channel's queue, for this process to send: the row as it is now, or
@@ -173,6 +177,19 @@ class OutboxStore:
             [self.ws, self.ws],
         ).fetchone()
         return counts, (from_iso(row[0]) if row and row[0] else None)
+
+    def pending_by_workspace(self) -> dict[str, tuple[int, datetime | None]]:
+        """Every workspace's waiting alert messages, in one query (the deployment's /healthz and /metrics, not
+        one workspace's view): workspace -> (pending rows, created_at of the oldest outside the channels the
+        bot cannot post in, as outbox_summary's)."""
+        return {
+            row[0]: (row[1], from_iso(row[2]))
+            for row in self.db.execute(
+                "select o.workspace, count(*), min(case when b.channel is null then o.created_at end) from outbox o"
+                " left join broken_channels b on b.workspace = o.workspace and b.channel = o.channel"
+                " where o.state = 'pending' group by o.workspace"
+            )
+        }
 
     def mark_in_flight(self, item_id: int, now: datetime) -> None:
         self.db.execute(

@@ -11,6 +11,9 @@ from storage.records import PollRun
 from storage.sqlite.query import select
 from storage.timefmt import from_iso, iso
 
+# Old poll runs are trimmed at the first poll recorded by a process and every this many after it.
+TRIM_POLL_RUNS_EVERY = 100
+
 
 class PollStore:
     """A mixin for Store (storage/sqlite/db.py), which sets `polls_version` and `_slack_users` in its __init__."""
@@ -19,6 +22,7 @@ class PollStore:
     ws: str  # the workspace every read and write is scoped to
     polls_version: int
     _slack_users: dict[str, tuple[str | None, datetime | None]]
+    _polls_recorded: int
 
     # --- poll leases (several processes: storage/postgres/store.py) ---------------------
 
@@ -35,23 +39,24 @@ class PollStore:
 
     def record_poll(self, run: PollRun) -> None:
         self.polls_version += 1
-        with self.db.atomic():
-            # Plain SQL: sqlite-utils' insert inspects the table's columns, at every poll of every workspace.
-            self.db.execute(
-                "insert into poll_runs (workspace, started_at, finished_at, ok, companies, changes, skipped, error)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self.ws,
-                    iso(run.started_at),
-                    iso(run.finished_at),
-                    int(run.ok),
-                    run.companies,
-                    run.changes,
-                    run.skipped,
-                    run.error,
-                ],
-            )
-            # A year of five-minute polls is enough history; older rows only cost space.
+        self._polls_recorded += 1
+        # Plain SQL: sqlite-utils' insert inspects the table's columns, at every poll of every workspace.
+        self.db.execute(
+            "insert into poll_runs (workspace, started_at, finished_at, ok, companies, changes, skipped, error)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.ws,
+                iso(run.started_at),
+                iso(run.finished_at),
+                int(run.ok),
+                run.companies,
+                run.changes,
+                run.skipped,
+                run.error,
+            ],
+        )
+        if self._polls_recorded % TRIM_POLL_RUNS_EVERY == 1:
+            # A year of five-minute polls is enough history; older rows only cost space (trimmed now and then).
             self.db.execute(
                 "delete from poll_runs where workspace = ? and id <= (select max(id) from poll_runs where workspace = ?) - 100000",
                 [self.ws, self.ws],

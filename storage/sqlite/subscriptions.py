@@ -64,6 +64,10 @@ class SubscriptionStore:
     def active_subscriptions(self) -> list[Subscription]:
         return self._subscriptions("lapsed_at is null", [])
 
+    def watched_subscriptions(self) -> list[Subscription]:
+        """active_subscriptions() and lapsed_untold_subscriptions() in one query (read after every poll)."""
+        return self._subscriptions("(lapsed_at is null or lapse_told_at is null)", [])
+
     def lapsed_untold_subscriptions(self) -> list[Subscription]:
         return self._subscriptions("lapsed_at is not null and lapse_told_at is null", [])
 
