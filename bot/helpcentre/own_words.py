@@ -34,7 +34,8 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "last month months week weeks day days ages idea clue sure "
     # Contractions with their apostrophe removed ("she's" is "shes"), and words of talk about a
     # text rather than of its topic.
-    "shes hes weve wed theyd hed youd itd wouldve couldve shouldve lets apparently".split()
+    "shes hes weve wed theyd hed youd itd wouldve couldve shouldve lets apparently "
+    "stuff whatnot etc kinda sorta gonna wanna gotta hmm um cheers thank thx pls plz tbh fyi btw".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
