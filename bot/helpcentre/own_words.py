@@ -205,15 +205,19 @@ class _OwnWords:
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
+        self._index_known(known | vocabulary.listed)
+
+    def _index_known(self, known: set[str] | frozenset[str]) -> None:
+        """The words a typo is corrected to, by first letter, and their stems (at load)."""
         # Words the vocabulary lists as elsewhere or everyday are words too: never "corrected" into
         # an article's word ("valuation" is not "validation").
-        self._known = frozenset(w for w in known | vocabulary.listed if len(w) >= 4)
+        self._known = frozenset(w for w in known if len(w) >= 4)
         self._known_by_initial: dict[str, list[str]] = {}
         # The same by stem, for a typo in a word's root under an ending ("ammending": "amend").
         self._word_of_stem: dict[str, str] = {}
         for word in sorted(self._known):  # sorted: a tie between two corrections goes the same way every run
             self._known_by_initial.setdefault(word[0], []).append(word)
-            self._word_of_stem.setdefault(vocabulary.stem(word), word)
+            self._word_of_stem.setdefault(self._vocabulary.stem(word), word)
         self._stems_by_initial: dict[str, list[str]] = {}
         for stem in sorted(self._word_of_stem):
             self._stems_by_initial.setdefault(stem[0], []).append(stem)
@@ -253,7 +257,9 @@ class _OwnWords:
         if hit:
             return hit[0]
         # One typo in the root, under an ending the known forms lack ("ammending": "amend").
-        by_stem = process.extractOne(stem, self._stems_by_initial.get(stem[0], []), scorer=DamerauLevenshtein.distance, score_cutoff=1)
+        by_stem = process.extractOne(
+            stem, self._stems_by_initial.get(stem[0], []), scorer=DamerauLevenshtein.distance, score_cutoff=1
+        )
         if not by_stem or stem == word or len(stem) < OWN_WORDS_TYPO_MIN_LETTERS - 1:
             return word  # no ending taken off ("server" is not "several"), or too short a root to tell
         found = self._word_of_stem[by_stem[0]]
