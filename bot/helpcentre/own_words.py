@@ -31,7 +31,11 @@ _QUESTION_STOPWORDS = _STOPWORDS | frozenset(
     "nothing anything something everything fine actually honestly basically literally totally "
     "completely simply bit lot guys hey hiya urgent urgently asap quick quickly question query "
     "wondering wonder advice able else currently recently suddenly anymore exactly properly "
-    "last month months week weeks day days ages idea clue sure".split()
+    "last month months week weeks day days ages idea clue sure "
+    # Contractions with their apostrophe removed ("she's" is "shes"), and words of talk about a
+    # text rather than of its topic.
+    "shes hes weve wed theyd hed youd itd wouldve couldve shouldve lets apparently "
+    "stuff whatnot etc kinda sorta gonna wanna gotta hmm um cheers thank thx pls plz tbh fyi btw".split()
     # The product itself: every article is about AutoEntry.
     + ["autoentry"]
 )
@@ -149,6 +153,7 @@ class _OwnWords:
 
     def __init__(self, articles: tuple[Article, ...], vocabulary: Vocabulary) -> None:
         self._vocabulary = vocabulary
+        self._stop_stems = frozenset(vocabulary.stem(w) for w in _QUESTION_STOPWORDS)
         self.fields: list[dict[str, frozenset[str]]] = []
         self.packages: list[frozenset[str]] = []
         self._index = {a.id: i for i, a in enumerate(articles)}
@@ -200,25 +205,40 @@ class _OwnWords:
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
+        self._index_known(known | vocabulary.listed)
+
+    def _index_known(self, known: set[str] | frozenset[str]) -> None:
+        """The words a typo is corrected to, by first letter, and their stems (at load)."""
         # Words the vocabulary lists as elsewhere or everyday are words too: never "corrected" into
         # an article's word ("valuation" is not "validation").
-        self._known = frozenset(w for w in known | vocabulary.listed if len(w) >= 4)
+        self._known = frozenset(w for w in known if len(w) >= 4)
         self._known_by_initial: dict[str, list[str]] = {}
+        # The same by stem, for a typo in a word's root under an ending ("ammending": "amend").
+        self._word_of_stem: dict[str, str] = {}
         for word in sorted(self._known):  # sorted: a tie between two corrections goes the same way every run
             self._known_by_initial.setdefault(word[0], []).append(word)
+            self._word_of_stem.setdefault(self._vocabulary.stem(word), word)
+        self._stems_by_initial: dict[str, list[str]] = {}
+        for stem in sorted(self._word_of_stem):
+            self._stems_by_initial.setdefault(stem[0], []).append(stem)
 
     def _terms(self, words: list[str]) -> list[_Term]:
         return [
             _Term(self._vocabulary.stem(word), word, typed, said)
             for word, typed, said in self._vocabulary.rewrite(words)
-            if word not in _QUESTION_STOPWORDS and not word.isdigit()
+            if word not in _QUESTION_STOPWORDS and not word.isdigit() and not self._is_stop_form(word, typed)
         ]
+
+    def _is_stop_form(self, word: str, typed: str) -> bool:
+        """Another form of a question word, typed as such ("meanings" of "meaning", "issues" of "issue")."""
+        return word == typed and self._vocabulary.stem(word) in self._stop_stems
 
     def _correct(self, word: str) -> str:
         """A misspelt word as the known word it is closest to: same first letter, one typo
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
-        if word in self._known or word in _QUESTION_STOPWORDS or self._vocabulary.stem(word) in self._idf:
+        stem = self._vocabulary.stem(word)
+        if word in self._known or word in _QUESTION_STOPWORDS or stem in self._idf or stem in self._stop_stems:
             # Known, or another form of a known word ("coding" of "code"): not a typo.
             return word
         if len(word) < OWN_WORDS_TYPO_MIN_LETTERS:
@@ -234,7 +254,16 @@ class _OwnWords:
             return word
         most = 1 if len(word) < 8 else 2
         hit = process.extractOne(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=most)
-        return hit[0] if hit else word
+        if hit:
+            return hit[0]
+        # One typo in the root, under an ending the known forms lack ("ammending": "amend").
+        by_stem = process.extractOne(
+            stem, self._stems_by_initial.get(stem[0], []), scorer=DamerauLevenshtein.distance, score_cutoff=1
+        )
+        if not by_stem or stem == word or len(stem) < OWN_WORDS_TYPO_MIN_LETTERS - 1:
+            return word  # no ending taken off ("server" is not "several"), or too short a root to tell
+        found = self._word_of_stem[by_stem[0]]
+        return word if found in self._vocabulary.listed else found
 
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
         """Up to `limit` articles with a BM25 score for this text, best first."""

@@ -46,6 +46,8 @@ class Vocabulary:
     derived words accepted to share one ("integration", "integrate"); see `stem_collisions`.
     `light` lists everyday words that seldom say what a text is about ("take", "various", "side"):
     they weigh less when the search decides whether an article covers a question.
+    `filler` lists phrases of talk around a question, read as nothing ("where do i start", "ends
+    up", "could it be"): each of their words alone may be a topic ("start date", "year end").
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class Vocabulary:
         same_stem: Sequence[str] = (),
         packages: Sequence[str] = (),
         light: Sequence[str] = (),
+        filler: Sequence[str] = (),
     ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
@@ -78,6 +81,10 @@ class Vocabulary:
                 key = tuple(self.stem(w) for w in normalise(phrase).split())
                 if key and len(key) <= OWN_WORDS_MAX_PHRASE:
                     self._phrases.setdefault(key, canonical)
+        for phrase in filler:
+            key = tuple(self.stem(w) for w in normalise(phrase).split())
+            if key and len(key) <= OWN_WORDS_MAX_PHRASE:
+                self._phrases.setdefault(key, ())  # read as no word at all
         self._longest = max((len(k) for k in self._phrases), default=1)
         self.words = frozenset(w for group in groups for p in group for w in normalise(p).split())
         self.elsewhere = frozenset(self.stem(w) for w in (normalise(e) for e in elsewhere) if w)
@@ -148,7 +155,7 @@ class Vocabulary:
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         stemming: dict[str, list[str]] = {}
-        for field in ("keep_apart", "same_stem", "packages", "light"):
+        for field in ("keep_apart", "same_stem", "packages", "light", "filler"):
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
