@@ -16,6 +16,13 @@ import psycopg
 
 from storage.records import WorkspaceEvent
 
+if TYPE_CHECKING:
+    # For the type checker only: the overrides below call the SQLite workspace store's methods through super()
+    # (PostgresStore's next base in its MRO). At run time the mixin has no base of its own.
+    from storage.sqlite.workspaces import WorkspaceStore as _Overridden
+else:
+    _Overridden = object
+
 # A periodic job is due again this fraction of its period after a run was claimed, so that one process
 # ticking every period never finds its own last run too recent (60 s -> 54 s).
 JOB_DUE_FRACTION = 0.9
@@ -33,7 +40,7 @@ RETURNING 1
 """
 
 
-class PostgresCoordination:
+class PostgresCoordination(_Overridden):
     """The mixin of PostgresStore that overrides storage/sqlite/coordination.py's single-process forms."""
 
     shared = True
@@ -126,7 +133,7 @@ class PostgresCoordination:
         now: datetime,
     ) -> None:
         with self.atomic():
-            super().record_install(  # type: ignore[misc]
+            super().record_install(
                 workspace,
                 team_id=team_id,
                 enterprise_id=enterprise_id,
@@ -138,16 +145,16 @@ class PostgresCoordination:
 
     def connect_workspace(self, workspace: str, status_source: str, feed_token: str | None, user_id: str, now: datetime) -> None:
         with self.atomic():
-            super().connect_workspace(workspace, status_source, feed_token, user_id, now)  # type: ignore[misc]
+            super().connect_workspace(workspace, status_source, feed_token, user_id, now)
             self.note_workspace_changed(workspace)
 
     def disconnect_workspace(self, workspace: str) -> bool:
         with self.atomic():
-            changed = bool(super().disconnect_workspace(workspace))  # type: ignore[misc]
+            changed = bool(super().disconnect_workspace(workspace))
             self.note_workspace_changed(workspace)
         return changed
 
     def workspace_uninstalled(self, workspace: str, now: datetime) -> None:
         with self.atomic():
-            super().workspace_uninstalled(workspace, now)  # type: ignore[misc]
+            super().workspace_uninstalled(workspace, now)
             self.note_workspace_changed(workspace)
