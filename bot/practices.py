@@ -136,28 +136,27 @@ OAUTH_STATE_SECONDS = 600
 # A poll lease lasts this many fetch deadlines (docs/scaling-out.md): a process killed mid-poll has its
 # workspace polled by another within an interval and this lease.
 POLL_LEASE_FACTOR = 2
+# Polls one process runs at once (many workspaces). A process claims a due workspace only when it has a slot
+# free, so several processes share a round by how fast each gets through its polls, instead of the first to
+# start claiming every workspace and working through them alone (bench/bench_pg_scale.py). Enough that
+# feeds far away, or a few hanging ones, do not hold the others up.
+POLL_SLOTS = 32
 
 
-def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: str, first_at: datetime) -> None:
+def schedule_polling(
+    scheduler: AsyncIOScheduler, services: Services, job_id: str, first_at: datetime, slots: asyncio.Semaphore | None = None
+) -> None:
     """Polls `services` as its own job, `job_id`: first at `first_at`, then each poll scheduled from the end
     of the one before (next_poll_delay), so one that takes long or fails is never followed at once by
     another, and a workspace whose feed hangs holds up only its own job (APScheduler runs each coroutine job
-    as its own task)."""
+    as its own task). With `slots`, the claim and the poll wait for one of them."""
     interval = services.settings.poll_interval_seconds
 
     async def scheduled_poll() -> None:
         delay: float = interval
         try:
-            # Several processes on PostgreSQL: one polls the workspace an interval; the others ask again when due.
-            wait = services.store.claim_poll(POLL_LEASE_FACTOR * fetch_deadline(interval))
-            if wait > 0:
-                delay = wait
-            else:
-                try:
-                    await services.poller.poll_once()
-                finally:
-                    delay = next_poll_delay(services.poller.consecutive_failures, interval)
-                    services.store.finish_poll(delay)
+            async with slots or contextlib.nullcontext():
+                delay = await _claim_and_poll(services, interval)
         finally:
             if scheduler.running and services.poller.polling:
                 scheduler.add_job(
@@ -170,6 +169,20 @@ def schedule_polling(scheduler: AsyncIOScheduler, services: Services, job_id: st
                 )
 
     scheduler.add_job(scheduled_poll, "date", run_date=first_at, id=job_id, replace_existing=True, misfire_grace_time=None)
+
+
+async def _claim_and_poll(services: Services, interval: float) -> float:
+    """Polls the workspace if this process gets its lease (several processes on PostgreSQL: one polls it an
+    interval); the seconds until the job should run again."""
+    wait = services.store.claim_poll(POLL_LEASE_FACTOR * fetch_deadline(interval))
+    if wait > 0:
+        return wait
+    try:
+        await services.poller.poll_once()
+    finally:
+        delay = next_poll_delay(services.poller.consecutive_failures, interval)
+        services.store.finish_poll(delay)
+    return delay
 
 
 def async_engine_url(database_url: str) -> str:
@@ -241,6 +254,7 @@ class Hosting:
         self.scheduler: AsyncIOScheduler | None = None
         self._feed_session: aiohttp.ClientSession | None = None
         self._delivery: dict[str, asyncio.Task[None]] = {}
+        self.poll_slots = asyncio.Semaphore(POLL_SLOTS)
         # The account name each workspace's feed check found, for the "Connected" message.
         self.checked_accounts: dict[str, str] = {}
         practices.hosting = self
@@ -399,7 +413,7 @@ class Hosting:
         if self.scheduler is not None:
             self._delivery[workspace] = asyncio.create_task(services.deliverer.run_forever())
             first_at = datetime.now(timezone.utc) + timedelta(seconds=first_poll_in)
-            schedule_polling(self.scheduler, services, poll_job(workspace), first_at)
+            schedule_polling(self.scheduler, services, poll_job(workspace), first_at, self.poll_slots)
         return services
 
     async def stop_workspace(self, workspace: str) -> None:
