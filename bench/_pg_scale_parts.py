@@ -65,7 +65,9 @@ async def _serve_feeds(companies: int, conn: Any) -> None:
     async def listing(request: web.Request) -> web.Response:
         served[0] += 1
         cursor = request.query.get("cursor", "p0")
-        return web.Response(body=pages[int(request.match_info["n"]) % TEMPLATES][int(cursor[1:])], content_type="application/json")
+        return web.Response(
+            body=pages[int(request.match_info["n"]) % TEMPLATES][int(cursor[1:])], content_type="application/json"
+        )
 
     app = web.Application()
     app.router.add_get("/w/{n}/account", account_doc)
@@ -237,7 +239,9 @@ class Bots:
         counts = []
         for n in range(len(self.procs)):
             text = await self._get(n, "/metrics")
-            counts.append(sum(int(float(line.split()[-1])) for line in text.splitlines() if line.startswith("integration_bot_polls_total")))
+            counts.append(
+                sum(int(float(line.split()[-1])) for line in text.splitlines() if line.startswith("integration_bot_polls_total"))
+            )
         return counts
 
     async def stop(self) -> None:
@@ -285,7 +289,12 @@ def postgres_server_cpu() -> float:
 def database_backends(url: str) -> dict[int, float]:
     """CPU of each backend connected to this database (the bots' connections), by pid."""
     with psycopg.connect(url, autocommit=True) as conn:
-        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
     return {pid: cpu_seconds(pid) for pid in pids}
 
 

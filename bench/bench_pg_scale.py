@@ -74,6 +74,7 @@ async def restart_round(label: str, bots: Bots, feeds: Feeds, url: str, workspac
     bots.start()
     await bots.ready()
     result = await wait_round(label, url, workspaces, since, window, bots)
+    result.print()
     return result
 
 
@@ -90,6 +91,7 @@ async def phases(args: argparse.Namespace, url: str, slack: FakeSlack, tmp: Path
         three.start()
         await three.ready()
         rounds.append(await wait_round("fill: 3 processes, empty database", url, args.workspaces, since, window, three))
+        rounds[-1].print()
         await three.stop()
         one = Bots(1, url, slack, tmp, DEFAULT_INTERVAL)
         rounds.append(await restart_round("start-up round: 1 process", one, feeds, url, args.workspaces))
@@ -104,6 +106,7 @@ async def phases(args: argparse.Namespace, url: str, slack: FakeSlack, tmp: Path
             since = time.time()
             window = CpuWindow(three, feeds, url)
             rounds.append(await wait_round("steady round: 3 processes, 1% changed", url, args.workspaces, since, window, three))
+            rounds[-1].print()
         await three.stop()
         extra["feed_requests"] = feeds.requests()
     finally:
@@ -113,8 +116,6 @@ async def phases(args: argparse.Namespace, url: str, slack: FakeSlack, tmp: Path
 
 def report(rounds: list[Round], extra: dict[str, float], workspaces: int) -> list[str]:
     missed: list[str] = []
-    for r in rounds:
-        r.print()
     one = next(r for r in rounds if r.label == "start-up round: 1 process")
     three = next(r for r in rounds if r.label == "start-up round: 3 processes")
     ratio = one.seconds / three.seconds
