@@ -335,7 +335,7 @@ class CpuWindow:
 @dataclass
 class Round:
     label: str
-    seconds: float  # from the start (or the change) to the last workspace's poll finished
+    seconds: float  # from the processes' start (a steady round: its first poll) to the last workspace's poll finished
     span: float  # from the first poll started to the last finished
     polls: list[int]
     cpu: dict[str, Any] = field(default_factory=dict)
@@ -379,7 +379,9 @@ async def wait_round(label: str, url: str, workspaces: int, since: float, window
     cpu = window.end()
     polls = [b - a for a, b in zip(polls_before, await bots.polls())]
     first_s, last_s = (datetime.fromisoformat(t).timestamp() for t in (first, last))
-    return Round(label, last_s - since, last_s - first_s, polls, cpu, failed)
+    # A steady round's polls come due an interval after each one's last: its time is from first to last.
+    seconds = last_s - first_s if label.startswith("steady") else last_s - since
+    return Round(label, seconds, last_s - first_s, polls, cpu, failed)
 
 
 def projection(steady: Round, idle: dict[str, float], workspaces: int, interval: int, target: int = 10_000) -> list[str]:
