@@ -286,6 +286,12 @@ def postgres_server_cpu() -> float:
     return total
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (/proc/stat's first line, less idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / CLOCK_TICKS
+
+
 def database_backends(url: str) -> dict[int, float]:
     """CPU of each backend connected to this database (the bots' connections), by pid."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -309,6 +315,7 @@ class CpuWindow:
         self.feed_base = cpu_seconds(feeds.pid)
         self.server_base = postgres_server_cpu()
         self.backends_base = database_backends(url)
+        self.machine_base = machine_busy()
 
     def end(self) -> dict[str, Any]:
         backends = database_backends(self.url)
@@ -318,9 +325,10 @@ class CpuWindow:
             "feed": cpu_seconds(self.feeds.pid) - self.feed_base,
             "server": postgres_server_cpu() - self.server_base,
             "backends": sum(cpu - self.backends_base.get(pid, 0.0) for pid, cpu in backends.items()),
+            "machine": machine_busy() - self.machine_base,
         }
 
-    def idle(self, seconds: float, url: str, workspaces: int) -> dict[str, float]:
+    def idle(self) -> dict[str, float]:
         cpu = self.end()
         return {
             "idle_bot_cpu_per_s": sum(cpu["bots"]) / cpu["seconds"],
@@ -342,14 +350,22 @@ class Round:
     failed: int = 0
 
     def print(self) -> None:
-        bots = ", ".join(f"{c:.1f}" for c in self.cpu["bots"])
-        per_poll = sum(self.cpu["bots"]) / max(sum(self.polls), 1) * 1000
+        cpu = self.cpu
+        bots = ", ".join(f"{c:.1f}" for c in cpu["bots"])
+        per_poll = sum(cpu["bots"]) / max(sum(self.polls), 1) * 1000
+        if self.label.startswith("saturated"):
+            head = (
+                f"{self.label}: {sum(self.polls):,} polls in {self.seconds:.0f} s = {sum(self.polls) / self.seconds:.1f} polls/s"
+            )
+        else:
+            head = f"{self.label}: {self.seconds:.1f} s to every workspace polled (first poll to last {self.span:.1f} s)"
+        ours = sum(cpu["bots"]) + cpu["server"] + cpu["feed"]
         print(
-            f"{self.label}: {self.seconds:.1f} s to every workspace polled (first poll to last {self.span:.1f} s);"
-            f" polls by process {self.polls}, {self.failed} failed\n"
-            f"    CPU s: bots [{bots}] = {sum(self.cpu['bots']):.1f} ({per_poll:.1f} ms a poll),"
-            f" PostgreSQL this database's backends {self.cpu['backends']:.1f} (whole server {self.cpu['server']:.1f}),"
-            f" feed server {self.cpu['feed']:.1f}; window {self.cpu['seconds']:.1f} s",
+            f"{head}; polls by process {self.polls}, {self.failed} failed\n"
+            f"    CPU s: bots [{bots}] = {sum(cpu['bots']):.1f} ({per_poll:.1f} ms a poll),"
+            f" PostgreSQL this database's backends {cpu['backends']:.1f} (whole server {cpu['server']:.1f}),"
+            f" feed server {cpu['feed']:.1f}; the machine busy {cpu['machine']:.1f} of {2 * cpu['seconds']:.0f}"
+            f" core-s, {max(0.0, cpu['machine'] - ours):.1f} of it other work; window {cpu['seconds']:.1f} s",
             flush=True,
         )
 
@@ -384,25 +400,26 @@ async def wait_round(label: str, url: str, workspaces: int, since: float, window
     return Round(label, seconds, last_s - first_s, polls, cpu, failed)
 
 
-def projection(steady: Round, idle: dict[str, float], workspaces: int, interval: int, target: int = 10_000) -> list[str]:
-    """What `target` workspaces would need at `interval`: each poll's CPU (the round's, less the idle work
-    over its window), and each process's idle work, which grows with the workspaces it holds (all of them)."""
-    polls = max(sum(steady.polls), 1)
-    window = steady.cpu["seconds"]
-    bot_poll = max(0.0, sum(steady.cpu["bots"]) - idle["idle_bot_cpu_per_s"] * window) / polls
-    pg_poll = max(0.0, steady.cpu["backends"] - idle["idle_pg_cpu_per_s"] * window) / polls
+def projection(busy: list[Round], idle: dict[str, float], workspaces: int, interval: int, target: int = 10_000) -> list[str]:
+    """What `target` workspaces would need at `interval`: each poll's CPU (measured while every workspace was
+    due, less the idle work over the window), and each process's idle work, which grows with the workspaces it
+    holds (every process holds all of them)."""
+    polls = max(sum(sum(r.polls) for r in busy), 1)
+    window = sum(r.cpu["seconds"] for r in busy)
+    bot_poll = max(0.0, sum(sum(r.cpu["bots"]) for r in busy) - idle["idle_bot_cpu_per_s"] * window) / polls
+    pg_poll = max(0.0, sum(r.cpu["backends"] for r in busy) - idle["idle_pg_cpu_per_s"] * window) / polls
+    feed_poll = sum(r.cpu["feed"] for r in busy) / polls
     idle_per_process = idle["idle_bot_cpu_per_s"] / idle["idle_processes"] * target / workspaces
     poll_cores = target * bot_poll / interval
     lines = [
-        f"CPU a workspace poll ({steady.label}, idle work taken out): bot {bot_poll * 1000:.1f} ms,"
-        f" PostgreSQL {pg_poll * 1000:.1f} ms",
-        f"{target:,} workspaces every {interval} s: polls {poll_cores:.2f} bot cores, PostgreSQL"
-        f" {target * pg_poll / interval:.2f} cores for the polls; idle work (a delivery loop and a poll job for every"
-        f" workspace in every process) {idle_per_process:.2f} cores a process",
+        f"CPU a workspace poll (3 processes, every workspace due, ~1% changed): bot {bot_poll * 1000:.1f} ms,"
+        f" PostgreSQL {pg_poll * 1000:.1f} ms, feed server {feed_poll * 1000:.2f} ms",
+        f"{target:,} workspaces every {interval} s: polls {poll_cores:.2f} bot cores and {target * pg_poll / interval:.2f}"
+        f" PostgreSQL cores; idle work (each process holds every workspace) {idle_per_process:.2f} cores a process",
     ]
     if idle_per_process >= 0.8:
         lines.append("  processes needed: none suffices while each process holds every workspace (its idle work alone)")
     else:
         processes = max(1, math.ceil(poll_cores / (0.8 - idle_per_process)))
-        lines.append(f"  processes needed (each at most 80% busy): {processes}")
+        lines.append(f"  bot processes needed, each at most 80% busy: {processes} (one core each)")
     return lines
