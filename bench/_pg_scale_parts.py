@@ -184,6 +184,14 @@ async def seed_workspaces(url: str, slack: FakeSlack, feed_url: str, workspaces:
 # --- serve processes ---------------------------------------------------------------------------------------
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the benchmark dies (Linux prctl PR_SET_PDEATHSIG), so a killed
+    benchmark leaves no `serve` process behind."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Bots:
     """`count` real `python -m bot serve` processes (many workspaces) on the database."""
 
@@ -210,7 +218,11 @@ class Bots:
     def start(self) -> None:
         for n, env in enumerate(self.envs):
             log = open(self.tmp / f"bot-{n}.log", "ab")  # noqa: SIM115 (closed with the process)
-            self.procs.append(subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=self.tmp, stderr=log))
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot", "serve"], env=env, cwd=self.tmp, stderr=log, preexec_fn=_die_with_parent
+                )
+            )
 
     @property
     def pids(self) -> list[int]:

@@ -31,7 +31,7 @@ from bot.helpcentre.matching import HelpCentre
 from bot.metrics import Metrics
 from bot.practice.demo import DEMO_ACCOUNT
 from bot.practice.feed import REQUEST_TIMEOUT, FeedError, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
-from bot.practice.poller import next_poll_delay
+from bot.practice.poller import PollOutcome, next_poll_delay
 from bot.secrets import TokenCipher, last_four
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -178,13 +178,18 @@ def schedule_polling(
 async def _claim_and_poll(services: Services, interval: float) -> float:
     """Polls the workspace if this process gets its lease (several processes on PostgreSQL: one polls it an
     interval); the seconds until the job should run again."""
+    if not services.poller.polling:
+        return interval  # stopping: the workspace stays due, for another process
     wait = services.store.claim_poll(POLL_LEASE_FACTOR * fetch_deadline(interval))
     if wait > 0:
         return wait
+    outcome: PollOutcome | None = None
     try:
-        await services.poller.poll_once()
+        outcome = await services.poller.poll_once()
     finally:
-        delay = next_poll_delay(services.poller.consecutive_failures, interval)
+        # A poll the process's stop cut short leaves the workspace due now, not an interval on.
+        polled = outcome is not None and (outcome.ok or services.poller.polling)
+        delay = next_poll_delay(services.poller.consecutive_failures, interval) if polled else 0.0
         services.store.finish_poll(delay)
     return delay
 
@@ -449,12 +454,14 @@ class Hosting:
         await services.close()
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
-        """The process is stopping: no new poll and no new outbox row in any workspace; the Slack calls in
-        flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
+        """The process is stopping: no new poll and no new outbox row in any workspace; the polls and Slack calls
+        in flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
         for services in list(self.practices):
             services.poller.stop()
             services.deliverer.stop()
-        running = [task for task in self._delivery.values() if not task.done()]
+        running: list[asyncio.Future[None]] = [task for task in self._delivery.values() if not task.done()]
+        # Polls under way finish within the same grace, rather than fail on the feed session closed under them.
+        running += [asyncio.ensure_future(services.poller.wait_idle()) for services in self.practices]
         if running and grace_seconds > 0:
             await asyncio.wait(running, timeout=grace_seconds)
         for services in list(self.practices):
