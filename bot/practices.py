@@ -160,7 +160,7 @@ def schedule_polling(
         delay: float = interval
         try:
             async with slots or contextlib.nullcontext():
-                delay = await _claim_and_poll(services, interval)
+                delay = await claim_and_poll(services, interval)
         finally:
             if scheduler.running and services.poller.polling:
                 scheduler.add_job(
@@ -175,7 +175,7 @@ def schedule_polling(
     scheduler.add_job(scheduled_poll, "date", run_date=first_at, id=job_id, replace_existing=True, misfire_grace_time=None)
 
 
-async def _claim_and_poll(services: Services, interval: float) -> float:
+async def claim_and_poll(services: Services, interval: float) -> float:
     """Polls the workspace if this process gets its lease (several processes on PostgreSQL: one polls it an
     interval); the seconds until the job should run again."""
     if not services.poller.polling:
