@@ -141,6 +141,10 @@ POLL_LEASE_FACTOR = 2
 # start claiming every workspace and working through them alone (bench/bench_pg_scale.py). Enough that
 # feeds far away, or a few hanging ones, do not hold the others up.
 POLL_SLOTS = 32
+# A process that did not make a workspace's last poll waits this long before asking for a due one, so the one
+# that did, whose poll is cheap (its last listing is still the database's: unchanged records are not compared),
+# polls it again when it has a slot free; a busy one leaves it to the others (bench/bench_pg_scale.py).
+HANDOFF_SECONDS = 2.0
 # Each workspace's delivery looks for due rows by itself this often only; one query a second for the whole
 # database (Hosting.wake_due_deliveries) wakes the workspaces that have some, instead of a query a second for
 # every workspace in every process (bench/bench_pg_scale.py: the idle work of 1,000 workspaces).
@@ -159,6 +163,8 @@ def schedule_polling(
     async def scheduled_poll() -> None:
         delay: float = interval
         try:
+            if slots is not None and services.settings.database_url and not services.poller.polled_last():
+                await asyncio.sleep(HANDOFF_SECONDS)  # the process that polled it last goes first
             async with slots or contextlib.nullcontext():
                 delay = await claim_and_poll(services, interval)
         finally:

@@ -285,6 +285,11 @@ class Poller:
         self._stored = {company.id: company for company in snapshot.companies}
         self._stored_version = self.store.companies_version
 
+    def polled_last(self) -> bool:
+        """True when this process made the workspace's last good poll and nothing has changed its companies
+        since (another process's poll, on PostgreSQL): a poll here now compares changed records only."""
+        return bool(self._stored) and self.store.companies_version == self._stored_version
+
     def stop(self) -> None:
         """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""
         self._stopping = True
