@@ -96,7 +96,8 @@ async def saturated(label: str, bots: Bots, feeds: Feeds, url: str, seconds: flo
         await loop.run_in_executor(None, feeds.change)
         await asyncio.sleep(min(FEED_CHANGE_SECONDS, max(0.0, seconds - (time.monotonic() - window.started))))
     polls = [b - a for a, b in zip(before, await bots.polls())]
-    result = Round(label, seconds, seconds, polls, window.end())
+    cpu = window.end()  # its seconds: the window as it was, a little over `seconds`
+    result = Round(label, cpu["seconds"], cpu["seconds"], polls, cpu)
     result.print()
     return result
 
