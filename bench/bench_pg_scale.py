@@ -51,11 +51,11 @@ import time  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench._common import verdict  # noqa: E402
+from bench._pg_scale_feeds import Feeds  # noqa: E402
 from bench._pg_scale_parts import (  # noqa: E402
     SCHEMA,
     Bots,
     CpuWindow,
-    Feeds,
     Round,
     projection,
     seed_workspaces,
