@@ -23,7 +23,7 @@ from bot.helpcentre.matching import HelpCentre
 from bot.installs import BOT_SCOPES, ROTATE_BEFORE_MINUTES, SlackInstalls
 from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.metrics import Metrics
-from bot.polling import poll_job, schedule_polling
+from bot.polling import POLL_SLOTS, poll_job, schedule_polling
 from bot.practice.demo import DEMO_ACCOUNT
 from bot.practice.feed import REQUEST_TIMEOUT, FeedError, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
 from bot.practices import Practices
@@ -56,9 +56,11 @@ CONNECT_CHECK_SECONDS = 2.5
 HOSTED_CACHE_KIB = 16384
 # Workspaces started together (at start-up) begin polling spread over this many seconds at most.
 START_SPREAD_SECONDS = 10.0
-# Each workspace's delivery task looks at its outbox this often when nothing woke it (a new row wakes it at
-# once; this is for rows retried later): a thousand tasks each once a second cost the event loop more.
-DELIVERY_IDLE_SECONDS = 5.0
+# Each workspace's delivery looks for due rows by itself this often only: a row its own poll queued wakes it
+# at once, and one query a second for the whole database (Hosting.wake_due_deliveries) wakes the workspaces
+# with rows due (queued by another process, or due again after a retry wait), instead of a query a second
+# for every workspace in every process (bench/bench_pg_scale.py: the idle work of 1,000 workspaces).
+DELIVERY_IDLE_SECONDS = 60.0
 # How long the App Home keeps showing someone the Change connection button without asking Slack again.
 ALLOWED_SHOWN_SECONDS = 600.0
 
@@ -93,6 +95,7 @@ class Hosting(SlackInstalls):
         self.scheduler: AsyncIOScheduler | None = None
         self._feed_session: aiohttp.ClientSession | None = None
         self._delivery: dict[str, asyncio.Task[None]] = {}
+        self.poll_slots = asyncio.Semaphore(POLL_SLOTS)
         # The account name each workspace's feed check found, for the "Connected" message.
         self.checked_accounts: dict[str, str] = {}
         # (workspace, user) -> (may connect, when asked, monotonic): what the App Home shows them.
@@ -186,10 +189,21 @@ class Hosting(SlackInstalls):
         START_SPREAD_SECONDS."""
         await self.create_oauth_tables()
         self.scheduler = scheduler
+        scheduler.add_job(
+            self.wake_due_deliveries, "interval", seconds=1, id="outbox", max_instances=1, coalesce=True, misfire_grace_time=None
+        )
         records = self.store.connected_workspaces()
         spread = min(START_SPREAD_SECONDS, float(self.settings.poll_interval_seconds)) / max(len(records), 1)
         for index, record in enumerate(records):
             await self.start_workspace(record.workspace, first_poll_in=index * spread)
+
+    async def wake_due_deliveries(self) -> None:
+        """The scheduled job, every second: wakes the delivery of each workspace with outbox rows due (queued
+        by any process, or due again after a retry wait)."""
+        for workspace in self.store.workspaces_with_due_outbox(self.clock()):
+            services = self.practices.get(workspace)
+            if services is not None:
+                services.deliverer.wake()
 
     async def start_workspace(self, workspace: str, first_poll_in: float = 0.0) -> Services | None:
         """Builds and runs the workspace's practice (a reconnect replaces the old one); None when it is not
@@ -219,7 +233,7 @@ class Hosting(SlackInstalls):
         if self.scheduler is not None:
             self._delivery[workspace] = asyncio.create_task(services.deliverer.run_forever(DELIVERY_IDLE_SECONDS))
             first_at = datetime.now(timezone.utc) + timedelta(seconds=first_poll_in)
-            schedule_polling(self.scheduler, services, poll_job(workspace), first_at)
+            schedule_polling(self.scheduler, services, poll_job(workspace), first_at, self.poll_slots)
         return services
 
     async def stop_workspace(self, workspace: str) -> None:
@@ -240,12 +254,14 @@ class Hosting(SlackInstalls):
         await services.close()
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
-        """The process is stopping: no new poll and no new outbox row in any workspace; the Slack calls in
-        flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
+        """The process is stopping: no new poll and no new outbox row in any workspace; the polls and Slack calls
+        in flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
         for services in list(self.practices):
             services.poller.stop()
             services.deliverer.stop()
-        running = [task for task in self._delivery.values() if not task.done()]
+        running: list[asyncio.Future[None]] = [task for task in self._delivery.values() if not task.done()]
+        # Polls under way finish within the same grace, rather than fail on the feed session closed under them.
+        running += [asyncio.ensure_future(services.poller.wait_idle()) for services in self.practices]
         if running and grace_seconds > 0:
             await asyncio.wait(running, timeout=grace_seconds)
         for services in list(self.practices):

@@ -18,34 +18,35 @@ from tests.practice import ACCOUNT, company
 from tests.test_serve import ALERTS, bot_env, free_port, start, wait_polled
 
 COMPANIES = 300  # one grouped message and 8 replies of 40 companies (SPEC.md "Storms")
+STORM_COMPANIES = 1000  # the storm a process is killed in: one grouped message and 25 replies
 
 
-def write_feed(path: Path, failing: bool) -> None:
+def write_feed(path: Path, failing: bool, companies: int = COMPANIES) -> None:
     error = {"integration_status": "error", "error": {"kind": "synchronisation", "message": "Xero is unavailable"}}
-    companies = [company(f"s_{n}", f"Storm Client {n:03d} Ltd", **(error if failing else {})) for n in range(COMPANIES)]
+    records = [company(f"s_{n}", f"Storm Client {n:04d} Ltd", **(error if failing else {})) for n in range(companies)]
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"account": ACCOUNT, "companies": companies}))
+    tmp.write_text(json.dumps({"account": ACCOUNT, "companies": records}))
     tmp.replace(path)  # a process polling now reads the old file or the new one, never half of one
 
 
 async def wait_all_sent(url: str, bots: list[subprocess.Popen[bytes]], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while any(state == "pending" for _, state in outbox(url)) or not outbox(url):
         assert time.monotonic() < deadline, pending(url)
         assert all(bot.poll() is None for bot in bots), log.read_text()[-3000:]
         await asyncio.sleep(0.2)
 
 
-def assert_storm_posted_once(slack: FakeSlack, url: str) -> None:
+def assert_storm_posted_once(slack: FakeSlack, url: str, companies: int = COMPANIES) -> None:
     rows = outbox(url)
     assert {state for _, state in rows} == {"sent"}, rows
     posts = slack.posts(ALERTS)
-    (top,) = [post for post in posts if not post.args.get("thread_ts")]
-    assert top.args["text"] == f"{COMPANIES} companies went wrong at once (1 kind of problem)"
+    (top,) = [post for post in posts if not post.args.get("thread_ts")]  # SPEC.md allows 3 a channel; we need 1
+    assert top.args["text"] == f"{companies} companies went wrong at once (1 kind of problem)"
     replies = [all_text(post.args) for post in posts if post.args.get("thread_ts")]
-    assert len(replies) == len(set(replies)) == 8  # none twice, none lost
+    assert len(replies) == len(set(replies)) == -(-companies // 40)  # 40 a reply: none twice, none lost
     listed = "\n".join(replies)
-    assert all(f"Storm Client {n:03d} Ltd" in listed for n in range(COMPANIES))
+    assert all(f"Storm Client {n:04d} Ltd" in listed for n in range(companies))
     assert len(posts) == len([key for key, _ in rows if not key.startswith(("update:", "group_update:"))])
 
 
@@ -74,13 +75,13 @@ def outbox(url: str) -> list[tuple[str, str]]:
 async def test_three_processes_one_killed_mid_storm_post_every_alert_once(
     tmp_path: Path, slack: FakeSlack, postgres_url: str
 ) -> None:
-    write_feed(tmp_path / "feed.json", failing=False)
+    write_feed(tmp_path / "feed.json", failing=False, companies=STORM_COMPANIES)
     ports = [free_port() for _ in range(3)]
     bots = [start(tmp_path, bot_env(tmp_path, slack, port, socket_mode=False, DATABASE_URL=postgres_url)) for port in ports]
     try:
         for port in ports:
             await wait_polled(port, timeout=60)
-        write_feed(tmp_path / "feed.json", failing=True)
+        write_feed(tmp_path / "feed.json", failing=True, companies=STORM_COMPANIES)
         # Delivery is paced at one message a second a channel: kill a process once the storm is under way.
         await slack.wait_for(lambda: len(slack.posts(ALERTS)) >= 2, timeout=30)
         bots[0].send_signal(signal.SIGKILL)
@@ -91,7 +92,7 @@ async def test_three_processes_one_killed_mid_storm_post_every_alert_once(
         await wait_all_sent(postgres_url, bots[1:], tmp_path / "bot.log")
     finally:
         stop(bots)
-    assert_storm_posted_once(slack, postgres_url)
+    assert_storm_posted_once(slack, postgres_url, STORM_COMPANIES)
 
 
 async def test_a_rolling_restart_of_all_three_mid_storm_loses_nothing_and_doubles_nothing(

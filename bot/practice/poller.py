@@ -80,6 +80,9 @@ class Poller:
         # no company left out: while all hold, the next poll need not read which companies are listed and
         # missing. A hash, not the set: a thousand workspaces' sets would cost megabytes.
         self._listing: tuple[int, int, int] | None = None
+        # The store's companies_version once that poll committed: another change since (another process's
+        # poll on PostgreSQL, a rollback) means the database may differ from `_stored`, so all is compared.
+        self._stored_version = 0
         # The poll under way, if any: the schedule and a "Check again" press that come while it runs share
         # its outcome rather than queue a second fetch behind it.
         self._current: asyncio.Task[PollOutcome] | None = None
@@ -203,6 +206,8 @@ class Poller:
         started = outcome.started_at
         now = self.clock()
         outcome.skipped = snapshot.skipped
+        if self._stored and self.store.companies_version != self._stored_version:
+            self._stored = {}
         # A record that parsed to the very object stored last time is unchanged: no row to compare.
         candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
         with self.store.atomic():
@@ -241,6 +246,12 @@ class Poller:
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
         self._stored = {company.id: company for company in snapshot.companies}
         self._listing = None if absent else (self.store.companies_version, *listing)
+        self._stored_version = self.store.companies_version
+
+    def polled_last(self) -> bool:
+        """True when this process made the workspace's last good poll and nothing has changed its companies
+        since (another process's poll, on PostgreSQL): a poll here now compares changed records only."""
+        return bool(self._stored) and self.store.companies_version == self._stored_version
 
     def stop(self) -> None:
         """Start no new poll (the bot is stopping); `wait_idle` waits for the one in progress."""

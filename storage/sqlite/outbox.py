@@ -60,6 +60,16 @@ class OutboxStore:
         """One channel's pending rows in queue order (FIFO: a reply never overtakes its parent)."""
         return self._outbox_rows("state = 'pending' and channel = ?", [channel], limit)
 
+    def workspaces_with_due_outbox(self, now: datetime) -> list[str]:
+        """Every workspace (of the whole database, not only this handle's) with a pending row due by `now`: one
+        query a second wakes the delivery of those alone (many workspaces, docs/scaling-out.md)."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "select distinct workspace from outbox where state = 'pending' and due_at <= ?", [iso(now)]
+            )
+        ]
+
     def due_channels(self, now: datetime) -> list[str]:
         """Channels whose next row is due now, the longest-waiting first; a broken channel only when its
         retry time has come. Each channel is one row here however long its backlog: none starves."""
