@@ -16,7 +16,13 @@ from slack_sdk.signature import SignatureVerifier
 from bot.app import BOLT, STOP_GRACE_SECONDS, VERIFIER, open_socket_mode, slack_events, stop_envelopes
 from bot.following import FOLLOW_SECONDS, WorkspaceFollower
 from bot.health import health, workspace_health
-from bot.hosted_health import WORKSPACE_ID, deployment_health, unconnected_workspace, unknown_workspace
+from bot.hosted_health import (
+    WORKSPACE_ID,
+    deployment_health,
+    public_workspace_health,
+    unconnected_workspace,
+    unknown_workspace,
+)
 from bot.leases import DIGESTS_EVERY_SECONDS, PURGE_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.practices import Practices
 from bot.services import utcnow
@@ -55,8 +61,8 @@ async def hosted_healthz(request: web.Request) -> web.Response:
             workspace_health(s, now, pending.get(s.store.workspace, (0, None))[1]) for s in list(practices)
         )
     elif (services := practices.get(workspace)) is not None:
-        status, body = health(services)
-        body = {"workspace": workspace, **body}
+        status, full = health(services)
+        body = public_workspace_health(workspace, full)
     else:
         record = hosting.store.workspace_record(workspace) if WORKSPACE_ID.match(workspace) else None
         installed = record is not None and record.uninstalled_at is None

@@ -19,7 +19,7 @@ DEPLOYMENT_QUORUM = 2
 LISTED_AT_MOST = 200
 # A workspace id as Slack gives them: a team id (`T...`) or an Enterprise Grid org id (`E...`), letters and
 # digits (an underscore allowed too); anything else is refused before any lookup.
-WORKSPACE_ID = re.compile(r"^[A-Za-z0-9_]{2,40}$")
+WORKSPACE_ID = re.compile(r"\A[A-Za-z0-9_]{2,40}\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +82,31 @@ def unknown_workspace(workspace: str) -> tuple[int, dict[str, object]]:
 def unconnected_workspace(workspace: str) -> tuple[int, dict[str, object]]:
     """/healthz?workspace=X for a workspace installed but not connected to AutoEntry: nothing to fail yet."""
     return 200, {"status": "not_connected", "workspace": workspace, "problem": "not connected to AutoEntry yet"}
+
+
+# What one workspace's /healthz shows with many workspaces, from its full body (bot/health.py `health`). That
+# URL is as public as /slack/events and team ids are not secret, so it carries states, times and counts only:
+# no feed address, no error text (a feed's error can name its host), no channel ids. The full story is in the
+# logs and, by workspace, in /metrics (docs/operations.md).
+PUBLIC_FIELDS = (
+    "status",
+    "polling",
+    "last_poll_at",
+    "last_good_poll_at",
+    "failing_polls",
+    "skipped_records",
+    "poll_running_since",
+)
+PUBLIC_DELIVERY_FIELDS = ("status", "undelivered", "oldest_undelivered_at", "last_successful_post_at", "consecutive_failures")
+
+
+def public_workspace_health(workspace: str, body: dict[str, object]) -> dict[str, object]:
+    """`body` (bot/health.py `health`) cut to PUBLIC_FIELDS, for `GET /healthz?workspace=...`; the same
+    HTTP status goes with it."""
+    delivery = body.get("delivery")
+    shown: dict[str, object] = {"workspace": workspace, **{key: body.get(key) for key in PUBLIC_FIELDS}}
+    if isinstance(delivery, dict):
+        shown["delivery"] = {key: delivery.get(key) for key in PUBLIC_DELIVERY_FIELDS}
+    broken = body.get("broken_channels")
+    shown["broken_channels"] = len(broken) if isinstance(broken, (dict, list)) else 0  # how many, not which
+    return shown

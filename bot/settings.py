@@ -72,7 +72,9 @@ class Settings:
                 )
             return
         if not self.bot_token:
-            raise SettingsError("SLACK_BOT_TOKEN is required to serve (xoxb-...)")
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is required to serve (xoxb-...), or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for many workspaces"
+            )
         if not self.socket_mode and not self.signing_secret:
             raise SettingsError("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
 

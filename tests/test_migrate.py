@@ -57,6 +57,16 @@ def test_a_sqlite_deployment_is_copied_into_postgres_and_read_from_there(tmp_pat
     assert "this PostgreSQL database is not empty (table account holds rows)" in again.stderr
 
 
+def test_a_file_name_with_uri_characters_is_copied_from_that_file_alone(tmp_path: Path, postgres_url: str) -> None:
+    assert run("poll", cwd=tmp_path).returncode == 0  # the demo practice, kept in integration-bot.db
+    (tmp_path / "integration-bot.db").rename(tmp_path / "a%41 #1?.db")
+    (tmp_path / "aA.db").write_text("not this one")  # what "a%41" would name inside a URI
+    copied = run("migrate", "--from-sqlite", "a%41 #1?.db", cwd=tmp_path, DATABASE_URL=postgres_url)
+    assert copied.returncode == 0, copied.stderr
+    assert "  companies: 13 / 13" in copied.stdout
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db" or p.name == "a") == ["a%41 #1?.db", "aA.db"]
+
+
 def test_copying_needs_database_url_and_a_bot_database(tmp_path: Path, postgres_url: str) -> None:
     no_target = run("migrate", "--from-sqlite", "integration-bot.db", cwd=tmp_path)
     assert no_target.returncode == 2

@@ -124,7 +124,10 @@ def test_serve_without_slack_credentials_says_which_one_is_missing(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli.main(["serve"]) == 2
-    assert capsys.readouterr().err.strip() == "integration-bot: SLACK_BOT_TOKEN is required to serve (xoxb-...)"
+    assert capsys.readouterr().err.strip() == (
+        "integration-bot: SLACK_BOT_TOKEN is required to serve (xoxb-...),"
+        " or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for many workspaces"
+    )
 
 
 @pytest.mark.parametrize(

@@ -53,9 +53,14 @@ async def test_healthz_lists_each_failing_workspace_and_answers_for_one(
         for secret in ("feed-token", "xoxb-", "Acme", "Bright", "rotated", feeds[0].base_url):
             assert secret not in text  # ids and counts only
 
-        status, body, _ = await get(hosted, f"/healthz?workspace={broken_feed}")
+        status, body, text = await get(hosted, f"/healthz?workspace={broken_feed}")
         assert status == 503 and body["workspace"] == broken_feed and body["polling"] == "failing"
-        assert "HTTP 401" in body["problem"]
+        assert body["status"] == "failing" and body["failing_polls"] >= 1
+        # Public like /slack/events, and team ids are not secret: states, times and counts, no feed address,
+        # no error text (a feed's error can name its host), no channel ids.
+        for secret in (feeds[0].base_url, feeds[1].base_url, "127.0.0.1", "HTTP 401", "feed-token", "C_ONE"):
+            assert secret not in text
+        assert "problem" not in body and "feed" not in body
         status, body, _ = await get(hosted, f"/healthz/{revoked}")
         assert status == 503 and body["delivery"]["status"] == "failing" and body["polling"] == "ok"
         assert (await get(hosted, f"/healthz/{healthy}"))[0] == 200
@@ -73,6 +78,7 @@ async def test_healthz_lists_each_failing_workspace_and_answers_for_one(
         assert (status, body["status"]) == (200, "not_connected")
         assert (await get(hosted, "/healthz/T9999"))[0] == 404
         assert (await get(hosted, "/healthz?workspace=%3Cscript%3E"))[0] == 400
+        assert (await get(hosted, "/healthz?workspace=T_NEW%0A"))[0] == 400  # a trailing newline is not an id
 
 
 async def test_metrics_label_the_per_workspace_figures_and_keep_the_totals(

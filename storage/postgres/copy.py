@@ -43,7 +43,9 @@ def _open_sqlite(path: str) -> sqlite3.Connection:
     if not Path(path).is_file():
         raise StorageError(f"--from-sqlite {path!r}: no such file")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # A file: URI (read-only) built by pathlib, which escapes `%`, `#` and `?` in the name: pasted into the URI
+        # as it is, "a%41.db" would open "aA.db" and "a#b.db" a file called "a".
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         pending = migrations.pending(Database(conn))
     except sqlite3.Error as error:
         raise StorageError(f"--from-sqlite {path!r} cannot be read: {error}") from None
