@@ -59,6 +59,9 @@ START_SPREAD_SECONDS = 10.0
 # Each workspace's delivery task looks at its outbox this often when nothing woke it (a new row wakes it at
 # once; this is for rows retried later): a thousand tasks each once a second cost the event loop more.
 DELIVERY_IDLE_SECONDS = 5.0
+# A workspace stopped (disconnected, uninstalled, reconnected) lets its poll in progress finish this long before
+# cancelling it: a poll outliving its workspace's stop could write to a closed database.
+POLL_STOP_SECONDS = 1.0
 # How long the App Home keeps showing someone the Change connection button without asking Slack again.
 ALLOWED_SHOWN_SECONDS = 600.0
 
@@ -222,14 +225,16 @@ class Hosting(SlackInstalls):
             schedule_polling(self.scheduler, services, poll_job(workspace), first_at)
         return services
 
-    async def stop_workspace(self, workspace: str) -> None:
+    async def stop_workspace(self, workspace: str, poll_grace: float = POLL_STOP_SECONDS) -> None:
         """Stops the workspace's polling and delivery at once (a Slack call in flight is cancelled: what it
-        was sending stays in the outbox)."""
+        was sending stays in the outbox); a poll in progress gets `poll_grace` seconds to finish, then is
+        cancelled, and has ended when this returns."""
         services = self.practices.remove(workspace)
         if services is None:
             return
         services.poller.stop()
         services.deliverer.stop()
+        await services.poller.finish(poll_grace)
         if self.scheduler is not None and self.scheduler.get_job(poll_job(workspace)) is not None:
             self.scheduler.remove_job(poll_job(workspace))
         task = self._delivery.pop(workspace, None)
@@ -240,16 +245,18 @@ class Hosting(SlackInstalls):
         await services.close()
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
-        """The process is stopping: no new poll and no new outbox row in any workspace; the Slack calls in
-        flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
+        """The process is stopping: no new poll and no new outbox row in any workspace; the polls and Slack
+        calls in flight get `grace_seconds` to finish, together (what was not sent stays in the outbox, a
+        cancelled poll wrote nothing), then all stop, and none is left running."""
         for services in list(self.practices):
             services.poller.stop()
             services.deliverer.stop()
         running = [task for task in self._delivery.values() if not task.done()]
+        running += [poll for services in list(self.practices) if (poll := services.poller.in_progress) is not None]
         if running and grace_seconds > 0:
             await asyncio.wait(running, timeout=grace_seconds)
         for services in list(self.practices):
-            await self.stop_workspace(services.store.workspace)
+            await self.stop_workspace(services.store.workspace, poll_grace=0.0)
         if self._feed_session is not None:
             await self._feed_session.close()
         if self.sqlalchemy_engine is not None:

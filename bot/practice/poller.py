@@ -100,7 +100,14 @@ class Poller:
         if task is None or task.done():
             task = self._current = asyncio.create_task(self._run())
         # Shielded: a caller that stops waiting (a Check again with its own deadline) leaves the poll running.
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and self._stopping and not (current is not None and current.cancelling()):
+                # The poll was cancelled by `finish` (the workspace or the bot stopping), not this caller.
+                return PollOutcome(ok=False, started_at=self.clock(), error="the bot is stopping")
+            raise
 
     async def _run(self) -> PollOutcome:
         self.running_since = self.clock()
@@ -250,6 +257,25 @@ class Poller:
     def polling(self) -> bool:
         """False once stopped."""
         return not self._stopping
+
+    @property
+    def in_progress(self) -> "asyncio.Task[PollOutcome] | None":
+        """The poll under way (its after-poll steps included), if any."""
+        task = self._current
+        return task if task is not None and not task.done() else None
+
+    async def finish(self, timeout: float) -> None:
+        """Once stopped: waits up to `timeout` seconds for the poll in progress (its after-poll steps included),
+        then cancels it, and returns once it has ended, so that nothing it does outlives its database. A poll
+        cancelled while fetching has written nothing (its transaction is not begun until the fetch is whole)."""
+        task = self.in_progress
+        if task is None:
+            return
+        if timeout > 0:
+            await asyncio.wait([task], timeout=timeout)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait([task])
 
     async def wait_idle(self) -> None:
         """Return once no poll is running (its after-poll steps included)."""
