@@ -251,7 +251,7 @@ class Hosting(SlackInstalls):
         for services in list(self.practices):
             services.poller.stop()
             services.deliverer.stop()
-        running = [task for task in self._delivery.values() if not task.done()]
+        running: list[asyncio.Task[Any]] = [task for task in self._delivery.values() if not task.done()]
         running += [poll for services in list(self.practices) if (poll := services.poller.in_progress) is not None]
         if running and grace_seconds > 0:
             await asyncio.wait(running, timeout=grace_seconds)
