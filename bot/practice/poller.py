@@ -80,6 +80,8 @@ class Poller:
         # no company left out: while all hold, the next poll need not read which companies are listed and
         # missing. A hash, not the set: a thousand workspaces' sets would cost megabytes.
         self._listing: tuple[int, int, int] | None = None
+        # The snapshot last committed, with (how many ids it listed, their set's hash).
+        self._committed: tuple[Snapshot, tuple[int, int]] | None = None
         # The poll under way, if any: the schedule and a "Check again" press that come while it runs share
         # its outcome rather than queue a second fetch behind it.
         self._current: asyncio.Task[PollOutcome] | None = None
@@ -210,8 +212,11 @@ class Poller:
         started = outcome.started_at
         now = self.clock()
         outcome.skipped = snapshot.skipped
-        # A record that parsed to the very object stored last time is unchanged: no row to compare.
-        candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
+        # A record that parsed to the very object stored last time is unchanged: no row to compare. The very
+        # snapshot committed last time (the feed's bytes all the same) has none.
+        same = self._committed is not None and self._committed[0] is snapshot
+        stored = self._stored
+        candidates = [] if same else [company for company in snapshot.companies if stored.get(company.id) is not company]
         with self.store.atomic():
             version = self.store.companies_version  # before this poll's writes
             self.store.save_account(snapshot.account, now)
@@ -223,13 +228,20 @@ class Poller:
                 # feed is, whatever it says (its conditions were closed when it was removed).
                 if before is None or returned_from is not None or _news_key(before) != _news_key(change.after):
                     outcome.changes.append(change)
-            present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
-            listing = (len(present), hash(frozenset(present)))
+            present: set[str] | None = None
+            if self._committed is not None and same:
+                listing = self._committed[1]
+            else:
+                present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
+                listing = (len(present), hash(frozenset(present)))
             listed: list[str] = []
             missing: dict[str, datetime] = {}
             if self._listing != (version, *listing):
                 # Unless these are the companies the last poll listed, none left out, and nothing written since.
                 listed, missing = self.store.listed_and_missing()
+                if present is None:
+                    present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
+            present = present or set()
             absent = [cid for cid in listed if cid not in present]
             self.store.mark_missing([cid for cid in absent if cid not in missing], now)
             self.store.clear_missing([cid for cid in missing if cid in present])
@@ -246,7 +258,9 @@ class Poller:
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
-        self._stored = {company.id: company for company in snapshot.companies}
+        if not same:
+            self._stored = {company.id: company for company in snapshot.companies}
+            self._committed = (snapshot, listing)
         self._listing = None if absent else (self.store.companies_version, *listing)
 
     def stop(self) -> None:

@@ -109,29 +109,26 @@ def build_snapshot(
     known = parsed.known if parsed is not None else {}
     for index, record in enumerate(records):
         record_id = record.get("id") if isinstance(record, dict) else None
-        # Nearly every record of a poll is as it was last time: the same company, without a call per record.
+        # Nearly every record is as it was last time (its fingerprint, inline): the same company, unparsed.
         kept = known.get(record_id) if type(record_id) is str else None
-        if kept is not None and kept[0] == fingerprint(record):
-            company = kept[1]
-            first = by_id.get(company.id)
-            if first is None:
-                by_id[company.id] = company
-            elif first != company:
-                disagreeing[company.id] = disagreeing.get(company.id, 1) + 1
-            continue
-        record_notes: list[str] = []
         try:
-            company = parsed.parse(record, record_notes) if parsed is not None else parse_company(record, record_notes)
-        except FeedRecordError as exc:
-            skipped.append(f"{_record_name(index, record_id)}: {exc}")
-            if isinstance(record_id, str):
-                bad_id = normal_id(record_id)
-                skipped_ids.add(bad_id)
-                if bad_id in by_id:
-                    disagreeing[bad_id] = disagreeing.get(bad_id, 1) + 1
-            continue
-        if record_notes:
-            notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
+            company = kept[1] if kept is not None and kept[0] == hash(marshal.dumps(record, 2)) else None
+        except ValueError:
+            company = None
+        if company is None:
+            record_notes: list[str] = []
+            try:
+                company = parsed.parse(record, record_notes) if parsed is not None else parse_company(record, record_notes)
+            except FeedRecordError as exc:
+                skipped.append(f"{_record_name(index, record_id)}: {exc}")
+                if isinstance(record_id, str):
+                    bad_id = normal_id(record_id)
+                    skipped_ids.add(bad_id)
+                    if bad_id in by_id:
+                        disagreeing[bad_id] = disagreeing.get(bad_id, 1) + 1
+                continue
+            if record_notes:
+                notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
         first = by_id.get(company.id)
         if first is None:
             by_id[company.id] = company
