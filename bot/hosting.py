@@ -246,8 +246,8 @@ class Hosting(SlackInstalls):
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
         """The process is stopping: no new poll and no new outbox row in any workspace; the polls and Slack
-        calls in flight get `grace_seconds` to finish, together (what was not sent stays in the outbox, a
-        cancelled poll wrote nothing), then all stop, and none is left running."""
+        calls in flight get `grace_seconds` to finish, together (what was not sent stays in the outbox; a poll
+        cancelled while fetching wrote nothing), then all stop, and none is left running."""
         for services in list(self.practices):
             services.poller.stop()
             services.deliverer.stop()
