@@ -63,6 +63,35 @@ STEADY_ROUNDS = 3
 PROFILE = "--profile" in sys.argv
 
 
+class GcTimer:
+    """Seconds the cyclic garbage collector ran, and its passes by generation, while `running` (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.passes = [0, 0, 0]
+        self._began = 0.0
+        self.running = False
+        import gc
+
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if not self.running:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._began
+            self.passes[info["generation"]] += 1
+
+    def start(self) -> None:
+        self.seconds, self.passes, self.running = 0.0, [0, 0, 0], True
+
+    def stop(self) -> tuple[float, list[int]]:
+        self.running = False
+        return self.seconds, self.passes
+
+
 def _kb(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -325,7 +354,9 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
     # pages), then ~1% of every feed changed and every workspace polled at once. The machine's load drifts;
     # each round is judged against its own floor, and the median of those ratios against the target.
     loop = asyncio.get_running_loop()
-    steady: list[tuple[float, float, float, float, float]] = []  # (floor, its CPU, round, its CPU, median workspace)
+    steady: list[tuple[float, float, float, float, float, tuple[float, list[int]]]] = []  # (floor, its CPU, round,
+    # its CPU, median workspace, (the garbage collector's seconds, its passes by generation))
+    gc_timer = GcTimer()
     for index in range(STEADY_ROUNDS):
         floor, floor_cpu = await loop.run_in_executor(None, in_child, _floor_process, feed_url, workspaces)
         if index:
@@ -336,8 +367,9 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
             poll_profiler = cProfile.Profile()
             poll_profiler.enable()
         cpu = time.process_time()
+        gc_timer.start()
         round2, round2_median = await round_of(teams)
-        steady.append((floor, floor_cpu, round2, time.process_time() - cpu, round2_median))
+        steady.append((floor, floor_cpu, round2, time.process_time() - cpu, round2_median, gc_timer.stop()))
     if PROFILE:
         poll_profiler.disable()
         poll_profiler.dump_stats("/tmp/bench_workspaces_poll.prof")
@@ -471,13 +503,16 @@ def main(argv: list[str]) -> int:
         " (a one-off import: reported, not judged)"
     )
     ratios, cpu_ratios = [], []
-    for index, (steady_floor, floor_cpu, steady_round, round_cpu, steady_median) in enumerate(r["steady"], start=1):
+    for index, (steady_floor, floor_cpu, steady_round, round_cpu, steady_median, (gc_seconds, passes)) in enumerate(
+        r["steady"], start=1
+    ):
         ratios.append(steady_round / steady_floor)
         cpu_ratios.append(round_cpu / floor_cpu)
         print(
             f"steady round {index} (~1% changed, all at once, hanging one included) {steady_round:5.2f} s ="
             f" {steady_round / steady_floor:.2f}x its floor of {steady_floor:.2f} s (median workspace {steady_median:.2f} s);"
-            f" CPU {round_cpu:.2f} s = {round_cpu / floor_cpu:.2f}x the floor's {floor_cpu:.2f} s"
+            f" CPU {round_cpu:.2f} s = {round_cpu / floor_cpu:.2f}x the floor's {floor_cpu:.2f} s;"
+            f" garbage collector {gc_seconds:.2f} s ({'/'.join(map(str, passes))} passes by generation)"
         )
     steady_ratio = statistics.median(ratios)
     print(f"steady round, median of {len(ratios)} ratios to the floor               {steady_ratio:7.2f}x (target <= 2x)")

@@ -12,8 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.answers import notices
 from bot.answers.grammar import Verb
 from bot.answers.render import Message, notice
-from bot.hosting import open_connect
-from bot.workspaces import connected_text, disconnected_text, not_allowed_text, submitted, unconnected_home
+from bot.slack.errors import slack_error
+from bot.workspaces import connect_modal, connected_text, disconnected_text, not_allowed_text, submitted, unconnected_home
 
 if TYPE_CHECKING:
     from bot.hosting import Hosting
@@ -118,3 +118,16 @@ async def tokens_revoked(hosting: "Hosting", event: dict[str, Any], ws: str | No
     tokens = event.get("tokens")
     if isinstance(tokens, dict) and tokens.get("bot") and ws:
         await hosting.uninstalled(ws)
+
+
+async def open_connect(hosting: "Hosting", client: AsyncWebClient, workspace: str, user_id: str, trigger_id: str) -> str | None:
+    """The Connect AutoEntry modal for someone who may connect (views.open); otherwise the reason, to tell them."""
+    if not await hosting.may_connect(client, workspace, user_id):
+        return not_allowed_text()
+    source, hint = hosting.token_hint(workspace)
+    try:
+        await client.views_open(trigger_id=trigger_id, view=connect_modal(source, hint))
+    except Exception as exc:
+        log.warning("Could not open the Connect AutoEntry modal (%s)", slack_error(exc))
+        return "I could not open the Connect AutoEntry form; please try again."
+    return None

@@ -35,11 +35,9 @@ from bot.slack.errors import slack_error
 from bot.workspaces import (
     SOURCE_BLOCK,
     TOKEN_BLOCK,
-    connect_modal,
     connection_blocks,
     installer_message,
     may_connect,
-    not_allowed_text,
     source_problem,
     workspace_of,
 )
@@ -56,11 +54,11 @@ CONNECT_CHECK_SECONDS = 2.5
 HOSTED_CACHE_KIB = 16384
 # Workspaces started together (at start-up) begin polling spread over this many seconds at most.
 START_SPREAD_SECONDS = 10.0
-# Each workspace's delivery looks for due rows by itself this often only: a row its own poll queued wakes it
-# at once, and one query a second for the whole database (Hosting.wake_due_deliveries) wakes the workspaces
-# with rows due (queued by another process, or due again after a retry wait), instead of a query a second
-# for every workspace in every process (bench/bench_pg_scale.py: the idle work of 1,000 workspaces).
+# Each workspace's delivery looks for due rows by itself this often only; its own poll's rows, and one query a
+# second for all (wake_due_deliveries), wake it (docs/scaling-out.md: the idle work of 1,000 workspaces).
 DELIVERY_IDLE_SECONDS = 60.0
+# A stopped workspace's poll in progress gets this long, then is cancelled (it must not outlive its database).
+POLL_STOP_SECONDS = 1.0
 # How long the App Home keeps showing someone the Change connection button without asking Slack again.
 ALLOWED_SHOWN_SECONDS = 600.0
 
@@ -236,14 +234,16 @@ class Hosting(SlackInstalls):
             schedule_polling(self.scheduler, services, poll_job(workspace), first_at, self.poll_slots)
         return services
 
-    async def stop_workspace(self, workspace: str) -> None:
+    async def stop_workspace(self, workspace: str, poll_grace: float = POLL_STOP_SECONDS) -> None:
         """Stops the workspace's polling and delivery at once (a Slack call in flight is cancelled: what it
-        was sending stays in the outbox)."""
+        was sending stays in the outbox); a poll in progress gets `poll_grace` seconds to finish, then is
+        cancelled, and has ended when this returns."""
         services = self.practices.remove(workspace)
         if services is None:
             return
         services.poller.stop()
         services.deliverer.stop()
+        await services.poller.finish(poll_grace)
         if self.scheduler is not None and self.scheduler.get_job(poll_job(workspace)) is not None:
             self.scheduler.remove_job(poll_job(workspace))
         task = self._delivery.pop(workspace, None)
@@ -254,18 +254,18 @@ class Hosting(SlackInstalls):
         await services.close()
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
-        """The process is stopping: no new poll and no new outbox row in any workspace; the polls and Slack calls
-        in flight get `grace_seconds` to finish (what was not sent stays in the outbox), then all stop."""
+        """The process is stopping: no new poll and no new outbox row in any workspace; the polls and Slack
+        calls in flight get `grace_seconds` to finish, together (what was not sent stays in the outbox; a poll
+        cancelled while fetching wrote nothing), then all stop, and none is left running."""
         for services in list(self.practices):
             services.poller.stop()
             services.deliverer.stop()
-        running: list[asyncio.Future[None]] = [task for task in self._delivery.values() if not task.done()]
-        # Polls under way finish within the same grace, rather than fail on the feed session closed under them.
-        running += [asyncio.ensure_future(services.poller.wait_idle()) for services in self.practices]
+        running: list[asyncio.Task[Any]] = [task for task in self._delivery.values() if not task.done()]
+        running += [poll for services in list(self.practices) if (poll := services.poller.in_progress) is not None]
         if running and grace_seconds > 0:
             await asyncio.wait(running, timeout=grace_seconds)
         for services in list(self.practices):
-            await self.stop_workspace(services.store.workspace)
+            await self.stop_workspace(services.store.workspace, poll_grace=0.0)
         if self._feed_session is not None:
             await self._feed_session.close()
         if self.sqlalchemy_engine is not None:
@@ -384,16 +384,3 @@ def build_hosted(
         feed_factory=feed_factory,
     )
     return practices
-
-
-async def open_connect(hosting: Hosting, client: AsyncWebClient, workspace: str, user_id: str, trigger_id: str) -> str | None:
-    """The Connect AutoEntry modal for someone who may connect (views.open); otherwise the reason, to tell them."""
-    if not await hosting.may_connect(client, workspace, user_id):
-        return not_allowed_text()
-    source, hint = hosting.token_hint(workspace)
-    try:
-        await client.views_open(trigger_id=trigger_id, view=connect_modal(source, hint))
-    except Exception as exc:
-        log.warning("Could not open the Connect AutoEntry modal (%s)", slack_error(exc))
-        return "I could not open the Connect AutoEntry form; please try again."
-    return None

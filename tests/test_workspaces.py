@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import pytest
+
 from bot.slack.actions import ACK_ACTION
-from bot.workspaces import CONNECT_ACTION
+from bot.workspaces import CONNECT_ACTION, DISCONNECT_ACTION
 from tests.blockkit import all_text
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
@@ -258,6 +261,33 @@ async def test_one_workspaces_hanging_feed_does_not_hold_up_anothers_alert(tmp_p
             assert not hanging.done()  # the other workspace's poll is still waiting on its feed
         finally:
             hanging.cancel()
+
+
+async def test_a_poll_hanging_when_the_bot_stops_ends_with_it_and_writes_nothing_after(
+    tmp_path: Path, slack: FakeSlack, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disconnecting a workspace, or stopping the process, ends a poll that hangs on its feed: it is cancelled
+    (having written nothing) rather than left to write to a database closed under it."""
+    monkeypatch.setattr("bot.hosted_app.STOP_GRACE_SECONDS", 0.3)
+    caplog.set_level(logging.WARNING)
+    async with practices_feeds(3) as feeds:
+        async with hosted_bot(tmp_path, slack) as hosted:
+            teams = await connect_workspaces(hosted, feeds)
+            polls = []
+            for feed, team in zip(feeds[:2], teams):
+                feed.drip_seconds = 0.5  # a page's headers, then a byte every half second: a hanging feed
+                polls.append(asyncio.create_task(hosted.practice(team).poller.poll_once()))  # type: ignore[union-attr]
+            await slack.wait_for(lambda: all(any("/companies" in r for r in feed.requests) for feed in feeds[:2]))
+            runs = hosted.hosting.store.db.execute("select count(*) from poll_runs").fetchone()[0]
+            assert await hosted.click(teams[0], DISCONNECT_ACTION, "disconnect", HOLDER[0]) == 200
+            first = await asyncio.wait_for(polls[0], 5)
+            assert not first.ok and first.error == "the bot is stopping"
+            assert hosted.practice(teams[0]) is None and hosted.practice(teams[2]) is not None
+        second = await asyncio.wait_for(polls[1], 5)  # the process stopped, its poll with it
+        assert not second.ok and second.error == "the bot is stopping"
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        assert conn.execute("select count(*) from poll_runs").fetchone()[0] == runs  # neither recorded anything
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_uninstall_mid_delivery_stops_that_workspace_at_once_and_loses_nothing_of_the_others(

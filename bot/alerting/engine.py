@@ -201,20 +201,12 @@ class AlertEngine:
             return
         store = self.store
         subscribed = store.subscription_map()
-        if not (subscribed[0] or subscribed[1] or self.alert_channel or deferred or news.told_in_place):
-            return  # only new alerts, and no channel to tell them to
+        if not (subscribed[0] or subscribed[1] or self.alert_channel or deferred):
+            # No channel to tell of new alerts: news is told only where its incident was alerted before.
+            if not (news.told_in_place and store.any_alerted(_told_ids(news))):
+                return
         snoozes = store.active_snoozes(now)
-        incidents = store.incidents(
-            [
-                *news.opened,
-                *(i for i, _ in news.updated),
-                *(i for i, _ in news.resolved),
-                *news.back_in_feed,
-                *(i for i, _ in news.reopened),
-                *news.steadied,
-                *(i for _, i in deferred),
-            ]
-        )
+        incidents = store.incidents([*news.opened, *_told_ids(news), *(i for _, i in deferred)])
         new_by_channel, reopened_here = self._openings(news, deferred, incidents, snoozes, subscribed)
         for channel, incident_ids in new_by_channel.items():
             self._queue_new(channel, incident_ids, incidents, now)
@@ -376,6 +368,12 @@ class AlertEngine:
         self.store.set_state(FEED_OUTAGE_STATE, None)
         if self.alert_channel:
             self.store.enqueue(outbox.feed_up(self.alert_channel, since), now)
+
+
+def _told_ids(news: PollNews) -> list[int]:
+    """The incidents whose news is told where they were alerted (`_told`)."""
+    pairs: list[tuple[int, object]] = [*news.updated, *news.resolved, *news.reopened]
+    return [incident_id for incident_id, _ in pairs] + news.back_in_feed + news.steadied
 
 
 def _told(news: PollNews, incidents: dict[int, Incident]) -> list[tuple[int, str, str | None, dict]]:

@@ -124,8 +124,8 @@ class HomeRefresher:
         changed = bool(outcome.ok and (outcome.changes or outcome.removed))
         health_changed = self.feed_ok is not None and self.feed_ok != outcome.ok
         self.feed_ok = outcome.ok
-        if changed or health_changed:
-            self.services.store.mark_home_stale(now - RECENT_VIEWER)
+        # A mark that found no recent tab left fresh (no viewer) leaves nothing new to look for after the poll.
+        if (changed or health_changed) and self.services.store.mark_home_stale(now - RECENT_VIEWER):
             self.marked_at = now
 
     async def __call__(self, outcome: PollOutcome) -> None:

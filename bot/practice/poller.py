@@ -83,6 +83,8 @@ class Poller:
         # The store's companies_version once that poll committed: another change since (another process's
         # poll on PostgreSQL, a rollback) means the database may differ from `_stored`, so all is compared.
         self._stored_version = 0
+        # The snapshot last committed, with (how many ids it listed, their set's hash).
+        self._committed: tuple[Snapshot, tuple[int, int]] | None = None
         # The poll under way, if any: the schedule and a "Check again" press that come while it runs share
         # its outcome rather than queue a second fetch behind it.
         self._current: asyncio.Task[PollOutcome] | None = None
@@ -103,7 +105,14 @@ class Poller:
         if task is None or task.done():
             task = self._current = asyncio.create_task(self._run())
         # Shielded: a caller that stops waiting (a Check again with its own deadline) leaves the poll running.
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and self._stopping and not (current is not None and current.cancelling()):
+                # The poll was cancelled by `finish` (the workspace or the bot stopping), not this caller.
+                return PollOutcome(ok=False, started_at=self.clock(), error="the bot is stopping")
+            raise
 
     async def _run(self) -> PollOutcome:
         self.running_since = self.clock()
@@ -207,9 +216,12 @@ class Poller:
         now = self.clock()
         outcome.skipped = snapshot.skipped
         if self._stored and self.store.companies_version != self._stored_version:
-            self._stored = {}
-        # A record that parsed to the very object stored last time is unchanged: no row to compare.
-        candidates = [company for company in snapshot.companies if self._stored.get(company.id) is not company]
+            self._stored, self._committed = {}, None  # another process wrote since: compare every company
+        # A record that parsed to the very object stored last time is unchanged: no row to compare. The very
+        # snapshot committed last time (the feed's bytes all the same) has none.
+        same = self._committed is not None and self._committed[0] is snapshot
+        stored = self._stored
+        candidates = [] if same else [company for company in snapshot.companies if stored.get(company.id) is not company]
         with self.store.atomic():
             version = self.store.companies_version  # before this poll's writes
             self.store.save_account(snapshot.account, now)
@@ -221,13 +233,20 @@ class Poller:
                 # feed is, whatever it says (its conditions were closed when it was removed).
                 if before is None or returned_from is not None or _news_key(before) != _news_key(change.after):
                     outcome.changes.append(change)
-            present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
-            listing = (len(present), hash(frozenset(present)))
+            present: set[str] | None = None
+            if self._committed is not None and same:
+                listing = self._committed[1]
+            else:
+                present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
+                listing = (len(present), hash(frozenset(present)))
             listed: list[str] = []
             missing: dict[str, datetime] = {}
             if self._listing != (version, *listing):
                 # Unless these are the companies the last poll listed, none left out, and nothing written since.
                 listed, missing = self.store.listed_and_missing()
+                if present is None:
+                    present = {company.id for company in snapshot.companies} | snapshot.skipped_ids
+            present = present or set()
             absent = [cid for cid in listed if cid not in present]
             self.store.mark_missing([cid for cid in absent if cid not in missing], now)
             self.store.clear_missing([cid for cid in missing if cid in present])
@@ -244,7 +263,9 @@ class Poller:
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
         # Only once the transaction has committed: after a rollback, the next poll compares everything.
-        self._stored = {company.id: company for company in snapshot.companies}
+        if not same:
+            self._stored = {company.id: company for company in snapshot.companies}
+            self._committed = (snapshot, listing)
         self._listing = None if absent else (self.store.companies_version, *listing)
         self._stored_version = self.store.companies_version
 
@@ -261,6 +282,25 @@ class Poller:
     def polling(self) -> bool:
         """False once stopped."""
         return not self._stopping
+
+    @property
+    def in_progress(self) -> "asyncio.Task[PollOutcome] | None":
+        """The poll under way (its after-poll steps included), if any."""
+        task = self._current
+        return task if task is not None and not task.done() else None
+
+    async def finish(self, timeout: float) -> None:
+        """Once stopped: waits up to `timeout` seconds for the poll in progress (its after-poll steps included),
+        then cancels it, and returns once it has ended, so that nothing it does outlives its database. A poll
+        cancelled while fetching has written nothing (its transaction is not begun until the fetch is whole)."""
+        task = self.in_progress
+        if task is None:
+            return
+        if timeout > 0:
+            await asyncio.wait([task], timeout=timeout)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait([task])
 
     async def wait_idle(self) -> None:
         """Return once no poll is running (its after-poll steps included)."""

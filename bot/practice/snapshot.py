@@ -51,7 +51,8 @@ class ParsedRecords:
     the poller skip it at once. A record's notes (text shortened...) are given the first time only."""
 
     def __init__(self) -> None:
-        self._by_id: dict[str, tuple[int, CompanyStatus]] = {}
+        # Record id -> (its fingerprint, what it parsed to); read by build_snapshot, written by `parse`.
+        self.known: dict[str, tuple[int, CompanyStatus]] = {}
         self._account: tuple[Any, tuple[Account, list[str]]] | None = None
 
     def account(self, document: Any, key: bytes | None = None) -> tuple[Account, list[str]]:
@@ -70,16 +71,16 @@ class ParsedRecords:
         digest = fingerprint(record)
         if digest is None:
             return parse_company(record, notes)
-        known = self._by_id.get(record_id)
+        known = self.known.get(record_id)
         if known is not None and known[0] == digest:
             return known[1]
         company = parse_company(record, notes)
-        self._by_id[record_id] = (digest, company)
+        self.known[record_id] = (digest, company)
         return company
 
     def keep_only(self, company_ids: set[str]) -> None:
-        for gone in self._by_id.keys() - company_ids:
-            del self._by_id[gone]
+        for gone in self.known.keys() - company_ids:
+            del self.known[gone]
 
 
 def _record_name(index: int, record_id: Any) -> str:
@@ -105,20 +106,29 @@ def build_snapshot(
     notes: list[str] = []
     by_id: dict[str, CompanyStatus] = {}
     disagreeing: dict[str, int] = {}
+    known = parsed.known if parsed is not None else {}
     for index, record in enumerate(records):
         record_id = record.get("id") if isinstance(record, dict) else None
-        record_notes: list[str] = []
+        # Nearly every record is as it was last time (its fingerprint, inline): the same company, unparsed.
+        kept = known.get(record_id) if type(record_id) is str else None
         try:
-            company = parsed.parse(record, record_notes) if parsed is not None else parse_company(record, record_notes)
-        except FeedRecordError as exc:
-            skipped.append(f"{_record_name(index, record_id)}: {exc}")
-            if isinstance(record_id, str):
-                bad_id = normal_id(record_id)
-                skipped_ids.add(bad_id)
-                if bad_id in by_id:
-                    disagreeing[bad_id] = disagreeing.get(bad_id, 1) + 1
-            continue
-        notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
+            company = kept[1] if kept is not None and kept[0] == hash(marshal.dumps(record, 2)) else None
+        except ValueError:
+            company = None
+        if company is None:
+            record_notes: list[str] = []
+            try:
+                company = parsed.parse(record, record_notes) if parsed is not None else parse_company(record, record_notes)
+            except FeedRecordError as exc:
+                skipped.append(f"{_record_name(index, record_id)}: {exc}")
+                if isinstance(record_id, str):
+                    bad_id = normal_id(record_id)
+                    skipped_ids.add(bad_id)
+                    if bad_id in by_id:
+                        disagreeing[bad_id] = disagreeing.get(bad_id, 1) + 1
+                continue
+            if record_notes:
+                notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
         first = by_id.get(company.id)
         if first is None:
             by_id[company.id] = company

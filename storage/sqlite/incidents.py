@@ -224,6 +224,18 @@ class IncidentStore:
             for row in select(self.db, "alert_messages", "workspace = ? and incident_id = ?", [self.ws, incident_id])
         ]
 
+    def any_alerted(self, incident_ids: Iterable[int]) -> bool:
+        """Whether any of these incidents has an alert message in some channel (one statement)."""
+        ids = list(incident_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            if self.db.execute(
+                f"select 1 from alert_messages where workspace = ? and incident_id in ({','.join('?' * len(chunk))}) limit 1",
+                [self.ws, *chunk],
+            ).fetchone():
+                return True
+        return False
+
     def set_alert_ts(self, channel: str, incident_id: int, ts: str) -> None:
         self.db.execute(
             "update alert_messages set ts = ? where workspace = ? and channel = ? and incident_id = ?",
