@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable, Protocol
 
 from bot.answers.overview import OverviewLine, practice_overview
 from bot.answers.render import CardFacts, card_facts, help_topic, status_card
+from bot.heap import keep_long_lived
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
 from bot.practice.devices import location_key
 from bot.practice.lookup import LookupResult, NameIndex
@@ -53,7 +53,7 @@ class StatusService:
             self._index_version = self.store.companies_version
             # The index is hundreds of thousands of long-lived objects: keep the cyclic garbage collector
             # from walking them again and again while requests wait.
-            gc.freeze()
+            keep_long_lived()
         return self._index
 
     def find(self, query: str) -> LookupResult:

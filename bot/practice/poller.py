@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
+from bot.heap import keep_long_lived
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
 from storage.ports import CompanyRecords, PollRuns
@@ -181,7 +181,7 @@ class Poller:
         self._tell(snapshot)
         # What a poll keeps (a parsed company per record) lives until the next change: out of the cyclic
         # garbage collector's way, so that its passes during the next fetch stay short.
-        gc.freeze()
+        keep_long_lived()
         return outcome
 
     def _failed(self, outcome: PollOutcome) -> PollOutcome:
