@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import time
 import weakref
+
+import pytest
 
 from bot import heap
 
@@ -13,15 +16,18 @@ class Node:
         self.other: Node | None = None
 
 
-def test_a_frozen_cycle_that_becomes_garbage_is_freed_within_reclaim_every_calls() -> None:
+def test_a_frozen_cycle_that_becomes_garbage_is_freed_at_the_next_reclaim(monkeypatch: pytest.MonkeyPatch) -> None:
     first, second = Node(), Node()
     first.other, second.other = second, first  # a cycle: reference counting alone never frees it
     alive = weakref.ref(first)
+    monkeypatch.setattr(heap, "_last_reclaim", time.monotonic())
     heap.keep_long_lived()  # frozen while still in use
     del first, second
     gc.collect()
     assert alive() is not None  # frozen: the collector does not look at it
-    for _ in range(heap.RECLAIM_EVERY):
-        heap.keep_long_lived()
+    heap.keep_long_lived()
+    assert alive() is not None  # not yet RECLAIM_SECONDS since the last full collection
+    monkeypatch.setattr(heap, "_last_reclaim", heap._last_reclaim - heap.RECLAIM_SECONDS)
+    heap.keep_long_lived()
     assert alive() is None
     gc.unfreeze()
