@@ -19,6 +19,8 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import connect_feed
+from bot.connect_feed import CONNECT_DEADLINE_SECONDS
 from bot.feed_addresses import feed_connector
 from bot.helpcentre.matching import HelpCentre
 from bot.installs import BOT_SCOPES, ROTATE_BEFORE_MINUTES, SlackInstalls
@@ -309,6 +311,12 @@ class Hosting(SlackInstalls):
             return None, ""
         token = self.cipher.decrypt(record.feed_token) if record.feed_token else None
         return record.status_source, last_four(token)
+
+    async def connect(self, workspace: str, user_id: str, source: str, token: str) -> tuple[dict[str, str], str]:
+        """Checks the feed and saves the connection, within CONNECT_DEADLINE_SECONDS from now
+        (bot/connect_feed.py `connect`): ({}, account name), or (errors by the modal's block id, "")."""
+        deadline = asyncio.get_running_loop().time() + CONNECT_DEADLINE_SECONDS
+        return await connect_feed.connect(self, workspace, user_id, source, token, deadline)
 
     async def disconnect(self, workspace: str) -> bool:
         await self.stop_workspace(workspace)
