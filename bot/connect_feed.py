@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.feed_addresses import NOT_PUBLIC, refused_for_address
 from bot.practice.demo import DEMO_ACCOUNT
-from bot.practice.feed import FeedAnswered, FeedUnreachable, HttpFeed
+from bot.practice.feed import FeedAnswered, FeedError, FeedUnreachable, HttpFeed
 from bot.workspaces import SOURCE_BLOCK, TOKEN_BLOCK, source_problem, token_problem
 
 if TYPE_CHECKING:
@@ -38,8 +38,10 @@ def check_refusal(exc: BaseException) -> tuple[str, str]:
         reason = TOO_SLOW if exc.timed_out else "could not reach it"
     elif isinstance(exc, TimeoutError):
         reason = TOO_SLOW
-    else:
+    elif isinstance(exc, FeedError):  # it answered 200, but not JSON, or not an account
         reason = "its answer is not an AutoEntry account"
+    else:
+        reason = "could not reach it"
     return SOURCE_BLOCK, f"AutoEntry did not accept this: {reason}."
 
 
@@ -67,7 +69,10 @@ async def connect(
         try:
             name = await feed.check_account()
         except Exception as exc:
-            log.info("The feed check of %s failed: %s", workspace, exc)
+            expected = isinstance(exc, (FeedError, TimeoutError))
+            log.log(
+                logging.INFO if expected else logging.WARNING, "The feed check of %s failed", workspace, exc_info=not expected
+            )
             field, reason = check_refusal(exc)
             return {field: reason}, ""
     encrypted = hosting.cipher.encrypt(token) if token and source != "demo" else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import socket
 from typing import Sequence
 
 import aiohttp
@@ -48,7 +47,8 @@ class PublicAddressConnector(aiohttp.TCPConnector):
     """A TCPConnector that connects only to addresses address_allowed accepts: it filters what each host
     resolves to (a literal address, a DNS answer or the connector's DNS cache) before connecting, and raises
     NotPublicAddress (aiohttp wraps it in ClientConnectorDNSError) when nothing is left. Redirects go through
-    it too."""
+    it too. It extends aiohttp's TCPConnector._resolve_host (aiohttp 3.x), the one step every connection's
+    addresses come from; tests/test_workspaces_connect.py fails if that ever stops applying."""
 
     async def _resolve_host(self, host: str, port: int, traces: Sequence[Trace] | None = None) -> list[ResolveResult]:
         resolved = await super()._resolve_host(host, port, traces=traces)
@@ -63,7 +63,7 @@ def feed_connector(allow_private: bool) -> aiohttp.TCPConnector:
     its own), and public addresses only unless `allow_private` (FEED_ALLOW_PRIVATE_ADDRESSES)."""
     if allow_private:
         return aiohttp.TCPConnector(limit=0)
-    return PublicAddressConnector(limit=0, family=socket.AF_UNSPEC)
+    return PublicAddressConnector(limit=0)
 
 
 def refused_for_address(exc: BaseException) -> bool:
