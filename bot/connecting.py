@@ -4,6 +4,7 @@ keeps the workspaces; this module is the one call each listener makes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +13,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.answers import notices
 from bot.answers.grammar import Verb
 from bot.answers.render import Message, notice
+from bot.connect_feed import CONNECT_DEADLINE_SECONDS, TOO_SLOW, connect
 from bot.slack.errors import slack_error
-from bot.workspaces import connect_modal, connected_text, disconnected_text, not_allowed_text, submitted, unconnected_home
+from bot.workspaces import (
+    SOURCE_BLOCK,
+    connect_modal,
+    connected_text,
+    disconnected_text,
+    not_allowed_text,
+    submitted,
+    unconnected_home,
+)
 
 if TYPE_CHECKING:
     from bot.hosting import Hosting
@@ -89,28 +99,42 @@ async def disconnect_pressed(hosting: "Hosting", body: dict[str, Any], client: A
 
 
 async def connect_submitted(
-    hosting: "Hosting", body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient | None, ws: str | None
-) -> dict[str, str] | None:
-    """The modal submitted: the feed is checked first; None when connected, else the reason per field
-    (Slack shows it beside the field; answered within Slack's 3 s)."""
+    hosting: "Hosting",
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient | None,
+    ws: str | None,
+    arrived: float | None = None,
+) -> tuple[dict[str, str], str]:
+    """The modal submitted: who submitted it, then the feed, are checked and the connection saved, all within
+    CONNECT_DEADLINE_SECONDS of `arrived` (the event loop's clock; now when None). ({}, the account's name)
+    when saved; else (the reason per field, "") with nothing saved: Slack shows it beside the field."""
+    deadline = (arrived if arrived is not None else asyncio.get_running_loop().time()) + CONNECT_DEADLINE_SECONDS
     user_id = presser(body)
-    if not ws or client is None or not await hosting.may_connect(client, ws, user_id):
-        return ONLY_ADMINS
+    if not ws or client is None:
+        return ONLY_ADMINS, ""
+    try:
+        async with asyncio.timeout_at(deadline):
+            allowed = await hosting.may_connect(client, ws, user_id)
+    except TimeoutError:
+        return {SOURCE_BLOCK: f"Slack took too long to say who you are ({TOO_SLOW}); please submit again."}, ""
+    if not allowed:
+        return ONLY_ADMINS, ""
     source, token = submitted(view)
-    errors, _ = await hosting.connect(ws, user_id, source, token)
-    return errors or None
+    return await connect(hosting, ws, user_id, source, token, deadline)
 
 
-async def start_connected(hosting: "Hosting", body: dict[str, Any], client: AsyncWebClient | None, ws: str | None) -> None:
-    """After a submitted modal connected the workspace: start polling it and tell the person by DM."""
+async def start_connected(
+    hosting: "Hosting", body: dict[str, Any], client: AsyncWebClient | None, ws: str | None, account: str | None
+) -> None:
+    """After a submitted modal was saved (`account`: the name its feed check found; None when nothing was
+    saved, and nothing is done): start polling the workspace and tell the person by DM."""
     user_id = presser(body)
-    record = hosting.store.workspace_record(ws) if ws else None
+    record = hosting.store.workspace_record(ws) if ws and account is not None else None
     if ws and record is not None and record.connected and record.connected_by == user_id:
         services = await hosting.start_workspace(ws)
-        if services is not None:
-            name = hosting.checked_accounts.pop(ws, "your AutoEntry account")
-            if client is not None:
-                await tell(client, user_id, connected_text(name, record.status_source or ""))
+        if services is not None and client is not None:
+            await tell(client, user_id, connected_text(account or "your AutoEntry account", record.status_source or ""))
 
 
 async def tokens_revoked(hosting: "Hosting", event: dict[str, Any], ws: str | None) -> None:

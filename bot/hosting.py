@@ -19,13 +19,15 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import connect_feed
+from bot.connect_feed import CONNECT_DEADLINE_SECONDS
+from bot.feed_addresses import feed_connector
 from bot.helpcentre.matching import HelpCentre
 from bot.installs import BOT_SCOPES, ROTATE_BEFORE_MINUTES, SlackInstalls
 from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.metrics import Metrics
 from bot.polling import POLL_SLOTS, poll_job, schedule_polling
-from bot.practice.demo import DEMO_ACCOUNT
-from bot.practice.feed import REQUEST_TIMEOUT, FeedError, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
+from bot.practice.feed import REQUEST_TIMEOUT, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
 from bot.practices import Practices
 from bot.secrets import TokenCipher, last_four
 from bot.services import Services, build_services
@@ -33,12 +35,9 @@ from bot.settings import Settings
 from bot.slack.client import MeteredWebClient, slack_client
 from bot.slack.errors import slack_error
 from bot.workspaces import (
-    SOURCE_BLOCK,
-    TOKEN_BLOCK,
     connection_blocks,
     installer_message,
     may_connect,
-    source_problem,
     workspace_of,
 )
 from storage.open import open_store
@@ -48,8 +47,6 @@ log = logging.getLogger(__name__)
 
 # A workspace's data stays this long after the app is uninstalled, in case it is installed again (SPEC.md).
 UNINSTALLED_DATA_KEPT = timedelta(days=30)
-# Slack waits 3 s for a view_submission's answer; the feed check gets what is left of it.
-CONNECT_CHECK_SECONDS = 2.5
 # SQLite's page cache for the one database of many workspaces (KiB).
 HOSTED_CACHE_KIB = 16384
 # Workspaces started together (at start-up) begin polling spread over this many seconds at most.
@@ -94,8 +91,6 @@ class Hosting(SlackInstalls):
         self._feed_session: aiohttp.ClientSession | None = None
         self._delivery: dict[str, asyncio.Task[None]] = {}
         self.poll_slots = asyncio.Semaphore(POLL_SLOTS)
-        # The account name each workspace's feed check found, for the "Connected" message.
-        self.checked_accounts: dict[str, str] = {}
         # (workspace, user) -> (may connect, when asked, monotonic): what the App Home shows them.
         self._allowed_shown: dict[tuple[str, str], tuple[bool, float]] = {}
         practices.hosting = self
@@ -105,10 +100,16 @@ class Hosting(SlackInstalls):
         feed holds only its own connection) instead of a session, its buffers and sockets each."""
         deadline = fetch_deadline(self.settings.poll_interval_seconds)
         if source.startswith(("http://", "https://")):
-            if self._feed_session is None or self._feed_session.closed:
-                self._feed_session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, connector=aiohttp.TCPConnector(limit=0))
-            return HttpFeed(source, token, fetch_deadline=deadline, session=self._feed_session)
+            return HttpFeed(source, token, fetch_deadline=deadline, session=self.feed_session())
         return feed_from_source(source, token, self.clock, fetch_deadline=deadline)
+
+    def feed_session(self) -> aiohttp.ClientSession:
+        """The session of every workspace's feed and of the connect check: public addresses only, unless
+        FEED_ALLOW_PRIVATE_ADDRESSES (bot/feed_addresses.py)."""
+        if self._feed_session is None or self._feed_session.closed:
+            connector = feed_connector(self.settings.feed_allow_private_addresses)
+            self._feed_session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, connector=connector)
+        return self._feed_session
 
     # --- Bolt's OAuth ------------------------------------------------------------------------------
 
@@ -312,28 +313,10 @@ class Hosting(SlackInstalls):
         return record.status_source, last_four(token)
 
     async def connect(self, workspace: str, user_id: str, source: str, token: str) -> tuple[dict[str, str], str]:
-        """Checks the feed (GET /account with the token) and saves the connection: ({}, account name), or
-        (errors by the modal's block id, "") with nothing saved."""
-        problem = source_problem(source)
-        if problem:
-            return {SOURCE_BLOCK: problem}, ""
-        if self.store.workspace_record(workspace) is None:
-            return {SOURCE_BLOCK: "This workspace has not installed the app (or removed it): add it to Slack first."}, ""
-        if source == "demo":
-            name = DEMO_ACCOUNT["name"]
-        else:
-            feed = HttpFeed(source, token or None, attempts=1, fetch_deadline=CONNECT_CHECK_SECONDS)
-            try:
-                name = await feed.check_account()
-            except FeedError as exc:
-                reason = str(exc)
-                field = TOKEN_BLOCK if ("HTTP 401" in reason or "HTTP 403" in reason) else SOURCE_BLOCK
-                return {field: f"AutoEntry did not accept this: {reason}"[:150]}, ""
-        encrypted = self.cipher.encrypt(token) if token and source != "demo" else None
-        self.store.connect_workspace(workspace, source, encrypted, user_id, self.clock())
-        self.checked_accounts[workspace] = str(name)
-        log.info("Workspace %s connected to %s by %s", workspace, "demo" if source == "demo" else source, user_id)
-        return {}, str(name)
+        """Checks the feed and saves the connection, within CONNECT_DEADLINE_SECONDS from now
+        (bot/connect_feed.py `connect`): ({}, account name), or (errors by the modal's block id, "")."""
+        deadline = asyncio.get_running_loop().time() + CONNECT_DEADLINE_SECONDS
+        return await connect_feed.connect(self, workspace, user_id, source, token, deadline)
 
     async def disconnect(self, workspace: str) -> bool:
         await self.stop_workspace(workspace)

@@ -53,6 +53,9 @@ class Settings:
     client_id: str | None = None
     client_secret: str | None = None
     secret_key: str | None = None
+    # FEED_ALLOW_PRIVATE_ADDRESSES: many workspaces' feeds may be on loopback, link-local or private addresses
+    # (an on-premises deployment); off, such feeds are refused (bot/feed_addresses.py).
+    feed_allow_private_addresses: bool = False
 
     @property
     def socket_mode(self) -> bool:
@@ -196,6 +199,15 @@ def _check_many_workspaces(
             raise SettingsError(f"INTEGRATION_BOT_SECRET_KEY {problem}")
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no", "off"):
+        return False
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false, got {raw[:40]!r}")
+
+
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     """Environment wins over `.env`, as with every twelve-factor tool."""
     env: dict[str, str] = dict(read_dotenv(dotenv)) if dotenv is not None else {}
@@ -249,4 +261,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         port=_int(env, "PORT", 3000, 1, 65_535, "a port number"),
         log_level=log_level,
         log_format=log_format,
+        feed_allow_private_addresses=_flag(env, "FEED_ALLOW_PRIVATE_ADDRESSES"),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from yarl import URL
+
 
 def workspace_of(team_id: str | None, enterprise_id: str | None, is_enterprise_install: bool | None) -> str | None:
     """The workspace id a request is answered from: the Enterprise Grid org id (`E...`) for an org-wide install
@@ -34,18 +36,37 @@ def may_connect(user_id: str, installer_user_id: str | None, is_admin: bool, is_
 
 
 def source_problem(source: str) -> str | None:
-    """Why a status source typed in the modal cannot be used, or None: `demo`, or an http(s):// URL with a host."""
-    from urllib.parse import urlparse
-
+    """Why a status source typed in the modal cannot be used, or None: `demo`, or an http(s):// URL that yarl
+    (aiohttp's URL parser) reads whole, with a host, a valid port, no user or password (the token goes in its
+    own field) and no whitespace or control characters. Any error of the parse is a refusal."""
     if source == "demo":
         return None
     if not source:
         return "Enter the status API's address (https://...), or demo to try the sample practice."
     if len(source) > SOURCE_LIMIT:
         return f"That address is longer than {SOURCE_LIMIT} characters."
-    parsed = urlparse(source)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in source):
-        return "That is not an http(s):// address (or demo)."
+    not_url = "That is not an http(s):// address (or demo)."
+    if any(c.isspace() or not c.isprintable() for c in source):
+        return not_url
+    try:
+        url = URL(source)
+        if url.scheme not in ("http", "https") or not url.host or url.port is None:
+            return not_url
+        if url.user is not None or url.password is not None:
+            return "Leave the user and password out of the address; put the API token in its own field."
+    except Exception:
+        return not_url
+    return None
+
+
+def token_problem(token: str) -> str | None:
+    """Why an API token typed in the modal cannot be sent as `Authorization: Bearer`, or None: at most
+    TOKEN_LIMIT characters, printable ASCII without spaces (RFC 6750's b64token is narrower still). '' is no
+    token."""
+    if len(token) > TOKEN_LIMIT:
+        return f"That token is longer than {TOKEN_LIMIT} characters."
+    if not all("!" <= c <= "~" for c in token):
+        return "That token has spaces, line breaks or other characters a token cannot hold."
     return None
 
 

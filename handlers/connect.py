@@ -10,12 +10,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from bot import connecting
 from bot.answers.grammar import Verb
 from bot.answers.render import Message
+from bot.slack.middleware import ARRIVED
 from bot.workspaces import CONNECT_ACTION, CONNECT_VIEW, DISCONNECT_ACTION, workspace_of
 from handlers import ack_now
 
 if TYPE_CHECKING:
     from bot.hosting import Hosting
     from bot.practices import Practices
+
+# The context key a saved Connect form hands its lazy step: the account's name its feed check found.
+SAVED_ACCOUNT = "saved_account"
 
 
 def workspace(context: AsyncBoltContext) -> str | None:
@@ -39,11 +43,17 @@ def register(app: AsyncApp, practices: "Practices") -> None:
         await connecting.connect_pressed(hosting, body, context.client, workspace(context))
 
     async def connect_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
-        errors = await connecting.connect_submitted(hosting, body, view, context.client, workspace(context))
-        await (ack(response_action="errors", errors=errors) if errors else ack())
+        ws, arrived = workspace(context), context.get(ARRIVED)
+        errors, account = await connecting.connect_submitted(hosting, body, view, context.client, ws, arrived)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        context[SAVED_ACCOUNT] = account  # the lazy step below gets a copy of the context: only a saved form starts
+        await ack()
 
     async def start_connected(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await connecting.start_connected(hosting, body, context.client, workspace(context))
+        account = context.get(SAVED_ACCOUNT)
+        await connecting.start_connected(hosting, body, context.client, workspace(context), account)
 
     async def uninstalled(context: AsyncBoltContext) -> None:
         if ws := workspace(context):

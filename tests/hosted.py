@@ -174,10 +174,17 @@ class Hosted:
 
 @asynccontextmanager
 async def hosted_bot(
-    tmp_path: Path, slack: FakeSlack, *, clock: Callable[[], datetime] = utcnow, **overrides: Any
+    tmp_path: Path,
+    slack: FakeSlack,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    own_feeds: bool = True,
+    **overrides: Any,
 ) -> AsyncIterator[Hosted]:
     """The many-workspace app on a loopback port, the scheduler running (each workspace polls on its own);
-    every practice reads the time from `clock`."""
+    every practice reads the time from `clock`. The fake feeds are on 127.0.0.1: private addresses are
+    allowed unless `feed_allow_private_addresses=False`. `own_feeds`: the tests' quick-retrying feed client;
+    False, the deployment's own."""
     values: dict[str, Any] = dict(
         bot_token=None,
         client_id=CLIENT_ID,
@@ -185,6 +192,7 @@ async def hosted_bot(
         secret_key=Fernet.generate_key().decode(),
         status_source="demo",
         poll_interval_seconds=600,
+        feed_allow_private_addresses=True,
     )
     values.update(overrides)
     settings = make_settings(tmp_path, slack, **values)
@@ -194,7 +202,7 @@ async def hosted_bot(
             return HttpFeed(source, token, backoff_seconds=0.01, fetch_deadline=5.0)
         return feed_from_source(source, token, clock)
 
-    practices = build_hosted(settings, clock=clock, feed_factory=feed_factory)
+    practices = build_hosted(settings, clock=clock, feed_factory=feed_factory if own_feeds else None)
     web_app = build_hosted_web_app(practices, build_bolt_app(None, practices))
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()

@@ -205,3 +205,10 @@ def test_many_workspaces_in_socket_mode_need_the_app_token_and_no_signing_secret
     settings.require_slack()
     with pytest.raises(SettingsError, match=r"SLACK_SIGNING_SECRET is required .* \(or set SLACK_APP_TOKEN for Socket Mode\)"):
         load_settings(base, dotenv=None).require_slack()
+
+
+def test_private_feed_addresses_are_allowed_only_when_the_operator_says_so() -> None:
+    assert load_settings({}, dotenv=None).feed_allow_private_addresses is False
+    assert load_settings({"FEED_ALLOW_PRIVATE_ADDRESSES": "true"}, dotenv=None).feed_allow_private_addresses is True
+    with pytest.raises(SettingsError, match="FEED_ALLOW_PRIVATE_ADDRESSES must be true or false"):
+        load_settings({"FEED_ALLOW_PRIVATE_ADDRESSES": "maybe"}, dotenv=None)

@@ -45,6 +45,22 @@ REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10, sock_read=15)
 FETCH_DEADLINE_SECONDS = 60.0
 
 
+class FeedAnswered(FeedError):
+    """The feed answered with `status`, not 200."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FeedUnreachable(FeedError):
+    """No answer: the connection failed (the aiohttp error is the __cause__), or `timed_out`."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
 class StatusFeed(Protocol):
     description: str
 
@@ -133,23 +149,28 @@ class HttpFeed:
             self._session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, headers=self._headers)
         url = f"{self.base_url}{path}"
         problem = ""
+        status: int | None = None
+        failure: BaseException | None = None
         for attempt in range(self._attempts):
             retry_after: float | None = None
             try:
                 async with self._session.get(url, params=params, headers=self._headers) as response:
                     if response.status == 200:
                         return await _read_capped(response, path)
-                    problem = f"{path}: HTTP {response.status}"
+                    problem, status, failure = f"{path}: HTTP {response.status}", response.status, None
                     if response.status in (401, 403, 404):
-                        raise FeedError(f"{problem} (check STATUS_SOURCE and STATUS_API_TOKEN)")
+                        raise FeedAnswered(f"{problem} (check STATUS_SOURCE and STATUS_API_TOKEN)", response.status)
                     if response.status == 429:
                         retry_after = _seconds(response.headers.get("Retry-After"))
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                problem = f"{path}: {type(exc).__name__} {exc}".strip()
+                problem, status, failure = f"{path}: {type(exc).__name__} {exc}".strip(), None, exc
             if attempt + 1 < self._attempts:
                 delay = retry_after if retry_after is not None else self._backoff * 2**attempt
                 await self._sleep(min(delay, 60.0) + random.uniform(0, self._backoff / 4))
-        raise FeedError(f"{problem} after {self._attempts} attempts")
+        if status is not None:
+            raise FeedAnswered(f"{problem} after {self._attempts} attempts", status)
+        timed_out = isinstance(failure, asyncio.TimeoutError)
+        raise FeedUnreachable(f"{problem} after {self._attempts} attempts", timed_out=timed_out) from failure
 
     async def fetch(self) -> Snapshot:
         """The account and the whole listing, within `fetch_deadline` seconds; FeedError otherwise."""
@@ -202,7 +223,7 @@ class HttpFeed:
             async with asyncio.timeout(self.fetch_deadline):
                 document = await self._get("/account")
         except TimeoutError:
-            raise FeedError(f"/account: no answer within {self.fetch_deadline:g} s") from None
+            raise FeedUnreachable(f"/account: no answer within {self.fetch_deadline:g} s", timed_out=True) from None
         finally:
             await self.close()
         try:

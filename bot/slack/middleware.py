@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Awaitable, Callable
 
@@ -13,6 +14,10 @@ from bot.slack.guard import shape_problem
 
 log = logging.getLogger(__name__)
 
+# The context key of when the request reached Bolt (the event loop's clock, seconds): a listener that must
+# answer within Slack's 3 s measures from it (bot/connecting.py).
+ARRIVED = "arrived"
+
 
 class RejectMalformed(AsyncMiddleware):
     """Bolt global middleware, first to run: 400 for a payload whose shape listeners cannot trust
@@ -22,6 +27,7 @@ class RejectMalformed(AsyncMiddleware):
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
+        req.context[ARRIVED] = asyncio.get_running_loop().time()
         problem = shape_problem(req.body)
         if problem:
             log.warning("Rejected a malformed Slack payload: %s", problem)
