@@ -4,6 +4,7 @@ polled by one process an interval. Each store here stands for a process: its own
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Iterator, cast
 
@@ -12,7 +13,7 @@ import pytest
 
 from bot.alerting import outbox
 from storage.postgres.database import PostgresDatabase
-from storage.postgres.store import PostgresStore, open_store
+from storage.postgres.store import FOLLOW_POLLS_SECONDS, PostgresStore, open_store
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 
@@ -125,6 +126,7 @@ def test_a_poll_by_another_process_is_seen_by_every_cache(processes: tuple[Postg
     with a.atomic():
         a.save_companies([{**company_to_row(status), "status_since": "2026-11-30T09:00:00+00:00"}], [])
         a.record_poll(PollRun(NOW, NOW, True, 1, 1, 0, None))
+    time.sleep(FOLLOW_POLLS_SECONDS)  # the longest another process's poll goes unseen
     assert b.companies_version != version  # the name index and cards are rebuilt from the database
     found = b.company("c_1")
     assert found is not None and found.status.name == "Acme Ltd"
