@@ -303,8 +303,8 @@ class Serving:
             delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await delivery
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(services.poller.wait_idle(), max(0.0, deadline - time.monotonic()))
+        # The poll in progress gets what is left of the grace, then is cancelled: it must not outlive the database.
+        await services.poller.finish(max(0.0, deadline - time.monotonic()))
         if scheduler:
             scheduler.shutdown(wait=False)
         for client in {services.client, services.deliverer.client}:  # people's requests', the outbox's

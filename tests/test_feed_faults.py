@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,30 @@ async def test_failing_polls_on_the_schedule_do_not_hammer_the_feed(
     assert requests <= 2 * 2 * (int(elapsed) + 1)
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Polling failed")]
     assert len(said) == 1  # one line when polling started failing, not one per try
+
+
+async def test_a_poll_hanging_when_the_bot_stops_is_cancelled_before_the_database_closes(
+    tmp_path: Path,
+    slack: FakeSlack,
+    feed: FakeFeed,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM's grace ends a poll that hangs on its feed: cancelled (having written nothing), not left to write
+    to the database closed after the grace."""
+    monkeypatch.setattr("bot.app.STOP_GRACE_SECONDS", 0.3)
+    caplog.set_level(logging.WARNING)
+    async with running_bot(tmp_path, slack, feed, clock) as bot:
+        await bot.services.poller.poll_once()
+        runs = bot.services.store.db.execute("select count(*) from poll_runs").fetchone()[0]
+        asked = len([r for r in feed.requests if "/companies" in r])
+        feed.drip_seconds = 0.5  # a page's headers, then a byte every half second: a hanging feed
+        hanging = asyncio.create_task(bot.services.poller.poll_once())
+        await slack.wait_for(lambda: len([r for r in feed.requests if "/companies" in r]) > asked)
+    outcome = await asyncio.wait_for(hanging, 5)  # the app has stopped, its poll with it
+    assert not outcome.ok and outcome.error == "the bot is stopping"
+    assert bot.services.poller.in_progress is None
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        assert conn.execute("select count(*) from poll_runs").fetchone()[0] == runs  # it recorded nothing
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
