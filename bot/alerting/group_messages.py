@@ -12,18 +12,17 @@ from bot.alerting.messages import (
     GROUP_SECTIONS,
     NAMES_PER_SECTION,
     AlertFacts,
+    alert_buttons,
     alert_message,
     duration_text,
     flapping_note,
 )
 from bot.answers.render import article_mrkdwn, plural, restart_sync_app_step
-from bot.slack.actions import ACK_ACTION, CHECK_ACTION, HELP_ACTION, SNOOZE_DAY_ACTION, SNOOZE_HOUR_ACTION
 from bot.slack.blockkit import (
     MESSAGE_TEXT_BUDGET,
     Block,
     Message,
     actions,
-    button,
     clip,
     context,
     escape,
@@ -90,13 +89,7 @@ def device_message(group_id: int, location: str, members: Sequence[GroupMember],
     if not resolved:
         blocks.append(
             actions(
-                [
-                    button("Acknowledge", ACK_ACTION, value),
-                    button("Snooze 1 hour", SNOOZE_HOUR_ACTION, value),
-                    button("Snooze 1 day", SNOOZE_DAY_ACTION, value),
-                    button("Check again", CHECK_ACTION, value),
-                    button("Help Centre article", HELP_ACTION, value, url=members[0].facts.article.article.url),
-                ],
+                alert_buttons(value, members[0].facts.article.article.url),
                 block_id=f"device:{group_id}",
             )
         )
@@ -224,12 +217,7 @@ def group_message(group_id: int, members: Sequence[GroupMember], *, acked_by: st
         value = f"g:{group_id}"
         blocks.append(
             actions(
-                [
-                    button("Acknowledge", ACK_ACTION, value),
-                    button("Snooze 1 hour", SNOOZE_HOUR_ACTION, value),
-                    button("Snooze 1 day", SNOOZE_DAY_ACTION, value),
-                    button("Check again", CHECK_ACTION, value),
-                ],
+                alert_buttons(value),
                 block_id=f"group:{group_id}",
             )
         )

@@ -201,13 +201,7 @@ def alert_message(facts: AlertFacts, *, value: str | None = None) -> Message:
         blocks.append(context(flapping_note(facts.flaps)))
     value = value or f"i:{facts.incident_id}"
     if not resolved:
-        buttons = [
-            button("Acknowledge", ACK_ACTION, value),
-            button("Snooze 1 hour", SNOOZE_HOUR_ACTION, value),
-            button("Snooze 1 day", SNOOZE_DAY_ACTION, value),
-            button("Check again", CHECK_ACTION, value),
-            button("Help Centre article", HELP_ACTION, value, url=facts.article.article.url),
-        ]
+        buttons = alert_buttons(value, facts.article.article.url)
         if needs_integrate_page(facts.condition, facts.error_kind):
             buttons.append(button("Remind account holder to grant permission", REMIND_ACTION, facts.company_id))
         blocks.append(actions(buttons, block_id=f"alert:{value}"))
@@ -215,6 +209,20 @@ def alert_message(facts: AlertFacts, *, value: str | None = None) -> Message:
     if facts.condition is Condition.ERROR and facts.detail and not resolved:
         text += f": {clip(facts.detail, 200)}"
     return fit(Message(text=escape(text), blocks=blocks))
+
+
+def alert_buttons(value: str, article_url: str | None = None) -> list[Block]:
+    """The buttons every open alert carries, one company's, a computer's or a storm's (`value`: what they act
+    on, bot/slack/actions.py); the Help Centre article's when there is one article for it all."""
+    buttons = [
+        button("Acknowledge", ACK_ACTION, value),
+        button("Snooze 1 hour", SNOOZE_HOUR_ACTION, value),
+        button("Snooze 1 day", SNOOZE_DAY_ACTION, value),
+        button("Check again", CHECK_ACTION, value),
+    ]
+    if article_url is not None:
+        buttons.append(button("Help Centre article", HELP_ACTION, value, url=article_url))
+    return buttons
 
 
 # --- thread replies: the incident's timeline ---------------------------------------------------
