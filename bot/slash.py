@@ -6,8 +6,9 @@ One entry point, `answer`, called by the slash command's listener (handlers/comm
 
 from __future__ import annotations
 
+import logging
 from datetime import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from bot.alerting.digest import DigestSchedule, next_send, zone
 from bot.alerting.subscriptions import (
@@ -19,14 +20,17 @@ from bot.alerting.subscriptions import (
 )
 from bot.answers import notices
 from bot.answers.grammar import Request, Verb
-from bot.answers.overview import article_results, overview_line
+from bot.answers.overview import article_results, overview_line, overview_page_request
 from bot.answers.render import not_found, pick_list, usage
 from bot.practice.lookup import Outcome
 from bot.slack.blockkit import Message
+from bot.slack.errors import slack_error
 from bot.slack.users import slack_viewer, time_zone_of
 
 if TYPE_CHECKING:
     from bot.services import Services
+
+log = logging.getLogger(__name__)
 
 
 async def answer(services: "Services", request: Request, body: dict[str, Any]) -> Message:
@@ -145,3 +149,22 @@ async def digest_answer(services: "Services", request: Request, body: dict[str, 
     store.set_digest(schedule)
     companies = sum(1 for _ in services.digests.companies_for(channel))
     return digest_set_answer(schedule, next_send(schedule, now), zone_known=zone_known, companies=companies)
+
+
+async def overview_page(
+    services: "Services", body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Awaitable[Any]]
+) -> None:
+    """`list`'s Previous / Next button: that page in place of the one pressed, for the presser as they may
+    see it now (their permissions are read again)."""
+    page = overview_page_request(action.get("value"))
+    if page is None:
+        message = notices.unreadable_button()
+    elif not services.status.has_companies():
+        message = notices.no_statuses_yet()
+    else:
+        viewer = await slack_viewer(services.client, services.store, body["user"]["id"], services.clock())
+        message = services.status.overview(viewer, errors_only=page[0], start=page[1])
+    try:
+        await respond(replace_original=True, response_type="ephemeral", **message.as_kwargs())
+    except Exception as exc:  # the response_url has expired or Slack said no: nowhere else to show it
+        log.warning("Could not show a page of the list: %s", slack_error(exc))

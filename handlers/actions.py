@@ -1,4 +1,5 @@
-"""Buttons: open a company's card from a pick list or the Home tab (bot/home/card.py does the work)."""
+"""Buttons: open a company's card from a pick list or the Home tab (bot/home/card.py does the work), and
+page through `list` (bot/slash.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.home.card import open_status_card
-from bot.slack.actions import OPEN_CARD_ACTION
+from bot.slack.actions import OPEN_CARD_ACTION, OVERVIEW_PAGE_ACTION
+from bot.slash import overview_page
 from handlers import ack_now
 
 if TYPE_CHECKING:
@@ -20,4 +22,9 @@ def register(app: AsyncApp, practices: "Practices") -> None:
         if services := practices.route(context):
             await open_status_card(services, body, action, respond)
 
+    async def page(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+        if services := practices.route(context):
+            await overview_page(services, body, action, respond)
+
     app.action(re.compile(rf"^{OPEN_CARD_ACTION}:[0-9]{{1,6}}$"))(ack=ack_now, lazy=[open_card])
+    app.action(re.compile(rf"^{OVERVIEW_PAGE_ACTION}:(next|previous)$"))(ack=ack_now, lazy=[page])

@@ -10,11 +10,14 @@ from typing import Sequence
 from bot.answers.render import STATUS_ICONS, plural
 from bot.helpcentre.matching import ArticleMatch
 from bot.practice.models import IntegrationStatus, StoredCompany
+from bot.slack.actions import OVERVIEW_PAGE_ACTION
 from bot.slack.blockkit import (
     MESSAGE_TEXT_BUDGET,
     Block,
     Message,
+    actions,
     age_text,
+    button,
     clip,
     context,
     escape,
@@ -73,7 +76,36 @@ def practice_overview(
     checked_at: datetime | None,
     feed_problem: str | None,
     now: datetime,
+    start: int = 0,
 ) -> Message:
+    """`list` / `list errors`: the counts, then up to OVERVIEW_LINES companies from `start` (0-based, in
+    attention order), with Previous / Next buttons when there are more. A `start` past the end shows the
+    first page (the list may have shrunk since the button was drawn)."""
+    summary = overview_summary(lines)
+    shown = sorted((line for line in lines if line.needs_attention or not errors_only), key=attention_order)
+    start = start if 0 <= start < len(shown) else 0
+    blocks: list[Block] = [header("Integration status at a glance"), section(f"*{escape(summary)}*")]
+    if not shown:
+        blocks.append(section(":white_check_mark: Nothing needs attention." if errors_only else "No companies yet."))
+    rows: list[str] = []
+    room = MESSAGE_TEXT_BUDGET - 1_500  # the header, summary and notes
+    for line in shown[start : start + OVERVIEW_LINES]:
+        row = f"{STATUS_ICONS[line.home_status]} *{escape_within(line.name, 300)}*: {escape_within(line.describe(), 600)}"
+        if rows and room - len(row) - 1 < 0:
+            break
+        rows.append(row)
+        room -= len(row) + 1
+    blocks.extend(packed_sections(rows))
+    if len(shown) > len(rows):
+        blocks.extend(page_blocks(errors_only, start, len(rows), len(shown)))
+    note = f"Last checked {utc_text(checked_at)} ({age_text(checked_at, now)})."
+    if feed_problem:
+        note += f" The status feed cannot be read right now ({escape(feed_problem)}): these are the last known statuses."
+    blocks.append(context(note))
+    return Message(text=escape(summary), blocks=blocks)
+
+
+def overview_summary(lines: Sequence[OverviewLine]) -> str:
     counts = {status: 0 for status in IntegrationStatus}
     offline = 0
     for line in lines:
@@ -85,26 +117,35 @@ def practice_overview(
     )
     if offline:
         summary += f", {plural(offline, 'Sync App')} offline"
-    shown = sorted((line for line in lines if line.needs_attention or not errors_only), key=attention_order)
-    blocks: list[Block] = [header("Integration status at a glance"), section(f"*{escape(summary)}*")]
-    if not shown:
-        blocks.append(section(":white_check_mark: Nothing needs attention." if errors_only else "No companies yet."))
-    rows: list[str] = []
-    room = MESSAGE_TEXT_BUDGET - 1_500  # the header, summary and notes
-    for line in shown[:OVERVIEW_LINES]:
-        row = f"{STATUS_ICONS[line.home_status]} *{escape_within(line.name, 300)}*: {escape_within(line.describe(), 600)}"
-        if room - len(row) - 1 < 0:
-            break
-        rows.append(row)
-        room -= len(row) + 1
-    blocks.extend(packed_sections(rows))
-    if len(shown) > len(rows):
-        blocks.append(context(f"…and {len(shown) - len(rows)} more. Ask for a company by name to see its card."))
-    note = f"Last checked {utc_text(checked_at)} ({age_text(checked_at, now)})."
-    if feed_problem:
-        note += f" The status feed cannot be read right now ({escape(feed_problem)}): these are the last known statuses."
-    blocks.append(context(note))
-    return Message(text=escape(summary), blocks=blocks)
+    return summary
+
+
+def page_blocks(errors_only: bool, start: int, count: int, total: int) -> list[Block]:
+    """ "Showing 41–80 of 123" and the buttons to the pages around it. A button's value is the list it
+    pages (`all` or `errors`) and where the page starts: nothing that names a workspace or a company."""
+    kind = "errors" if errors_only else "all"
+    buttons = []
+    if start > 0:
+        buttons.append(button("Previous", f"{OVERVIEW_PAGE_ACTION}:previous", f"{kind}:{max(0, start - OVERVIEW_LINES)}"))
+    if start + count < total:
+        buttons.append(
+            button(
+                f"Next {min(OVERVIEW_LINES, total - start - count)}", f"{OVERVIEW_PAGE_ACTION}:next", f"{kind}:{start + count}"
+            )
+        )
+    where = f"Showing {start + 1}–{start + count} of {total}. Ask for a company by name to see its card."
+    return [context(where), actions(buttons, block_id="overview_pages")]
+
+
+def overview_page_request(value: object) -> tuple[bool, int] | None:
+    """A page button's value read back: (errors_only, start), or None for anything else (values are
+    untrusted: Slack returns what the presser's client sent)."""
+    if not isinstance(value, str):
+        return None
+    kind, _, start = value.partition(":")
+    if kind not in ("all", "errors") or not (start.isascii() and start.isdigit()) or len(start) > 6:
+        return None
+    return kind == "errors", int(start)
 
 
 # --- Help Centre search ------------------------------------------------------------------------

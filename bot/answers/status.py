@@ -17,6 +17,8 @@ from bot.practice.permissions import Viewer
 from bot.slack.blockkit import Message, age_text
 from storage.ports import CompanyRecords, PollRuns
 
+OVERVIEW_CACHE_SIZE = 64  # kept answers to `list` and its pages, cleared when full
+
 
 class StatusStore(CompanyRecords, PollRuns, Protocol):
     """What the answers read: the companies and the latest polls."""
@@ -125,7 +127,7 @@ class StatusService:
         remind = not details and viewer.is_account_user
         return status_card(self.card_facts(company, viewer), company.id, remind_button=remind)
 
-    def overview(self, viewer: Viewer, errors_only: bool) -> Message:
+    def overview(self, viewer: Viewer, errors_only: bool, start: int = 0) -> Message:
         health = self.feed_health()
         now = self.clock()
         if self._overviews_version != self.store.companies_version:
@@ -136,13 +138,16 @@ class StatusService:
             viewer.is_holder,
             viewer.account_user,
             errors_only,
+            start,
             health.checked_at,
             health.problem,
             age_text(health.checked_at, now),
         )
         cached = self._overviews.get(key)
         if cached is None:
-            cached = self._overviews[key] = self._overview(viewer, errors_only, health, now)
+            if len(self._overviews) >= OVERVIEW_CACHE_SIZE:  # page buttons carry any start a client sends
+                self._overviews.clear()
+            cached = self._overviews[key] = self._overview(viewer, errors_only, health, now, start)
         return cached
 
     def _overview_lines(self) -> list[tuple[str, OverviewLine]]:
@@ -156,7 +161,7 @@ class StatusService:
             self._all_lines_version = self.store.companies_version
         return self._all_lines
 
-    def _overview(self, viewer: Viewer, errors_only: bool, health: FeedHealth, now: datetime) -> Message:
+    def _overview(self, viewer: Viewer, errors_only: bool, health: FeedHealth, now: datetime, start: int) -> Message:
         # A viewer without the permission on a company does not see its Sync App (the Home page does not).
         lines = [
             line
@@ -170,4 +175,5 @@ class StatusService:
             checked_at=health.checked_at,
             feed_problem=health.problem,
             now=now,
+            start=start,
         )

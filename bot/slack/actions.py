@@ -21,6 +21,8 @@ HELP_ACTION = "alert_help"
 # The App Home.
 HOME_FILTER_ACTION = "home_filter"
 HOME_PAGE_ACTION = "home_page"
+# `list` / `list errors`: the next or previous companies of a long list (`overview_page:next`).
+OVERVIEW_PAGE_ACTION = "overview_page"
 
 ALL_ACTIONS = frozenset(
     {
@@ -34,6 +36,7 @@ ALL_ACTIONS = frozenset(
         HELP_ACTION,
         HOME_FILTER_ACTION,
         HOME_PAGE_ACTION,
+        OVERVIEW_PAGE_ACTION,
     }
 )
 
