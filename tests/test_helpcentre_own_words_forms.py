@@ -76,6 +76,29 @@ def test_a_typo_in_the_root_of_a_word_with_an_ending_is_corrected(hc: HelpCentre
     assert (top.article.id, top.how) == ("4670652", "own words")
 
 
+def test_one_consonant_for_another_makes_another_word_not_a_typo(hc: HelpCentre) -> None:
+    own = hc._own
+    # "remote" is one letter from "remove", "appeal" from "appear", "leaking" from "leaving".
+    assert [own._correct(w) for w in ("remote", "appeal", "leaking")] == ["remote", "appeal", "leaking"]
+    # Letters missing, swapped or one vowel for another are typos.
+    assert [own._correct(w) for w in ("recipt", "docuemnt", "catagories")] == ["receipt", "document", "categories"]
+
+
+def test_a_form_of_a_vocabulary_word_is_not_corrected_into_another_word(hc: HelpCentre) -> None:
+    own = hc._own
+    # "choosing" is a form of the vocabulary's "choose" (select), not a typo of "closing" (closed period).
+    assert own._correct("choosing") == "choosing"
+    assert {t.word for t in own._terms(["choosing"])} == {"select"}
+    assert own._correct("paying") == "paying"
+
+
+def test_the_words_of_filler_phrases_are_known(hc: HelpCentre) -> None:
+    # "though" is one letter from "through": corrected, "even though" was no longer talk around the question.
+    own = hc._own
+    assert own._correct("though") == "though"
+    assert own._terms("weve been publishing even though".split()) == own._terms("weve been publishing".split())
+
+
 def test_a_year_end_is_not_the_end_of_a_sentence(hc: HelpCentre) -> None:
     # 12035205 quotes "the end of year lock date": "on our end" is not about it.
     terms = {t.word for t in hc._own._terms("they look fine on our end".split())}
