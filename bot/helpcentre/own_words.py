@@ -89,6 +89,8 @@ OWN_WORDS_COVERAGE_POWER = 1.0
 OWN_WORDS_TITLE_BONUS = 0.5
 # and by this when the text names an accounting package the article is not for.
 OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
+# and by this when the article is for some packages only and the text names none (round 7, docs/helpcentre.md).
+OWN_WORDS_NO_PACKAGE_FACTOR = 0.9
 
 
 # Where a text's clauses part: a phrase of the vocabulary, or a pair of neighbouring words, is
@@ -100,9 +102,8 @@ _VOWELS = frozenset("aeiouy")
 
 
 def _typo(typed: str, known: str) -> bool:
-    """Whether known is what typed misspells: letters missing, doubled or extra, two neighbours
-    swapped, or one vowel for another ("catagories", "recipt", "docuemnt"). One consonant for
-    another makes another word, not a typo ("remote" is not "remove", "appeal" not "appear")."""
+    """Whether known is what typed misspells: letters missing or extra, two neighbours swapped, one vowel
+    for another ("catagories", "recipt"); not one consonant for another ("remote" is not "remove")."""
     if DamerauLevenshtein.distance(typed, known) < Levenshtein.distance(typed, known):
         return True  # two neighbouring letters swapped
     return all(
@@ -355,6 +356,8 @@ class _OwnWords:
             # is not about a Xero contact merged): not this article.
             lacks += tuple(dict.fromkeys(unique[s].typed for s in asked.named))
             score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
+        elif not asked.named and self.packages[i]:
+            score *= OWN_WORDS_NO_PACKAGE_FACTOR  # "credit balance and subscription": Account Settings, not the Sage 50 bundle
         # An article that has more of what was asked ranks higher than one that has some of it often.
         typed = frozenset(w for t in found for w in asked.typed[t.stem])
         # A text that names most of an article's title names that article ("account settings").
