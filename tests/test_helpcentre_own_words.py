@@ -65,18 +65,17 @@ REPORTED = [
     ("sage accounting invoices stuck, not publishing", "4815695"),
 ]
 # Each part's top-1 as last measured (docs/helpcentre.md), give or take one text: floors against
-# regressions. Every part was seen while tuning by now; check3 (clean for the fourth round, used in
-# the fifth: 93.2 %) and round5 (clean for most of the fifth round: 85.1 %) still miss the 95 %
-# target, and the floors say so rather than hide it.
+# regressions. Every part was seen while tuning by now; dev5 and dev, written to find weak spots,
+# and check3 (95.3 % after round 7) sit at or below the 95 % target, and the floors say so.
 TOP1_FLOOR = {
     "tuning": 0.98,
     "held_out": 0.98,
     "check": 0.98,
-    "check2": 0.97,
-    "check3": 0.93,
+    "check2": 0.98,
+    "check3": 0.94,
     "dev": 0.91,
-    "dev5": 0.8,
-    "round5": 0.85,
+    "dev5": 0.85,
+    "round5": 0.94,
 }
 
 

@@ -15,9 +15,9 @@ from bot.helpcentre.vocabulary import Vocabulary, VocabularyError
 
 CHECK4_FILE = Path(__file__).with_name("helpcentre_own_words_check4.json")
 CHECK4: list[dict[str, Any]] = json.loads(CHECK4_FILE.read_text(encoding="utf-8"))["cases"]
-# Its top-1 as last measured (216/233), give or take two texts: a floor against regressions. The
+# Its top-1 as last measured (223/233), give or take two texts: a floor against regressions. The
 # check has been measured three times and used to find kinds of misses: no longer clean.
-CHECK4_TOP1_FLOOR = 0.92
+CHECK4_TOP1_FLOOR = 0.948
 # An office text of the check that still gets an article: "how long" and "take" are in a usual
 # question of Publish invoices ("how long does publishing take"); processing is not publishing.
 # Known, not hidden.
