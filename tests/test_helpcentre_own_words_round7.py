@@ -75,3 +75,16 @@ def test_at_equal_words_a_text_naming_no_package_prefers_the_article_for_all(hc:
     # subscription; a text that names no package is about the first, one naming Sage 50 the second.
     assert _top(hc, "where can we see the credit balance and subscription") == ("1312960", "own words")
     assert _top(hc, "sage 50 bundle credit balance and subscription") == ("12130556", "own words")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can autoentry do this on its own",  # "on its own" is not automatic publishing
+        "client's business plan needs updating",  # a plan is not AutoEntry's subscription
+        "the guide for new starters",  # a guide is not an overview article
+        "what plan are we on for microsoft 365",
+    ],
+)
+def test_this_rounds_words_do_not_give_office_texts_an_article(hc: HelpCentre, text: str) -> None:
+    assert [(r.how, r.article.id) for r in hc.search(text)] == [("general", hc.general("publication").id)]
