@@ -13,8 +13,8 @@ Two sets, two sets of figures:
   and the fifth round's own check (tests/helpcentre_own_words_round5.json, written during that round by
   the person tuning: no longer clean); the held-out check (tests/helpcentre_own_words_check4.json),
   written by someone who had not seen the matcher, its vocabulary or the earlier sets, only with
-  --check4: never tuned on; and the sixth check (tests/helpcentre_own_words_check5.json), written the
-  same way, apart from all of them, only with --check5: never tuned on. --verbose lists misses.
+  --check4 (tuned on since round 6); and the sixth check (tests/helpcentre_own_words_check5.json), written
+  the same way, apart from all of them, only with --check5 (tuned on since round 7). --verbose lists misses.
 - --cross cross-checks the own-words thresholds on every set but the fifth and sixth checks (unless
   --check4, --check5): for each set left out, the grid point best on the other sets (fewest unrelated texts
   given an article, then most right, then fewest wrong), its figure on the set left out, and the
@@ -136,7 +136,7 @@ def own_words_cases(check3: bool = False, check4: bool = False, check5: bool = F
     # tuned on, so that tuning sees neither its figure nor its misses.
     if check4:
         cases += [{**c, "part": "check4"} for c in json.loads(OWN_WORDS_CHECK4.read_text(encoding="utf-8"))["cases"]]
-    # The sixth check, written the same way and apart from every set above: only with --check5, never tuned on.
+    # The sixth check, written the same way and apart from every set above: only with --check5 (tuned on in round 7).
     if check5:
         cases += [{**c, "part": "check5"} for c in json.loads(OWN_WORDS_CHECK5.read_text(encoding="utf-8"))["cases"]]
     return cases

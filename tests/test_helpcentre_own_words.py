@@ -44,12 +44,13 @@ ROUND5 = _part(ROUND5_FILE, "round5")
 ALL = CASES + CHECK + CHECK2 + CHECK3 + DEV + DEV5 + ROUND5
 PARTS = ("tuning", "held_out", "check", "check2", "check3", "dev", "dev5", "round5")
 # Office texts of the fifth round's development set that still get an article: each shares two or
-# three of AutoEntry's own words with one ("client" and "accounts"; "bank account" and "xero"; a
+# three of AutoEntry's own words with one ("client" and "accounts"; a
 # year-end date) and nothing the vocabulary knows as elsewhere. Known, not hidden.
 UNRELATED_GIVEN_AN_ARTICLE = {
-    "xero says the bank account is disconnected from the bank": "8820241",
     "client wants to change their year end date": "12035205",
     "client wants their accounts by next week": "11991722",
+    # "copy" is in Unpublish and republish's fix ("remove the old copy there"), with "invoice".
+    "send the client a copy of their invoice": "8541259",
 }
 UNRELATED = [c for c in ALL if c["expect"] == "general" and c["text"] not in UNRELATED_GIVEN_AN_ARTICLE]
 BUNDLED = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "articles.json"
@@ -64,18 +65,17 @@ REPORTED = [
     ("sage accounting invoices stuck, not publishing", "4815695"),
 ]
 # Each part's top-1 as last measured (docs/helpcentre.md), give or take one text: floors against
-# regressions. Every part was seen while tuning by now; check3 (clean for the fourth round, used in
-# the fifth: 93.2 %) and round5 (clean for most of the fifth round: 85.1 %) still miss the 95 %
-# target, and the floors say so rather than hide it.
+# regressions. Every part was seen while tuning by now; dev5 and dev, written to find weak spots,
+# and check3 (95.3 % after round 7) sit at or below the 95 % target, and the floors say so.
 TOP1_FLOOR = {
     "tuning": 0.98,
     "held_out": 0.98,
     "check": 0.98,
-    "check2": 0.97,
-    "check3": 0.93,
+    "check2": 0.98,
+    "check3": 0.94,
     "dev": 0.91,
-    "dev5": 0.8,
-    "round5": 0.85,
+    "dev5": 0.85,
+    "round5": 0.92,
 }
 
 
@@ -330,6 +330,75 @@ ASKED_AS_BEFORE_CHECK3 = frozenset(
 )
 
 
+LATER_SETS = (
+    "helpcentre_own_words_check4.json",
+    "helpcentre_own_words_check5.json",
+    "helpcentre_own_words_dev5.json",
+    "helpcentre_own_words_round5.json",
+)
+# asked_as phrases written before the later sets (check4, check5, dev5, round5) that a text of one
+# of them, written apart, happens to share four words in a row with. Phrases written since may not.
+ASKED_AS_BEFORE_LATER_SETS = frozenset(
+    [
+        "add a card or bank account for mark as paid",
+        "amend an invoice after publishing",
+        "approve expenses",
+        "billing account admin column",
+        "change the currency of a company",
+        "change who owns a company",
+        "choose which bank accounts are offered as payment accounts",
+        "codes missing from the drop down",
+        "connect a company to another xero organisation",
+        "currency locked",
+        "debits and credits reversed in sage",
+        "dedicated login for the desktop sync app",
+        "do i need to integrate",
+        "duplicate bank transactions in sage accounting",
+        "exporting the same statement dates again",
+        "find who owns a company in autoentry",
+        "fix a wrong amount on a published invoice",
+        "guid format error when publishing to xero",
+        "hand over ownership of a company",
+        "how to set up auto publish",
+        "how to tell if a company has a sync problem",
+        "import statement data into sage 50 canada",
+        "invite a new member of staff",
+        "invite to account list is blank",
+        "is the integration working",
+        "mark as paid sage 50",
+        "message about payment account defaults when marking paid",
+        "move a company to another billing user",
+        "new customer not in the list",
+        "nominal code not allowed on purchase invoices",
+        "nothing is getting through to the accounts package",
+        "ofx for sage 50 canada",
+        "pdf missing on the bill in xero",
+        "publishing to sage accounting start",
+        "record an invoice as paid when publishing",
+        "reference is too long",
+        "remove autoentry from a sage for accountants client",
+        "remove xero from a company in autoentry",
+        "reset password for the desktop sync app",
+        "restore an archived contact in xero",
+        "sage 50 publishing is slow",
+        "sage business cloud not receiving anything from autoentry",
+        "sage id login does not work in the sync app",
+        "see all users and their access level",
+        "set a separate password for the desktop sync app",
+        "supplier name too long to create",
+        "switch on auto publish for a supplier",
+        "transactions the wrong way round in sage",
+        "turn on automatic publishing",
+        "update an invoice that has gone to the accounting software",
+        "vat amount on a zero rated line",
+        "what does each permission do",
+        "which payment accounts are shown",
+        "who can give me access to company settings",
+        "who has access to what",
+    ]
+)
+
+
 def test_asked_as_is_written_from_the_articles_not_copied_from_a_labelled_set() -> None:
     # asked_as must not carry a labelled text into the index: none is one (but the one check3
     # text written independently as an older phrase), and none shares four words in a row with a
@@ -339,14 +408,21 @@ def test_asked_as_is_written_from_the_articles_not_copied_from_a_labelled_set() 
     labelled = {normalise(c["text"]) for c in CASES + CHECK + CHECK2 + DEV}
     check2 = [(normalise(c["text"]), _words(c["text"])) for c in CHECK2]
     check3 = [(normalise(c["text"]), _words(c["text"])) for c in CHECK3]
+    later = [
+        c["text"] for name in LATER_SETS for c in json.loads(Path(__file__).with_name(name).read_text(encoding="utf-8"))["cases"]
+    ]
+    later_texts = {normalise(t) for t in later}
+    later_grams = set().union(*(_words(t) for t in later))
     for article in articles:
-        assert 3 <= len(article["asked_as"]) <= 10, article["id"]
+        assert 10 <= len(article["asked_as"]) <= 16, article["id"]
         for phrase in article["asked_as"]:
             said = normalise(phrase)
             assert said not in labelled, (article["id"], phrase)
             assert not any(said in text or _words(phrase) & grams for text, grams in check2), (article["id"], phrase)
             if phrase not in ASKED_AS_BEFORE_CHECK3:
                 assert not any(said in text or _words(phrase) & grams for text, grams in check3), (article["id"], phrase)
+            if phrase not in ASKED_AS_BEFORE_LATER_SETS:
+                assert said not in later_texts and not _words(phrase) & later_grams, (article["id"], phrase)
 
 
 def test_asked_as_is_read_by_the_question_tier_only(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from bot.helpcentre.vocabulary import Vocabulary, VocabularyError
 
 CHECK4_FILE = Path(__file__).with_name("helpcentre_own_words_check4.json")
 CHECK4: list[dict[str, Any]] = json.loads(CHECK4_FILE.read_text(encoding="utf-8"))["cases"]
-# Its top-1 as last measured (216/233), give or take two texts: a floor against regressions. The
+# Its top-1 as last measured (223/233), give or take two texts: a floor against regressions. The
 # check has been measured three times and used to find kinds of misses: no longer clean.
-CHECK4_TOP1_FLOOR = 0.92
+CHECK4_TOP1_FLOOR = 0.948
 # An office text of the check that still gets an article: "how long" and "take" are in a usual
 # question of Publish invoices ("how long does publishing take"); processing is not publishing.
 # Known, not hidden.
@@ -74,6 +74,29 @@ def test_a_typo_in_the_root_of_a_word_with_an_ending_is_corrected(hc: HelpCentre
     assert own._correct("server") == "server"
     top = hc.search("ammending a published bill")[0]
     assert (top.article.id, top.how) == ("4670652", "own words")
+
+
+def test_one_consonant_for_another_makes_another_word_not_a_typo(hc: HelpCentre) -> None:
+    own = hc._own
+    # "remote" is one letter from "remove", "appeal" from "appear", "leaking" from "leaving".
+    assert [own._correct(w) for w in ("remote", "appeal", "leaking")] == ["remote", "appeal", "leaking"]
+    # Letters missing, swapped or one vowel for another are typos.
+    assert [own._correct(w) for w in ("recipt", "docuemnt", "catagories")] == ["receipt", "document", "categories"]
+
+
+def test_a_form_of_a_vocabulary_word_is_not_corrected_into_another_word(hc: HelpCentre) -> None:
+    own = hc._own
+    # "choosing" is a form of the vocabulary's "choose" (select), not a typo of "closing" (closed period).
+    assert own._correct("choosing") == "choosing"
+    assert {t.word for t in own._terms(["choosing"])} == {"select"}
+    assert own._correct("paying") == "paying"
+
+
+def test_the_words_of_filler_phrases_are_known(hc: HelpCentre) -> None:
+    # "though" is one letter from "through": corrected, "even though" was no longer talk around the question.
+    own = hc._own
+    assert own._correct("though") == "though"
+    assert own._terms("weve been publishing even though".split()) == own._terms("weve been publishing".split())
 
 
 def test_a_year_end_is_not_the_end_of_a_sentence(hc: HelpCentre) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import bm25s
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 
 from bot.helpcentre.text import _STOPWORDS, MAX_FUZZY_CHARS, Article, _squash, normalise
 from bot.helpcentre.vocabulary import Vocabulary
@@ -89,11 +89,27 @@ OWN_WORDS_COVERAGE_POWER = 1.0
 OWN_WORDS_TITLE_BONUS = 0.5
 # and by this when the text names an accounting package the article is not for.
 OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
+# and by this when the article is for some packages only and the text names none (round 7, docs/helpcentre.md).
+OWN_WORDS_NO_PACKAGE_FACTOR = 0.9
 
 
 # Where a text's clauses part: a phrase of the vocabulary, or a pair of neighbouring words, is
 # read within one clause only (a full stop between letters or digits, as in "2.5MB", is not one).
 _CLAUSE_BREAK = re.compile(r"[,;:!?()\[\]\n]+|\.(?!\w)")
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def _typo(typed: str, known: str) -> bool:
+    """Whether known is what typed misspells: letters missing or extra, two neighbours swapped, one vowel
+    for another ("catagories", "recipt"); not one consonant for another ("remote" is not "remove")."""
+    if DamerauLevenshtein.distance(typed, known) < Levenshtein.distance(typed, known):
+        return True  # two neighbouring letters swapped
+    return all(
+        op.tag != "replace" or (typed[op.src_pos] in _VOWELS and known[op.dest_pos] in _VOWELS)
+        for op in Levenshtein.editops(typed, known)
+    )
 
 
 def _pairs(stems: list[str]) -> list[str]:
@@ -238,8 +254,15 @@ class _OwnWords:
         (Damerau-Levenshtein: a letter missing, extra, wrong or swapped), two in a word of 8+
         letters. More is another word ("confirmation" is not "configuration")."""
         stem = self._vocabulary.stem(word)
-        if word in self._known or word in _QUESTION_STOPWORDS or stem in self._idf or stem in self._stop_stems:
-            # Known, or another form of a known word ("coding" of "code"): not a typo.
+        if (
+            word in self._known
+            or word in _QUESTION_STOPWORDS
+            or stem in self._idf
+            or stem in self._stop_stems
+            or (len(stem) >= 3 and stem in self._word_of_stem)
+        ):
+            # Known, or another form of a known word ("coding" of "code", "choosing" of the
+            # vocabulary's "choose", "paying" of "pay"): not a typo.
             return word
         if len(word) < OWN_WORDS_TYPO_MIN_LETTERS:
             # A short word is corrected only for two neighbouring letters swapped ("xreo", "sgae"):
@@ -253,14 +276,17 @@ class _OwnWords:
         if not choices:
             return word
         most = 1 if len(word) < 8 else 2
-        hit = process.extractOne(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=most)
-        if hit:
-            return hit[0]
+        hits = process.extract(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=most, limit=8)
+        for hit, _, _ in sorted(hits, key=lambda h: h[1]):
+            if _typo(word, hit):
+                return hit
+        if hits:
+            return word  # only another word one consonant away ("remote" is not "remove")
         # One typo in the root, under an ending the known forms lack ("ammending": "amend").
         by_stem = process.extractOne(
             stem, self._stems_by_initial.get(stem[0], []), scorer=DamerauLevenshtein.distance, score_cutoff=1
         )
-        if not by_stem or stem == word or len(stem) < OWN_WORDS_TYPO_MIN_LETTERS - 1:
+        if not by_stem or stem == word or len(stem) < OWN_WORDS_TYPO_MIN_LETTERS - 1 or not _typo(stem, by_stem[0]):
             return word  # no ending taken off ("server" is not "several"), or too short a root to tell
         found = self._word_of_stem[by_stem[0]]
         return word if found in self._vocabulary.listed else found
@@ -330,6 +356,8 @@ class _OwnWords:
             # is not about a Xero contact merged): not this article.
             lacks += tuple(dict.fromkeys(unique[s].typed for s in asked.named))
             score *= OWN_WORDS_OTHER_PACKAGE_FACTOR
+        elif not asked.named and self.packages[i]:
+            score *= OWN_WORDS_NO_PACKAGE_FACTOR  # "credit balance and subscription": Account Settings, not the Sage 50 bundle
         # An article that has more of what was asked ranks higher than one that has some of it often.
         typed = frozenset(w for t in found for w in asked.typed[t.stem])
         # A text that names most of an article's title names that article ("account settings").

@@ -86,7 +86,9 @@ class Vocabulary:
             if key and len(key) <= OWN_WORDS_MAX_PHRASE:
                 self._phrases.setdefault(key, ())  # read as no word at all
         self._longest = max((len(k) for k in self._phrases), default=1)
-        self.words = frozenset(w for group in groups for p in group for w in normalise(p).split())
+        # Known words, never "corrected" into another: those of the groups and of the filler phrases
+        # ("even though" is not "even through").
+        self.words = frozenset(w for phrases in (*groups, filler) for p in phrases for w in normalise(p).split() if w != "*")
         self.elsewhere = frozenset(self.stem(w) for w in (normalise(e) for e in elsewhere) if w)
         self.software = frozenset(self.stem(w) for s in software for w in normalise(s).split())
         # Words that say which accounting package a text is about: the software names, and
