@@ -127,10 +127,10 @@ class MeaningHelpCentre(HelpCentre):
         ]
 
 
-def cross_check(hc: HelpCentre, check4: bool, check5: bool) -> None:
+def cross_check(hc: HelpCentre, flagged: tuple[str, ...]) -> None:
     """Leave one set out: the (weight, candidates) best on the others, its figure on the one left out."""
     global MEANING_WEIGHT, MEANING_CANDIDATES
-    cases = bench.own_words_cases(check3=True, check4=check4, check5=check5)
+    cases = bench.own_words_cases(check3=True, flagged=flagged)
     shipped = (MEANING_WEIGHT, MEANING_CANDIDATES)
     tallies = {}
     try:
@@ -159,9 +159,10 @@ def cross_check(hc: HelpCentre, check4: bool, check5: bool) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=MODEL, help="the folder bench/distill_meaning_model.py wrote")
-    for flag in ("--check3", "--check4", "--check5", "--cross"):
+    for flag in ("--check3", "--check4", "--check5", "--check6", "--check7", "--cross"):
         parser.add_argument(flag, action="store_true")
     args = parser.parse_args(argv)
+    flagged = tuple(part for part in bench.FLAGGED_CHECKS if getattr(args, part))
     started = time.perf_counter()
     lexical = HelpCentre.load()
     lexical_ms = (time.perf_counter() - started) * 1000
@@ -170,11 +171,11 @@ def main(argv: list[str]) -> int:
     hc.meaning = ArticleMeaning(MeaningModel(args.model), hc.articles)
     print(f"load: {(time.perf_counter() - started) * 1000:.1f} ms with the meaning vectors, {lexical_ms:.1f} ms without")
     print("with the meaning signal:")
-    bench.own_words(hc, False, args.check3, args.check4, args.check5)
+    bench.own_words(hc, False, args.check3, flagged)
     print("without (the lexical tier alone):")
-    bench.own_words(lexical, False, args.check3, args.check4, args.check5)
+    bench.own_words(lexical, False, args.check3, flagged)
     if args.cross:
-        cross_check(hc, args.check4, args.check5)
+        cross_check(hc, flagged)
     return 0
 
 

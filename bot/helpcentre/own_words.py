@@ -3,14 +3,16 @@ own words (`/integration-status article <text>`; docs/helpcentre.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
 
 import bm25s
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
+from rapidfuzz.distance import DamerauLevenshtein
 
+from bot.helpcentre.own_words_checks import for_no_package, is_prefixed_word, is_typo, says_not
 from bot.helpcentre.text import _STOPWORDS, MAX_FUZZY_CHARS, Article, _squash, normalise
 from bot.helpcentre.vocabulary import Vocabulary
 
@@ -98,20 +100,6 @@ OWN_WORDS_NO_PACKAGE_FACTOR = 0.9
 _CLAUSE_BREAK = re.compile(r"[,;:!?()\[\]\n]+|\.(?!\w)")
 
 
-_VOWELS = frozenset("aeiouy")
-
-
-def _typo(typed: str, known: str) -> bool:
-    """Whether known is what typed misspells: letters missing or extra, two neighbours swapped, one vowel
-    for another ("catagories", "recipt"); not one consonant for another ("remote" is not "remove")."""
-    if DamerauLevenshtein.distance(typed, known) < Levenshtein.distance(typed, known):
-        return True  # two neighbouring letters swapped
-    return all(
-        op.tag != "replace" or (typed[op.src_pos] in _VOWELS and known[op.dest_pos] in _VOWELS)
-        for op in Levenshtein.editops(typed, known)
-    )
-
-
 def _pairs(stems: list[str]) -> list[str]:
     """Neighbouring stems as one term ("compani setting~"): phrases, for BM25 (a space never occurs in a stem)."""
     return [f"{a} {b}" for a, b in zip(stems, stems[1:]) if a != b]
@@ -143,6 +131,7 @@ class _Asked:
     total: float
     elsewhere: tuple[str, ...]  # stems naming other systems and office matters
     named: frozenset[str]  # stems naming an accounting package
+    negated: bool = False  # the text says what is not ("not on xero yet"): a named package may be one it lacks
 
 
 def _own_words_sure(r: "_Ranked") -> bool:
@@ -172,6 +161,7 @@ class _OwnWords:
         self._stop_stems = frozenset(vocabulary.stem(w) for w in _QUESTION_STOPWORDS)
         self.fields: list[dict[str, frozenset[str]]] = []
         self.packages: list[frozenset[str]] = []
+        self.no_package: list[bool] = []  # for companies with no package connected (round 8)
         self._index = {a.id: i for i, a in enumerate(articles)}
         corpus: list[list[str]] = []
         known: set[str] = set(vocabulary.words)
@@ -207,6 +197,7 @@ class _OwnWords:
             # naming the family ("sage id") is not taken for another package.
             named = fields["integrations"] | {vocabulary.stem(w) for i in article.integrations for w in normalise(i).split()}
             self.packages.append(frozenset() if for_all else named & vocabulary.packages)
+            self.no_package.append(for_no_package(article.integrations))
         self._bm25 = bm25s.BM25()
         self._bm25.index(corpus, show_progress=False)
         self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
@@ -260,6 +251,7 @@ class _OwnWords:
             or stem in self._idf
             or stem in self._stop_stems
             or (len(stem) >= 3 and stem in self._word_of_stem)
+            or is_prefixed_word(word, self._known)
         ):
             # Known, or another form of a known word ("coding" of "code", "choosing" of the
             # vocabulary's "choose", "paying" of "pay"): not a typo.
@@ -278,7 +270,7 @@ class _OwnWords:
         most = 1 if len(word) < 8 else 2
         hits = process.extract(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=most, limit=8)
         for hit, _, _ in sorted(hits, key=lambda h: h[1]):
-            if _typo(word, hit):
+            if is_typo(word, hit):
                 return hit
         if hits:
             return word  # only another word one consonant away ("remote" is not "remove")
@@ -286,7 +278,7 @@ class _OwnWords:
         by_stem = process.extractOne(
             stem, self._stems_by_initial.get(stem[0], []), scorer=DamerauLevenshtein.distance, score_cutoff=1
         )
-        if not by_stem or stem == word or len(stem) < OWN_WORDS_TYPO_MIN_LETTERS - 1 or not _typo(stem, by_stem[0]):
+        if not by_stem or stem == word or len(stem) < OWN_WORDS_TYPO_MIN_LETTERS - 1 or not is_typo(stem, by_stem[0]):
             return word  # no ending taken off ("server" is not "several"), or too short a root to tell
         found = self._word_of_stem[by_stem[0]]
         return word if found in self._vocabulary.listed else found
@@ -300,7 +292,7 @@ class _OwnWords:
         terms = [t for clause in clauses for t in clause]
         if not terms:
             return []
-        asked = self._asked(terms)
+        asked = dataclasses.replace(self._asked(terms), negated=says_not(text))
         # BM25 adds up per word; a software's name counts less (it narrows, it is not the topic).
         scores = [0.0] * len(self._all_stems)
         for stem in asked.terms:
@@ -351,7 +343,9 @@ class _OwnWords:
         # (title, messages, keywords, usual questions), not named in passing in its fix
         # ("no email is sent" does not make an article about e-mail).
         lacks = tuple(unique[s].typed for s in asked.elsewhere if s not in self._topic_stems[i])
-        if asked.named and self.packages[i] and not asked.named & self.packages[i]:
+        if asked.named and (
+            (self.no_package[i] and not asked.negated) or (self.packages[i] and not asked.named & self.packages[i])
+        ):
             # The text names a package this article is not for ("merge contacts in quickbooks"
             # is not about a Xero contact merged): not this article.
             lacks += tuple(dict.fromkeys(unique[s].typed for s in asked.named))
