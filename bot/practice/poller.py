@@ -13,7 +13,7 @@ from bot.heap import keep_long_lived
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
 from storage.ports import CompanyRecords, PollRuns
-from storage.records import PollRun, StoredChange
+from storage.records import PollAgenda, PollRun, StoredChange
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ class PollOutcome:
     returned: dict[str, datetime] = field(default_factory=dict)
     error: str | None = None
     duration_seconds: float = 0.0  # wall time of fetch, compare and store (monotonic clock)
+    # What the alert engine read inside the poll's transaction (None: not read): tells the steps after the
+    # poll whether they have anything to read at all.
+    agenda: PollAgenda | None = None
 
 
 class ChangeReactor(Protocol):
