@@ -204,7 +204,8 @@ class HttpFeed:
                 unparsed.append(body)
                 continue
             if unparsed is not None:
-                account_document = _decode("/account", account_body)
+                # The account's bytes are the last listing's: its parse is kept (ParsedRecords.account).
+                account_document = None if self._parsed.knows_account(digests[0]) else _decode("/account", account_body)
                 for earlier in unparsed:
                     reader.read(_decode("/companies", earlier))
                 unparsed = None

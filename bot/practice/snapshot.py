@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import marshal
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Callable
 
 from bot.practice.models import (
@@ -75,6 +76,10 @@ class ParsedRecords:
         self._account = (key if key is not None else copy.deepcopy(document), parsed)
         return parsed
 
+    def knows_account(self, key: object) -> bool:
+        """True when `account(document, key)` would give the last account without reading `document`."""
+        return self._account is not None and key is not None and self._account[0] == key
+
     def parse(self, record: Any, notes: list[str] | None = None, dumps: RecordBytes = marshal_bytes) -> CompanyStatus:
         record_id = record.get("id") if isinstance(record, dict) else None
         if not isinstance(record_id, str):
@@ -92,6 +97,20 @@ class ParsedRecords:
     def keep_only(self, company_ids: set[str]) -> None:
         for gone in self.known.keys() - company_ids:
             del self.known[gone]
+
+
+def _unchanged(
+    records: list[Any], known: dict[str, tuple[int, CompanyStatus]], dumps: RecordBytes
+) -> list[CompanyStatus | None] | None:
+    """For each record, what it parsed to last time if its fingerprint is the same (else None), in one pass of
+    C loops (map) over the listing. None when a record is not an object, has an id that is not hashable, or
+    cannot be written by `dumps`: then each record is looked at in turn."""
+    try:
+        digests = map(hash, map(dumps, records))
+        lasts = map(known.get, map(dict.get, records, repeat("id")))
+        return [last[1] if last is not None and last[0] == digest else None for last, digest in zip(lasts, digests)]
+    except (TypeError, ValueError):
+        return None
 
 
 def _record_name(index: int, record_id: Any) -> str:
@@ -123,14 +142,17 @@ def build_snapshot(
     by_id: dict[str, CompanyStatus] = {}
     disagreeing: dict[str, int] = {}
     known = parsed.known if parsed is not None else {}
+    # Nearly every record is as it was last time: the same company, unparsed.
+    unchanged = _unchanged(records, known, dumps) if known else None
     for index, record in enumerate(records):
-        record_id = record.get("id") if isinstance(record, dict) else None
-        # Nearly every record is as it was last time (its fingerprint, inline): the same company, unparsed.
-        kept = known.get(record_id) if type(record_id) is str else None
-        try:
-            company = kept[1] if kept is not None and kept[0] == hash(dumps(record)) else None
-        except (ValueError, TypeError):
-            company = None
+        company = unchanged[index] if unchanged is not None else None
+        if company is None:
+            record_id = record.get("id") if isinstance(record, dict) else None
+            kept = known.get(record_id) if type(record_id) is str and unchanged is None else None
+            try:
+                company = kept[1] if kept is not None and kept[0] == hash(dumps(record)) else None
+            except (ValueError, TypeError):
+                company = None
         if company is None:
             record_notes: list[str] = []
             try:
