@@ -107,7 +107,8 @@ def _unchanged(
     cannot be written by `dumps`: then each record is looked at in turn."""
     try:
         digests = map(hash, map(dumps, records))
-        lasts = map(known.get, map(dict.get, records, repeat("id")))
+        last_of: Callable[[Any], tuple[int, CompanyStatus] | None] = known.get  # an unhashable id: TypeError
+        lasts = map(last_of, map(dict.get, records, repeat("id")))
         return [last[1] if last is not None and last[0] == digest else None for last, digest in zip(lasts, digests)]
     except (TypeError, ValueError):
         return None
