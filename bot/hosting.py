@@ -27,6 +27,7 @@ from bot.installs import BOT_SCOPES, ROTATE_BEFORE_MINUTES, SlackInstalls
 from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.metrics import Metrics
 from bot.polling import POLL_SLOTS, poll_job, schedule_polling
+from bot.practice.commit_group import CommitGroup
 from bot.practice.feed import REQUEST_TIMEOUT, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
 from bot.practices import Practices
 from bot.secrets import TokenCipher, last_four
@@ -91,6 +92,8 @@ class Hosting(SlackInstalls):
         self._feed_session: aiohttp.ClientSession | None = None
         self._delivery: dict[str, asyncio.Task[None]] = {}
         self.poll_slots = asyncio.Semaphore(POLL_SLOTS)
+        # On SQLite (one process): polls that finish fetching together share one commit.
+        self.commits = CommitGroup(store.atomic) if settings.database_url is None else None
         # (workspace, user) -> (may connect, when asked, monotonic): what the App Home shows them.
         self._allowed_shown: dict[tuple[str, str], tuple[bool, float]] = {}
         practices.hosting = self
@@ -227,6 +230,7 @@ class Hosting(SlackInstalls):
             store=self.store.for_workspace(workspace),
             metrics=self.metrics,
         )
+        services.poller.commits = self.commits
         services.home_connection = functools.partial(self.home_connection, workspace, services.client)
         self.practices.add(services)
         if self.scheduler is not None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
 from bot.heap import keep_long_lived
+from bot.practice.commit_group import CommitGroup
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
 from storage.ports import CompanyRecords, PollRuns
@@ -99,6 +100,8 @@ class Poller:
         self.consecutive_failures = 0
         self._told: set[str] = set()
         self._stopping = False
+        # With many workspaces on one SQLite database: polls that finish fetching together share a commit.
+        self.commits: CommitGroup | None = None
 
     async def poll_once(self) -> PollOutcome:
         """Polls now, or joins the poll under way; never raises (a failure is in the outcome)."""
@@ -173,7 +176,10 @@ class Poller:
             outcome.error = f"reading the feed failed: {type(exc).__name__}: {exc}"[:500]
             return self._failed(outcome)
         try:
-            self._store(snapshot, outcome)
+            if self.commits is None:
+                self._stage(snapshot, outcome)()
+            else:
+                await self.commits.store(lambda: self._stage(snapshot, outcome), self.store.forget_uncommitted)
         except Exception as exc:
             # Everything the poll wrote is rolled back; it counts as failed, and /healthz says why.
             log.exception("Storing a poll failed; it was rolled back")
@@ -214,7 +220,9 @@ class Poller:
                 log.info("Kept a feed record with a change: %s", note)
         self._told = current if len(current) < 100_000 else set()
 
-    def _store(self, snapshot: Snapshot, outcome: PollOutcome) -> None:
+    def _stage(self, snapshot: Snapshot, outcome: PollOutcome) -> Callable[[], None]:
+        """The poll's writes and its reactors, in one transaction (a savepoint, in a CommitGroup's); returns
+        what to keep in memory once that has committed."""
         started = outcome.started_at
         now = self.clock()
         outcome.skipped = snapshot.skipped
@@ -265,12 +273,17 @@ class Poller:
             self.store.record_poll(
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
-        # Only once the transaction has committed: after a rollback, the next poll compares everything.
-        if not same:
-            self._stored = {company.id: company for company in snapshot.companies}
-            self._committed = (snapshot, listing)
-        self._listing = None if absent else (self.store.companies_version, *listing)
-        self._stored_version = self.store.companies_version
+        version = self.store.companies_version
+
+        def committed() -> None:
+            # Only once the transaction has committed: after a rollback, the next poll compares everything.
+            if not same:
+                self._stored = {company.id: company for company in snapshot.companies}
+                self._committed = (snapshot, listing)
+            self._listing = None if absent else (version, *listing)
+            self._stored_version = version
+
+        return committed
 
     def polled_last(self) -> bool:
         """True when this process made the workspace's last good poll and nothing has changed its companies
