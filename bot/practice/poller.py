@@ -273,11 +273,15 @@ class Poller:
             self.store.record_poll(
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
-        version = self.store.companies_version
+        return self._kept(None if same else snapshot, listing, bool(absent), self.store.companies_version)
+
+    def _kept(self, snapshot: Snapshot | None, listing: tuple[int, int], absent: bool, version: int) -> Callable[[], None]:
+        """What to keep in memory once the poll's transaction has committed: `snapshot` (None: the one kept
+        already), its listing's (count, hash), whether companies were left out, and the companies' version."""
 
         def committed() -> None:
             # Only once the transaction has committed: after a rollback, the next poll compares everything.
-            if not same:
+            if snapshot is not None:
                 self._stored = {company.id: company for company in snapshot.companies}
                 self._committed = (snapshot, listing)
             self._listing = None if absent else (version, *listing)

@@ -128,7 +128,6 @@ def build_snapshot(
 ) -> Snapshot:
     """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch. `dumps`: how records
     are written for their fingerprints (`fingerprint`); `account_key`: see ParsedRecords.account.
-
     Records that disagree about one company id (one integrated, one in error) are malformed: none of them
     counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
     try:
