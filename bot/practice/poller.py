@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -179,7 +180,7 @@ class Poller:
             if self.commits is None:
                 self._stage(snapshot, outcome)()
             else:
-                await self.commits.store(lambda: self._stage(snapshot, outcome), self.store.forget_uncommitted)
+                await self.commits.store(functools.partial(self._stage, snapshot, outcome), self.store.forget_uncommitted)
         except Exception as exc:
             # Everything the poll wrote is rolled back; it counts as failed, and /healthz says why.
             log.exception("Storing a poll failed; it was rolled back")
@@ -273,21 +274,17 @@ class Poller:
             self.store.record_poll(
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
-        return self._kept(None if same else snapshot, listing, bool(absent), self.store.companies_version)
+        return functools.partial(self._keep, None if same else snapshot, listing, bool(absent), self.store.companies_version)
 
-    def _kept(self, snapshot: Snapshot | None, listing: tuple[int, int], absent: bool, version: int) -> Callable[[], None]:
-        """What to keep in memory once the poll's transaction has committed: `snapshot` (None: the one kept
-        already), its listing's (count, hash), whether companies were left out, and the companies' version."""
-
-        def committed() -> None:
-            # Only once the transaction has committed: after a rollback, the next poll compares everything.
-            if snapshot is not None:
-                self._stored = {company.id: company for company in snapshot.companies}
-                self._committed = (snapshot, listing)
-            self._listing = None if absent else (version, *listing)
-            self._stored_version = version
-
-        return committed
+    def _keep(self, snapshot: Snapshot | None, listing: tuple[int, int], absent: bool, version: int) -> None:
+        """Once the poll's transaction has committed (after a rollback, the next poll compares everything): keep
+        `snapshot` (None: the one kept already), its listing's (count, hash), whether companies were left out,
+        and the companies' version."""
+        if snapshot is not None:
+            self._stored = {company.id: company for company in snapshot.companies}
+            self._committed = (snapshot, listing)
+        self._listing = None if absent else (version, *listing)
+        self._stored_version = version
 
     def polled_last(self) -> bool:
         """True when this process made the workspace's last good poll and nothing has changed its companies
