@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import connect_feed
 from bot.connect_feed import CONNECT_DEADLINE_SECONDS
 from bot.feed_addresses import feed_connector
+from bot.heap import for_many_polls
 from bot.helpcentre.matching import HelpCentre
 from bot.installs import BOT_SCOPES, ROTATE_BEFORE_MINUTES, SlackInstalls
 from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
@@ -359,6 +360,7 @@ def build_hosted(
     """The registry of practices of a many-workspace deployment, with its Hosting; nothing runs until the
     web app starts (bot.hosted_app.build_hosted_web_app)."""
     practices = Practices()
+    for_many_polls()
     Hosting(
         settings,
         # A smaller page cache than one practice's: the file is memory-mapped anyway, and the answers of all
