@@ -107,3 +107,17 @@ async def test_a_poll_cancelled_before_its_group_runs_writes_nothing(store: Stor
     cancelled.cancel()
     await kept
     assert cancelled.cancelled() and (runs(one), runs(two)) == (0, 1) and finished == ["T2"]
+
+
+async def test_a_transaction_that_cannot_begin_fails_the_group_rather_than_leave_it_waiting(store: Store) -> None:
+    one = store.for_workspace("T1")
+
+    @contextmanager
+    def cannot_begin() -> Iterator[None]:
+        raise OSError("database is locked")
+        yield
+
+    group = CommitGroup(cannot_begin)
+    with pytest.raises(OSError, match="locked"):
+        await asyncio.wait_for(group.store(poll_run(one), one.forget_uncommitted), 5)
+    assert runs(one) == 0

@@ -62,6 +62,7 @@ class CommitGroup:
 
     def _commit(self, members: list[_Member]) -> None:
         staged: list[_Member] = []
+        later: list[_Member] = []
         try:
             with self._transaction():
                 for index, member in enumerate(members):
@@ -71,14 +72,17 @@ class CommitGroup:
                         member.future.set_exception(exc)
                         # The error may have ended the whole transaction (SQLite does on some I/O errors): the
                         # polls after it wait for the next group rather than run outside one.
-                        self._requeue(members[index + 1 :])
+                        later = members[index + 1 :]
+                        self._requeue(later)
                         break
                     staged.append(member)
-        except Exception as exc:
+        except Exception as exc:  # the commit failed (or the transaction could not begin): none of it stands
             log.warning("A group of %d polls could not be committed: %s", len(staged), exc)
             for member in staged:
                 member.rolled_back()
-                member.future.set_exception(exc)
+            for member in members:
+                if member not in later and not member.future.done():
+                    member.future.set_exception(exc)
             return
         for member in staged:
             member.finish()
