@@ -272,6 +272,7 @@ async def run(feed_url: str, feeds: Any, workspaces: int, companies: int, reques
         api_base_url=slack.base_url + "api/",
         db_path=str(Path(tmp) / "bot.db"),
         poll_interval_seconds=3600,
+        feed_allow_private_addresses=True,  # the feeds are on loopback
     )
     hosting_module.START_SPREAD_SECONDS = 0.0
     finished: dict[str, float] = {}

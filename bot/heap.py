@@ -30,3 +30,18 @@ def keep_long_lived() -> None:
         gc.unfreeze()
         gc.collect()
     gc.freeze()
+
+
+# Gen-0 passes between two passes over generation 1 in a process polling many workspaces (CPython's default: 10).
+MANY_POLLS_GEN1_EVERY = 20
+
+
+def for_many_polls() -> None:
+    """Pass over generation 1 half as often as CPython's default (gc.set_threshold's second value, 10 -> 20).
+    A thousand polls in flight keep their requests, tasks and timers alive across their awaits: they survive
+    the gen-0 passes and each gen-1 pass scans them again (3-8 ms each), and ten of those set off a full one,
+    though reference counting frees them all when their polls end (a steady round makes no cyclic garbage).
+    Measured with bench/bench_workspaces.py: a round's collector time 0.15-0.26 -> 0.09-0.12 s, no full pass,
+    the same peak memory. Young objects (gen-0, 700) are collected as before."""
+    first, _, third = gc.get_threshold()
+    gc.set_threshold(first, MANY_POLLS_GEN1_EVERY, third)

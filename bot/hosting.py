@@ -22,11 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import connect_feed
 from bot.connect_feed import CONNECT_DEADLINE_SECONDS
 from bot.feed_addresses import feed_connector
+from bot.heap import for_many_polls
 from bot.helpcentre.matching import HelpCentre
 from bot.installs import BOT_SCOPES, ROTATE_BEFORE_MINUTES, SlackInstalls
 from bot.leases import DIGESTS_EVERY_SECONDS, TOKENS_EVERY_SECONDS, run_once
 from bot.metrics import Metrics
 from bot.polling import POLL_SLOTS, poll_job, schedule_polling
+from bot.practice.commit_group import CommitGroup
 from bot.practice.feed import REQUEST_TIMEOUT, HttpFeed, StatusFeed, feed_from_source, fetch_deadline
 from bot.practices import Practices
 from bot.secrets import TokenCipher, last_four
@@ -91,6 +93,8 @@ class Hosting(SlackInstalls):
         self._feed_session: aiohttp.ClientSession | None = None
         self._delivery: dict[str, asyncio.Task[None]] = {}
         self.poll_slots = asyncio.Semaphore(POLL_SLOTS)
+        # On SQLite (one process): polls that finish fetching together share one commit.
+        self.commits = CommitGroup(store.atomic) if settings.database_url is None else None
         # (workspace, user) -> (may connect, when asked, monotonic): what the App Home shows them.
         self._allowed_shown: dict[tuple[str, str], tuple[bool, float]] = {}
         practices.hosting = self
@@ -227,6 +231,7 @@ class Hosting(SlackInstalls):
             store=self.store.for_workspace(workspace),
             metrics=self.metrics,
         )
+        services.poller.commits = self.commits
         services.home_connection = functools.partial(self.home_connection, workspace, services.client)
         self.practices.add(services)
         if self.scheduler is not None:
@@ -355,6 +360,7 @@ def build_hosted(
     """The registry of practices of a many-workspace deployment, with its Hosting; nothing runs until the
     web app starts (bot.hosted_app.build_hosted_web_app)."""
     practices = Practices()
+    for_many_polls()
     Hosting(
         settings,
         # A smaller page cache than one practice's: the file is memory-mapped anyway, and the answers of all

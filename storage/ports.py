@@ -50,6 +50,11 @@ class WorkspaceHandle(Protocol):
         """A transaction: every write inside stands or falls together (nested: a savepoint)."""
         ...
 
+    def forget_uncommitted(self) -> None:
+        """Drop what the caches hold of writes rolled back after all (a group's commit failed after the savepoint
+        of these writes was released; bot/practice/commit_group.py)."""
+        ...
+
 
 class CompanyRecords(WorkspaceHandle, Protocol):
     """The practice as the feed last described it: the account, its companies, what a poll changed.

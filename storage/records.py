@@ -178,10 +178,15 @@ class PollAgenda:
     """What a good poll's alert engine has to do besides the poll's own changes, read in one query: companies
     with a condition pending its grace period, whether any incident is marked flapping, any snooze has
     expired, any snoozed alert is due, and the named marks asked for (`settings_state`: name -> value, the
-    names not set left out)."""
+    names not set left out). And for the steps after the poll, as the transaction saw it: whether any
+    subscription is active, any is active or lapsed and not told yet, any delivered reminder is not closed;
+    without one, the step has nothing to read (True: read as usual)."""
 
     pending: frozenset[str]
     flapping: bool
     expired_snoozes: bool
     due_deferred: bool
     states: dict[str, str]
+    active_subscriptions: bool = True
+    watched_subscriptions: bool = True
+    open_reminders: bool = True

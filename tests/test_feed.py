@@ -280,6 +280,23 @@ def test_an_unchanged_record_parses_to_the_same_object_and_a_changed_one_anew() 
     assert [c.id for c in odd.companies] == ["c_3"]
 
 
+async def test_a_record_whose_null_became_nan_or_infinity_is_read_again_not_taken_as_unchanged(feed: FakeFeed) -> None:
+    # A record's fingerprint is its bytes as orjson writes them, which would write NaN and infinities as null.
+    feed.companies = [company("c_1", "One"), company("c_2", "Two")]
+    http = HttpFeed(feed.base_url, "feed-token", sleep=no_sleep)
+    first = await http.fetch()
+    assert [c.id for c in first.companies] == ["c_1", "c_2"] and first.skipped == []
+    feed.update("c_1", sync_app=float("nan"))
+    feed.update("c_2", sync_app=float("inf"))  # written as Infinity
+    changed = await http.fetch()
+    assert changed.companies == [] and changed.skipped_ids == {"c_1", "c_2"}
+    assert "'sync_app' must be an object or null" in changed.skipped[0]
+    # And back to null: read again, and the same as before.
+    feed.update("c_1", sync_app=None)
+    again = await http.fetch()
+    assert [c.id for c in again.companies] == ["c_1"] and again.companies[0] == first.companies[0]
+
+
 async def test_a_listing_with_the_same_bytes_gives_the_last_snapshot_and_any_change_is_read(feed: FakeFeed) -> None:
     feed.companies = [company(f"c_{n}", f"Company {n}") for n in range(25)]
     feed.page_size = 10

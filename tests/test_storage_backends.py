@@ -233,6 +233,31 @@ def test_a_polls_agenda_is_one_read_of_what_is_due(store: Store) -> None:
     assert store.poll_agenda(NOW - timedelta(hours=2)).due_deferred is False
 
 
+def test_a_polls_agenda_says_whether_the_after_poll_steps_have_subscriptions_or_reminders_to_read(store: Store) -> None:
+    def flags() -> tuple[bool, bool, bool]:
+        agenda = store.poll_agenda(NOW)
+        return agenda.active_subscriptions, agenda.watched_subscriptions, agenda.open_reminders
+
+    other = store.for_workspace("T_TWO")
+    other.subscribe("C_OTHER", None, "U1", NOW)  # another workspace's say nothing here
+    assert flags() == (False, False, False)
+    store.subscribe("C_ONE", "c_1", "U1", NOW)
+    assert flags() == (True, True, False)
+    store.lapse_subscription("C_ONE", "c_1", NOW)  # lapsed, its channel not told yet
+    assert flags() == (False, True, False)
+    store.subscription_lapse_told("C_ONE", "c_1", NOW)
+    assert flags() == (False, False, False)
+    person = Person("Jane Smith", "jane@smithco.example")
+    reminder = store.add_reminder(
+        company_id="c_1", company_name="One", requester_user_id="U2", requester=person, holder=person, now=NOW
+    )
+    assert flags() == (False, False, False)  # pending: not delivered yet
+    store.reminder_sent(reminder, "U1", "D1", "1.2", NOW)
+    assert flags() == (False, False, True)
+    store.reminders_confirmed([reminder], NOW)
+    assert flags() == (False, False, False)
+
+
 def test_every_workspaces_waiting_alerts_are_read_at_once(store: Store) -> None:
     other = store.for_workspace("T_TWO")
     store.enqueue(outbox.post("C_ONE", 1), NOW)

@@ -81,7 +81,7 @@ class AlertEngine:
             return
         store = self.store
         # What is due besides this poll's changes, in one read: most polls of most practices need nothing else.
-        agenda = store.poll_agenda(now, FEED_OUTAGE_STATE, BASELINE_STATE)
+        agenda = outcome.agenda = store.poll_agenda(now, FEED_OUTAGE_STATE, BASELINE_STATE)
         self._feed_recovered(now, agenda.states.get(FEED_OUTAGE_STATE))
         baseline = BASELINE_STATE not in agenda.states  # the first good poll: what is, is not news
         changed = {change.after.id: change for change in outcome.changes}
@@ -130,7 +130,7 @@ class AlertEngine:
             store.set_state(BASELINE_STATE, iso(now))
         if agenda.expired_snoozes:
             store.forget_expired_snoozes(now)
-        self._queue(news, store.take_due_deferred_alerts(now) if agenda.due_deferred else [], now)
+        self._queue(news, store.take_due_deferred_alerts(now) if agenda.due_deferred else [], now, agenda.active_subscriptions)
 
     def _forget_removed(
         self, removed: list[str], known: dict[str, dict[Condition, ConditionState]], now: datetime, news: PollNews
@@ -196,11 +196,11 @@ class AlertEngine:
             channels.add(self.alert_channel)
         return channels
 
-    def _queue(self, news: PollNews, deferred: list[tuple[str, int]], now: datetime) -> None:
+    def _queue(self, news: PollNews, deferred: list[tuple[str, int]], now: datetime, subscriptions: bool = True) -> None:
         if not (news or deferred):
             return
         store = self.store
-        subscribed = store.subscription_map()
+        subscribed: tuple[set[str], dict[str, set[str]]] = store.subscription_map() if subscriptions else (set(), {})
         if not (subscribed[0] or subscribed[1] or self.alert_channel or deferred):
             # No channel to tell of new alerts: news is told only where its incident was alerted before.
             if not (news.told_in_place and store.any_alerted(_told_ids(news))):

@@ -25,8 +25,8 @@ class LapseWatch:
         self.services = services
 
     async def __call__(self, outcome: PollOutcome) -> None:
-        if not outcome.ok:
-            return
+        if not outcome.ok or (outcome.agenda is not None and not outcome.agenda.watched_subscriptions):
+            return  # none active, none lapsed and untold, as the poll's transaction saw them
         services, store = self.services, self.services.store
         now = services.clock()
         # Active subscriptions and lapsed ones not told yet, in one read.

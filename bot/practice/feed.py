@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Protocol
 
 import aiohttp
+import orjson
 
 from bot.practice.demo import DEMO_ACCOUNT, demo_companies
 from bot.practice.models import (
@@ -134,7 +135,7 @@ class HttpFeed:
         self._parsed = ParsedRecords()
         # Seconds the whole fetch may take, retries included.
         self.fetch_deadline = fetch_deadline
-        # The last listing read whole: a digest of the account's and each page's bytes, each page's next
+        # The last listing read whole: a hash of the account's and each page's bytes, each page's next
         # cursor, and its snapshot. The very same bytes again (most polls) give the same snapshot, unparsed.
         self._last: _Listing | None = None
         # Records in the last listing read whole: bound the next one. Before the first, the poller sets it
@@ -203,13 +204,15 @@ class HttpFeed:
                 unparsed.append(body)
                 continue
             if unparsed is not None:
-                account_document = _decode("/account", account_body)
+                # The account's bytes are the last listing's: its parse is kept (ParsedRecords.account).
+                account_document = None if self._parsed.knows_account(digests[0]) else _decode("/account", account_body)
                 for earlier in unparsed:
                     reader.read(_decode("/companies", earlier))
                 unparsed = None
             cursor = reader.read(_decode("/companies", body))
             if cursor is None:
-                snapshot = build_snapshot(account_document, reader.records, self._parsed, digests[0])
+                # Every record came from _decode: orjson.dumps writes each exactly (see _NonFinite).
+                snapshot = build_snapshot(account_document, reader.records, self._parsed, digests[0], orjson.dumps)
                 self.last_records = len(reader.records)
                 self._last = _Listing(tuple(digests), tuple(reader.cursors), len(reader.records), snapshot)
                 return snapshot
@@ -239,20 +242,38 @@ class HttpFeed:
 
 @dataclass(frozen=True, slots=True)
 class _Listing:
-    digests: tuple[bytes, ...]  # of the account's bytes, then of each page's
+    digests: tuple[int, ...]  # of the account's bytes, then of each page's
     cursors: tuple[str | None, ...]  # each page's next cursor (None: the last page)
     records: int
     snapshot: Snapshot
 
 
-def _digest(body: bytes) -> bytes:
-    """128-bit BLAKE2b of a body: equal digests are taken for equal bytes."""
-    return hashlib.blake2b(body, digest_size=16).digest()
+def _digest(body: bytes) -> int:
+    """Python's hash of a body (64-bit SipHash, keyed anew by each process: no feed can aim at a collision):
+    equal hashes are taken for equal bytes, as equal fingerprints are for equal records
+    (bot/practice/snapshot.py). A fifth of the time of a 128-bit BLAKE2b, and only the hash is kept."""
+    return hash(body)
+
+
+class _NonFinite(float):
+    """A NaN or infinite number in a feed's JSON. orjson.dumps, which writes the records of _decode for their
+    fingerprints, would write such a float as null (as if the record said null); it refuses this subclass
+    (TypeError), so a record holding one has no fingerprint and is parsed each time. Otherwise a float."""
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    return value if math.isfinite(value) else _NonFinite(value)
+
+
+# json.loads, but for NaN, Infinity and floats too large for a double (1e400): see _NonFinite.
+_FEED_JSON = json.JSONDecoder(parse_float=_float, parse_constant=_NonFinite)
 
 
 def _decode(path: str, body: bytes) -> Any:
+    """A body as json.loads reads bytes (UTF-8, -16 or -32); FeedError when it is not JSON."""
     try:
-        return json.loads(body)
+        return _FEED_JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except ValueError:
         raise FeedError(f"{path}: the answer is not JSON") from None
 

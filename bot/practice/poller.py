@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -10,10 +11,11 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
 from bot.heap import keep_long_lived
+from bot.practice.commit_group import CommitGroup
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
 from storage.ports import CompanyRecords, PollRuns
-from storage.records import PollRun, StoredChange
+from storage.records import PollAgenda, PollRun, StoredChange
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,9 @@ class PollOutcome:
     returned: dict[str, datetime] = field(default_factory=dict)
     error: str | None = None
     duration_seconds: float = 0.0  # wall time of fetch, compare and store (monotonic clock)
+    # What the alert engine read inside the poll's transaction (None: not read): tells the steps after the
+    # poll whether they have anything to read at all.
+    agenda: PollAgenda | None = None
 
 
 class ChangeReactor(Protocol):
@@ -96,6 +101,8 @@ class Poller:
         self.consecutive_failures = 0
         self._told: set[str] = set()
         self._stopping = False
+        # With many workspaces on one SQLite database: polls that finish fetching together share a commit.
+        self.commits: CommitGroup | None = None
 
     async def poll_once(self) -> PollOutcome:
         """Polls now, or joins the poll under way; never raises (a failure is in the outcome)."""
@@ -170,7 +177,10 @@ class Poller:
             outcome.error = f"reading the feed failed: {type(exc).__name__}: {exc}"[:500]
             return self._failed(outcome)
         try:
-            self._store(snapshot, outcome)
+            if self.commits is None:
+                self._stage(snapshot, outcome)()
+            else:
+                await self.commits.store(functools.partial(self._stage, snapshot, outcome), self.store.forget_uncommitted)
         except Exception as exc:
             # Everything the poll wrote is rolled back; it counts as failed, and /healthz says why.
             log.exception("Storing a poll failed; it was rolled back")
@@ -211,7 +221,9 @@ class Poller:
                 log.info("Kept a feed record with a change: %s", note)
         self._told = current if len(current) < 100_000 else set()
 
-    def _store(self, snapshot: Snapshot, outcome: PollOutcome) -> None:
+    def _stage(self, snapshot: Snapshot, outcome: PollOutcome) -> Callable[[], None]:
+        """The poll's writes and its reactors, in one transaction (a savepoint, in a CommitGroup's); returns
+        what to keep in memory once that has committed."""
         started = outcome.started_at
         now = self.clock()
         outcome.skipped = snapshot.skipped
@@ -262,12 +274,17 @@ class Poller:
             self.store.record_poll(
                 PollRun(started, self.clock(), True, outcome.companies, len(outcome.changes), len(outcome.skipped), None)
             )
-        # Only once the transaction has committed: after a rollback, the next poll compares everything.
-        if not same:
+        return functools.partial(self._keep, None if same else snapshot, listing, bool(absent), self.store.companies_version)
+
+    def _keep(self, snapshot: Snapshot | None, listing: tuple[int, int], absent: bool, version: int) -> None:
+        """Once the poll's transaction has committed (after a rollback, the next poll compares everything): keep
+        `snapshot` (None: the one kept already), its listing's (count, hash), whether companies were left out,
+        and the companies' version."""
+        if snapshot is not None:
             self._stored = {company.id: company for company in snapshot.companies}
             self._committed = (snapshot, listing)
-        self._listing = None if absent else (self.store.companies_version, *listing)
-        self._stored_version = self.store.companies_version
+        self._listing = None if absent else (version, *listing)
+        self._stored_version = version
 
     def polled_last(self) -> bool:
         """True when this process made the workspace's last good poll and nothing has changed its companies

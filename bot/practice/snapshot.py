@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 import marshal
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import repeat
+from typing import Any, Callable
 
 from bot.practice.models import (
     Account,
@@ -33,15 +34,26 @@ class Snapshot:
     notes: list[str] = field(default_factory=list)
 
 
-def fingerprint(record: dict[str, Any]) -> int | None:
-    """A hash of a record's fields and values, in their order: of its bytes in marshal's format version 2 (no
-    back-references, so equal records give equal bytes; about twice as fast as hashing a tuple of its items).
-    None for a value marshal cannot write (not from json.loads), which is then simply parsed. Two records
+def marshal_bytes(record: Any) -> bytes:
+    """A record's bytes in marshal's format version 2 (no back-references, so equal records give equal bytes):
+    for any record json.loads gives."""
+    return marshal.dumps(record, 2)
+
+
+# How a record is written as bytes for its fingerprint: equal records must give equal bytes, unequal ones
+# unequal bytes; a value it cannot write raises ValueError or TypeError (the record is then simply parsed).
+RecordBytes = Callable[[Any], bytes]
+
+
+def fingerprint(record: dict[str, Any], dumps: RecordBytes = marshal_bytes) -> int | None:
+    """A hash of a record's fields and values, in their order: of its bytes as `dumps` writes them (marshal's
+    by default; the HTTP feed gives orjson.dumps, three times faster, for records from its own decoder, see
+    bot/practice/feed.py). None for a value `dumps` cannot write, which is then simply parsed. Two records
     with equal fingerprints are taken as equal (a 64-bit hash); unequal bytes for equal records (a string
     interned in one) only cost a parse."""
     try:
-        return hash(marshal.dumps(record, 2))
-    except ValueError:
+        return hash(dumps(record))
+    except (ValueError, TypeError):
         return None
 
 
@@ -55,7 +67,7 @@ class ParsedRecords:
         self.known: dict[str, tuple[int, CompanyStatus]] = {}
         self._account: tuple[Any, tuple[Account, list[str]]] | None = None
 
-    def account(self, document: Any, key: bytes | None = None) -> tuple[Account, list[str]]:
+    def account(self, document: Any, key: object = None) -> tuple[Account, list[str]]:
         """parse_account, skipped when the document equals the last one (it nearly always does). `key`: a
         digest of the document's bytes, compared instead of the document (no copy of it kept)."""
         if self._account is not None and self._account[0] == (key if key is not None else document):
@@ -64,11 +76,15 @@ class ParsedRecords:
         self._account = (key if key is not None else copy.deepcopy(document), parsed)
         return parsed
 
-    def parse(self, record: Any, notes: list[str] | None = None) -> CompanyStatus:
+    def knows_account(self, key: object) -> bool:
+        """True when `account(document, key)` would give the last account without reading `document`."""
+        return self._account is not None and key is not None and self._account[0] == key
+
+    def parse(self, record: Any, notes: list[str] | None = None, dumps: RecordBytes = marshal_bytes) -> CompanyStatus:
         record_id = record.get("id") if isinstance(record, dict) else None
         if not isinstance(record_id, str):
             return parse_company(record, notes)
-        digest = fingerprint(record)
+        digest = fingerprint(record, dumps)
         if digest is None:
             return parse_company(record, notes)
         known = self.known.get(record_id)
@@ -83,16 +99,35 @@ class ParsedRecords:
             del self.known[gone]
 
 
+def _unchanged(
+    records: list[Any], known: dict[str, tuple[int, CompanyStatus]], dumps: RecordBytes
+) -> list[CompanyStatus | None] | None:
+    """For each record, what it parsed to last time if its fingerprint is the same (else None), in one pass of
+    C loops (map) over the listing. None when a record is not an object, has an id that is not hashable, or
+    cannot be written by `dumps`: then each record is looked at in turn."""
+    try:
+        digests = map(hash, map(dumps, records))
+        last_of: Callable[[Any], tuple[int, CompanyStatus] | None] = known.get  # an unhashable id: TypeError
+        lasts = map(last_of, map(dict.get, records, repeat("id")))
+        return [last[1] if last is not None and last[0] == digest else None for last, digest in zip(lasts, digests)]
+    except (TypeError, ValueError):
+        return None
+
+
 def _record_name(index: int, record_id: Any) -> str:
     # By id where there is one, so the same bad record reads the same, poll after poll, wherever it sits.
     return f"company {record_id[:100]!r}" if isinstance(record_id, str) else f"company #{index}"
 
 
 def build_snapshot(
-    account_document: Any, records: list[Any], parsed: ParsedRecords | None = None, account_key: bytes | None = None
+    account_document: Any,
+    records: list[Any],
+    parsed: ParsedRecords | None = None,
+    account_key: object = None,
+    dumps: RecordBytes = marshal_bytes,
 ) -> Snapshot:
-    """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch.
-
+    """Validate a whole fetch. One bad company is skipped; a bad account fails the fetch. `dumps`: how records
+    are written for their fingerprints (`fingerprint`); `account_key`: see ParsedRecords.account.
     Records that disagree about one company id (one integrated, one in error) are malformed: none of them
     counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
     try:
@@ -107,18 +142,21 @@ def build_snapshot(
     by_id: dict[str, CompanyStatus] = {}
     disagreeing: dict[str, int] = {}
     known = parsed.known if parsed is not None else {}
+    # Nearly every record is as it was last time: the same company, unparsed.
+    unchanged = _unchanged(records, known, dumps) if known else None
     for index, record in enumerate(records):
-        record_id = record.get("id") if isinstance(record, dict) else None
-        # Nearly every record is as it was last time (its fingerprint, inline): the same company, unparsed.
-        kept = known.get(record_id) if type(record_id) is str else None
-        try:
-            company = kept[1] if kept is not None and kept[0] == hash(marshal.dumps(record, 2)) else None
-        except ValueError:
-            company = None
+        company = unchanged[index] if unchanged is not None else None
+        if company is None:
+            record_id = record.get("id") if isinstance(record, dict) else None
+            kept = known.get(record_id) if type(record_id) is str and unchanged is None else None
+            try:
+                company = kept[1] if kept is not None and kept[0] == hash(dumps(record)) else None
+            except (ValueError, TypeError):
+                company = None
         if company is None:
             record_notes: list[str] = []
             try:
-                company = parsed.parse(record, record_notes) if parsed is not None else parse_company(record, record_notes)
+                company = parsed.parse(record, record_notes, dumps) if parsed is not None else parse_company(record, record_notes)
             except FeedRecordError as exc:
                 skipped.append(f"{_record_name(index, record_id)}: {exc}")
                 if isinstance(record_id, str):

@@ -214,8 +214,8 @@ class Reminders:
                 await self._update_holder(group, confirmed=False, now=now)
 
     async def after_poll(self, outcome: PollOutcome) -> None:
-        if not outcome.ok:
-            return
+        if not outcome.ok or (outcome.agenda is not None and not outcome.agenda.open_reminders):
+            return  # no delivered reminder open, as the poll's transaction saw them
         async with self.lock:
             now = self.services.clock()
             for step in r.poll_steps(self.store.open_reminders(now), self.store.account()):

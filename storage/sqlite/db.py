@@ -104,11 +104,31 @@ class Store(CompanyStore, PollStore, AlertStore, HomeStore, ReminderStore, Press
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
+        conn = self.db.conn
         try:
-            with self.db.atomic():
+            # Nested on SQLite (a poll in a group's transaction, bot/practice/commit_group.py): a savepoint of one
+            # name, so its statements are prepared once (sqlite-utils names each one anew).
+            with _savepoint(conn) if isinstance(conn, sqlite3.Connection) and conn.in_transaction else self.db.atomic():
                 yield
         except BaseException:
-            # What the caches read inside the transaction was rolled back with it.
-            self.companies_version += 1
-            self._account = None
+            self.forget_uncommitted()
             raise
+
+    def forget_uncommitted(self) -> None:
+        """What the caches read inside a transaction that was rolled back after all is dropped with it."""
+        self.companies_version += 1
+        self._account = None
+
+
+@contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """A savepoint inside the transaction under way: its writes are rolled back alone when the body raises."""
+    conn.execute("SAVEPOINT store")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # an error that ended the whole transaction (some I/O errors) left none to undo
+            conn.execute("ROLLBACK TO SAVEPOINT store")
+            conn.execute("RELEASE SAVEPOINT store")
+        raise
+    conn.execute("RELEASE SAVEPOINT store")

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from bot.alerting.transitions import Condition, ConditionState, Phase
 from bot.practice.devices import location_key
+from bot.reminders.decide import DELIVERED
 from storage.records import PollAgenda
 from storage.sqlite.alert_records import AlertGroup, AlertMessage, Incident, _group, _incident, _message
 from storage.sqlite.query import select
@@ -37,13 +38,20 @@ class IncidentStore:
         one per question (a poll of a practice where nothing changed asks only this)."""
         stamp = iso(now)
         names = ", ".join("?" * len(states)) or "null"
+        delivered = ", ".join("?" * len(DELIVERED))
+        ws = self.ws
         rows = self.db.execute(
             "select distinct '', company_id from conditions where workspace = ? and phase = 'pending'"
             " union all select 'f', '' from (select 1 from incidents where workspace = ? and flapping = 1 limit 1) f"
             " union all select 's', '' from (select 1 from snoozes where workspace = ? and until <= ? limit 1) s"
             " union all select 'd', '' from (select 1 from deferred_alerts where workspace = ? and until <= ? limit 1) d"
+            " union all select 'a', '' from (select 1 from subscriptions where workspace = ? and lapsed_at is null limit 1) a"
+            " union all select 'w', '' from (select 1 from subscriptions where workspace = ? and lapse_told_at is null"
+            " and lapsed_at is not null limit 1) w"
+            f" union all select 'r', '' from (select 1 from reminders where workspace = ? and outcome in ({delivered})"
+            " and closed_at is null limit 1) r"
             f" union all select 'o' || name, value from settings_state where workspace = ? and name in ({names})",
-            [self.ws, self.ws, self.ws, stamp, self.ws, stamp, self.ws, *states],
+            [ws, ws, ws, stamp, ws, stamp, ws, ws, ws, *DELIVERED, ws, *states],
         ).fetchall()
         kinds = {kind for kind, _ in rows}
         return PollAgenda(
@@ -52,6 +60,9 @@ class IncidentStore:
             expired_snoozes="s" in kinds,
             due_deferred="d" in kinds,
             states={kind[1:]: value for kind, value in rows if kind.startswith("o")},
+            active_subscriptions="a" in kinds,
+            watched_subscriptions="a" in kinds or "w" in kinds,
+            open_reminders="r" in kinds,
         )
 
     def conditions_of(self, company_ids: Iterable[str]) -> dict[str, dict[Condition, ConditionState]]:

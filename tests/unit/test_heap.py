@@ -31,3 +31,12 @@ def test_a_frozen_cycle_that_becomes_garbage_is_freed_at_the_next_reclaim(monkey
     heap.keep_long_lived()
     assert alive() is None
     gc.unfreeze()
+
+
+def test_many_polls_pass_over_generation_one_half_as_often() -> None:
+    before = gc.get_threshold()
+    try:
+        heap.for_many_polls()
+        assert gc.get_threshold() == (before[0], heap.MANY_POLLS_GEN1_EVERY, before[2])
+    finally:
+        gc.set_threshold(*before)
