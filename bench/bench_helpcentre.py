@@ -2,6 +2,7 @@
 
 Run from the repository root:
   python bench/bench_helpcentre.py [--verbose] [--check3] [--check4] [--check5] [--check6] [--check7] [--check8] [--cross]
+                                   [--classifier PATH]
 
 Two sets, two sets of figures:
 - exact messages (tests/helpcentre_cases.json), through `match()` as alerts and cards use it;
@@ -20,7 +21,8 @@ Two sets, two sets of figures:
   --check7 (tuned on since round 8), and the development set of the eighth round
   (tests/helpcentre_own_words_dev8.json: office texts written to find leaks); and the ninth
   (tests/helpcentre_own_words_check8.json), written the same way during round 8, only with --check8:
-  never tuned on. --verbose lists misses.
+  never tuned on. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
+  (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
   --check4 ... --check8): for each set left out, the grid point best on the other sets (fewest unrelated texts
   given an article, then most right, then fewest wrong), its figure on the set left out, and the
@@ -44,6 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.helpcentre import own_words as own_words_module  # noqa: E402
+from bot.helpcentre.learned import Classifier  # noqa: E402
 from bot.helpcentre.matching import HelpCentre  # noqa: E402
 
 CASES = ROOT / "tests" / "helpcentre_cases.json"
@@ -75,7 +78,9 @@ ROUNDS = 20
 def main(argv: list[str]) -> int:
     verbose = "--verbose" in argv or "-v" in argv
     started = time.perf_counter()
-    hc = HelpCentre.load()
+    classifier = Classifier.load(argv[argv.index("--classifier") + 1]) if "--classifier" in argv else None
+    learned_ms = (time.perf_counter() - started) * 1000
+    hc = HelpCentre.load(classifier=classifier)
     load_ms = (time.perf_counter() - started) * 1000
     cases = json.loads(CASES.read_text(encoding="utf-8"))["cases"]
 
@@ -113,7 +118,9 @@ def main(argv: list[str]) -> int:
 
     n_unrelated = sum(1 for c in cases if c["expect"] == "general")
     accuracy = right / len(cases)
-    print(f"articles: {len(hc.articles)}, load: {load_ms:.1f} ms")
+    print(
+        f"articles: {len(hc.articles)}, load: {load_ms:.1f} ms (the classifier's {learned_ms:.1f} ms, {len(classifier.weights) if classifier else 0} features)"
+    )
     print(f"cases: {len(cases)} ({len(cases) - n_unrelated} labelled with an article, {n_unrelated} unrelated)")
     print(f"top-1 accuracy: {accuracy:.1%} ({right}/{len(cases)})")
     print(f"wrong specific article, unrelated messages: {wrong_specific_unrelated}")

@@ -9,7 +9,8 @@ for its state plus a Help Centre search link for the exact message.
 the person's own words: BM25 (bm25s, Snowball stems from PyStemmer) over each article's title,
 messages, keywords, asked_as phrases and fix, single words and neighbouring pairs, read through the
 synonym vocabulary in bot/helpcentre/data/vocabulary.json, and only when the best article covers
-the question well and is for the package it names (docs/helpcentre.md).
+the question well and is for the package it names (docs/helpcentre.md). A learned classifier
+(bot/helpcentre/learned.py) can be given to ``load``; the bot gives none (measured, not worth it).
 
 Everything expensive (normalising, compiling placeholders into regexes, word
 weights, the token index, the BM25 index) happens once in ``HelpCentre.load``; ``match``
@@ -32,6 +33,7 @@ from bot.helpcentre.exact import (
     _WordsEntry,
     prepare_messages,
 )
+from bot.helpcentre.learned import Classifier
 from bot.helpcentre.loading import parse_article_list, parse_search_base, read_articles
 from bot.helpcentre.own_words import (
     OWN_WORDS_RUNNER_UP_SHARE,
@@ -54,6 +56,9 @@ from bot.helpcentre.text import (
     search_url,
 )
 from bot.helpcentre.vocabulary import Vocabulary, VocabularyError
+
+# The learned classifier's matches sit below own-words matches (up to 0.75): a model's guess, not shared words.
+LEARNED_SCORE_CEILING = 0.7
 
 # Where callers have always imported them from.
 __all__ = [
@@ -85,8 +90,12 @@ class HelpCentre:
         source: str,
         search_base: str = SEARCH_BASE_URL,
         vocabulary: "Vocabulary | None" = None,
+        classifier: "Classifier | None" = None,
     ) -> None:
         self.articles = articles
+        # A learned classifier, when given: asked when the lexical tiers have no article, or (its mode
+        # "first") before an own-words answer. The bot gives none (docs/helpcentre.md, "A learned classifier").
+        self._learned = classifier
         self._own = _OwnWords(articles, vocabulary if vocabulary is not None else Vocabulary.load())
         # Words of the articles and vocabulary that Snowball gives one stem though they differ
         # ("set", "settings"), not declared in the vocabulary's keep_apart or same_stem: [] is clean.
@@ -101,17 +110,27 @@ class HelpCentre:
     # ---- loading -------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None, vocabulary: "Vocabulary | None" = None) -> "HelpCentre":
-        """The bundled list (path None or empty) or the JSON file at path; vocabulary: the bundled one when None."""
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        vocabulary: "Vocabulary | None" = None,
+        classifier: "Classifier | None" = None,
+    ) -> "HelpCentre":
+        """The bundled list (path None or empty) or the JSON file at path; vocabulary: the bundled one when None;
+        classifier: none when None (bot/helpcentre/learned.py)."""
         data, shown = read_articles(path)
-        return cls._from_data(data, shown, vocabulary)
+        return cls._from_data(data, shown, vocabulary, classifier)
 
     @classmethod
-    def _from_data(cls, data: Any, shown: str, vocabulary: "Vocabulary | None" = None) -> "HelpCentre":
+    def _from_data(
+        cls, data: Any, shown: str, vocabulary: "Vocabulary | None" = None, classifier: "Classifier | None" = None
+    ) -> "HelpCentre":
         checked = parse_article_list(data, shown)
         patterns, words_entries = prepare_messages(checked.articles, checked.mapped, shown)
         search_base = parse_search_base(data, shown)
-        return cls(checked.articles, checked.general, patterns, words_entries, checked.source, search_base, vocabulary)
+        return cls(
+            checked.articles, checked.general, patterns, words_entries, checked.source, search_base, vocabulary, classifier
+        )
 
     # ---- queries ---------------------------------------------------------------
 
@@ -175,9 +194,26 @@ class HelpCentre:
         for m in ordered:
             if all(m.article.id != f.article.id for f in found):
                 found.append(m)
+        if self._learned is not None and (not found or (self._learned.mode == "first" and found[0].how == "own words")):
+            learned = self._by_classifier(self._learned, message)
+            if learned is not None:
+                # An article the lexical tiers show too keeps their reason (the words the text shares).
+                same = [m for m in found if m.article.id == learned.article.id]
+                found = (same or [learned]) + [m for m in found if m.article.id != learned.article.id]
         if found:
             return found[: max(1, limit)]
         return [self._general_match(self.general("publication"), message, "publication")]
+
+    def _by_classifier(self, learned: Classifier, message: str) -> ArticleMatch | None:
+        """The learned classifier's article for a text, when it is sure."""
+        clauses = [[t.stem for t in clause] for clause in self._own.clauses(message)]
+        candidates = [self.articles[r.index].id for r in self._own.rank(message)] if learned.mode == "among" else []
+        found = learned.sure_article(clauses, message, candidates)
+        article = self._by_id.get(found.label) if found is not None else None
+        if found is None or article is None:
+            return None
+        reason = f"worded like the questions people ask about it (learned classifier, {found.probability:.0%} sure)"
+        return ArticleMatch(article, "learned", round(LEARNED_SCORE_CEILING * found.probability, 3), reason, None)
 
     def _by_own_words(self, message: str) -> list[ArticleMatch]:
         """Articles a question or description is about; none unless the best one is sure."""

@@ -283,12 +283,15 @@ class _OwnWords:
         found = self._word_of_stem[by_stem[0]]
         return word if found in self._vocabulary.listed else found
 
-    def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
-        """Up to `limit` articles with a BM25 score for this text, best first."""
-        # A phrase does not run over a comma or a full stop ("someone left, hand over ...").
-        clauses = [
+    def clauses(self, text: str) -> list[list[_Term]]:
+        """The text's terms, clause by clause: a phrase does not run over a comma or a full stop."""
+        return [
             self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text[:MAX_FUZZY_CHARS])
         ]
+
+    def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
+        """Up to `limit` articles with a BM25 score for this text, best first."""
+        clauses = self.clauses(text)
         terms = [t for clause in clauses for t in clause]
         if not terms:
             return []

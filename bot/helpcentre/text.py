@@ -64,7 +64,7 @@ class Article:
 @dataclass(frozen=True, slots=True)
 class ArticleMatch:
     article: Article
-    how: str  # "exact" | "words" | "own words" (a question: search() only) | "general"
+    how: str  # "exact" | "words" | "own words" | "learned" (a question: search() only) | "general"
     score: float
     reason: str
     search_url: str | None
