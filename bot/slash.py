@@ -20,7 +20,8 @@ from bot.alerting.subscriptions import (
 )
 from bot.answers import notices
 from bot.answers.grammar import Request, Verb
-from bot.answers.overview import article_results, overview_line, overview_page_request
+from bot.answers.overview import article_results, overview_line
+from bot.answers.pages import read_page_value
 from bot.answers.render import not_found, pick_list, usage
 from bot.practice.lookup import Outcome
 from bot.slack.blockkit import Message
@@ -156,14 +157,14 @@ async def overview_page(
 ) -> None:
     """`list`'s Previous / Next button: that page in place of the one pressed, for the presser as they may
     see it now (their permissions are read again)."""
-    page = overview_page_request(action.get("value"))
+    page = read_page_value(action.get("value"))
     if page is None:
         message = notices.unreadable_button()
     elif not services.status.has_companies():
         message = notices.no_statuses_yet()
     else:
         viewer = await slack_viewer(services.client, services.store, body["user"]["id"], services.clock())
-        message = services.status.overview(viewer, errors_only=page[0], start=page[1])
+        message = services.status.overview(viewer, errors_only=page.errors_only, at=page)
     try:
         await respond(replace_original=True, response_type="ephemeral", **message.as_kwargs())
     except Exception as exc:  # the response_url has expired or Slack said no: nowhere else to show it

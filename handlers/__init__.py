@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.answers import notices
+from bot.slack.errors import slack_error
 
 if TYPE_CHECKING:
     from bot.practices import Practices
@@ -14,6 +18,20 @@ async def ack_now(ack: AsyncAck) -> None:
     """The HTTP answer for a button or an event: at once. The work runs after it, as a lazy listener
     (the app processes each request before answering, so nothing slow may run before the ack)."""
     await ack()
+
+
+log = logging.getLogger(__name__)
+
+
+async def tell_not_connected(practices: "Practices", body: dict[str, Any], respond: AsyncRespond) -> None:
+    """A button pressed in a workspace with no practice to answer it (installed, not connected, or
+    disconnected since the message was drawn): said to the presser, as the slash command says it."""
+    if practices.hosting is None or not body.get("response_url"):
+        return
+    try:
+        await respond(response_type="ephemeral", replace_original=False, **notices.not_connected().as_kwargs())
+    except Exception as exc:  # an expired response_url: nowhere else to say it
+        log.warning("Could not tell a presser the workspace is not connected: %s", slack_error(exc))
 
 
 def register(app: AsyncApp, practices: "Practices") -> None:

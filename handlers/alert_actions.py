@@ -13,7 +13,7 @@ from bot.slack.actions import (
     SNOOZE_DAY_ACTION,
     SNOOZE_HOUR_ACTION,
 )
-from handlers import ack_now
+from handlers import ack_now, tell_not_connected
 
 if TYPE_CHECKING:
     from bot.practices import Practices
@@ -23,14 +23,20 @@ def register(app: AsyncApp, practices: "Practices") -> None:
     async def acknowledge(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
         if services := practices.route(context):
             await services.alert_actions.acknowledge(body, action, respond)
+        else:
+            await tell_not_connected(practices, body, respond)
 
     async def snooze(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
         if services := practices.route(context):
             await services.alert_actions.snooze(body, action, respond)
+        else:
+            await tell_not_connected(practices, body, respond)
 
     async def check_again(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
         if services := practices.route(context):
             await services.alert_actions.check_again(body, action, respond)
+        else:
+            await tell_not_connected(practices, body, respond)
 
     app.action(ACK_ACTION)(ack=ack_now, lazy=[acknowledge])
     app.action(SNOOZE_HOUR_ACTION)(ack=ack_now, lazy=[snooze])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.slack.actions import GRANTED_ACTION, REMIND_ACTION
-from handlers import ack_now
+from handlers import ack_now, tell_not_connected
 
 if TYPE_CHECKING:
     from bot.practices import Practices
@@ -19,12 +19,16 @@ def register(app: AsyncApp, practices: "Practices") -> None:
     ) -> None:
         if services := practices.route(context):
             await services.reminders.press_remind(body, action, respond)
+        else:
+            await tell_not_connected(practices, body, respond)
 
     async def reminder_granted(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         if services := practices.route(context):
             await services.reminders.press_granted(body, action, respond)
+        else:
+            await tell_not_connected(practices, body, respond)
 
     app.action(REMIND_ACTION)(ack=ack_now, lazy=[remind_account_holder])
     app.action(GRANTED_ACTION)(ack=ack_now, lazy=[reminder_granted])

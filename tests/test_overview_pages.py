@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.answers.overview import OVERVIEW_LINES, OverviewLine, overview_page_request, practice_overview
+from bot.answers.overview import OVERVIEW_LINES, OverviewLine, practice_overview
+from bot.answers.pages import PageAt, read_page_value
 from bot.practice.models import IntegrationStatus
+from bot.slack.actions import OVERVIEW_PAGE_ACTION
 from tests.blockkit import all_text, buttons
 from tests.conftest import Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
@@ -21,52 +23,94 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 BROKEN = 95
 
 
-def lines(errors: int, fine: int) -> list[OverviewLine]:
-    return [OverviewLine(f"Err {i:03d}", IntegrationStatus.ERROR, NOW, None) for i in range(errors)] + [
-        OverviewLine(f"Fine {i:03d}", IntegrationStatus.INTEGRATED, None, None) for i in range(fine)
+def lines(errors: int, fine: int, name: str = "Err {i:03d}") -> list[OverviewLine]:
+    return [OverviewLine(name.format(i=i), IntegrationStatus.ERROR, NOW, None, f"e{i}") for i in range(errors)] + [
+        OverviewLine(f"Fine {i:03d}", IntegrationStatus.INTEGRATED, None, None, f"f{i}") for i in range(fine)
     ]
 
 
-def page(start: int, errors_only: bool = True, count: int = BROKEN) -> dict[str, Any]:
-    message = practice_overview(
-        lines(count, 30), errors_only=errors_only, checked_at=NOW, feed_problem=None, now=NOW, start=start
-    )
+def render(rows: list[OverviewLine], at: PageAt | None = None, errors_only: bool = True) -> dict[str, Any]:
+    message = practice_overview(rows, errors_only=errors_only, checked_at=NOW, feed_problem=None, now=NOW, at=at)
     return {"text": message.text, "blocks": message.blocks}
 
 
+def press(answer: dict[str, Any], which: str) -> PageAt | None:
+    found = [b for b in buttons(answer) if b["action_id"] == f"{OVERVIEW_PAGE_ACTION}:{which}"]
+    return read_page_value(found[0]["value"]) if found else None
+
+
+def names(answer: dict[str, Any]) -> list[str]:
+    return re.findall(r"\*(Err \d{3})\*", all_text(answer))
+
+
 def test_a_long_list_shows_a_page_and_a_next_button() -> None:
-    first = page(0)
-    text = all_text(first)
-    assert f"Showing 1–{OVERVIEW_LINES} of {BROKEN}." in text
-    assert "Err 000" in text and f"Err {OVERVIEW_LINES - 1:03d}" in text and f"Err {OVERVIEW_LINES:03d}" not in text
-    assert [(b["text"]["text"], b["value"]) for b in buttons(first)] == [(f"Next {OVERVIEW_LINES}", f"errors:{OVERVIEW_LINES}")]
-    last = page(80)
-    assert "Showing 81–95 of 95." in all_text(last)
-    assert [(b["text"]["text"], b["value"]) for b in buttons(last)] == [("Previous", "errors:40")]
+    first = render(lines(BROKEN, 30))
+    assert f"Showing 1–{OVERVIEW_LINES} of {BROKEN}." in all_text(first)
+    assert names(first) == [f"Err {i:03d}" for i in range(OVERVIEW_LINES)]
+    assert [b["text"]["text"] for b in buttons(first)] == ["Next"]
+    last = render(lines(BROKEN, 30), press(render(lines(BROKEN, 30), press(first, "next")), "next"))
+    assert "Showing 81–95 of 95." in all_text(last) and names(last)[0] == "Err 080"
+    assert [b["text"]["text"] for b in buttons(last)] == ["Previous"]
 
 
-def test_a_short_list_has_no_buttons_and_a_start_past_the_end_shows_the_first_page() -> None:
-    assert buttons(page(0, count=5)) == [] and "Showing" not in all_text(page(0, count=5))
-    assert "Showing 1–40 of 95." in all_text(page(500))
-    assert [b["value"] for b in buttons(page(0, errors_only=False))] == ["all:40"]  # the whole list pages too
+def test_a_short_list_has_no_buttons_and_a_place_past_the_end_shows_the_first_page() -> None:
+    assert buttons(render(lines(5, 30))) == [] and "Showing" not in all_text(render(lines(5, 30)))
+    past = PageAt(True, "after", (9, "zzz", "zzz"))
+    assert "Showing 1–40 of 95." in all_text(render(lines(BROKEN, 30), past))
+    assert press(render(lines(BROKEN, 30), errors_only=False), "next") == PageAt(False, "after", (0, "err 039", "e39"))
+
+
+def test_a_company_fixed_or_broken_between_presses_is_neither_lost_nor_shown_twice() -> None:
+    rows = lines(BROKEN, 30)
+    first = render(rows)
+    rows[5] = OverviewLine("Err 005", IntegrationStatus.INTEGRATED, None, None, "e5")  # fixed after page 1 was drawn
+    second = render(rows, press(first, "next"))
+    assert names(second)[0] == "Err 040"  # an offset would have skipped it
+    rows.append(OverviewLine("Err 100", IntegrationStatus.ERROR, NOW, None, "e100"))
+    rows.append(OverviewLine("Err 001", IntegrationStatus.ERROR, NOW, None, "e1b"))  # same name, sorts on
+    third = render(rows, press(second, "next"))
+    assert names(third)[0] == "Err 080" and names(third)[-1] == "Err 100"
+    seen = names(first) + names(second) + names(third)
+    assert len(set(seen) - {"Err 005"}) == len(seen) - 1  # nobody twice
+    assert {f"Err {i:03d}" for i in range(BROKEN)} <= set(seen)  # nobody lost
+
+
+def test_previous_goes_back_to_the_page_before_when_long_names_cut_pages_short() -> None:
+    rows = lines(120, 0, name="Company {i:03d} " + "Holdings & Partners (Northern Region) " * 6)
+    pages = [render(rows)]
+    while (after := press(pages[-1], "next")) is not None:
+        pages.append(render(rows, after))
+    firsts = [re.search(r"Showing (\d+)–(\d+)", all_text(p)) for p in pages]
+    assert len(pages) > 3 and all(m for m in firsts)
+    assert [int(m.group(1)) for m in firsts if m][1:] == [int(m.group(2)) + 1 for m in firsts if m][:-1]
+    for before, page in zip(pages, pages[1:]):
+        back = press(page, "previous")
+        assert back is not None and all_text(render(rows, back)) == all_text(before)
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    "value",
     [
-        ("errors:40", (True, 40)),
-        ("all:0", (False, 0)),
-        ("errors:-1", None),
-        ("errors:١٢", None),
-        ("errors:1234567", None),
-        ("T0OTHER:c_1", None),
-        ("errors", None),
-        (40, None),
-        (None, None),
+        '["errors","after",0,"a"]',
+        '["T0OTHER","after",0,"a","b"]',
+        '["errors","sideways",0,"a","b"]',
+        '["errors","after",true,"a","b"]',
+        '["errors","after",-1,"a","b"]',
+        '["errors","after",0,"' + "a" * 151 + '","b"]',
+        "errors:40",
+        "",
+        "[",
+        40,
+        None,
     ],
 )
-def test_page_values_are_read_strictly(value: object, expected: tuple[bool, int] | None) -> None:
-    assert overview_page_request(value) == expected
+def test_page_values_are_read_strictly(value: object) -> None:
+    assert read_page_value(value) is None
+
+
+def test_a_page_value_reads_back() -> None:
+    value = '["all","before",2,"acme ltd","c_1"]'
+    assert read_page_value(value) == PageAt(False, "before", (2, "acme ltd", "c_1"))
 
 
 async def walk(bot: Bot, slack: FakeSlack, answer: dict[str, Any], user: tuple[str, str, str]) -> list[dict[str, Any]]:
@@ -105,7 +149,7 @@ async def test_pressing_next_pages_through_every_company_once(
 
 
 async def test_an_unreadable_page_button_changes_nothing(bot: Bot, slack: FakeSlack) -> None:
-    response = await bot.click("overview_page:next", "T0OTHER:999")
+    response = await bot.click("overview_page:next", '["T0OTHER","after",0,"a","b"]')
     assert response.status == 200
     call = (await slack.wait_for_responses(1))[0]
     assert "could not read that button" in all_text(call.args)

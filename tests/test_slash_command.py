@@ -223,3 +223,9 @@ async def test_answers_are_valid_block_kit(bot: Bot) -> None:
         assert len(answer["blocks"]) <= 50
         for block in answer["blocks"]:
             Block.parse(block).validate_json()  # type: ignore[union-attr]
+
+
+async def test_usage_shows_its_placeholders_escaped(bot: Bot) -> None:
+    answer = await bot.slash("article " + "x" * 600)
+    blob = "\n".join(mrkdwn_texts(answer))
+    assert "&lt;error message or question&gt;" in blob and "<error" not in blob

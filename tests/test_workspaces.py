@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from bot.slack.actions import ACK_ACTION
+from bot.slack.actions import ACK_ACTION, OVERVIEW_PAGE_ACTION
 from bot.workspaces import CONNECT_ACTION, DISCONNECT_ACTION
 from tests.blockkit import all_text
 from tests.fakes.feed_server import FakeFeed
@@ -242,6 +242,13 @@ async def test_only_the_installer_and_admins_may_connect_and_the_token_shows_as_
         assert hosted.practice("T_ONE") is None
         assert hosted.hosting.store.workspace_record("T_ONE").feed_token is None
         assert "not connected to AutoEntry" in (await hosted.slash("T_ONE", "Acme Ltd", HOLDER[0]))["text"]
+        # Buttons drawn before the disconnect say so too, rather than nothing.
+        before = len(slack.responses)
+        for action_id, value in ((OVERVIEW_PAGE_ACTION + ":next", '["errors","after",0,"acme ltd","c_1"]'), (ACK_ACTION, "i:1")):
+            assert await hosted.click("T_ONE", action_id, value, HOLDER[0]) == 200
+        answers = (await slack.wait_for_responses(before + 2))[before:]
+        assert all("not connected to AutoEntry" in call.args["text"] for call in answers)
+        assert all(call.args["replace_original"] is False for call in answers)
 
 
 async def test_one_workspaces_hanging_feed_does_not_hold_up_anothers_alert(tmp_path: Path, slack: FakeSlack) -> None:

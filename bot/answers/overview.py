@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
+from bot.answers.pages import KEY_ID_CHARS, KEY_NAME_CHARS, PageAt, PageKey, Window, page_value, window
 from bot.answers.render import STATUS_ICONS, plural
 from bot.helpcentre.matching import ArticleMatch
 from bot.practice.models import IntegrationStatus, StoredCompany
@@ -41,6 +42,7 @@ class OverviewLine:
     home_status: IntegrationStatus
     since: datetime | None
     sync_offline_at: str | None  # the location, only when the viewer may see the Sync App
+    company_id: str = ""  # places it in a paged list (bot/answers/pages.py)
 
     @property
     def needs_attention(self) -> bool:
@@ -60,13 +62,19 @@ def overview_line(company: StoredCompany, details: bool) -> OverviewLine:
     offline_at = None
     if details and status.sync_app and status.sync_app.offline:
         offline_at = status.sync_app.location or ""
-    return OverviewLine(status.name, status.integration_status, company.status_since, offline_at)
+    return OverviewLine(status.name, status.integration_status, company.status_since, offline_at, company.id)
 
 
 def attention_order(line: OverviewLine) -> tuple[int, str]:
     rank = {IntegrationStatus.ERROR: 0, IntegrationStatus.NOT_INTEGRATED: 2, IntegrationStatus.INTEGRATED: 3}
     order = 1 if line.sync_offline_at is not None and line.home_status is IntegrationStatus.INTEGRATED else rank[line.home_status]
     return order, line.name.casefold()
+
+
+def page_key(line: OverviewLine) -> PageKey:
+    """`attention_order`, the name cut to what a button's value holds, then the id: unique in a practice."""
+    order, name = attention_order(line)
+    return order, name[:KEY_NAME_CHARS], line.company_id[:KEY_ID_CHARS]
 
 
 def practice_overview(
@@ -76,28 +84,26 @@ def practice_overview(
     checked_at: datetime | None,
     feed_problem: str | None,
     now: datetime,
-    start: int = 0,
+    at: PageAt | None = None,
 ) -> Message:
-    """`list` / `list errors`: the counts, then up to OVERVIEW_LINES companies from `start` (0-based, in
-    attention order), with Previous / Next buttons when there are more. A `start` past the end shows the
-    first page (the list may have shrunk since the button was drawn)."""
+    """`list` / `list errors`: the counts, then a page of up to OVERVIEW_LINES companies in attention order
+    (the first page, or the one `at` says), with Previous / Next buttons when there are more."""
     summary = overview_summary(lines)
-    shown = sorted((line for line in lines if line.needs_attention or not errors_only), key=attention_order)
-    start = start if 0 <= start < len(shown) else 0
+    shown = sorted((line for line in lines if line.needs_attention or not errors_only), key=page_key)
+    keys = [page_key(line) for line in shown]
     blocks: list[Block] = [header("Integration status at a glance"), section(f"*{escape(summary)}*")]
     if not shown:
         blocks.append(section(":white_check_mark: Nothing needs attention." if errors_only else "No companies yet."))
-    rows: list[str] = []
-    room = MESSAGE_TEXT_BUDGET - 1_500  # the header, summary and notes
-    for line in shown[start : start + OVERVIEW_LINES]:
-        row = f"{STATUS_ICONS[line.home_status]} *{escape_within(line.name, 300)}*: {escape_within(line.describe(), 600)}"
-        if rows and room - len(row) - 1 < 0:
-            break
-        rows.append(row)
-        room -= len(row) + 1
-    blocks.extend(packed_sections(rows))
-    if len(shown) > len(rows):
-        blocks.extend(page_blocks(errors_only, start, len(rows), len(shown)))
+
+    def row(index: int) -> str:
+        line = shown[index]
+        return f"{STATUS_ICONS[line.home_status]} *{escape_within(line.name, 300)}*: {escape_within(line.describe(), 600)}"
+
+    # The room left for rows: the budget less the header, summary and notes.
+    page = window(keys, row, at or PageAt(errors_only), OVERVIEW_LINES, MESSAGE_TEXT_BUDGET - 1_500)
+    blocks.extend(packed_sections(page.rows))
+    if len(page.rows) < len(shown):
+        blocks.extend(page_blocks(errors_only, page, keys))
     note = f"Last checked {utc_text(checked_at)} ({age_text(checked_at, now)})."
     if feed_problem:
         note += f" The status feed cannot be read right now ({escape(feed_problem)}): these are the last known statuses."
@@ -120,32 +126,18 @@ def overview_summary(lines: Sequence[OverviewLine]) -> str:
     return summary
 
 
-def page_blocks(errors_only: bool, start: int, count: int, total: int) -> list[Block]:
-    """ "Showing 41–80 of 123" and the buttons to the pages around it. A button's value is the list it
-    pages (`all` or `errors`) and where the page starts: nothing that names a workspace or a company."""
-    kind = "errors" if errors_only else "all"
+def page_blocks(errors_only: bool, page: Window, keys: Sequence[PageKey]) -> list[Block]:
+    """ "Showing 41–80 of 123" and the buttons to the pages before and after it."""
+    last = page.first + len(page.rows) - 1
     buttons = []
-    if start > 0:
-        buttons.append(button("Previous", f"{OVERVIEW_PAGE_ACTION}:previous", f"{kind}:{max(0, start - OVERVIEW_LINES)}"))
-    if start + count < total:
+    if page.first > 0:
         buttons.append(
-            button(
-                f"Next {min(OVERVIEW_LINES, total - start - count)}", f"{OVERVIEW_PAGE_ACTION}:next", f"{kind}:{start + count}"
-            )
+            button("Previous", f"{OVERVIEW_PAGE_ACTION}:previous", page_value(errors_only, "before", keys[page.first]))
         )
-    where = f"Showing {start + 1}–{start + count} of {total}. Ask for a company by name to see its card."
+    if last < page.total - 1:
+        buttons.append(button("Next", f"{OVERVIEW_PAGE_ACTION}:next", page_value(errors_only, "after", keys[last])))
+    where = f"Showing {page.first + 1}–{last + 1} of {page.total}. Ask for a company by name to see its card."
     return [context(where), actions(buttons, block_id="overview_pages")]
-
-
-def overview_page_request(value: object) -> tuple[bool, int] | None:
-    """A page button's value read back: (errors_only, start), or None for anything else (values are
-    untrusted: Slack returns what the presser's client sent)."""
-    if not isinstance(value, str):
-        return None
-    kind, _, start = value.partition(":")
-    if kind not in ("all", "errors") or not (start.isascii() and start.isdigit()) or len(start) > 6:
-        return None
-    return kind == "errors", int(start)
 
 
 # --- Help Centre search ------------------------------------------------------------------------

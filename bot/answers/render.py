@@ -303,7 +303,7 @@ USAGE_LINES = [
         "a daily summary in this channel at 09:00 your time, Monday to Friday (`digest 09:00 daily`: every day; `digest off`)",
     ),
     (
-        "`/integration-status article <error message or question>`",
+        "`/integration-status article &lt;error message or question&gt;`",
         "the Help Centre articles for an exact error message, or for a question in your own words",
     ),
 ]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Callable, Protocol
 
 from bot.answers.overview import OverviewLine, practice_overview
+from bot.answers.pages import PageAt
 from bot.answers.render import CardFacts, card_facts, help_topic, status_card
 from bot.heap import keep_long_lived
 from bot.helpcentre.matching import ArticleMatch, HelpCentre
@@ -127,7 +128,7 @@ class StatusService:
         remind = not details and viewer.is_account_user
         return status_card(self.card_facts(company, viewer), company.id, remind_button=remind)
 
-    def overview(self, viewer: Viewer, errors_only: bool, start: int = 0) -> Message:
+    def overview(self, viewer: Viewer, errors_only: bool, at: PageAt | None = None) -> Message:
         health = self.feed_health()
         now = self.clock()
         if self._overviews_version != self.store.companies_version:
@@ -138,7 +139,7 @@ class StatusService:
             viewer.is_holder,
             viewer.account_user,
             errors_only,
-            start,
+            at,
             health.checked_at,
             health.problem,
             age_text(health.checked_at, now),
@@ -147,7 +148,7 @@ class StatusService:
         if cached is None:
             if len(self._overviews) >= OVERVIEW_CACHE_SIZE:  # page buttons carry any start a client sends
                 self._overviews.clear()
-            cached = self._overviews[key] = self._overview(viewer, errors_only, health, now, start)
+            cached = self._overviews[key] = self._overview(viewer, errors_only, health, now, at)
         return cached
 
     def _overview_lines(self) -> list[tuple[str, OverviewLine]]:
@@ -155,13 +156,13 @@ class StatusService:
         if self._all_lines is None or self._all_lines_version != self.store.companies_version:
             offline = SyncAppStatus.OFFLINE
             self._all_lines = [
-                (company_id, OverviewLine(name, status, since, (location or "") if sync is offline else None))
+                (company_id, OverviewLine(name, status, since, (location or "") if sync is offline else None, company_id))
                 for company_id, name, status, since, sync, location in self.store.company_lines()
             ]
             self._all_lines_version = self.store.companies_version
         return self._all_lines
 
-    def _overview(self, viewer: Viewer, errors_only: bool, health: FeedHealth, now: datetime, start: int) -> Message:
+    def _overview(self, viewer: Viewer, errors_only: bool, health: FeedHealth, now: datetime, at: PageAt | None) -> Message:
         # A viewer without the permission on a company does not see its Sync App (the Home page does not).
         lines = [
             line
@@ -175,5 +176,5 @@ class StatusService:
             checked_at=health.checked_at,
             feed_problem=health.problem,
             now=now,
-            start=start,
+            at=at,
         )
