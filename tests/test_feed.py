@@ -280,6 +280,30 @@ def test_an_unchanged_record_parses_to_the_same_object_and_a_changed_one_anew() 
     assert [c.id for c in odd.companies] == ["c_3"]
 
 
+def test_a_known_listing_with_new_bad_repeated_and_shortened_records_reads_as_a_fresh_one() -> None:
+    from bot.practice.feed import ParsedRecords
+
+    known = [company("c_1", "One"), company("c_2", "Two"), company("c_3", "Three")]
+    later = [
+        company("c_1", "One"),
+        company("c_4", "N" * 500),  # new, kept with a note
+        company("c_2", "Two"),
+        company("c_5", "Five", integration_status="?"),  # new and bad
+        company("c_3", "Three"),
+        company("c_3", "Three"),  # an identical repeat
+        company("c_2", "Two again"),  # disagrees with c_2
+    ]
+    parsed = ParsedRecords()
+    build_snapshot(ACCOUNT, known, parsed)
+    for records in (later, later[:3], later):
+        fresh, seen = build_snapshot(ACCOUNT, records), build_snapshot(ACCOUNT, records, parsed)
+        assert seen.companies == fresh.companies and seen.skipped_ids == fresh.skipped_ids
+        assert seen.skipped == fresh.skipped
+    assert [c.id for c in seen.companies] == ["c_1", "c_4", "c_3"] and seen.skipped_ids == {"c_2", "c_5"}
+    # Notes are said the first time a record is read only.
+    assert build_snapshot(ACCOUNT, later).notes and not seen.notes
+
+
 async def test_a_record_whose_null_became_nan_or_infinity_is_read_again_not_taken_as_unchanged(feed: FakeFeed) -> None:
     # A record's fingerprint is its bytes as orjson writes them, which would write NaN and infinities as null.
     feed.companies = [company("c_1", "One"), company("c_2", "Two")]

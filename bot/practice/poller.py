@@ -8,6 +8,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import compress
+from operator import attrgetter, is_not
 from typing import Awaitable, Callable, Protocol
 
 from bot.heap import keep_long_lived
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 # A company missing from complete listings for this long is closed as removed; until then it keeps its
 # state and its open alerts (a listing can leave a company out by mistake, and bring it back).
 REMOVED_AFTER = timedelta(days=1)
+_company_id: Callable[[CompanyStatus], str] = attrgetter("id")
 
 
 class PollerStore(CompanyRecords, PollRuns, Protocol):
@@ -233,7 +236,11 @@ class Poller:
         # snapshot committed last time (the feed's bytes all the same) has none.
         same = self._committed is not None and self._committed[0] is snapshot
         stored = self._stored
-        candidates = [] if same else [company for company in snapshot.companies if stored.get(company.id) is not company]
+        companies = snapshot.companies
+        # In C loops (map): those not the very object stored, by id.
+        candidates = (
+            [] if same else list(compress(companies, map(is_not, map(stored.get, map(_company_id, companies)), companies)))
+        )
         with self.store.atomic():
             version = self.store.companies_version  # before this poll's writes
             self.store.save_account(snapshot.account, now)
@@ -281,7 +288,7 @@ class Poller:
         `snapshot` (None: the one kept already), its listing's (count, hash), whether companies were left out,
         and the companies' version."""
         if snapshot is not None:
-            self._stored = {company.id: company for company in snapshot.companies}
+            self._stored = dict(zip(map(_company_id, snapshot.companies), snapshot.companies))
             self._committed = (snapshot, listing)
         self._listing = None if absent else (version, *listing)
         self._stored_version = version

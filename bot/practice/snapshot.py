@@ -7,6 +7,7 @@ import copy
 import marshal
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import attrgetter
 from typing import Any, Callable
 
 from bot.practice.models import (
@@ -114,6 +115,39 @@ def _unchanged(
         return None
 
 
+def _whole(
+    records: list[Any], unchanged: list[CompanyStatus | None], parsed: ParsedRecords, dumps: RecordBytes, notes: list[str]
+) -> list[CompanyStatus] | None:
+    """`unchanged` with its gaps parsed, in place (their notes added to `notes`), when every record parses and
+    no two give the same company id (nearly every listing): the listing's companies, in order (`parsed` then
+    keeps only theirs). Else None, the gaps filled up to the first bad record, for build_snapshot's
+    record-by-record pass."""
+    for index in [index for index, company in enumerate(unchanged) if company is None]:
+        record_notes: list[str] = []
+        try:
+            company = unchanged[index] = parsed.parse(records[index], record_notes, dumps)
+        except FeedRecordError:
+            return None
+        if record_notes:
+            notes.extend(f"{_record_name(index, company.id)}: {note}" for note in record_notes)
+    companies: list[CompanyStatus] = unchanged  # type: ignore[assignment]  # no gap left
+    ids = set(map(_company_id, companies))
+    if len(ids) != len(companies):
+        return None
+    parsed.keep_only(ids)
+    return companies
+
+
+def _account(document: Any, parsed: ParsedRecords | None, key: object) -> tuple[Account, list[str]]:
+    try:
+        return parsed.account(document, key) if parsed is not None else parse_account(document)
+    except FeedRecordError as exc:
+        raise FeedError(f"account: {exc}") from None
+
+
+_company_id: Callable[[CompanyStatus], str] = attrgetter("id")
+
+
 def _record_name(index: int, record_id: Any) -> str:
     # By id where there is one, so the same bad record reads the same, poll after poll, wherever it sits.
     return f"company {record_id[:100]!r}" if isinstance(record_id, str) else f"company #{index}"
@@ -130,12 +164,7 @@ def build_snapshot(
     are written for their fingerprints (`fingerprint`); `account_key`: see ParsedRecords.account.
     Records that disagree about one company id (one integrated, one in error) are malformed: none of them
     counts and the company keeps its last known state. Identical repeats are harmless: one is kept."""
-    try:
-        account, problems = (
-            parsed.account(account_document, account_key) if parsed is not None else parse_account(account_document)
-        )
-    except FeedRecordError as exc:
-        raise FeedError(f"account: {exc}") from None
+    account, problems = _account(account_document, parsed, account_key)
     skipped = [f"account {problem}" for problem in problems]
     skipped_ids: set[str] = set()
     notes: list[str] = []
@@ -144,6 +173,9 @@ def build_snapshot(
     known = parsed.known if parsed is not None else {}
     # Nearly every record is as it was last time: the same company, unparsed.
     unchanged = _unchanged(records, known, dumps) if known else None
+    whole = _whole(records, unchanged, parsed, dumps, notes) if unchanged is not None and parsed is not None else None
+    if whole is not None:
+        return Snapshot(account, whole, skipped, frozenset(), notes)
     for index, record in enumerate(records):
         company = unchanged[index] if unchanged is not None else None
         if company is None:
