@@ -49,26 +49,23 @@ def window(keys: Sequence[PageKey], render: Callable[[int], str], at: PageAt, li
     if at.key is not None and at.direction == "before":
         end = bisect_left(keys, at.key)
         if end > 0:
-            rows: list[str] = []
-            index = end - 1
-            while index >= 0 and len(rows) < lines:
-                row = render(index)
-                if rows and room - len(row) - 1 < 0:
-                    break
-                rows.insert(0, row)
-                room -= len(row) + 1
-                index -= 1
-            return Window(index + 1, rows, total)
+            rows = _fill(range(end - 1, -1, -1), render, lines, room)
+            return Window(end - len(rows), rows[::-1], total)
     start = bisect_right(keys, at.key) if at.key is not None and at.direction == "after" else 0
     start = start if start < total else 0
-    rows = []
-    for index in range(start, min(total, start + lines)):
+    return Window(start, _fill(range(start, total), render, lines, room), total)
+
+
+def _fill(indices: range, render: Callable[[int], str], lines: int, room: int) -> list[str]:
+    """The rows of `indices`, in their order, while at most `lines` and within `room` characters (one at least)."""
+    rows: list[str] = []
+    for index in indices[:lines]:
         row = render(index)
         if rows and room - len(row) - 1 < 0:
             break
         rows.append(row)
         room -= len(row) + 1
-    return Window(start, rows, total)
+    return rows
 
 
 def page_value(errors_only: bool, direction: str, key: PageKey) -> str:
