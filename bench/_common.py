@@ -276,6 +276,21 @@ class FeedProcess:
             self._proc.terminate()
 
 
+async def serve_workspace_feeds(account: Any, listing: Any, backlog: int) -> tuple[str, Any]:
+    """Serves `/w/<n>/account` and `/w/<n>/companies` (aiohttp handlers) on a free loopback port: its base URL,
+    and the aiohttp AppRunner to clean up when done."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_get("/w/{n}/account", account)
+    app.router.add_get("/w/{n}/companies", listing)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=backlog)
+    await site.start()
+    return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}", runner  # type: ignore[union-attr]
+
+
 def verdict(missed: list[str]) -> int:
     """The benchmark's exit code: 1, after listing each missed target, when any was missed; else 0."""
     if missed:

@@ -8,7 +8,7 @@ import json
 import multiprocessing as mp
 from typing import Any
 
-from bench._common import account_document, change_some, company_records, recv
+from bench._common import account_document, change_some, company_records, recv, serve_workspace_feeds
 
 TEMPLATES = 10  # distinct practices the feed serves (workspace n lists practice n % TEMPLATES)
 PAGE_SIZE = 500
@@ -46,14 +46,8 @@ async def _serve_feeds(companies: int, conn: Any) -> None:
             body=pages[int(request.match_info["n"]) % TEMPLATES][int(cursor[1:])], content_type="application/json"
         )
 
-    app = web.Application()
-    app.router.add_get("/w/{n}/account", account_doc)
-    app.router.add_get("/w/{n}/companies", listing)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
-    await site.start()
-    conn.send(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
+    url, runner = await serve_workspace_feeds(account_doc, listing, backlog=4096)
+    conn.send(url)
     loop = asyncio.get_running_loop()
     generation = 0
     while True:

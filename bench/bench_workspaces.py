@@ -54,6 +54,7 @@ from bench._common import (  # noqa: E402
     change_some,
     company_records,
     recv,
+    serve_workspace_feeds,
     sign,
     verdict,
 )
@@ -122,14 +123,8 @@ async def _serve_feeds(workspaces: int, companies: int, conn: Any) -> None:
             await asyncio.sleep(3600)  # the hanging feed
         return web.Response(body=pages[n], content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/w/{n}/account", account_doc)
-    app.router.add_get("/w/{n}/companies", listing)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
-    await site.start()
-    conn.send(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
+    url, runner = await serve_workspace_feeds(account_doc, listing, backlog=2048)
+    conn.send(url)
     loop = asyncio.get_running_loop()
     while True:
         message = await loop.run_in_executor(None, conn.recv)
