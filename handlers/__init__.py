@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.answers import notices
 from bot.slack.errors import slack_error
@@ -23,14 +23,24 @@ async def ack_now(ack: AsyncAck) -> None:
 log = logging.getLogger(__name__)
 
 
-async def tell_not_connected(practices: "Practices", body: dict[str, Any], respond: AsyncRespond) -> None:
+async def tell_not_connected(
+    practices: "Practices", body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     """A button pressed in a workspace with no practice to answer it (installed, not connected, or
-    disconnected since the message was drawn): said to the presser, as the slash command says it."""
-    if practices.hosting is None or not body.get("response_url"):
+    disconnected since the message or tab was drawn): said to the presser as the slash command says it, or,
+    pressed on a Home tab (no response_url), that tab shown as a workspace not connected shows it."""
+    hosting = practices.hosting
+    if hosting is None:
         return
     try:
-        await respond(response_type="ephemeral", replace_original=False, **notices.not_connected().as_kwargs())
-    except Exception as exc:  # an expired response_url: nowhere else to say it
+        if body.get("response_url"):
+            await respond(response_type="ephemeral", replace_original=False, **notices.not_connected().as_kwargs())
+        elif (body.get("view") or {}).get("type") == "home":
+            from handlers import connect  # it imports this module
+
+            user = (body.get("user") or {}).get("id")
+            await connect.show_unconnected_home(hosting, {"user": user, "tab": "home"}, context)
+    except Exception as exc:  # an expired response_url, Slack saying no: nowhere else to say it
         log.warning("Could not tell a presser the workspace is not connected: %s", slack_error(exc))
 
 

@@ -22,13 +22,13 @@ def register(app: AsyncApp, practices: "Practices") -> None:
         if services := practices.route(context):
             await open_status_card(services, body, action, respond)
         else:
-            await tell_not_connected(practices, body, respond)
+            await tell_not_connected(practices, body, respond, context)
 
     async def page(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
         if services := practices.route(context):
             await overview_page(services, body, action, respond)
         else:
-            await tell_not_connected(practices, body, respond)
+            await tell_not_connected(practices, body, respond, context)
 
     app.action(re.compile(rf"^{OPEN_CARD_ACTION}:[0-9]{{1,6}}$"))(ack=ack_now, lazy=[open_card])
     app.action(re.compile(rf"^{OVERVIEW_PAGE_ACTION}:(next|previous)$"))(ack=ack_now, lazy=[page])

@@ -24,19 +24,19 @@ def register(app: AsyncApp, practices: "Practices") -> None:
         if services := practices.route(context):
             await services.alert_actions.acknowledge(body, action, respond)
         else:
-            await tell_not_connected(practices, body, respond)
+            await tell_not_connected(practices, body, respond, context)
 
     async def snooze(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
         if services := practices.route(context):
             await services.alert_actions.snooze(body, action, respond)
         else:
-            await tell_not_connected(practices, body, respond)
+            await tell_not_connected(practices, body, respond, context)
 
     async def check_again(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
         if services := practices.route(context):
             await services.alert_actions.check_again(body, action, respond)
         else:
-            await tell_not_connected(practices, body, respond)
+            await tell_not_connected(practices, body, respond, context)
 
     app.action(ACK_ACTION)(ack=ack_now, lazy=[acknowledge])
     app.action(SNOOZE_HOUR_ACTION)(ack=ack_now, lazy=[snooze])

@@ -20,7 +20,7 @@ def register(app: AsyncApp, practices: "Practices") -> None:
         if services := practices.route(context):
             await services.reminders.press_remind(body, action, respond)
         else:
-            await tell_not_connected(practices, body, respond)
+            await tell_not_connected(practices, body, respond, context)
 
     async def reminder_granted(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
@@ -28,7 +28,7 @@ def register(app: AsyncApp, practices: "Practices") -> None:
         if services := practices.route(context):
             await services.reminders.press_granted(body, action, respond)
         else:
-            await tell_not_connected(practices, body, respond)
+            await tell_not_connected(practices, body, respond, context)
 
     app.action(REMIND_ACTION)(ack=ack_now, lazy=[remind_account_holder])
     app.action(GRANTED_ACTION)(ack=ack_now, lazy=[reminder_granted])

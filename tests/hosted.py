@@ -131,13 +131,21 @@ class Hosted:
         }
         return await self.post_json(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
-    async def click(self, team_id: str, action_id: str, value: str, user: str, channel: str = "C_OPS") -> int:
+    async def click(
+        self, team_id: str, action_id: str, value: str, user: str, channel: str = "C_OPS", *, on_home: bool = False
+    ) -> int:
+        """A button pressed on a message, or (`on_home`) on the App Home tab: no channel, no response_url."""
         self._n += 1
         template = json.loads((SHARED / "slack" / "bolt-python.block_actions.button.json").read_text())
         template["user"] = {"id": user, "username": user, "name": user, "team_id": team_id}
         template["team"] = {"id": team_id, "domain": team_id.lower()}
         template["channel"] = {"id": channel, "name": "ops"}
         template["response_url"] = self.slack.response_url(f"act{self._n}")
+        if on_home:
+            for key in ("channel", "response_url", "message"):
+                template.pop(key, None)
+            template["container"] = {"type": "view", "view_id": "V_HOME"}
+            template["view"] = {"id": "V_HOME", "type": "home", "team_id": team_id, "blocks": []}
         template["actions"] = [
             {
                 "action_id": action_id,

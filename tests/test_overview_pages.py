@@ -4,6 +4,7 @@ through them in place, every company once."""
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -106,6 +107,28 @@ def test_previous_goes_back_to_the_page_before_when_long_names_cut_pages_short()
 )
 def test_page_values_are_read_strictly(value: object) -> None:
     assert read_page_value(value) is None
+
+
+def test_previous_shows_the_very_page_next_showed_when_pages_differ_in_length() -> None:
+    rows = lines(40, 0, name="A{i:02d}") + lines(30, 0, name="B{i:02d} " + "x" * 280)
+    rows = [OverviewLine(line.name, line.home_status, line.since, None, f"id{n}") for n, line in enumerate(rows)]
+    pages = [render(rows)]
+    while (after := press(pages[-1], "next")) is not None:
+        pages.append(render(rows, after))
+    assert len({len(re.findall(r"\*[AB]\d\d", all_text(p))) for p in pages}) > 1  # pages of different lengths
+    for before, page in zip(pages, pages[1:]):
+        back = press(page, "previous")
+        assert back is not None and all_text(render(rows, back)) == all_text(before)
+
+
+def test_a_value_nested_past_the_recursion_limit_is_refused() -> None:
+    # A listener runs deep in Bolt's stack: 1,000 brackets (2,000 characters) exceed what is left of it there.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)
+    try:
+        assert read_page_value("[" * 1000 + "]" * 1000) is None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_a_page_value_reads_back() -> None:

@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from bot.slack.actions import ACK_ACTION, OVERVIEW_PAGE_ACTION
+from bot.slack.actions import ACK_ACTION, HOME_PAGE_ACTION, OPEN_CARD_ACTION, OVERVIEW_PAGE_ACTION
 from bot.workspaces import CONNECT_ACTION, DISCONNECT_ACTION
 from tests.blockkit import all_text
 from tests.fakes.feed_server import FakeFeed
@@ -249,6 +249,12 @@ async def test_only_the_installer_and_admins_may_connect_and_the_token_shows_as_
         answers = (await slack.wait_for_responses(before + 2))[before:]
         assert all("not connected to AutoEntry" in call.args["text"] for call in answers)
         assert all(call.args["replace_original"] is False for call in answers)
+        # Pressed on a Home tab drawn before the disconnect: the tab is shown as not connected.
+        for action_id, value in ((OPEN_CARD_ACTION + ":0", "c_1"), (HOME_PAGE_ACTION + ":next", "garbage")):
+            published = len(slack.of("views.publish"))
+            assert await hosted.click("T_ONE", action_id, value, HOLDER[0], on_home=True) == 200
+            view = (await slack.wait_for_calls("views.publish", published + 1))[-1].args["view"]
+            assert "Connect AutoEntry" in json.dumps(view)
 
 
 async def test_one_workspaces_hanging_feed_does_not_hold_up_anothers_alert(tmp_path: Path, slack: FakeSlack) -> None:

@@ -2,9 +2,15 @@
 values. Pure: data in, data out.
 
 A page is anchored on a company, not on a count: Next shows what sorts after the last company shown,
-Previous what sorts before the first. A list that changes between two presses (a company fixed, another
-turning to error) then loses nobody and shows nobody twice, as an offset would. The sort key ends with the
-company's id, so two companies of the same name keep their places.
+Previous the page before the first. When companies join or leave the list between two presses (one fixed,
+another turning to error), the companies still to come are neither skipped nor shown again, as they would
+be with an offset; a company that moves in the order (renamed, or its state changed) shows where it sorts
+now, and one that joins before the page is on the pages before it. The sort key ends with the company's id,
+so two companies of the same name keep their places.
+
+Pages are cut by OVERVIEW_LINES rows and by the message's text budget, so they are not all the same length;
+Previous finds the page before by cutting the list into pages from its start, as Next does, so it shows
+the very page Next had shown.
 """
 
 from __future__ import annotations
@@ -49,8 +55,10 @@ def window(keys: Sequence[PageKey], render: Callable[[int], str], at: PageAt, li
     if at.key is not None and at.direction == "before":
         end = bisect_left(keys, at.key)
         if end > 0:
-            rows = _fill(range(end - 1, -1, -1), render, lines, room)
-            return Window(end - len(rows), rows[::-1], total)
+            start = 0  # the start of the last page, cut from the list's start, that begins before `end`
+            while (after := start + len(_fill(range(start, end), render, lines, room))) < end:
+                start = after
+            return Window(start, _fill(range(start, end), render, lines, room), total)
     start = bisect_right(keys, at.key) if at.key is not None and at.direction == "after" else 0
     start = start if start < total else 0
     return Window(start, _fill(range(start, total), render, lines, room), total)
@@ -80,7 +88,7 @@ def read_page_value(value: object) -> PageAt | None:
         return None
     try:
         parts = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[...]]]]" nested past Python's limit
         return None
     if not isinstance(parts, list) or len(parts) != 5:
         return None
