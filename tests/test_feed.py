@@ -10,7 +10,7 @@ import pytest
 
 from bot.practice.demo import DEMO_ACCOUNT, PHASE, demo_companies
 from bot.practice.feed import DemoFeed, FeedError, FileFeed, HttpFeed, build_snapshot
-from bot.practice.models import IntegrationStatus
+from bot.practice.models import MAX_PUBLICATION_ERRORS, IntegrationStatus
 from tests.conftest import Bot, FakeClock
 from tests.fakes.feed_server import FakeFeed
 from tests.practice import ACCOUNT, company, practice
@@ -73,6 +73,30 @@ async def test_a_looping_cursor_is_a_feed_error(feed: FakeFeed) -> None:
 async def test_garbled_json_is_a_feed_error(feed: FakeFeed) -> None:
     feed.fail_next = [(200, "{not json")]
     with pytest.raises(FeedError, match="not JSON"):
+        await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+
+
+async def test_answers_the_fast_json_reader_refuses_are_read_as_json_reads_them(feed: FakeFeed) -> None:
+    # The fast reader (orjson) refuses these; each is read as json.loads reads it, and a too-deep one is refused
+    # with a reason instead of a crash.
+    feed.companies = [company("c_1", "One"), company("c_2", "Two", publication_errors=10**30)]
+    http = HttpFeed(feed.base_url, "feed-token", sleep=no_sleep)
+    plain = await http.fetch()
+    assert plain.companies[1].publication_errors == MAX_PUBLICATION_ERRORS and plain.skipped == []
+    listing = json.dumps({"companies": feed.companies, "next_cursor": None})
+    account = json.dumps(feed.account)
+    # A byte order mark, UTF-16, a NaN elsewhere in the page: the same companies and notes.
+    nan_elsewhere = json.dumps({"companies": feed.companies, "next_cursor": None, "took": float("nan")})
+    for body in (b"\xef\xbb\xbf" + listing.encode(), listing.encode("utf-16"), nan_elsewhere.encode()):
+        feed.fail_next = [(200, account), (200, body)]
+        again = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+        assert again.companies == plain.companies and again.notes == plain.notes
+    # A lone surrogate in a name: read, and replaced.
+    feed.fail_next = [(200, account), (200, listing.replace('"Two"', '"Two \\ud800 lone"'))]
+    odd = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+    assert [c.name for c in odd.companies] == ["One", "Two \ufffd lone"]
+    feed.fail_next = [(200, account), (200, "[" * 5000 + "]" * 5000)]
+    with pytest.raises(FeedError, match="nested too deeply"):
         await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
 
 
@@ -190,6 +214,9 @@ async def test_the_file_feed_is_reread_every_poll(tmp_path: Path) -> None:
     assert len((await feed.fetch()).companies) == 2
     path.write_text("{")
     with pytest.raises(FeedError):
+        await feed.fetch()
+    path.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(FeedError, match="nested too deeply"):
         await feed.fetch()
     path.unlink()
     with pytest.raises(FeedError, match="no such file"):

@@ -25,7 +25,7 @@ class FakeFeed:
         self.page_size = page_size
         self.token: str | None = None
         self.requests: list[str] = []
-        self.fail_next: list[tuple[int, str]] = []  # (status, body) for the next requests
+        self.fail_next: list[tuple[int, str | bytes]] = []  # (status, body) for the next requests
         self.hidden: set[str] = set()  # ids left out of every listing
         self.drip_seconds: float | None = None  # a /companies page drips one byte this often
         self.latency = 0.0  # seconds a /companies page takes to start (a slow feed)
@@ -45,6 +45,8 @@ class FakeFeed:
     def _failure(self) -> web.Response | None:
         if self.fail_next:
             status, body = self.fail_next.pop(0)
+            if isinstance(body, bytes):  # bytes as they are (another encoding)
+                return web.Response(status=status, body=body, content_type="application/json")
             return web.Response(status=status, text=body, content_type="application/json")
         return None
 
