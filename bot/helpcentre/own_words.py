@@ -13,6 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.helpcentre.own_words_checks import for_no_package, is_prefixed_word, is_typo, says_not
+from bot.helpcentre.own_words_names import name_spans, without_names
 from bot.helpcentre.text import _STOPWORDS, MAX_FUZZY_CHARS, Article, _squash, normalise
 from bot.helpcentre.vocabulary import Vocabulary
 
@@ -213,6 +214,7 @@ class _OwnWords:
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
         self._index_known(known | vocabulary.listed)
+        self._known_any = frozenset(known | vocabulary.listed)  # of any length, for telling names apart
 
     def _index_known(self, known: set[str] | frozenset[str]) -> None:
         """The words a typo is corrected to, by first letter, and their stems (at load)."""
@@ -284,10 +286,19 @@ class _OwnWords:
         return word if found in self._vocabulary.listed else found
 
     def clauses(self, text: str) -> list[list[_Term]]:
-        """The text's terms, clause by clause: a phrase does not run over a comma or a full stop."""
-        return [
-            self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text[:MAX_FUZZY_CHARS])
-        ]
+        """The text's terms, clause by clause: a phrase does not run over a comma or a full stop.
+        People's and clients' names are read as nothing ("Priya says", "the Fairlie client")."""
+        text = self.without_names(text[:MAX_FUZZY_CHARS])
+        return [self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text)]
+
+    def without_names(self, text: str) -> str:
+        """The text with its people's and clients' names blanked (own_words_names.py)."""
+        v = self._vocabulary
+        spans = name_spans(text, v.names, v.business_suffixes, v.named_things, v.name_verbs, self._is_known)
+        return without_names(text, spans) if spans else text
+
+    def _is_known(self, word: str) -> bool:
+        return word in self._known_any or self._vocabulary.stem(word) in self._idf
 
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
         """Up to `limit` articles with a BM25 score for this text, best first."""

@@ -1,0 +1,100 @@
+"""People's and clients' names in a question, read as nothing by the own-words search (round 9;
+docs/helpcentre.md): "Priya says the Khan Dental company has a grey circle" is about a company's
+status, and "Priya", "Khan" and "Dental" are words no article has, which would otherwise weigh as the
+rarest word and turn the question away.
+
+Pure functions of the text and the vocabulary's lists (bot/helpcentre/data/vocabulary.json `names`,
+`business_suffixes`, `named_things`, `name_verbs`); no I/O."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+# A word as typed, with an apostrophe-s after it ("Rachel's", "Nadia’s") or "&" (as in "Patel & Co").
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z\-]*(?:['’]s\b)?|&")
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+def _bare(token: str) -> str:
+    return _POSSESSIVE.sub("", token).lower().replace("-", "")
+
+
+def _capitalised(token: str) -> bool:
+    """"Priya", "Khan", "BT": an initial capital (or a short all-capital name), not a lower-case word."""
+    return token[:1].isupper()
+
+
+def name_spans(
+    text: str,
+    names: frozenset[str],
+    suffixes: frozenset[str],
+    named_things: frozenset[str],
+    name_verbs: frozenset[str],
+    is_known: Callable[[str], bool],
+) -> list[tuple[int, int]]:
+    """(start, end) offsets into text of the people's and clients' names it holds, in order:
+
+    - a given name of the vocabulary's `names` list ("Priya", "jen", "Rachel's"), however written;
+    - a business name: capitalised words ending in a company suffix ("Brightwater Ltd", "Patel & Co",
+      "Baker & Sons"), the suffix included;
+    - capitalised words the articles and vocabulary do not know (`is_known` of the lower-case word),
+      right before a word that names what they own (`named_things`: "the Fairlie client", "the Morris
+      Farms file", "the BT bills"), or at a clause's start before a verb of report (`name_verbs`:
+      "Hannah wants", "Greg asked").
+
+    A capitalised word the articles or the vocabulary know ("Xero", "Sage", "VAT") is never a name here:
+    "the Xero company" keeps its package."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    taken = [False] * len(tokens)
+
+    def unknown_capital(k: int) -> bool:
+        token = tokens[k][2]
+        return token != "&" and _capitalised(token) and not is_known(_bare(token))
+
+    for k, (_, _, token) in enumerate(tokens):
+        bare = _bare(token)
+        if bare in names:
+            taken[k] = True
+        elif bare in suffixes and (token[:1].isupper() or token == "&"):
+            # Walk back over the business name: capitalised words and "&" ("Patel & Co", "Baker & Sons").
+            j = k - 1
+            while j >= 0 and (tokens[j][2] == "&" or unknown_capital(j)) and k - j <= 4:
+                j -= 1
+            if j < k - 1 and tokens[j + 1][2] != "&":
+                for i in range(j + 1, k + 1):
+                    taken[i] = True
+        elif bare in named_things or bare in name_verbs:
+            # The capitalised unknown words right before it name which one ("the Wilson company").
+            j = k - 1
+            while j >= 0 and unknown_capital(j) and k - j <= 3:
+                j -= 1
+            if bare in name_verbs and j >= 0 and not _clause_start(text, tokens[j][1], tokens[j + 1][0]):
+                continue  # "Hannah wants" at a clause's start, not "the Wilson wants"
+            for i in range(j + 1, k):
+                taken[i] = True
+    for k, (start, end, _) in enumerate(tokens):
+        if taken[k]:
+            if spans and spans[-1][1] >= start - 1 and taken[k - 1]:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+    return spans
+
+
+def _clause_start(text: str, after: int, before: int) -> bool:
+    """Whether the text between two words parts clauses (a comma, a full stop, a dash...)."""
+    return bool(re.search(r"[,;:.!?()\-–—]", text[after:before]))
+
+
+def without_names(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each name span replaced by a space (clause marks kept)."""
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append(" ")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
