@@ -66,14 +66,15 @@ def name_spans(
                 for i in range(j + 1, k + 1):
                     taken[i] = True
         elif bare in named_things or bare in name_verbs:
-            # The capitalised unknown words right before it name which one ("the Wilson company").
+            # The capitalised words right before it name which one ("the Wilson company", "the Hargreaves
+            # Sage One company"): those the articles do not know are the name, the others are kept.
             j = k - 1
-            while j >= 0 and unknown_capital(j) and k - j <= 3:
+            while j >= 0 and tokens[j][2] != "&" and _capitalised(tokens[j][2]) and k - j <= 4:
                 j -= 1
             if bare in name_verbs and j >= 0 and not _clause_start(text, tokens[j][1], tokens[j + 1][0]):
                 continue  # "Hannah wants" at a clause's start, not "the Wilson wants"
             for i in range(j + 1, k):
-                taken[i] = True
+                taken[i] = unknown_capital(i)
     for k, (start, end, _) in enumerate(tokens):
         if taken[k]:
             if spans and spans[-1][1] >= start - 1 and taken[k - 1]:
