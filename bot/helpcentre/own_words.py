@@ -213,8 +213,8 @@ class _OwnWords:
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
-        self._index_known(known | vocabulary.listed)
         self._known_any = frozenset(known | vocabulary.listed)  # of any length, for telling names apart
+        self._index_known(self._known_any)
 
     def _index_known(self, known: set[str] | frozenset[str]) -> None:
         """The words a typo is corrected to, by first letter, and their stems (at load)."""
@@ -288,16 +288,11 @@ class _OwnWords:
     def clauses(self, text: str) -> list[list[_Term]]:
         """The text's terms, clause by clause: a phrase does not run over a comma or a full stop.
         People's and clients' names are read as nothing ("Priya says", "the Fairlie client")."""
-        text = self.without_names(text[:MAX_FUZZY_CHARS])
+        text = without_names(text[:MAX_FUZZY_CHARS], name_spans(text[:MAX_FUZZY_CHARS], self._vocabulary, self.is_known))
         return [self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text)]
 
-    def without_names(self, text: str) -> str:
-        """The text with its people's and clients' names blanked (own_words_names.py)."""
-        v = self._vocabulary
-        spans = name_spans(text, v.names, v.business_suffixes, v.named_things, v.name_verbs, self._is_known)
-        return without_names(text, spans) if spans else text
-
-    def _is_known(self, word: str) -> bool:
+    def is_known(self, word: str) -> bool:
+        """Whether the articles or the vocabulary know a word (lower case), or another form of one."""
         return word in self._known_any or self._vocabulary.stem(word) in self._idf
 
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:

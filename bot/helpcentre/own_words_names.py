@@ -9,7 +9,7 @@ Pure functions of the text and the vocabulary's lists (bot/helpcentre/data/vocab
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Protocol
 
 # A word as typed, with an apostrophe-s after it ("Rachel's", "Nadia’s") or "&" (as in "Patel & Co").
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z\-]*(?:['’]s\b)?|&")
@@ -21,21 +21,24 @@ def _bare(token: str) -> str:
 
 
 def _capitalised(token: str) -> bool:
-    """"Priya", "Khan", "BT": an initial capital (or a short all-capital name), not a lower-case word."""
+    """ "Priya", "Khan", "BT": an initial capital (or a short all-capital name), not a lower-case word."""
     return token[:1].isupper()
 
 
-def name_spans(
-    text: str,
-    names: frozenset[str],
-    suffixes: frozenset[str],
-    named_things: frozenset[str],
-    name_verbs: frozenset[str],
-    is_known: Callable[[str], bool],
-) -> list[tuple[int, int]]:
-    """(start, end) offsets into text of the people's and clients' names it holds, in order:
+class NameLists(Protocol):
+    """The vocabulary's lists of names (bot/helpcentre/vocabulary.py `Vocabulary`), lower case."""
 
-    - a given name of the vocabulary's `names` list ("Priya", "jen", "Rachel's"), however written;
+    names: frozenset[str]
+    business_suffixes: frozenset[str]
+    named_things: frozenset[str]
+    name_verbs: frozenset[str]
+
+
+def name_spans(text: str, lists: NameLists, is_known: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """(start, end) offsets into text of the people's and clients' names it holds, in order (none: []):
+
+    - a given name of the vocabulary's `names` list ("Priya", "jen", "Rachel's"), however written, or a
+      capitalised word the articles and vocabulary do not know with an apostrophe-s ("Okafor's");
     - a business name: capitalised words ending in a company suffix ("Brightwater Ltd", "Patel & Co",
       "Baker & Sons"), the suffix included;
     - capitalised words the articles and vocabulary do not know (`is_known` of the lower-case word),
@@ -45,6 +48,7 @@ def name_spans(
 
     A capitalised word the articles or the vocabulary know ("Xero", "Sage", "VAT") is never a name here:
     "the Xero company" keeps its package."""
+    names, suffixes, named_things, name_verbs = lists.names, lists.business_suffixes, lists.named_things, lists.name_verbs
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
     spans: list[tuple[int, int]] = []
     taken = [False] * len(tokens)
@@ -55,7 +59,8 @@ def name_spans(
 
     for k, (_, _, token) in enumerate(tokens):
         bare = _bare(token)
-        if bare in names:
+        if bare in names or (_POSSESSIVE.search(token) and unknown_capital(k)):
+            # A given name, or a capitalised word no article knows with an apostrophe-s ("Hargreaves's").
             taken[k] = True
         elif bare in suffixes and (token[:1].isupper() or token == "&"):
             # Walk back over the business name: capitalised words and "&" ("Patel & Co", "Baker & Sons").
@@ -74,7 +79,7 @@ def name_spans(
             if bare in name_verbs and j >= 0 and not _clause_start(text, tokens[j][1], tokens[j + 1][0]):
                 continue  # "Hannah wants" at a clause's start, not "the Wilson wants"
             for i in range(j + 1, k):
-                taken[i] = unknown_capital(i)
+                taken[i] = taken[i] or unknown_capital(i)
     for k, (start, end, _) in enumerate(tokens):
         if taken[k]:
             if spans and spans[-1][1] >= start - 1 and taken[k - 1]:

@@ -168,7 +168,17 @@ class Vocabulary:
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         stemming: dict[str, list[str]] = {}
-        for field in ("keep_apart", "same_stem", "packages", "light", "filler", "names", "business_suffixes", "named_things", "name_verbs"):
+        for field in (
+            "keep_apart",
+            "same_stem",
+            "packages",
+            "light",
+            "filler",
+            "names",
+            "business_suffixes",
+            "named_things",
+            "name_verbs",
+        ):
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
