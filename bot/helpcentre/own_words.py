@@ -96,6 +96,8 @@ OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
 OWN_WORDS_NO_PACKAGE_FACTOR = 0.9
 
 
+NAME_PLACEHOLDER = " personname "
+
 # Where a text's clauses part: a phrase of the vocabulary, or a pair of neighbouring words, is
 # read within one clause only (a full stop between letters or digits, as in "2.5MB", is not one).
 _CLAUSE_BREAK = re.compile(r"[,;:!?()\[\]\n]+|\.(?!\w)")
@@ -288,7 +290,9 @@ class _OwnWords:
     def clauses(self, text: str) -> list[list[_Term]]:
         """The text's terms, clause by clause: a phrase does not run over a comma or a full stop.
         People's and clients' names are read as nothing ("Priya says", "the Fairlie client")."""
-        text = without_names(text[:MAX_FUZZY_CHARS], name_spans(text[:MAX_FUZZY_CHARS], self._vocabulary, self.is_known))
+        text = without_names(
+            text[:MAX_FUZZY_CHARS], name_spans(text[:MAX_FUZZY_CHARS], self._vocabulary, self.is_known), NAME_PLACEHOLDER
+        )
         return [self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text)]
 
     def is_known(self, word: str) -> bool:

@@ -94,13 +94,13 @@ def _clause_start(text: str, after: int, before: int) -> bool:
     return bool(re.search(r"[,;:.!?()\-–—]", text[after:before]))
 
 
-def without_names(text: str, spans: list[tuple[int, int]]) -> str:
-    """The text with each name span replaced by a space (clause marks kept)."""
+def without_names(text: str, spans: list[tuple[int, int]], placeholder: str = " ") -> str:
+    """The text with each name span replaced by placeholder (clause marks kept)."""
     out: list[str] = []
     last = 0
     for start, end in spans:
         out.append(text[last:start])
-        out.append(" ")
+        out.append(placeholder)
         last = end
     out.append(text[last:])
     return "".join(out)
