@@ -13,7 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.helpcentre.own_words_checks import for_no_package, is_prefixed_word, is_typo, says_not
-from bot.helpcentre.own_words_names import name_spans, without_names
+from bot.helpcentre.own_words_names import names_read
 from bot.helpcentre.text import _STOPWORDS, MAX_FUZZY_CHARS, Article, _squash, normalise
 from bot.helpcentre.vocabulary import Vocabulary
 
@@ -95,8 +95,6 @@ OWN_WORDS_OTHER_PACKAGE_FACTOR = 0.3
 # and by this when the article is for some packages only and the text names none (round 7, docs/helpcentre.md).
 OWN_WORDS_NO_PACKAGE_FACTOR = 0.9
 
-
-NAME_PLACEHOLDER = " personname "
 
 # Where a text's clauses part: a phrase of the vocabulary, or a pair of neighbouring words, is
 # read within one clause only (a full stop between letters or digits, as in "2.5MB", is not one).
@@ -289,10 +287,8 @@ class _OwnWords:
 
     def clauses(self, text: str) -> list[list[_Term]]:
         """The text's terms, clause by clause: a phrase does not run over a comma or a full stop.
-        People's and clients' names are read as nothing ("Priya says", "the Fairlie client")."""
-        text = without_names(
-            text[:MAX_FUZZY_CHARS], name_spans(text[:MAX_FUZZY_CHARS], self._vocabulary, self.is_known), NAME_PLACEHOLDER
-        )
+        People's and clients' names are read as one everyday word ("Okafor says", "the Fairview client")."""
+        text = names_read(text[:MAX_FUZZY_CHARS], self._vocabulary, self.is_known)
         return [self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text)]
 
     def is_known(self, word: str) -> bool:

@@ -49,7 +49,7 @@ class Vocabulary:
     `filler` lists phrases of talk around a question, read as nothing ("where do i start", "ends
     up", "could it be"): each of their words alone may be a topic ("start date", "year end").
     `names`, `business_suffixes`, `named_things` and `name_verbs` say where a text names a person or a
-    client ("Priya says", "Brightwater Ltd", "the Fairlie client"): read as nothing (own_words_names.py).
+    client ("Okafor says", "Hendry Ltd", "the Fairview client"): read as nothing (own_words_names.py).
     """
 
     def __init__(
