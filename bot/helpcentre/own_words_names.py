@@ -1,5 +1,5 @@
 """People's and clients' names in a question, read as one everyday word by the own-words search (round 9;
-docs/helpcentre.md): "Okafor says the Khan Dental company has a grey circle" is about a company's
+docs/helpcentre.md): "Okafor says the Fairview Joinery company has a grey icon" is about a company's
 status, and "Okafor", "Fairview" and "Joinery" are words no article has, which would otherwise weigh as the
 rarest word and turn the question away.
 
