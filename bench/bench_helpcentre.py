@@ -21,7 +21,7 @@ Two sets, two sets of figures:
   --check7 (tuned on since round 8), and the development set of the eighth round
   (tests/helpcentre_own_words_dev8.json: office texts written to find leaks); and the ninth
   (tests/helpcentre_own_words_check8.json), written the same way during round 8, only with --check8:
-  never tuned on. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
+  tuned on since round 9. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
   (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
   --check4 ... --check8): for each set left out, the grid point best on the other sets (fewest unrelated texts
@@ -67,7 +67,7 @@ FLAGGED_CHECKS = {
     "check5": ("--check5", OWN_WORDS_CHECK5),
     "check6": ("--check6", ROOT / "tests" / "helpcentre_own_words_check6.json"),
     "check7": ("--check7", ROOT / "tests" / "helpcentre_own_words_check7.json"),
-    # Written apart before round 8, measured before and after it: never tuned on.
+    # Written apart during round 8, measured before and after it; tuned on since round 9.
     "check8": ("--check8", ROOT / "tests" / "helpcentre_own_words_check8.json"),
 }
 # Sets written to find weak spots and tuned on: shown, without a target.

@@ -13,6 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.helpcentre.own_words_checks import for_no_package, is_prefixed_word, is_typo, says_not
+from bot.helpcentre.own_words_names import names_read
 from bot.helpcentre.text import _STOPWORDS, MAX_FUZZY_CHARS, Article, _squash, normalise
 from bot.helpcentre.vocabulary import Vocabulary
 
@@ -212,7 +213,8 @@ class _OwnWords:
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
-        self._index_known(known | vocabulary.listed)
+        self._known_any = frozenset(known | vocabulary.listed)  # of any length, for telling names apart
+        self._index_known(self._known_any)
 
     def _index_known(self, known: set[str] | frozenset[str]) -> None:
         """The words a typo is corrected to, by first letter, and their stems (at load)."""
@@ -284,10 +286,14 @@ class _OwnWords:
         return word if found in self._vocabulary.listed else found
 
     def clauses(self, text: str) -> list[list[_Term]]:
-        """The text's terms, clause by clause: a phrase does not run over a comma or a full stop."""
-        return [
-            self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text[:MAX_FUZZY_CHARS])
-        ]
+        """The text's terms, clause by clause: a phrase does not run over a comma or a full stop.
+        People's and clients' names are read as one everyday word ("Okafor says", "the Fairview client")."""
+        text = names_read(text[:MAX_FUZZY_CHARS], self._vocabulary, self.is_known)
+        return [self._terms([self._correct(w) for w in normalise(c).split()]) for c in _CLAUSE_BREAK.split(text)]
+
+    def is_known(self, word: str) -> bool:
+        """Whether the articles or the vocabulary know a word (lower case), or another form of one."""
+        return word in self._known_any or self._vocabulary.stem(word) in self._idf
 
     def rank(self, text: str, limit: int = 5) -> list[_Ranked]:
         """Up to `limit` articles with a BM25 score for this text, best first."""

@@ -48,6 +48,8 @@ class Vocabulary:
     they weigh less when the search decides whether an article covers a question.
     `filler` lists phrases of talk around a question, read as nothing ("where do i start", "ends
     up", "could it be"): each of their words alone may be a topic ("start date", "year end").
+    `names`, `business_suffixes`, `named_things` and `name_verbs` say where a text names a person or a
+    client ("Okafor says", "Hendry Ltd", "the Fairview client"): read as nothing (own_words_names.py).
     """
 
     def __init__(
@@ -60,6 +62,10 @@ class Vocabulary:
         packages: Sequence[str] = (),
         light: Sequence[str] = (),
         filler: Sequence[str] = (),
+        names: Sequence[str] = (),
+        business_suffixes: Sequence[str] = (),
+        named_things: Sequence[str] = (),
+        name_verbs: Sequence[str] = (),
     ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
@@ -98,6 +104,11 @@ class Vocabulary:
         self.light = frozenset(self.stem(w) for s in light for w in normalise(s).split())
         # The words of those two lists as written: known words, not typos of the articles' words.
         self.listed = frozenset(w for s in (*elsewhere, *light) for w in normalise(s).split())
+        # People's and clients' names, read as nothing (bot/helpcentre/own_words_names.py): lower case.
+        self.names = frozenset(normalise(w) for w in names)
+        self.business_suffixes = frozenset(normalise(w) for w in business_suffixes)
+        self.named_things = frozenset(normalise(w) for w in named_things)
+        self.name_verbs = frozenset(normalise(w) for w in name_verbs)
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -157,7 +168,17 @@ class Vocabulary:
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         stemming: dict[str, list[str]] = {}
-        for field in ("keep_apart", "same_stem", "packages", "light", "filler"):
+        for field in (
+            "keep_apart",
+            "same_stem",
+            "packages",
+            "light",
+            "filler",
+            "names",
+            "business_suffixes",
+            "named_things",
+            "name_verbs",
+        ):
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
