@@ -12,7 +12,7 @@ from itertools import compress
 from operator import attrgetter, is_not
 from typing import Awaitable, Callable, Protocol
 
-from bot.heap import keep_long_lived
+from bot.heap import keep_long_lived, poll_ended, poll_started
 from bot.practice.commit_group import CommitGroup
 from bot.practice.feed import FeedError, HttpFeed, Snapshot, StatusFeed
 from bot.practice.models import CompanyStatus, StoredCompany
@@ -127,10 +127,12 @@ class Poller:
     async def _run(self) -> PollOutcome:
         self.running_since = self.clock()
         began = time.monotonic()
+        poll_started()  # a burst of polls has the cyclic collector wait (bot/heap.py)
         try:
             outcome = await self._poll()
         finally:
             self.running_since = None
+            poll_ended()
         outcome.duration_seconds = time.monotonic() - began
         self._note(outcome)
         # Outside the poll: listeners talk to Slack (Home tabs, reminders) and must not hold up the next one.

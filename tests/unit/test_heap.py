@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 import weakref
+from typing import Iterator
 
 import pytest
 
@@ -40,3 +42,46 @@ def test_many_polls_pass_over_generation_one_half_as_often() -> None:
         assert gc.get_threshold() == (before[0], heap.MANY_POLLS_GEN1_EVERY, before[2])
     finally:
         gc.set_threshold(*before)
+
+
+@pytest.fixture
+def no_polls() -> Iterator[None]:
+    assert heap._in_flight == 0 and gc.isenabled()
+    yield
+    while heap._in_flight:
+        heap.poll_ended()
+    heap.resume_if_due()
+    assert gc.isenabled()
+    gc.unfreeze()
+
+
+async def test_a_burst_of_polls_has_the_collector_wait_and_its_end_frees_what_became_garbage(no_polls: None) -> None:
+    for _ in range(heap.BURST_POLLS - 1):
+        heap.poll_started()
+    assert gc.isenabled()  # a few polls at once: the collector runs as usual
+    heap.poll_started()
+    assert not gc.isenabled() and heap.collector_waiting()
+    first, second = Node(), Node()
+    first.other, second.other = second, first
+    alive = weakref.ref(first)
+    frozen = gc.get_freeze_count()
+    heap.keep_long_lived()  # a poll ends well during the burst: nothing is frozen, the garbage-to-be included
+    assert gc.get_freeze_count() == frozen
+    del first, second
+    while heap._in_flight > heap.BURST_POLLS // 4 + 1:
+        heap.poll_ended()
+    assert not gc.isenabled() and alive() is not None  # still a burst
+    heap.poll_ended()
+    assert gc.isenabled() and not heap.collector_waiting()
+    assert alive() is None  # the pass at the burst's end freed the cycle
+
+
+async def test_the_collector_waits_no_longer_than_its_limit_however_long_the_polls_hang(
+    no_polls: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heap, "MAX_PAUSE_SECONDS", 0.05)
+    for _ in range(heap.BURST_POLLS):
+        heap.poll_started()
+    assert not gc.isenabled()
+    await asyncio.sleep(0.1)  # no poll ends: the timer set at the pause ends it
+    assert gc.isenabled() and heap._in_flight == heap.BURST_POLLS
