@@ -4,19 +4,18 @@ connector that applies it to the addresses it actually connects to.
 A connect form that fetched any address with the workspace's token would let anyone who may connect make the
 bot request loopback, cloud metadata (169.254.169.254) or the deployment's private network (server-side
 request forgery). So, unless the operator sets FEED_ALLOW_PRIVATE_ADDRESSES (an on-premises deployment), a
-feed is fetched only from public addresses: the rule is applied to what the name resolved to at each
-connection (a literal address included), so a name that resolves to a public address when checked and to a
-private one later (DNS rebinding) is refused then too."""
+feed is fetched only from public addresses: the rule is applied to each address a connection is about to be
+made to (aiohttp's public `socket_factory` hook: a literal address included), so a name that resolves to a
+public address when checked and to a private one later (DNS rebinding) is refused then too."""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
-from typing import Sequence
+import socket
 
 import aiohttp
-from aiohttp.abc import ResolveResult
-from aiohttp.tracing import Trace
+from aiohttp import AddrInfoType
 
 # The reason given beside the connect form's field and in the poll's error.
 NOT_PUBLIC = "it is on a private or local network"
@@ -37,25 +36,23 @@ def address_allowed(address: str) -> bool:
 
 
 class NotPublicAddress(OSError):
-    """Every address the feed's host resolved to is refused by address_allowed."""
+    """The address a feed's host resolved to is refused by address_allowed. One text for every address, so that
+    when all of a host's addresses are refused the error stays this one (aiohappyeyeballs raises the first of
+    several failures when their texts are equal)."""
 
-    def __init__(self, host: str) -> None:
-        super().__init__(errno.EACCES, f"{host}: {NOT_PUBLIC}")
+    def __init__(self) -> None:
+        super().__init__(errno.EACCES, NOT_PUBLIC)
 
 
-class PublicAddressConnector(aiohttp.TCPConnector):
-    """A TCPConnector that connects only to addresses address_allowed accepts: it filters what each host
-    resolves to (a literal address, a DNS answer or the connector's DNS cache) before connecting, and raises
-    NotPublicAddress (aiohttp wraps it in ClientConnectorDNSError) when nothing is left. Redirects go through
-    it too. It extends aiohttp's TCPConnector._resolve_host (aiohttp 3.x), the one step every connection's
-    addresses come from; tests/test_workspaces_connect.py fails if that ever stops applying."""
-
-    async def _resolve_host(self, host: str, port: int, traces: Sequence[Trace] | None = None) -> list[ResolveResult]:
-        resolved = await super()._resolve_host(host, port, traces=traces)
-        allowed = [found for found in resolved if address_allowed(str(found["host"]))]
-        if not allowed:
-            raise NotPublicAddress(host)
-        return allowed
+def public_socket(addr_info: AddrInfoType) -> socket.socket:
+    """aiohttp's TCPConnector `socket_factory` (aiohttp 3.12+, passed on to aiohappyeyeballs): the socket for
+    one address a connection is about to be made to, after the name was resolved (a literal address, a DNS
+    answer or the connector's DNS cache; redirects included). NotPublicAddress for an address address_allowed
+    refuses, so no socket is ever connected to one; aiohttp wraps it in ClientConnectorError."""
+    family, kind, proto, _, sockaddr = addr_info
+    if not address_allowed(str(sockaddr[0])):
+        raise NotPublicAddress()
+    return socket.socket(family=family, type=kind, proto=proto)
 
 
 def feed_connector(allow_private: bool) -> aiohttp.TCPConnector:
@@ -63,7 +60,7 @@ def feed_connector(allow_private: bool) -> aiohttp.TCPConnector:
     its own), and public addresses only unless `allow_private` (FEED_ALLOW_PRIVATE_ADDRESSES)."""
     if allow_private:
         return aiohttp.TCPConnector(limit=0)
-    return PublicAddressConnector(limit=0)
+    return aiohttp.TCPConnector(limit=0, socket_factory=public_socket)
 
 
 def refused_for_address(exc: BaseException) -> bool:

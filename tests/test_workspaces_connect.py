@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
+import pytest
 from cryptography.fernet import Fernet
 
-from bot.feed_addresses import address_allowed
+from bot.feed_addresses import NotPublicAddress, address_allowed, public_socket
 from bot.workspaces import source_problem, token_problem
 from tests.fakes.feed_server import FakeFeed
 from tests.fakes.slack_api import FakeSlack
@@ -172,6 +174,19 @@ def test_the_address_rule() -> None:
     assert [a for a in refused if address_allowed(a)] == []
     assert all(address_allowed(a) for a in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"))
     assert not address_allowed("not an address")
+
+
+def test_a_socket_is_made_only_for_an_address_the_rule_allows() -> None:
+    # The connector's socket_factory: asked for each address a connection is about to be made to.
+    tcp = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+    sock = public_socket((*tcp, ("93.184.216.34", 443)))
+    assert sock.family == socket.AF_INET
+    sock.close()
+    for address in ("127.0.0.1", "169.254.169.254", "10.1.2.3"):
+        with pytest.raises(NotPublicAddress):
+            public_socket((*tcp, (address, 443)))
+    with pytest.raises(NotPublicAddress):
+        public_socket((socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("::1", 443, 0, 0)))
 
 
 def test_what_the_connect_form_refuses() -> None:
