@@ -20,6 +20,13 @@ async def no_sleep(_: float) -> None:
     return None
 
 
+def deep_list(depth: int) -> list:
+    nested: list = []
+    for _ in range(depth - 1):
+        nested = [nested]
+    return nested
+
+
 async def test_the_http_feed_follows_cursors_with_the_bearer_token(feed: FakeFeed) -> None:
     feed.companies = [company(f"c_{n}", f"Company {n}") for n in range(1234)]
     snapshot = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
@@ -95,6 +102,13 @@ async def test_answers_the_fast_json_reader_refuses_are_read_as_json_reads_them(
     feed.fail_next = [(200, account), (200, listing.replace('"Two"', '"Two \\ud800 lone"'))]
     odd = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
     assert [c.name for c in odd.companies] == ["One", "Two \ufffd lone"]
+    # An integer past 64 bits (read by json, which keeps it whole): quoted as the feed sent it.
+    feed.fail_next = [
+        (200, account),
+        (200, listing.replace('"integration_status": "integrated"', '"integration_status": 18446744073709551616', 1)),
+    ]
+    big = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+    assert "'integration_status' is 18446744073709551616, expected" in big.skipped[0]
     feed.fail_next = [(200, account), (200, "[" * 5000 + "]" * 5000)]
     with pytest.raises(FeedError, match="nested too deeply"):
         await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
@@ -115,6 +129,11 @@ async def test_answers_the_fast_json_reader_refuses_are_read_as_json_reads_them(
         ({"publication_errors": 2.5}, "whole number"),
         ({"integration_status": ["error"]}, "'integration_status' is"),
         ({"updated_at": "0001-01-01T00:00:00+01:00"}, "not an ISO 8601 time"),
+        # Values that cannot be written as they are: named or sized, and the record alone is skipped.
+        ({"integration_status": 18446744073709551616}, "'integration_status' is 18446744073709551616, expected"),
+        ({"integration_status": {"a": 1}}, "'integration_status' is an object, expected"),
+        ({"integration_status": deep_list(2000)}, "'integration_status' is a list, expected"),
+        ({"sync_app": {"status": None}}, "'status' is null, expected"),
     ],
 )
 def test_a_bad_company_record_is_skipped_and_the_rest_count(bad: dict, why: str) -> None:
@@ -195,6 +214,28 @@ def test_long_text_is_shortened_keeping_its_start_and_huge_counts_are_clamped() 
 def test_a_bad_account_fails_the_whole_fetch() -> None:
     with pytest.raises(FeedError, match="account"):
         build_snapshot({"id": "a", "name": "A", "account_holder": {"name": "J"}}, [company("c_1", "One")])
+
+
+def test_counts_past_a_doubles_range_are_clamped_and_a_record_no_check_foresaw_is_skipped_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records = [company("c_1", "One", publication_errors=10**400), company("c_2", "Two")]
+    snapshot = build_snapshot(ACCOUNT, records)
+    assert [c.publication_errors for c in snapshot.companies] == [MAX_PUBLICATION_ERRORS, 0]
+    assert any("of a 401-digit number stored as 1,000,000,000" in note for note in snapshot.notes)
+    # A failure no check foresaw while reading one record skips that record, with a reason.
+    import bot.practice.models as models
+
+    real = models._name
+
+    def failing(record: dict, company_id: str, notes: list[str] | None) -> str:
+        if company_id == "c_2":
+            raise KeyError("surprise")
+        return real(record, company_id, notes)
+
+    monkeypatch.setattr(models, "_name", failing)
+    odd = build_snapshot(ACCOUNT, [company("c_1", "One"), company("c_2", "Two")])
+    assert [c.id for c in odd.companies] == ["c_1"] and odd.skipped == ["company 'c_2': could not be read (KeyError)"]
 
 
 def test_the_account_holder_has_the_permission_everywhere_even_when_not_listed() -> None:

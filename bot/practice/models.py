@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Mapping
 
+from bot.practice.record_values import number, shown, unexpected_as
+
 
 class FeedRecordError(ValueError):
     """A record from the status feed that cannot be trusted; the message says which field."""
@@ -186,7 +188,7 @@ def _error(raw: Any, notes: list[str] | None) -> CompanyError:
             raise ValueError(kind_text)
         kind = ErrorKind(kind_text.strip().casefold())
     except ValueError:
-        _note(notes, f"error 'kind' {str(kind_text)[:40]!r} unknown: read as synchronisation")
+        _note(notes, f"error 'kind' {shown(kind_text)} unknown: read as synchronisation")
         kind = ErrorKind.SYNCHRONISATION
     message = raw.get("message")
     if not isinstance(message, str) or not message.strip():
@@ -232,7 +234,7 @@ def _enum(record: Mapping[str, Any], key: str, enum: type[StrEnum]) -> Any:
         return enum(value.strip().casefold())
     except ValueError:
         allowed = " | ".join(member.value for member in enum)
-        raise FeedRecordError(f"{key!r} is {str(value)[:40]!r}, expected {allowed}") from None
+        raise FeedRecordError(f"{key!r} is {shown(value)}, expected {allowed}") from None
 
 
 def parse_timestamp(value: Any, key: str = "timestamp") -> datetime | None:
@@ -263,11 +265,12 @@ def _count(record: Mapping[str, Any], key: str, limit: int, notes: list[str] | N
         raise FeedRecordError(f"{key!r} must not be negative")
     if value > limit:
         if notes is not None:
-            notes.append(f"{key!r} of {value:.3g} stored as {limit:,}")
+            notes.append(f"{key!r} of {number(value)} stored as {limit:,}")
         return limit
     return int(value)
 
 
+@unexpected_as(FeedRecordError)
 def parse_company(record: Any, notes: list[str] | None = None) -> CompanyStatus:
     """Validate one company record from the feed; anything doubtful raises FeedRecordError.
 
@@ -320,6 +323,7 @@ def _person(raw: Any, what: str) -> Person:
     return Person(name=_text(raw, "name") or "", email=email.casefold())
 
 
+@unexpected_as(FeedRecordError)
 def parse_account(document: Any) -> tuple[Account, list[str]]:
     """Validate the account; a bad user is dropped (and reported), a bad holder rejects the account."""
     if not isinstance(document, Mapping):

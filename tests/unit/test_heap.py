@@ -85,3 +85,40 @@ async def test_the_collector_waits_no_longer_than_its_limit_however_long_the_pol
     assert not gc.isenabled()
     await asyncio.sleep(0.1)  # no poll ends: the timer set at the pause ends it
     assert gc.isenabled() and heap._in_flight == heap.BURST_POLLS
+
+
+async def test_what_polls_in_flight_hold_when_the_wait_ends_is_not_frozen(no_polls: None) -> None:
+    # A failing poll holds its exception (a cycle through its traceback) across its retries: garbage only later.
+    for _ in range(heap.BURST_POLLS):
+        heap.poll_started()
+    assert not gc.isenabled()
+    first, second = Node(), Node()
+    first.other, second.other = second, first
+    alive = weakref.ref(first)
+    held = [first]
+    del first, second
+    while heap.collector_waiting():
+        heap.poll_ended()
+    assert gc.isenabled() and alive() is not None  # still held by a poll in flight
+    held.clear()  # that poll ends: now garbage
+    gc.collect()
+    assert alive() is None  # collected, not frozen
+
+
+def test_a_wait_left_by_a_closed_loop_ends_with_the_next_poll_on_another(no_polls: None) -> None:
+    async def burst() -> None:
+        for _ in range(heap.BURST_POLLS):
+            heap.poll_started()
+
+    old = asyncio.new_event_loop()
+    old.run_until_complete(burst())
+    old.close()  # its polls never ended
+    assert not gc.isenabled() and heap._in_flight == heap.BURST_POLLS
+
+    async def one_poll() -> None:
+        heap.poll_started()
+        assert gc.isenabled() and heap._in_flight == 1
+        heap.poll_ended()
+
+    asyncio.run(one_poll())
+    assert gc.isenabled() and heap._in_flight == 0
