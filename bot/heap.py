@@ -58,7 +58,7 @@ def for_many_polls() -> None:
 # process, or every workspace polled together). A process polls a workspace at a time otherwise.
 BURST_POLLS = 32
 # The longest the collector waits during a burst, in seconds: past it, it runs (and the burst may pause it again).
-MAX_PAUSE_SECONDS = 2.0
+MAX_PAUSE_SECONDS = 1.0
 
 _in_flight = 0
 _paused_at: float | None = None
