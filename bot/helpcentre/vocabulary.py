@@ -112,8 +112,7 @@ class Vocabulary:
         self.business_suffixes = frozenset(normalise(w) for w in business_suffixes)
         self.named_things = frozenset(normalise(w) for w in named_things)
         self.name_verbs = frozenset(normalise(w) for w in name_verbs)
-        self.business_trades = frozenset(normalise(w) for w in business_trades)
-        self.brands = frozenset(normalise(w) for w in brands)
+        self.business_trades, self.brands = (frozenset(normalise(w) for w in words) for words in (business_trades, brands))
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
