@@ -178,7 +178,9 @@ def own_words(hc: HelpCentre, verbose: bool, check3: bool = False, flagged: tupl
     cases = own_words_cases(check3, flagged)
     print("own words (search(), as `/integration-status article <text>`):")
     ok = True
-    shown = ("tuning", "held_out", "check", "check2", "dev") + (("check3",) if check3 else ()) + ("dev5", "round5", "dev8", "dev10")
+    shown = (
+        ("tuning", "held_out", "check", "check2", "dev") + (("check3",) if check3 else ()) + ("dev5", "round5", "dev8", "dev10")
+    )
     for part in shown + flagged:
         chosen = [c for c in cases if c["part"] == part]
         labelled = [c for c in chosen if c["expect"] != "general"]
