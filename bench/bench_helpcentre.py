@@ -23,7 +23,7 @@ Two sets, two sets of figures:
   (tests/helpcentre_own_words_dev10.json, the same kind); and the ninth
   (tests/helpcentre_own_words_check8.json), written the same way during round 8, only with --check8:
   tuned on since round 9; and the tenth (tests/helpcentre_own_words_check9.json), written the same way
-  before round 9, measured before and after it, only with --check9. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
+  before round 9, measured before and after it, only with --check9: tuned on since round 10. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
   (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
   --check4 ... --check9): for each set left out, the grid point best on the other sets (fewest unrelated texts
@@ -72,7 +72,7 @@ FLAGGED_CHECKS = {
     "check7": ("--check7", ROOT / "tests" / "helpcentre_own_words_check7.json"),
     # Written apart during round 8, measured before and after it; tuned on since round 9.
     "check8": ("--check8", ROOT / "tests" / "helpcentre_own_words_check8.json"),
-    # Written apart before round 9, measured before and after it.
+    # Written apart before round 9, measured before and after it; tuned on since round 10.
     "check9": ("--check9", ROOT / "tests" / "helpcentre_own_words_check9.json"),
 }
 # Sets written to find weak spots and tuned on: shown, without a target.

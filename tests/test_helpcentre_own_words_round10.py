@@ -139,6 +139,7 @@ def test_this_rounds_kinds_get_the_article(hc: HelpCentre, text: str, article_id
     [
         "Green & Co have paid their invoice",  # a client paying the practice
         "Okafor says the Hendry client has paid their invoice",
+        "Moorland Cafe settled their bill",
         "Harbour Bakery dropped off their receipts",  # paperwork brought in
         "sole trader client asking about VAT registration",
         "the Hendry client is moving to another accountant",
