@@ -19,10 +19,11 @@ Two sets, two sets of figures:
   the same way, apart from all of them, only with --check5 (tuned on since round 7); the seventh and eighth
   (tests/helpcentre_own_words_check6.json, check7.json), written the same way, only with --check6 and
   --check7 (tuned on since round 8), and the development set of the eighth round
-  (tests/helpcentre_own_words_dev8.json: office texts written to find leaks); and the ninth
+  (tests/helpcentre_own_words_dev8.json: office texts written to find leaks), and of the tenth
+  (tests/helpcentre_own_words_dev10.json, the same kind); and the ninth
   (tests/helpcentre_own_words_check8.json), written the same way during round 8, only with --check8:
   tuned on since round 9; and the tenth (tests/helpcentre_own_words_check9.json), written the same way
-  before round 9, measured before and after it, only with --check9. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
+  before round 9, measured before and after it, only with --check9: tuned on since round 10. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
   (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
   --check4 ... --check9): for each set left out, the grid point best on the other sets (fewest unrelated texts
@@ -61,6 +62,7 @@ OWN_WORDS_CHECK5 = ROOT / "tests" / "helpcentre_own_words_check5.json"
 OWN_WORDS_DEV5 = ROOT / "tests" / "helpcentre_own_words_dev5.json"
 OWN_WORDS_ROUND5 = ROOT / "tests" / "helpcentre_own_words_round5.json"
 OWN_WORDS_DEV8 = ROOT / "tests" / "helpcentre_own_words_dev8.json"
+OWN_WORDS_DEV10 = ROOT / "tests" / "helpcentre_own_words_dev10.json"
 # The checks shown only when asked for, by flag: written apart from the matcher, each measured once
 # before and once after a round, then tuned on (docs/helpcentre.md).
 FLAGGED_CHECKS = {
@@ -70,11 +72,11 @@ FLAGGED_CHECKS = {
     "check7": ("--check7", ROOT / "tests" / "helpcentre_own_words_check7.json"),
     # Written apart during round 8, measured before and after it; tuned on since round 9.
     "check8": ("--check8", ROOT / "tests" / "helpcentre_own_words_check8.json"),
-    # Written apart before round 9, measured before and after it.
+    # Written apart before round 9, measured before and after it; tuned on since round 10.
     "check9": ("--check9", ROOT / "tests" / "helpcentre_own_words_check9.json"),
 }
 # Sets written to find weak spots and tuned on: shown, without a target.
-DEVELOPMENT_PARTS = ("dev", "dev5", "round5", "dev8")
+DEVELOPMENT_PARTS = ("dev", "dev5", "round5", "dev8", "dev10")
 ROUNDS = 20
 
 
@@ -161,6 +163,8 @@ def own_words_cases(check3: bool = False, flagged: tuple[str, ...] = ()) -> list
     cases += [{**c, "part": "round5"} for c in json.loads(OWN_WORDS_ROUND5.read_text(encoding="utf-8"))["cases"]]
     # The development set of the eighth round: office texts near AutoEntry's topics (tuned on).
     cases += [{**c, "part": "dev8"} for c in json.loads(OWN_WORDS_DEV8.read_text(encoding="utf-8"))["cases"]]
+    # The development set of the tenth round: office texts near its new vocabulary and names (tuned on).
+    cases += [{**c, "part": "dev10"} for c in json.loads(OWN_WORDS_DEV10.read_text(encoding="utf-8"))["cases"]]
     # The checks written apart from the matcher and the earlier sets: each only with its flag, so that
     # tuning sees neither its figure nor its misses until it is asked for.
     for part in flagged:
@@ -174,7 +178,9 @@ def own_words(hc: HelpCentre, verbose: bool, check3: bool = False, flagged: tupl
     cases = own_words_cases(check3, flagged)
     print("own words (search(), as `/integration-status article <text>`):")
     ok = True
-    shown = ("tuning", "held_out", "check", "check2", "dev") + (("check3",) if check3 else ()) + ("dev5", "round5", "dev8")
+    shown = (
+        ("tuning", "held_out", "check", "check2", "dev") + (("check3",) if check3 else ()) + ("dev5", "round5", "dev8", "dev10")
+    )
     for part in shown + flagged:
         chosen = [c for c in cases if c["part"] == part]
         labelled = [c for c in chosen if c["expect"] != "general"]

@@ -34,6 +34,8 @@ class _Lists:
     business_suffixes: frozenset[str] = frozenset({"ltd", "co", "sons"})
     named_things: frozenset[str] = frozenset({"client", "company", "bills"})
     name_verbs: frozenset[str] = frozenset({"says", "wants"})
+    business_trades: frozenset[str] = frozenset()
+    brands: frozenset[str] = frozenset()
     known: frozenset[str] = field(default=frozenset({"xero", "sage", "one", "vat", "the"}))
 
 

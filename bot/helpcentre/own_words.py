@@ -12,6 +12,7 @@ import bm25s
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from bot.helpcentre import own_words_checks as checks
 from bot.helpcentre.own_words_checks import for_no_package, is_prefixed_word, is_typo, says_not
 from bot.helpcentre.own_words_names import names_read
 from bot.helpcentre.text import _STOPWORDS, MAX_FUZZY_CHARS, Article, _squash, normalise
@@ -122,6 +123,7 @@ class _Ranked:
     found: tuple[_Term, ...]  # the question's terms this article has
     typed: frozenset[str]  # the words typed for them ("benefits of integrating": both)
     elsewhere: tuple[str, ...]  # words naming something no article is about, which this one lacks
+    by_title: bool = False  # the one term shared is a word of this article's title only ("unpublish")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +138,8 @@ class _Asked:
 
 
 def _own_words_sure(r: "_Ranked") -> bool:
-    return r.coverage >= OWN_WORDS_MIN_COVERAGE and len(r.typed) >= OWN_WORDS_MIN_SHARED and not r.elsewhere
+    shared = len(r.typed) >= OWN_WORDS_MIN_SHARED or r.by_title
+    return r.coverage >= OWN_WORDS_MIN_COVERAGE and shared and not r.elsewhere
 
 
 def _own_words_clearly_ahead(ranked: list["_Ranked"]) -> bool:
@@ -204,12 +207,12 @@ class _OwnWords:
         self._term_scores: dict[str, tuple[tuple[int, float], ...]] = {}
         self._all_stems = [frozenset().union(*f.values()) for f in self.fields]
         self._topic_stems = [frozenset().union(*(v for k, v in f.items() if k != "fix")) for f in self.fields]
-        df: dict[str, int] = {}
-        for article_stems in self._all_stems:
-            for stem in article_stems:
-                df[stem] = df.get(stem, 0) + 1
+        # The articles whose title has each stem, and each short title's first term: names_one_title.
+        self._titles_with = checks.counts(f["title"] for f in self.fields)
+        titles = [[t.stem for t in self._terms(normalise(a.title).split())] for a in articles]
+        self._title_first = [checks.first_of_title(title, vocabulary.light) for title in titles]
         n = max(1, len(articles))
-        self._idf = {s: math.log(1 + n / c) for s, c in df.items()}
+        self._idf = {s: math.log(1 + n / c) for s, c in checks.counts(self._all_stems).items()}
         self._idf_unknown = OWN_WORDS_UNKNOWN_WEIGHT * max(self._idf.values(), default=1.0)
         # Checked at load: different words Snowball reads as one (tests hold the bundled data to none).
         self.stem_collisions = vocabulary.stem_collisions(known)
@@ -367,7 +370,8 @@ class _OwnWords:
         title = self.fields[i]["title"]
         title_share = len(title & unique.keys()) / len(title) if title else 0.0
         score *= coverage**OWN_WORDS_COVERAGE_POWER * (1 + OWN_WORDS_TITLE_BONUS * title_share)
-        return _Ranked(i, score, coverage, found, typed, lacks)
+        by_title = checks.names_one_title((t.stem for t in found), self._title_first[i], self._titles_with)
+        return _Ranked(i, score, coverage, found, typed, lacks, by_title)
 
     def is_title(self, article: Article, text: str) -> bool:
         """Whether the text's words, read through the vocabulary, are exactly the article's title words."""
@@ -388,13 +392,5 @@ class _OwnWords:
     def reason(self, ranked: _Ranked) -> str:
         """Why: the question's words the article has, and where ("your words disconnect (“unlink”) in its title")."""
         fields = self.fields[ranked.index]
-        parts: list[str] = []
-        shown_typed: set[str] = set()
-        for term in ranked.found:
-            if term.typed in shown_typed:
-                continue  # one phrase typed, read as several words ("qbo": quickbooks online)
-            shown_typed.add(term.typed)
-            shown = f"“{term.typed}”" if term.typed == term.said else f"“{term.typed}” ({term.said})"
-            where = [name for key, name in _FIELD_NAMES.items() if term.stem in fields[key]]
-            parts.append(f"{shown} in its {' and '.join(where[:2])}")
-        return "your words " + "; ".join(parts)
+        found = [(t.typed, t.said, [name for key, name in _FIELD_NAMES.items() if t.stem in fields[key]]) for t in ranked.found]
+        return checks.reason_words(found)

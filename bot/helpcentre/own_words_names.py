@@ -4,7 +4,7 @@ status, and "Okafor", "Fairview" and "Joinery" are words no article has, which w
 rarest word and turn the question away.
 
 Pure functions of the text and the vocabulary's lists (bot/helpcentre/data/vocabulary.json `names`,
-`business_suffixes`, `named_things`, `name_verbs`); no I/O."""
+`business_suffixes`, `named_things`, `name_verbs`, and since round 10 `business_trades` and `brands`); no I/O."""
 
 from __future__ import annotations
 
@@ -34,15 +34,20 @@ class NameLists(Protocol):
     business_suffixes: frozenset[str]
     named_things: frozenset[str]
     name_verbs: frozenset[str]
+    business_trades: frozenset[str]
+    brands: frozenset[str]
 
 
 def name_spans(text: str, lists: NameLists, is_known: Callable[[str], bool]) -> list[tuple[int, int]]:
     """(start, end) offsets into text of the people's and clients' names it holds, in order (none: []):
 
-    - a given name of the vocabulary's `names` list ("Callum", "dylan", "Niamh's"), however written, or a
-      capitalised word the articles and vocabulary do not know with an apostrophe-s ("Okafor's");
+    - a given name of the vocabulary's `names` list ("Callum", "dylan", "Niamh's"), or a supplier's brand of
+      its `brands` list ("Screwfix", "wickes"), however written, or a capitalised word the articles and
+      vocabulary do not know with an apostrophe-s ("Okafor's");
     - a business name: capitalised words ending in a company suffix ("Hendry Ltd", "Kowalski & Co",
-      "Ashdown & Sons"), the suffix included;
+      "Ashdown & Sons", "Green & Co": a known word too, right before "&"), the suffix included; or
+      capitalised words the articles and vocabulary do not know ending in a capitalised trade of
+      `business_trades` ("Carter Electrical", "Moorland Cafe", "Oakfield Vets"), the trade included;
     - capitalised words the articles and vocabulary do not know (`is_known` of the lower-case word),
       right before a word that names what they own (`named_things`: "the Fairview client", "the Lowmoor
       Farms file", "the Ashdown bills"), or at a clause's start before a verb of report (`name_verbs`:
@@ -51,6 +56,7 @@ def name_spans(text: str, lists: NameLists, is_known: Callable[[str], bool]) -> 
     A capitalised word the articles or the vocabulary know ("Xero", "Sage", "VAT") is never a name here:
     "the Xero company" keeps its package."""
     names, suffixes, named_things, name_verbs = lists.names, lists.business_suffixes, lists.named_things, lists.name_verbs
+    trades = lists.business_trades
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
     spans: list[tuple[int, int]] = []
     taken = [False] * len(tokens)
@@ -61,13 +67,14 @@ def name_spans(text: str, lists: NameLists, is_known: Callable[[str], bool]) -> 
 
     for k, (_, _, token) in enumerate(tokens):
         bare = _bare(token)
-        if bare in names or (_POSSESSIVE.search(token) and unknown_capital(k)):
-            # A given name, or a capitalised word no article knows with an apostrophe-s ("Okafor's").
+        if bare in names or bare in lists.brands or (_POSSESSIVE.search(token) and unknown_capital(k)):
+            # A given name, a supplier's brand, or a capitalised word no article knows with an apostrophe-s ("Okafor's").
             taken[k] = True
-        elif bare in suffixes and (token[:1].isupper() or token == "&"):
-            # Walk back over the business name: capitalised words and "&" ("Kowalski & Co", "Ashdown & Sons").
+        elif (bare in suffixes and (token[:1].isupper() or token == "&")) or (bare in trades and _capitalised(token)):
+            # Walk back over the business name: capitalised words and "&" ("Kowalski & Co", "Ashdown & Sons",
+            # "Carter Electrical"); a known word only right before "&" ("Green & Co").
             j = k - 1
-            while j >= 0 and (tokens[j][2] == "&" or unknown_capital(j)) and k - j <= 4:
+            while j >= 0 and k - j <= 4 and (tokens[j][2] == "&" or unknown_capital(j) or _before_and(tokens, j)):
                 j -= 1
             if j < k - 1 and tokens[j + 1][2] != "&":
                 for i in range(j + 1, k + 1):
@@ -89,6 +96,11 @@ def name_spans(text: str, lists: NameLists, is_known: Callable[[str], bool]) -> 
             else:
                 spans.append((start, end))
     return spans
+
+
+def _before_and(tokens: list[tuple[int, int, str]], j: int) -> bool:
+    """Whether token j is a capitalised word right before "&" ("Green" in "Green & Co")."""
+    return _capitalised(tokens[j][2]) and j + 1 < len(tokens) and tokens[j + 1][2] == "&"
 
 
 def _clause_start(text: str, after: int, before: int) -> bool:

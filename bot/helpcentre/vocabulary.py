@@ -49,7 +49,8 @@ class Vocabulary:
     `filler` lists phrases of talk around a question, read as nothing ("where do i start", "ends
     up", "could it be"): each of their words alone may be a topic ("start date", "year end").
     `names`, `business_suffixes`, `named_things` and `name_verbs` say where a text names a person or a
-    client ("Okafor says", "Hendry Ltd", "the Fairview client"): read as nothing (own_words_names.py).
+    client ("Okafor says", "Hendry Ltd", "the Fairview client"): read as nothing (own_words_names.py);
+    `business_trades` ("Carter Electrical") and `brands` (suppliers: "Screwfix") too (round 10).
     """
 
     def __init__(
@@ -66,6 +67,8 @@ class Vocabulary:
         business_suffixes: Sequence[str] = (),
         named_things: Sequence[str] = (),
         name_verbs: Sequence[str] = (),
+        business_trades: Sequence[str] = (),
+        brands: Sequence[str] = (),
     ) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
@@ -109,6 +112,7 @@ class Vocabulary:
         self.business_suffixes = frozenset(normalise(w) for w in business_suffixes)
         self.named_things = frozenset(normalise(w) for w in named_things)
         self.name_verbs = frozenset(normalise(w) for w in name_verbs)
+        self.business_trades, self.brands = (frozenset(normalise(w) for w in words) for words in (business_trades, brands))
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -178,6 +182,8 @@ class Vocabulary:
             "business_suffixes",
             "named_things",
             "name_verbs",
+            "business_trades",
+            "brands",
         ):
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
