@@ -30,6 +30,25 @@ async def test_the_first_poll_is_the_baseline_and_alerts_nothing(alerting: Bot) 
 
 
 @on_both_backends
+async def test_nul_in_a_companys_text_is_stored_and_alerted_on_either_database(
+    alerting: Bot, feed: FakeFeed, clock: FakeClock
+) -> None:
+    # PostgreSQL's text refuses NUL ("\u0000" in JSON): it is read as U+FFFD, and the poll stands.
+    feed.update(
+        "c_2",
+        name="Bright\u0000Sons",
+        software="Xe\u0000ro",
+        integration_status="error",
+        error={"kind": "publication", "message": "Invoice\u0000 rejected"},
+        sync_app={"status": "offline", "location": "PC\u0000", "last_seen_at": None},
+    )
+    outcome = await poll_and_deliver(alerting, clock)
+    assert outcome.ok and outcome.skipped == [], outcome.error
+    (post,) = alerting.slack.posts(ALERTS)
+    assert post.args["text"] == "Bright\ufffdSons: publication error in Xe\ufffdro: Invoice\ufffd rejected"
+
+
+@on_both_backends
 async def test_a_turn_to_error_is_alerted_and_its_recovery_told_in_the_thread(
     alerting: Bot, feed: FakeFeed, clock: FakeClock
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,9 +110,37 @@ async def test_answers_the_fast_json_reader_refuses_are_read_as_json_reads_them(
     ]
     big = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
     assert "'integration_status' is 18446744073709551616, expected" in big.skipped[0]
+    # One outside 64 bits below zero has 19 digits: read by json too.
+    feed.fail_next = [
+        (200, account),
+        (200, listing.replace('"integration_status": "integrated"', '"integration_status": -9223372036854775809', 1)),
+    ]
+    negative = await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+    assert "'integration_status' is -9223372036854775809, expected" in negative.skipped[0]
+    # Past Python's 4,300 digits: the page cannot be read, and says why.
+    feed.fail_next = [(200, account), (200, listing.replace('"publication_errors": 0', '"publication_errors": ' + "9" * 5000, 1))]
+    with pytest.raises(FeedError, match=r"/companies: the answer cannot be read \(Exceeds the limit"):
+        await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
     feed.fail_next = [(200, account), (200, "[" * 5000 + "]" * 5000)]
     with pytest.raises(FeedError, match="nested too deeply"):
         await HttpFeed(feed.base_url, "feed-token", sleep=no_sleep).fetch()
+
+
+async def test_a_feed_that_sends_kilobytes_of_garbage_instead_of_headers_gets_a_short_reason() -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\n" + b"B" * 16_000 + b"\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        with pytest.raises(FeedError) as failed:
+            await HttpFeed(f"http://127.0.0.1:{port}", "t", sleep=no_sleep, attempts=1).fetch()
+    finally:
+        server.close()
+    assert str(failed.value).startswith("/account: ") and len(str(failed.value)) < 400
 
 
 @pytest.mark.parametrize(

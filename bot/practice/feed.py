@@ -19,6 +19,7 @@ from bot.practice.demo import DEMO_ACCOUNT, demo_companies
 from bot.practice.models import (
     FeedRecordError,
     parse_account,
+    shorten,
 )
 from bot.practice.snapshot import FeedError, ParsedRecords, Snapshot, build_snapshot
 
@@ -44,6 +45,8 @@ REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10, sock_read=15)
 # The whole fetch (the account and every page, retries included) has this long, and at most the poll
 # interval (bot/app.py passes it): past it, the poll fails and the last good state stays.
 FETCH_DEADLINE_SECONDS = 60.0
+# Characters of a failed request's reason kept (it is logged, and shown on /healthz and in status answers).
+MAX_PROBLEM = 300
 
 
 class FeedAnswered(FeedError):
@@ -166,7 +169,8 @@ class HttpFeed:
                     if response.status == 429:
                         retry_after = _seconds(response.headers.get("Retry-After"))
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                problem, status, failure = f"{path}: {type(exc).__name__} {exc}".strip(), None, exc
+                # aiohttp's text may quote what the feed sent (a bad status line or header: kilobytes).
+                problem, status, failure = shorten(f"{path}: {type(exc).__name__} {exc}".strip(), MAX_PROBLEM), None, exc
             if attempt + 1 < self._attempts:
                 delay = retry_after if retry_after is not None else self._backoff * 2**attempt
                 await self._sleep(min(delay, 60.0) + random.uniform(0, self._backoff / 4))
@@ -279,9 +283,9 @@ def _decode(path: str, body: bytes) -> Any:
     orjson.loads first: twice as fast as json.loads on a 100-company page (39 vs 81 us, measured with
     bench/_common.py's records), the whole of nearly every answer. It refuses what json.loads accepts and
     reads otherwise (NaN and infinities, a byte order mark, UTF-16/32, lone surrogates, nesting past 1,024):
-    those answers are read by json.loads as before. It reads an integer beyond 64 bits as a float, so a body
-    holding a run of 20 digits or more (found in 13 us on such a page) is read by json.loads too: where both
-    read a body, they give the same values."""
+    those answers are read by json.loads as before. It reads an integer outside 64 bits as a float
+    (-9223372036854775809 has 19 digits), so a body holding a run of 19 digits or more (found in 13 us on such
+    a page) is read by json.loads too: where both read a body, they give the same values."""
     if _LONG_DIGITS not in body.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(body)
@@ -289,15 +293,17 @@ def _decode(path: str, body: bytes) -> Any:
             pass
     try:
         return _FEED_JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
-    except ValueError:
+    except json.JSONDecodeError:
         raise FeedError(f"{path}: the answer is not JSON") from None
+    except ValueError as exc:  # not text, or an integer past Python's 4,300 digits
+        raise FeedError(f"{path}: the answer cannot be read ({shorten(str(exc), 120)})") from None
     except RecursionError:
         raise FeedError(f"{path}: the answer is nested too deeply to read") from None
 
 
-# Every digit as "0", for finding a run of 20 (2**64 has 20 digits) with one `in`.
+# Every digit as "0", for finding a run of 19 with one `in`.
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_DIGITS = b"0" * 20
+_LONG_DIGITS = b"0" * 19
 
 
 class _PageReader:

@@ -75,7 +75,10 @@ def shorten(text: str, limit: int) -> str:
 
 
 def storable_text(text: str) -> str:
-    """Text SQLite can store: lone UTF-16 surrogates (valid in JSON as "\\ud800") become U+FFFD."""
+    """Text both databases can store: lone UTF-16 surrogates (valid in JSON as "\\ud800"; not UTF-8) and NUL
+    ("\\u0000"; PostgreSQL's text refuses it) become U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
     try:
         text.encode("utf-8")
         return text

@@ -175,7 +175,7 @@ class Poller:
         try:
             snapshot = await self.feed.fetch()
         except FeedError as exc:
-            outcome.error = str(exc)
+            outcome.error = str(exc)[:500]  # as every failure's reason: a feed's text kept short
             return self._failed(outcome)
         except Exception as exc:  # a bug or an odd answer the client did not foresee: still a failed poll
             log.exception("Reading the status feed failed unexpectedly")
