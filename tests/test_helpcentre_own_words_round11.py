@@ -1,6 +1,7 @@
 """The own-words search after round 11 (docs/helpcentre.md): "own" after a possessive is no owner; how-to
 openings ("what are the steps to", "what do I need to") are talk, not an overview or the benefits of
-integrating; an office's filing (accounts filed, a dormant company) is an office matter, not a file; a message
+integrating; an office's filing (accounts filed, a dormant company) is an office matter, not a file, and so is
+a question of VAT treatment (a reverse charge, a purchase from abroad); a message
 quoted whole inside a longer description names its article first; bills that "aren't arriving" fail to publish;
 the eleventh check (tests/helpcentre_own_words_check10.json), measured before round 10 and after it, tuned on
 in round 11."""
@@ -19,9 +20,6 @@ CHECK10 = json.loads(Path(__file__).with_name("helpcentre_own_words_check10.json
 # Top-1 as last measured (210/296), give or take two texts: a floor against regressions. Measured blind at
 # 195/296 before round 10 and 205/296 after it; tuned on since round 11.
 CHECK10_TOP1_FLOOR = 0.702
-# Office texts of the eleventh check that still get an article: a question of VAT treatment for a purchase
-# ("which VAT code should I use for ...") shares an article's words. Left.
-CHECK10_LEFT = {"which VAT code should I use for software bought from an Irish company now?"}
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +50,11 @@ def test_this_rounds_kinds_get_the_article(hc: HelpCentre, text: str, article_id
         "file the accounts for the dormant company by friday",
         "accounts are filed so lock the period in sage",
         "who did the filing for the Hendry receipts",
+        "which tax code for a subscription bought from a german company",  # VAT treatment is tax advice
+        "do we reverse charge the subcontractor's bill",
     ],
 )
-def test_an_office_text_about_filing_gets_no_specific_article(hc: HelpCentre, text: str) -> None:
+def test_an_office_text_about_filing_or_vat_treatment_gets_no_specific_article(hc: HelpCentre, text: str) -> None:
     assert not hc.search(text)[0].specific
 
 
@@ -64,8 +64,6 @@ def test_the_eleventh_check_meets_its_floor(hc: HelpCentre) -> None:
     assert right / len(labelled) >= CHECK10_TOP1_FLOOR, f"{right}/{len(labelled)}"
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CHECK10 if c["expect"] == "general" and c["text"] not in CHECK10_LEFT], ids=lambda c: c["text"][:50]
-)
+@pytest.mark.parametrize("case", [c for c in CHECK10 if c["expect"] == "general"], ids=lambda c: c["text"][:50])
 def test_an_office_text_of_the_eleventh_check_gets_no_specific_article(hc: HelpCentre, case: dict[str, Any]) -> None:
     assert not hc.search(case["text"])[0].specific
