@@ -37,6 +37,7 @@ def hc() -> HelpCentre:
         ("can we keep our own tracking lists for a client without software", "3049413"),  # "own": no owner
         ("our client's own settings page explained", "1312892"),
         ("published purchase invoices aren't arriving in the accounts package", "4719975"),
+        ("our supplier's invoice numbers are really long and sage says no", "5460442"),  # a size word for a number
     ],
 )
 def test_this_rounds_kinds_get_the_article(hc: HelpCentre, text: str, article_id: str) -> None:
@@ -52,6 +53,7 @@ def test_this_rounds_kinds_get_the_article(hc: HelpCentre, text: str, article_id
         "who did the filing for the Hendry receipts",
         "which tax code for a subscription bought from a german company",  # VAT treatment is tax advice
         "do we reverse charge the subcontractor's bill",
+        "the backlog of receipts is massive this month",
     ],
 )
 def test_an_office_text_about_filing_or_vat_treatment_gets_no_specific_article(hc: HelpCentre, text: str) -> None:
