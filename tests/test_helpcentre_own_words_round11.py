@@ -37,7 +37,10 @@ def hc() -> HelpCentre:
         ("can we keep our own tracking lists for a client without software", "3049413"),  # "own": no owner
         ("our client's own settings page explained", "1312892"),
         ("published purchase invoices aren't arriving in the accounts package", "4719975"),
-        ("our supplier's invoice numbers are really long and sage says no", "5460442"),  # a size word for a number
+        ("invoice number has 35 digits and quickbooks says no", "5460442"),  # a number's size: too long
+        ("the invoice numbers are massive and sage will not take them", "5460442"),
+        ("a quick tour of what each company setting does", "1312892"),  # a tour or a rundown is an overview
+        ("which credentials does the sync app want from a sage id user", "4179309"),  # credentials: a password
     ],
 )
 def test_this_rounds_kinds_get_the_article(hc: HelpCentre, text: str, article_id: str) -> None:
