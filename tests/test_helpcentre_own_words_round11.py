@@ -17,9 +17,9 @@ import pytest
 from bot.helpcentre.matching import HelpCentre
 
 CHECK10 = json.loads(Path(__file__).with_name("helpcentre_own_words_check10.json").read_text(encoding="utf-8"))["cases"]
-# Top-1 as last measured (210/296), give or take two texts: a floor against regressions. Measured blind at
+# Top-1 as last measured (214/296), give or take two texts: a floor against regressions. Measured blind at
 # 195/296 before round 10 and 205/296 after it; tuned on since round 11.
-CHECK10_TOP1_FLOOR = 0.702
+CHECK10_TOP1_FLOOR = 0.716
 
 
 @pytest.fixture(scope="module")
