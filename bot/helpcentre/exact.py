@@ -35,6 +35,10 @@ AMBIGUITY_MARGIN = 0.03
 # A quoted message found in a text is the text (pasted) when its words are at least this
 # share of the text's letters; a shorter one is merely mentioned in a question.
 MESSAGE_MIN_SHARE = 0.5
+# A quoted message of this many letters or more (spaces not counted, about four words), found whole in a
+# longer description ("it says 'All payment accounts are added' but the card isn't there"), was read off
+# the screen: it names its article before the description's words do (round 11, docs/helpcentre.md).
+QUOTED_MIN_CHARS = 20
 _KEYWORD_REASON = "matches the search words"
 # Letter-level similarity below this is not a typo any more, just shared letters.
 LETTERS_MIN = 0.85
@@ -226,10 +230,11 @@ class MessageIndex:
             if len(token) >= 4:
                 self._vocab_by_initial.setdefault(token[0], []).append(token)
 
-    def exact(self, text: str, tokens: list[str], min_share: float = 0.0) -> list[ArticleMatch]:
+    def exact(self, text: str, tokens: list[str], min_share: float = 0.0, min_chars: int = 0) -> list[ArticleMatch]:
         """Articles quoting a message found in text (normalised; tokens: its words), most literal first."""
-        # min_share: the least share of the text's letters the quoted message's own words must be.
-        least = min_share * (len(text) - text.count(" "))
+        # min_share: the least share of the text's letters the quoted message's own words must be;
+        # min_chars: the least number of them.
+        least = max(min_share * (len(text) - text.count(" ")), min_chars)
         hits: list[_Pattern] = []
         for token in set(tokens):
             for pattern in self._pattern_index.get(token, ()):

@@ -26,6 +26,7 @@ from bot.helpcentre.exact import (
     _KEYWORD_REASON,
     AMBIGUITY_MARGIN,
     MESSAGE_MIN_SHARE,
+    QUOTED_MIN_CHARS,
     WORDS_THRESHOLD,
     MessageIndex,
     _confident,
@@ -177,8 +178,13 @@ class HelpCentre:
         text = normalise(message[:MAX_MATCH_CHARS])
         tokens = text.split()
         exact = self._index.exact(text, tokens) if tokens else []
-        # A quoted message that is most of the text: the person pasted the message.
-        pasted = self._index.exact(text, tokens, MESSAGE_MIN_SHARE) if exact else []
+        # A quoted message that is most of the text, or a whole message of four words or so read off the
+        # screen with a description around it: the person pasted or quoted the message.
+        pasted = (
+            (self._index.exact(text, tokens, MESSAGE_MIN_SHARE) or self._index.exact(text, tokens, min_chars=QUOTED_MIN_CHARS))
+            if exact
+            else []
+        )
         words = [m for m in self._index.by_words(text[:MAX_FUZZY_CHARS], tokens) if m.score >= WORDS_THRESHOLD] if tokens else []
         close = [m for m in words if not m.reason.startswith(_KEYWORD_REASON)]
         if pasted or close:
