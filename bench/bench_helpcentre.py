@@ -1,7 +1,7 @@
 """Accuracy and speed of the Help Centre matcher on the labelled sets.
 
 Run from the repository root:
-  python bench/bench_helpcentre.py [--verbose] [--check3] [--check4] [--check5] [--check6] [--check7] [--check8] [--check9] [--check10] [--cross]
+  python bench/bench_helpcentre.py [--verbose] [--check3] [--check4] [--check5] [--check6] [--check7] [--check8] [--check9] [--check10] [--check11] [--cross]
                                    [--classifier PATH]
 
 Two sets, two sets of figures:
@@ -25,10 +25,12 @@ Two sets, two sets of figures:
   tuned on since round 9; and the tenth (tests/helpcentre_own_words_check9.json), written the same way
   before round 9, measured before and after it, only with --check9: tuned on since round 10; and the eleventh
   (tests/helpcentre_own_words_check10.json), written the same way before round 10, measured before and after
-  it, only with --check10. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
+  it, only with --check10 (tuned on since round 11); and the twelfth
+  (tests/helpcentre_own_words_check11.json), written the same way before round 11, measured before and after
+  it, only with --check11. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
   (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
-  --check4 ... --check10): for each set left out, the grid point best on the other sets (fewest unrelated texts
+  --check4 ... --check11): for each set left out, the grid point best on the other sets (fewest unrelated texts
   given an article, then most right, then fewest wrong), its figure on the set left out, and the
   shipped values' figure there.
 
@@ -78,6 +80,8 @@ FLAGGED_CHECKS = {
     "check9": ("--check9", ROOT / "tests" / "helpcentre_own_words_check9.json"),
     # Written apart before round 10, measured before and after it.
     "check10": ("--check10", ROOT / "tests" / "helpcentre_own_words_check10.json"),
+    # Written apart before round 11, measured before and after it.
+    "check11": ("--check11", ROOT / "tests" / "helpcentre_own_words_check11.json"),
 }
 # Sets written to find weak spots and tuned on: shown, without a target.
 DEVELOPMENT_PARTS = ("dev", "dev5", "round5", "dev8", "dev10")
