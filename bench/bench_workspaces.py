@@ -156,8 +156,9 @@ async def _floor(base_url: str, workspaces: int, reader: str = "json") -> tuple[
     """(wall seconds, CPU seconds of this process) of fetching and parsing every workspace's pages once, with
     json.loads (the floor judged) or orjson.loads (reported beside it: the bot reads pages with orjson)."""
     import aiohttp
+    import orjson
 
-    loads = json.loads if reader == "json" else __import__("orjson").loads
+    loads = json.loads if reader == "json" else orjson.loads
 
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {FEED_TOKEN}"}) as session:
 

@@ -44,19 +44,17 @@ def number(value: int | float) -> str:
         return f"a {int(int(value).bit_length() * math.log10(2)) + 1}-digit number"
 
 
-def unexpected_as(error: Callable[[str], Exception]) -> Callable[[Read], Read]:
-    """Decorates a reader of one record: what it raises besides `error`'s own type (a bug, or a value no check
-    foresaw) is raised as `error("could not be read (TypeName)")`, so that the record is skipped with a reason
-    instead of failing the whole poll."""
+def unexpected_as(error: type[Exception]) -> Callable[[Read], Read]:
+    """Decorates a reader of one record: what it raises besides `error` (a bug, or a value no check foresaw) is
+    raised as `error("could not be read (TypeName)")`, so that the record is skipped with a reason instead of
+    failing the whole poll."""
 
     def wrap(read: Read) -> Read:
-        kind = type(error(""))
-
         @functools.wraps(read)
         def reading(*args: Any, **kwargs: Any) -> Any:
             try:
                 return read(*args, **kwargs)
-            except kind:
+            except error:
                 raise
             except Exception as exc:
                 raise error(f"could not be read ({type(exc).__name__})") from None
