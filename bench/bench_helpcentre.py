@@ -27,8 +27,9 @@ Two sets, two sets of figures:
   (tests/helpcentre_own_words_check10.json), written the same way before round 10, measured before and after
   it, only with --check10 (tuned on since round 11); and the twelfth
   (tests/helpcentre_own_words_check11.json), written the same way before round 11, measured before and after
-  it, only with --check11. --verbose lists misses. --classifier PATH: with the learned classifier at PATH
-  (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot does not use.
+  it, only with --check11 (tuned on since round 12). --verbose lists misses. --classifier PATH: with the learned
+  classifier at PATH (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot
+  does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
   --check4 ... --check11): for each set left out, the grid point best on the other sets (fewest unrelated texts
   given an article, then most right, then fewest wrong), its figure on the set left out, and the
@@ -78,9 +79,9 @@ FLAGGED_CHECKS = {
     "check8": ("--check8", ROOT / "tests" / "helpcentre_own_words_check8.json"),
     # Written apart before round 9, measured before and after it; tuned on since round 10.
     "check9": ("--check9", ROOT / "tests" / "helpcentre_own_words_check9.json"),
-    # Written apart before round 10, measured before and after it.
+    # Written apart before round 10, measured before and after it; tuned on since round 11.
     "check10": ("--check10", ROOT / "tests" / "helpcentre_own_words_check10.json"),
-    # Written apart before round 11, measured before and after it.
+    # Written apart before round 11, measured before and after it; tuned on since round 12.
     "check11": ("--check11", ROOT / "tests" / "helpcentre_own_words_check11.json"),
 }
 # Sets written to find weak spots and tuned on: shown, without a target.

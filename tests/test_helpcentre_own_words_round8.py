@@ -29,12 +29,8 @@ DEV8 = _cases("helpcentre_own_words_dev8.json")
 FLOORS = {"check6": (CHECK6, 0.888), "check7": (CHECK7, 0.841)}
 # The office texts of these sets that still get an article, each with it (docs/helpcentre.md, round 8).
 UNRELATED_GIVEN_AN_ARTICLE = {
-    # Xero's own expense claims: every word but "xero" is AutoEntry's expense reports'.
-    "xero expenses claim approval for a client's staff": "1929477",
     # A task in the package itself; "chart of accounts" is in 8820241's fix, "add" and "nominal code" too.
     "how do I add a new nominal code to the chart of accounts in Sage 50": "8820241",
-    # Another system's 2FA app: "bank" is AutoEntry's word too (bank statements).
-    "our bank's two step verification app stopped working": "5356013",
 }
 UNRELATED = [c for c in CHECK6 + CHECK7 + DEV8 if c["expect"] == "general" and c["text"] not in UNRELATED_GIVEN_AN_ARTICLE]
 
