@@ -1,7 +1,7 @@
 """Accuracy and speed of the Help Centre matcher on the labelled sets.
 
 Run from the repository root:
-  python bench/bench_helpcentre.py [--verbose] [--check3] [--check4] [--check5] [--check6] [--check7] [--check8] [--check9] [--check10] [--check11] [--cross]
+  python bench/bench_helpcentre.py [--verbose] [--check3] [--check4] [--check5] [--check6] [--check7] [--check8] [--check9] [--check10] [--check11] [--check12] [--check13] [--cross]
                                    [--classifier PATH]
 
 Two sets, two sets of figures:
@@ -27,11 +27,13 @@ Two sets, two sets of figures:
   (tests/helpcentre_own_words_check10.json), written the same way before round 10, measured before and after
   it, only with --check10 (tuned on since round 11); and the twelfth
   (tests/helpcentre_own_words_check11.json), written the same way before round 11, measured before and after
-  it, only with --check11 (tuned on since round 12). --verbose lists misses. --classifier PATH: with the learned
+  it, only with --check11 (tuned on since round 12); and two written the same way in parallel before round 12
+  (tests/helpcentre_own_words_check12.json, check13.json, the second mostly search-box phrases and short
+  questions), measured before and after it, only with --check12 and --check13. --verbose lists misses. --classifier PATH: with the learned
   classifier at PATH (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot
   does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
-  --check4 ... --check11): for each set left out, the grid point best on the other sets (fewest unrelated texts
+  --check4 ... --check13): for each set left out, the grid point best on the other sets (fewest unrelated texts
   given an article, then most right, then fewest wrong), its figure on the set left out, and the
   shipped values' figure there.
 
@@ -83,6 +85,9 @@ FLAGGED_CHECKS = {
     "check10": ("--check10", ROOT / "tests" / "helpcentre_own_words_check10.json"),
     # Written apart before round 11, measured before and after it; tuned on since round 12.
     "check11": ("--check11", ROOT / "tests" / "helpcentre_own_words_check11.json"),
+    # Written apart before round 12 by two people, measured before and after it.
+    "check12": ("--check12", ROOT / "tests" / "helpcentre_own_words_check12.json"),
+    "check13": ("--check13", ROOT / "tests" / "helpcentre_own_words_check13.json"),
 }
 # Sets written to find weak spots and tuned on: shown, without a target.
 DEVELOPMENT_PARTS = ("dev", "dev5", "round5", "dev8", "dev10")
