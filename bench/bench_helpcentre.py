@@ -1,7 +1,7 @@
 """Accuracy and speed of the Help Centre matcher on the labelled sets.
 
 Run from the repository root:
-  python bench/bench_helpcentre.py [--verbose] [--check3] [--check4] [--check5] [--check6] [--check7] [--check8] [--check9] [--check10] [--check11] [--check12] [--check13] [--cross]
+  python bench/bench_helpcentre.py [--verbose] [--check3] [--check4] [--check5] [--check6] [--check7] [--check8] [--check9] [--check10] [--check11] [--check12] [--check13] [--check14] [--check15] [--cross]
                                    [--classifier PATH]
 
 Two sets, two sets of figures:
@@ -29,11 +29,13 @@ Two sets, two sets of figures:
   (tests/helpcentre_own_words_check11.json), written the same way before round 11, measured before and after
   it, only with --check11 (tuned on since round 12); and two written the same way in parallel before round 12
   (tests/helpcentre_own_words_check12.json, check13.json, the second mostly search-box phrases and short
-  questions), measured before and after it, only with --check12 and --check13. --verbose lists misses. --classifier PATH: with the learned
+  questions), measured before and after it, only with --check12 and --check13 (tuned on since round 13); and two
+  more written the same way before round 13 (check14, check15), only with --check14 and --check15.
+  --verbose lists misses. --classifier PATH: with the learned
   classifier at PATH (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot
   does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
-  --check4 ... --check13): for each set left out, the grid point best on the other sets (fewest unrelated texts
+  --check4 ... --check15): for each set left out, the grid point best on the other sets (fewest unrelated texts
   given an article, then most right, then fewest wrong), its figure on the set left out, and the
   shipped values' figure there.
 
@@ -88,6 +90,9 @@ FLAGGED_CHECKS = {
     # Written apart before round 12 by two people, measured before and after it.
     "check12": ("--check12", ROOT / "tests" / "helpcentre_own_words_check12.json"),
     "check13": ("--check13", ROOT / "tests" / "helpcentre_own_words_check13.json"),
+    # Written apart before round 13 by two people, measured before and after it.
+    "check14": ("--check14", ROOT / "tests" / "helpcentre_own_words_check14.json"),
+    "check15": ("--check15", ROOT / "tests" / "helpcentre_own_words_check15.json"),
 }
 # Sets written to find weak spots and tuned on: shown, without a target.
 DEVELOPMENT_PARTS = ("dev", "dev5", "round5", "dev8", "dev10")
