@@ -15,7 +15,7 @@ import pytest
 from bot.helpcentre.matching import HelpCentre
 from bot.helpcentre.own_words_checks import counts, first_of_title, names_one_title, reason_words
 from bot.helpcentre.own_words_names import name_spans
-from tests.own_words_sets import cases, copied, office, top1
+from tests.own_words_sets import WRITTEN_AFTER_ROUND_12, cases, copied, office, top1
 
 CHECK9 = cases("helpcentre_own_words_check9.json")
 DEV10 = cases("helpcentre_own_words_dev10.json")
@@ -186,7 +186,7 @@ def test_this_rounds_usual_questions_are_written_not_copied(hc: HelpCentre) -> N
     asked = {p for a in hc.articles for p in a.asked_as}
     assert set(ROUND10_ASKED_AS) <= asked
     later = {"helpcentre_own_words_check10.json", "helpcentre_own_words_check11.json"}
-    assert copied(ROUND10_ASKED_AS, later) == []
+    assert copied(ROUND10_ASKED_AS, later | WRITTEN_AFTER_ROUND_12) == []
 
 
 def test_the_tenth_check_meets_its_floor(hc: HelpCentre) -> None:

@@ -14,7 +14,7 @@ import pytest
 from bot.helpcentre.matching import HelpCentre
 from bot.helpcentre.own_words_names import NAME_WORD, name_spans, names_read
 from bot.helpcentre.text import normalise
-from tests.own_words_sets import cases, copied, office, top1
+from tests.own_words_sets import WRITTEN_AFTER_ROUND_12, cases, copied, office, top1
 
 CHECK8 = cases("helpcentre_own_words_check8.json")
 # Top-1 as last measured (241/296), give or take two texts: a floor against regressions. Measured before
@@ -191,7 +191,7 @@ def test_this_rounds_usual_questions_are_written_not_copied(hc: HelpCentre) -> N
         "helpcentre_own_words_check11.json",
         "helpcentre_own_words_dev10.json",
     }
-    assert copied(ROUND9_ASKED_AS, later) == []
+    assert copied(ROUND9_ASKED_AS, later | WRITTEN_AFTER_ROUND_12) == []
 
 
 def test_the_ninth_check_meets_its_floor(hc: HelpCentre) -> None:
