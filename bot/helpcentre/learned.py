@@ -3,33 +3,34 @@ regression) over a text's stems, neighbouring stem pairs and letter n-grams, tra
 own-words texts and the articles' own words (bench/train_helpcentre_classifier.py; docs/helpcentre.md,
 "A learned classifier").
 
-Inference is plain Python over the weights the training script writes (a JSON file): features of a
-text, then a few dict look-ups per feature, then a softmax over the classes (the articles' ids and
-"general", for texts no article is about). No new run-time dependency.
+Inference is numpy (which bm25s brings already): a text's features become row indices of a
+features x classes weight matrix, one product gives each class's score, then a softmax. No new
+run-time dependency, no download.
 
-Not used by the bot: measured, it gains too little on fresh text for its cost (docs/helpcentre.md, "A
-learned classifier"). `HelpCentre.load(classifier=Classifier.load(path))` puts it in `search()`.
+`HelpCentre.load(classifier=Classifier.load(path))` puts a classifier in `search()`; `fuse` says when
+its article goes first.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from bot.helpcentre.text import MAX_FUZZY_CHARS, HelpCentreError, normalise
 
-FORMAT = 1
+FORMAT = 2
 # The class of texts no article is about (office texts): never shown as an article.
 GENERAL = "general"
-# When the classifier is asked (bench/train_helpcentre_classifier.py, `fused`): "fallback", only when the
-# lexical tiers have no article; "among", the same, for an article the own-words tier ranks too; "first",
-# also before an own-words answer (never before a quoted message or a keyword).
-MODES = ("fallback", "among", "first")
+# A probability threshold above any probability: that way of giving an article is off.
+NEVER = 1.01
 
 
 def features(clauses: Iterable[Iterable[str]], text: str, char_weight: float, ngrams: tuple[int, int]) -> dict[str, float]:
@@ -68,73 +69,117 @@ class Prediction:
     runner_up: float  # the next class's probability, 0..1
 
 
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """When the classifier's article goes first (chosen by leaving sets out: the training script).
+
+    override: the least probability at which it goes before an own-words answer (never before a quoted
+    message or a keyword); fill: the least at which it is given where the lexical tiers have no article;
+    fill_among: there, only an article the own-words tier ranks. NEVER (above 1) turns one off."""
+
+    override: float = NEVER
+    fill: float = NEVER
+    fill_among: bool = False
+
+
+def fuse(lexical: str | None, own_words: bool, candidates: Collection[str], found: Prediction, fusion: Fusion) -> str | None:
+    """The article the classifier puts first, or None (the lexical answer stands).
+
+    lexical: the lexical tiers' first article (None: the general one); own_words: whether it came from the
+    own-words tier (not a quoted message or keyword); candidates: the articles the own-words tier ranks."""
+    if found.label == GENERAL:
+        return None
+    if lexical is None:
+        sure = found.probability >= fusion.fill and (not fusion.fill_among or found.label in candidates)
+    else:
+        sure = own_words and found.probability >= fusion.override
+    return found.label if sure else None
+
+
+def inputs_digest(paths: Iterable[str | os.PathLike[str]], settings: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the training inputs: each file's name and bytes, in the order given, then the
+    settings as sorted JSON. OSError when a file cannot be read."""
+    digest = hashlib.sha256()
+    for path in paths:
+        where = Path(path)
+        digest.update(where.name.encode() + b"\0" + where.read_bytes() + b"\0")
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 class Classifier:
-    """The linear model's weights: per feature, (class index, weight) pairs; per class, a bias."""
+    """The linear model: classes, a bias per class, a features x classes weight matrix (float32)."""
 
     def __init__(
         self,
-        classes: tuple[str, ...],
-        bias: tuple[float, ...],
-        weights: Mapping[str, tuple[tuple[int, float], ...] | str],
+        classes: Sequence[str],
+        bias: Sequence[float],
+        names: Sequence[str],
+        matrix: np.ndarray,
         char_weight: float,
         ngrams: tuple[int, int],
-        min_probability: float = 1.0,
-        mode: str = "fallback",
+        fusion: Fusion = Fusion(),
+        inputs: str = "",
     ) -> None:
-        self.classes = classes
-        self.bias = bias
-        # Per feature, (class index, weight) pairs, or the file's packed form of them ("3:0.51 17:-0.2"),
-        # read on first use: reading all 190,000 at load would take 0.2 s.
-        self.weights = dict(weights)
+        self.classes = tuple(classes)
+        self.bias = np.asarray(bias, dtype=np.float64)
+        self.names = tuple(names)
+        self._index = {name: i for i, name in enumerate(self.names)}
+        self.matrix = np.asarray(matrix, dtype=np.float32).reshape(len(self.names), len(self.classes))
         self.char_weight = char_weight
         self.ngrams = ngrams
-        # The fusion with the lexical tier, chosen by leaving one labelled set out (the training script):
-        # an article only at this probability or more; mode (one of MODES) says when it is asked.
-        self.min_probability = min_probability
-        self.mode = mode
+        self.fusion = fusion
+        self.inputs = inputs  # inputs_digest() of what it was trained on ("" when unknown)
 
-    def features(self, clauses: Iterable[Iterable[str]], text: str) -> dict[str, float]:
-        return features(clauses, text, self.char_weight, self.ngrams)
-
-    def scores(self, feats: Mapping[str, float]) -> list[float]:
-        """One score (log-odds) per class, in the order of self.classes."""
-        scores = list(self.bias)
-        for name, value in feats.items():
-            for i, w in self._weights_of(name):
-                scores[i] += value * w
-        return scores
-
-    def _weights_of(self, name: str) -> tuple[tuple[int, float], ...]:
-        found = self.weights.get(name, ())
-        if isinstance(found, str):  # checked by from_data: indices in range, numbers well formed
-            found = tuple((int(i), float(w)) for i, w in (p.split(":") for p in found.split()))
-            self.weights[name] = found
-        return found
-
-    def predict(self, feats: Mapping[str, float]) -> Prediction:
-        """The most probable class and its softmax probability."""
-        scores = self.scores(feats)
-        top = max(scores)
-        exp = [math.exp(s - top) for s in scores]
-        total = sum(exp)
-        order = sorted(range(len(exp)), key=lambda i: -exp[i])
-        second = exp[order[1]] / total if len(order) > 1 else 0.0
-        return Prediction(self.classes[order[0]], exp[order[0]] / total, second)
-
-    def sure_article(self, clauses: Iterable[Iterable[str]], text: str, candidates: Iterable[str] = ()) -> Prediction | None:
-        """The article the model is sure of for a text the lexical tier could not place; None when it is
-        not sure, or takes the text for one no article is about (GENERAL)."""
-        found = self.predict(self.features(clauses, text))
-        if found.label == GENERAL or found.probability < self.min_probability:
-            return None
-        if self.mode == "among" and found.label not in set(candidates):
-            return None
-        return found
+    @classmethod
+    def from_weights(
+        cls,
+        classes: Sequence[str],
+        bias: Sequence[float],
+        weights: Mapping[str, Iterable[tuple[int, float]]],
+        char_weight: float,
+        ngrams: tuple[int, int],
+        fusion: Fusion = Fusion(),
+    ) -> "Classifier":
+        """From per-feature (class index, weight) pairs."""
+        names = sorted(weights)
+        matrix = np.zeros((len(names), len(classes)), dtype=np.float32)
+        for row, name in enumerate(names):
+            for k, w in weights[name]:
+                matrix[row, k] = w
+        return cls(classes, bias, names, matrix, char_weight, ngrams, fusion)
 
     @classmethod
     def never(cls) -> "Classifier":
         """A classifier that names no article: the lexical tiers alone."""
-        return cls((GENERAL,), (0.0,), {}, 0.0, (3, 5))
+        return cls((GENERAL,), (0.0,), (), np.zeros((0, 1)), 0.0, (3, 5))
+
+    def features(self, clauses: Iterable[Iterable[str]], text: str) -> dict[str, float]:
+        return features(clauses, text, self.char_weight, self.ngrams)
+
+    def scores(self, feats: Mapping[str, float]) -> np.ndarray:
+        """One score (log-odds) per class, in the order of self.classes: the bias plus one product of the
+        features' values with their rows of the matrix (features the model does not know count nothing)."""
+        get = self._index.get
+        rows: list[int] = []
+        values: list[float] = []
+        for name, value in feats.items():
+            row = get(name)
+            if row is not None:
+                rows.append(row)
+                values.append(value)
+        if not rows:
+            return self.bias.copy()
+        return self.bias + np.asarray(values, dtype=np.float32) @ self.matrix[rows]
+
+    def predict(self, feats: Mapping[str, float]) -> Prediction:
+        """The most probable class and its softmax probability."""
+        scores = self.scores(feats)
+        exp = np.exp(scores - scores.max())
+        probabilities = exp / exp.sum()
+        order = np.argsort(-probabilities, kind="stable")
+        second = float(probabilities[order[1]]) if len(order) > 1 else 0.0
+        return Prediction(self.classes[int(order[0])], float(probabilities[order[0]]), second)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Classifier":
@@ -151,44 +196,51 @@ class Classifier:
 
     @classmethod
     def from_data(cls, data: Any) -> "Classifier":
-        """From the file's JSON: {"format": 1, "classes": [...], "bias": [...], "char_weight": x,
-        "ngrams": [lo, hi], "fusion": {"min_probability": p, "mode": one of MODES}, "weights": {feature: "class:weight class:weight ..."}}; ValueError when not."""
+        """From the file's JSON (to_data); ValueError, KeyError or TypeError when it is not one."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("wrong format")
-        classes = tuple(str(c) for c in data["classes"])
-        bias = tuple(float(b) for b in data["bias"])
-        if len(bias) != len(classes) or GENERAL not in classes:
-            raise ValueError("classes and bias differ, or no general class")
-        packed = _packed_weights(len(classes))
-        weights = data["weights"]
-        for name, pairs in weights.items():
-            if not isinstance(name, str) or not isinstance(pairs, str) or not packed.fullmatch(pairs):
-                raise ValueError(f"weights of {name!r} are not class:weight pairs of known classes")
+        classes = [str(c) for c in data["classes"]]
+        bias = [float(b) for b in data["bias"]]
+        if len(bias) != len(classes) or GENERAL not in classes or len(classes) > 255:
+            raise ValueError("classes and bias differ, no general class, or over 255 classes")
+        names = [str(n) for n in data["features"]]
+        counts = np.frombuffer(base64.b64decode(data["counts"], validate=True), dtype=np.uint8)
+        columns = np.frombuffer(base64.b64decode(data["columns"], validate=True), dtype=np.uint8)
+        values = np.frombuffer(base64.b64decode(data["values"], validate=True), dtype="<f2")
+        if len(counts) != len(names) or len(set(names)) != len(names) or not len(columns) == len(values) == int(counts.sum()):
+            raise ValueError("features, counts, columns and values differ in length")
+        if len(columns) and (int(columns.max()) >= len(classes) or not np.isfinite(values).all()):
+            raise ValueError("a weight of an unknown class, or not a number")
+        matrix = np.zeros((len(names), len(classes)), dtype=np.float32)
+        matrix[np.repeat(np.arange(len(names)), counts), columns] = values
         low, high = (int(n) for n in data["ngrams"])
-        fusion = data["fusion"]
-        threshold = float(fusion["min_probability"])
-        if not 0 < threshold <= 1:
-            raise ValueError("min_probability must be in (0, 1]")
-        mode = fusion["mode"]
-        if mode not in MODES:
-            raise ValueError(f"fusion mode must be one of {', '.join(MODES)}")
-        return cls(classes, bias, weights, float(data["char_weight"]), (low, high), threshold, mode)
+        fusion = Fusion(float(data["fusion"]["override"]), float(data["fusion"]["fill"]), bool(data["fusion"]["fill_among"]))
+        if not (0 < fusion.override and 0 < fusion.fill):
+            raise ValueError("fusion thresholds must be over 0")
+        return cls(classes, bias, names, matrix, float(data["char_weight"]), (low, high), fusion, str(data.get("inputs", "")))
 
     def to_data(self) -> dict[str, Any]:
-        """The JSON form load() reads (the training script writes it)."""
+        """The JSON form load() reads: weights as float16, per feature (names sorted) how many classes it
+        weighs and which (bytes, base64), features with no weight left out; the same bytes for the same model."""
+        kept = [row for row in range(len(self.names)) if self.matrix[row].any()]
+        kept.sort(key=lambda row: self.names[row])
+        sub = self.matrix[kept].astype("<f2")
+        counts = (sub != 0).sum(axis=1).astype(np.uint8)
+        rows, columns = np.nonzero(sub)
+
+        def packed(array: np.ndarray) -> str:
+            return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
         return {
             "format": FORMAT,
+            "inputs": self.inputs,
             "classes": list(self.classes),
-            "bias": [round(b, 4) for b in self.bias],
+            "bias": [round(float(b), 4) for b in self.bias],
             "char_weight": self.char_weight,
             "ngrams": list(self.ngrams),
-            "fusion": {"min_probability": self.min_probability, "mode": self.mode},
-            "weights": {k: " ".join(f"{i}:{w:.4g}" for i, w in self._weights_of(k)) for k in sorted(self.weights)},
+            "fusion": {"override": self.fusion.override, "fill": self.fusion.fill, "fill_among": self.fusion.fill_among},
+            "features": [self.names[row] for row in kept],
+            "counts": packed(counts),
+            "columns": packed(columns.astype(np.uint8)),
+            "values": packed(sub[rows, columns]),
         }
-
-
-def _packed_weights(classes: int) -> re.Pattern[str]:
-    """The packed form of one feature's weights: "index:weight" pairs, each index one of the classes."""
-    index = "|".join(str(i) for i in sorted(range(classes), key=lambda i: -len(str(i))))
-    pair = rf"(?:{index}):-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
-    return re.compile(rf"(?:{pair} )*{pair}")

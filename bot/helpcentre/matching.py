@@ -34,7 +34,7 @@ from bot.helpcentre.exact import (
     _WordsEntry,
     prepare_messages,
 )
-from bot.helpcentre.learned import Classifier
+from bot.helpcentre.learned import Classifier, fuse
 from bot.helpcentre.loading import parse_article_list, parse_search_base, read_articles
 from bot.helpcentre.own_words import (
     OWN_WORDS_RUNNER_UP_SHARE,
@@ -200,8 +200,8 @@ class HelpCentre:
         for m in ordered:
             if all(m.article.id != f.article.id for f in found):
                 found.append(m)
-        if self._learned is not None and (not found or (self._learned.mode == "first" and found[0].how == "own words")):
-            learned = self._by_classifier(self._learned, message)
+        if self._learned is not None and (not found or found[0].how == "own words"):
+            learned = self._by_classifier(self._learned, message, found[0].article.id if found else None)
             if learned is not None:
                 # An article the lexical tiers show too keeps their reason (the words the text shares).
                 same = [m for m in found if m.article.id == learned.article.id]
@@ -210,13 +210,17 @@ class HelpCentre:
             return found[: max(1, limit)]
         return [self._general_match(self.general("publication"), message, "publication")]
 
-    def _by_classifier(self, learned: Classifier, message: str) -> ArticleMatch | None:
-        """The learned classifier's article for a text, when it is sure."""
+    def _by_classifier(self, learned: Classifier, message: str, lexical: str | None) -> ArticleMatch | None:
+        """The learned classifier's article for a text, when it goes first (learned.fuse); lexical: the lexical
+        tiers' first article, from the own-words tier (None: they have none)."""
+        fusion = learned.fusion
+        if (fusion.fill if lexical is None else fusion.override) > 1:
+            return None  # that way of giving an article is off: no need to ask
         clauses = [[t.stem for t in clause] for clause in self._own.clauses(message)]
-        candidates = [self.articles[r.index].id for r in self._own.rank(message)] if learned.mode == "among" else []
-        found = learned.sure_article(clauses, message, candidates)
-        article = self._by_id.get(found.label) if found is not None else None
-        if found is None or article is None:
+        candidates = [self.articles[r.index].id for r in self._own.rank(message)] if lexical is None and fusion.fill_among else []
+        found = learned.predict(learned.features(clauses, message))
+        article = self._by_id.get(fuse(lexical, lexical is not None, candidates, found, fusion) or "")
+        if article is None:
             return None
         reason = f"worded like the questions people ask about it (learned classifier, {found.probability:.0%} sure)"
         return ArticleMatch(article, "learned", round(LEARNED_SCORE_CEILING * found.probability, 3), reason, None)
