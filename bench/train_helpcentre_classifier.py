@@ -80,10 +80,10 @@ FUSIONS = tuple(Fusion(o, f, a) for o in THRESHOLDS for f in THRESHOLDS for a in
 # What --write trains with: chosen on all folds by the procedure above (its last line).
 SETTINGS: dict[str, Any] = {
     "C": 10.0,
-    "char_weight": 1.0,
+    "char_weight": 2.0,
     "ngrams": list(NGRAMS),
     "prune": PRUNE,
-    "fusion": {"override": NEVER, "fill": NEVER, "fill_among": False},
+    "fusion": {"override": 0.5, "fill": 0.9, "fill_among": False},
 }
 
 
@@ -185,7 +185,7 @@ def tally(cases: list[dict[str, Any]], answers: list[str]) -> dict[str, int]:
 def _held_out_fold(args: tuple[str, float, float]) -> dict[str, list[Prediction]]:
     """One fold's predictions by a model trained on the other folds and the articles' words (a worker)."""
     fold, c, cw = args
-    hc = HelpCentre.load(classifier=None)
+    hc = HelpCentre.load(classifier=Classifier.never())
     sets, feats = load_sets(), Featuriser(hc)
     train = article_examples(hc) + [(k["text"], k["expect"]) for n, ks in sets.items() if n not in FOLDS[fold] for k in ks]
     model = fit(train, feats, c, cw, PRUNE)
@@ -194,7 +194,10 @@ def _held_out_fold(args: tuple[str, float, float]) -> dict[str, list[Prediction]
 
 def held_out(c: float, cw: float, cache: bool) -> dict[str, list[Prediction]]:
     """Every set's held-out predictions at one grid point (two processes), kept in the temporary folder when cache."""
-    path = Path(tempfile.gettempdir()) / f"helpcentre_heldout_{inputs_digest(training_files(), {'c': c, 'cw': cw, 'p': PRUNE})[:16]}.pickle"
+    path = (
+        Path(tempfile.gettempdir())
+        / f"helpcentre_heldout_{inputs_digest(training_files(), {'c': c, 'cw': cw, 'p': PRUNE})[:16]}.pickle"
+    )
     if cache and path.exists():
         found: dict[str, list[Prediction]] = pickle.loads(path.read_bytes())
         return found
@@ -237,12 +240,16 @@ class Table:
         }
 
 
-def figures(sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[str, Lexical], preds: Any, fusion: Fusion) -> dict[str, int]:
+def figures(
+    sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[str, Lexical], preds: Any, fusion: Fusion
+) -> dict[str, int]:
     """tally() over these sets with the fusion (preds None: the lexical tiers alone)."""
     return Table(sets, names, lex, preds).figures(fusion)
 
 
-def choose(sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[str, Lexical], grid: dict[Any, Any]) -> tuple[Any, Fusion]:
+def choose(
+    sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[str, Lexical], grid: dict[Any, Any]
+) -> tuple[Any, Fusion]:
     """The grid point and fusion best on these sets: fewest office texts given an article beyond the lexical
     tiers', then most right, then fewest wrong, then the highest thresholds."""
     base = figures(sets, names, lex, None, Fusion())
@@ -251,7 +258,14 @@ def choose(sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[st
         table = Table(sets, names, lex, preds)
         for fusion in FUSIONS:
             t = table.figures(fusion)
-            key = (-max(0, t["leaks"] - base["leaks"]), t["right"], -t["wrong"], fusion.override, fusion.fill, not fusion.fill_among)
+            key = (
+                -max(0, t["leaks"] - base["leaks"]),
+                t["right"],
+                -t["wrong"],
+                fusion.override,
+                fusion.fill,
+                not fusion.fill_among,
+            )
             if best is None or key > best[0]:
                 best = (key, point, fusion)
     assert best is not None
@@ -268,7 +282,7 @@ def _line(t: dict[str, int]) -> str:
 def procedure(argv: list[str]) -> None:
     """The whole choice: held-out predictions at each grid point, each fresh set's figures with the settings
     and fusion chosen on the other folds, then the settings chosen on all folds."""
-    hc = HelpCentre.load(classifier=None)
+    hc = HelpCentre.load(classifier=Classifier.never())
     sets = load_sets()
     lex = lexical(hc, sets)
     grid: dict[tuple[float, float], dict[str, list[Prediction]]] = {}
@@ -276,7 +290,10 @@ def procedure(argv: list[str]) -> None:
         started = time.perf_counter()
         grid[(c, cw)] = held_out(c, cw, "--cache" in argv)
         t = figures(sets, list(sets), lex, grid[(c, cw)], Fusion(0.85, 0.85))
-        print(f"C={c} char_weight={cw} ({time.perf_counter() - started:.0f} s): all sets held out, p>=0.85 both ways: {_line(t)}", flush=True)
+        print(
+            f"C={c} char_weight={cw} ({time.perf_counter() - started:.0f} s): all sets held out, p>=0.85 both ways: {_line(t)}",
+            flush=True,
+        )
     gains = []
     for name in FRESH:
         others = [n for fold, names in FOLDS.items() if fold != name for n in names]
@@ -294,7 +311,7 @@ def procedure(argv: list[str]) -> None:
 
 def write(path: Path) -> None:
     """The weights trained on every set with SETTINGS, to path (the same bytes on every run)."""
-    hc = HelpCentre.load(classifier=None)
+    hc = HelpCentre.load(classifier=Classifier.never())
     sets = load_sets()
     feats = Featuriser(hc)
     examples = article_examples(hc) + [(k["text"], k["expect"]) for ks in sets.values() for k in ks]

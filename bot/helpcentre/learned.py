@@ -7,18 +7,20 @@ Inference is numpy (which bm25s brings already): a text's features become row in
 features x classes weight matrix, one product gives each class's score, then a softmax. No new
 run-time dependency, no download.
 
-`HelpCentre.load(classifier=Classifier.load(path))` puts a classifier in `search()`; `fuse` says when
-its article goes first.
+`HelpCentre.load()` puts the bundled one (BUNDLED) in `search()` for the bundled articles and vocabulary;
+`fuse` says when its article goes first.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
 import os
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
@@ -31,6 +33,8 @@ FORMAT = 2
 GENERAL = "general"
 # A probability threshold above any probability: that way of giving an article is off.
 NEVER = 1.01
+# The weights the bot uses, for the bundled articles and vocabulary (bench/train_helpcentre_classifier.py --write).
+BUNDLED = Path(__file__).parent / "data" / "classifier.json"
 
 
 def features(clauses: Iterable[Iterable[str]], text: str, char_weight: float, ngrams: tuple[int, int]) -> dict[str, float]:
@@ -48,18 +52,23 @@ def features(clauses: Iterable[Iterable[str]], text: str, char_weight: float, ng
                 words[f"p {a} {b}"] = 1.0
     chars: dict[str, float] = {}
     if char_weight > 0:
-        low, high = ngrams
-        for word in normalise(text[:MAX_FUZZY_CHARS]).split():
-            padded = f" {word} "
-            for n in range(low, high + 1):
-                for i in range(len(padded) - n + 1):
-                    chars[f"c {padded[i : i + n]}"] = 1.0
+        words_typed = normalise(text[:MAX_FUZZY_CHARS]).split()
+        chars = dict.fromkeys(chain.from_iterable(_letter_ngrams(word, ngrams) for word in words_typed), 1.0)
     out: dict[str, float] = {}
     for block, scale in ((words, 1.0), (chars, char_weight)):
         if block:
             value = scale / math.sqrt(len(block))
             out.update(dict.fromkeys(block, value))
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _letter_ngrams(word: str, ngrams: tuple[int, int]) -> tuple[str, ...]:
+    """A word's letter n-gram features ("c <n-gram>", the word padded with a space each side), in order;
+    kept for the words met most (a search's text repeats the vocabulary of the office)."""
+    padded = f" {word} "
+    low, high = ngrams
+    return tuple(f"c {padded[i : i + n]}" for n in range(low, high + 1) for i in range(len(padded) - n + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +135,7 @@ class Classifier:
         self.names = tuple(names)
         self._index = {name: i for i, name in enumerate(self.names)}
         self.matrix = np.asarray(matrix, dtype=np.float32).reshape(len(self.names), len(self.classes))
+        self._rows = np.vstack([self.matrix, np.zeros((1, len(self.classes)), dtype=np.float32)])  # last: unknown
         self.char_weight = char_weight
         self.ngrams = ngrams
         self.fusion = fusion
@@ -159,27 +169,20 @@ class Classifier:
 
     def scores(self, feats: Mapping[str, float]) -> np.ndarray:
         """One score (log-odds) per class, in the order of self.classes: the bias plus one product of the
-        features' values with their rows of the matrix (features the model does not know count nothing)."""
-        get = self._index.get
-        rows: list[int] = []
-        values: list[float] = []
-        for name, value in feats.items():
-            row = get(name)
-            if row is not None:
-                rows.append(row)
-                values.append(value)
-        if not rows:
-            return self.bias.copy()
-        return self.bias + np.asarray(values, dtype=np.float32) @ self.matrix[rows]
+        features' values with their rows of the matrix (a feature the model does not know: its zero last row)."""
+        unknown = len(self.names)
+        rows = np.fromiter(map(self._index.get, feats, repeat(unknown)), dtype=np.intp, count=len(feats))
+        values = np.fromiter(feats.values(), dtype=np.float32, count=len(feats))
+        return self.bias + values @ self._rows.take(rows, axis=0)
 
     def predict(self, feats: Mapping[str, float]) -> Prediction:
-        """The most probable class and its softmax probability."""
+        """The most probable class and its softmax probability, and the runner-up's."""
         scores = self.scores(feats)
-        exp = np.exp(scores - scores.max())
-        probabilities = exp / exp.sum()
-        order = np.argsort(-probabilities, kind="stable")
-        second = float(probabilities[order[1]]) if len(order) > 1 else 0.0
-        return Prediction(self.classes[int(order[0])], float(probabilities[order[0]]), second)
+        best = int(scores.argmax())
+        exp = np.exp(scores - scores[best])
+        total = float(exp.sum())
+        exp[best] = 0.0
+        return Prediction(self.classes[best], 1.0 / total, float(exp.max()) / total)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Classifier":
@@ -244,3 +247,9 @@ class Classifier:
             "columns": packed(columns.astype(np.uint8)),
             "values": packed(sub[rows, columns]),
         }
+
+
+@functools.lru_cache(maxsize=1)
+def bundled() -> Classifier:
+    """The bundled weights (BUNDLED), read once per process; HelpCentreError when unusable."""
+    return Classifier.load(BUNDLED)

@@ -10,7 +10,8 @@ the person's own words: BM25 (bm25s, Snowball stems from PyStemmer) over each ar
 messages, keywords, asked_as phrases and fix, single words and neighbouring pairs, read through the
 synonym vocabulary in bot/helpcentre/data/vocabulary.json, and only when the best article covers
 the question well and is for the package it names (docs/helpcentre.md). A learned classifier
-(bot/helpcentre/learned.py) can be given to ``load``; the bot gives none (measured, not worth it).
+(bot/helpcentre/learned.py, trained on the labelled own-words sets) puts its article first when it is
+sure and the lexical tiers have none or only an own-words answer; never before a quoted message.
 
 Everything expensive (normalising, compiling placeholders into regexes, word
 weights, the token index, the BM25 index) happens once in ``HelpCentre.load``; ``match``
@@ -34,7 +35,7 @@ from bot.helpcentre.exact import (
     _WordsEntry,
     prepare_messages,
 )
-from bot.helpcentre.learned import Classifier, fuse
+from bot.helpcentre.learned import Classifier, bundled, fuse
 from bot.helpcentre.loading import parse_article_list, parse_search_base, read_articles
 from bot.helpcentre.own_words import (
     OWN_WORDS_RUNNER_UP_SHARE,
@@ -42,6 +43,7 @@ from bot.helpcentre.own_words import (
     _own_words_clearly_ahead,
     _own_words_sure,
     _OwnWords,
+    _Term,
 )
 from bot.helpcentre.text import (
     ENV_VAR,
@@ -79,6 +81,18 @@ __all__ = [
 ]
 
 
+class _ReadOnce(_OwnWords):
+    """The own-words tier, keeping its reading of the last text: search() reads a text for the ranking and
+    again for the classifier's features (a reading is about 40 µs)."""
+
+    _last: tuple[str, list[list[_Term]]] | None = None
+
+    def clauses(self, text: str) -> list[list[_Term]]:
+        if self._last is None or self._last[0] != text:
+            self._last = (text, super().clauses(text))
+        return self._last[1]
+
+
 class HelpCentre:
     """The curated article list, ready to match messages against."""
 
@@ -94,10 +108,10 @@ class HelpCentre:
         classifier: "Classifier | None" = None,
     ) -> None:
         self.articles = articles
-        # A learned classifier, when given: asked when the lexical tiers have no article, or (its mode
-        # "first") before an own-words answer. The bot gives none (docs/helpcentre.md, "A learned classifier").
-        self._learned = classifier
-        self._own = _OwnWords(articles, vocabulary if vocabulary is not None else Vocabulary.load())
+        # A learned classifier: asked when the lexical tiers have no article or theirs is an own-words answer
+        # (learned.fuse; docs/helpcentre.md, "A learned classifier"). None, or one with no weights: none.
+        self._learned = classifier if classifier is not None and classifier.names else None
+        self._own = _ReadOnce(articles, vocabulary if vocabulary is not None else Vocabulary.load())
         # Words of the articles and vocabulary that Snowball gives one stem though they differ
         # ("set", "settings"), not declared in the vocabulary's keep_apart or same_stem: [] is clean.
         self.stem_collisions = self._own.stem_collisions
@@ -118,8 +132,11 @@ class HelpCentre:
         classifier: "Classifier | None" = None,
     ) -> "HelpCentre":
         """The bundled list (path None or empty) or the JSON file at path; vocabulary: the bundled one when None;
-        classifier: none when None (bot/helpcentre/learned.py)."""
+        classifier: when None, the bundled one (bot/helpcentre/learned.py) with the bundled articles and vocabulary,
+        else none (it was trained for them); Classifier.never() for the lexical tiers alone."""
         data, shown = read_articles(path)
+        if classifier is None and not path and vocabulary is None:
+            classifier = bundled()
         return cls._from_data(data, shown, vocabulary, classifier)
 
     @classmethod

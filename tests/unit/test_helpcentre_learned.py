@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from bot.helpcentre.learned import GENERAL, NEVER, Classifier, Fusion, Prediction, features, fuse, inputs_digest
+from bot.helpcentre.learned import GENERAL, NEVER, Classifier, Fusion, Prediction, bundled, features, fuse, inputs_digest
 from bot.helpcentre.matching import HelpCentre
 from bot.helpcentre.text import HelpCentreError
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_ARTICLES = ROOT / "bot" / "helpcentre" / "data" / "articles.json"
 
 
 def _tiny(fusion: Fusion = Fusion(NEVER, 0.6)) -> Classifier:
@@ -127,13 +132,40 @@ def test_a_missing_file_gives_a_clear_error(tmp_path: Path) -> None:
 
 def _one_word(article: str, stem: str, override: float = 0.85) -> Classifier:
     """A model sure of article for a text with stem, else of GENERAL."""
-    return Classifier.from_weights((article, GENERAL), (0.0, 1.0), {f"w {stem}": ((0, 20.0),)}, 0.0, (3, 5), Fusion(override, 0.85))
+    return Classifier.from_weights(
+        (article, GENERAL), (0.0, 1.0), {f"w {stem}": ((0, 20.0),)}, 0.0, (3, 5), Fusion(override, 0.85)
+    )
 
 
-def test_search_without_a_classifier_is_the_lexical_tiers_alone() -> None:
-    text = "can autoentry collect bills from supplier portals by itself"
-    assert HelpCentre.load().search(text)[0].how == "general"
+def test_the_bundled_classifier_answers_with_the_bundled_articles_only(tmp_path: Path) -> None:
+    text = "can autoentry collect bills from supplier portals by itself"  # no article shares its words
+    got = HelpCentre.load().search(text)[0]
+    assert (got.article.id, got.how) == ("2801425", "learned")  # Document Fetching overview
     assert HelpCentre.load(classifier=Classifier.never()).search(text)[0].how == "general"
+    elsewhere = tmp_path / "articles.json"
+    elsewhere.write_bytes(BUNDLED_ARTICLES.read_bytes())
+    assert HelpCentre.load(elsewhere).search(text)[0].how == "general"  # weights are for the bundled list
+
+
+def _training_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "train_helpcentre_classifier", ROOT / "bench" / "train_helpcentre_classifier.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_weights_were_trained_on_the_current_sets_articles_vocabulary_and_settings() -> None:
+    script = _training_script()
+    expected = inputs_digest(script.training_files(), script.SETTINGS)
+    shipped = bundled()
+    assert shipped.inputs == expected, (
+        "bot/helpcentre/data/classifier.json is stale: the labelled sets, articles.json, vocabulary.json or the "
+        "settings changed since it was written. Rewrite it: python bench/train_helpcentre_classifier.py --write"
+    )
+    assert shipped.fusion == Fusion(**script.SETTINGS["fusion"])
 
 
 def test_search_gives_the_classifiers_article_where_the_lexical_tiers_have_none() -> None:
