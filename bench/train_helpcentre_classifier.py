@@ -77,6 +77,8 @@ NGRAMS = (3, 5)
 PRUNE = 0.05  # weights smaller than this are left out (the held-out predictions are the pruned model's)
 THRESHOLDS = (*(round(0.30 + 0.05 * i, 2) for i in range(14)), NEVER)  # 0.30 .. 0.95, and never
 FUSIONS = tuple(Fusion(o, f, a) for o in THRESHOLDS for f in THRESHOLDS for a in (False, True) if not (a and f == NEVER))
+# The one-threshold kinds measured before (first: the same threshold both ways; fallback and among: no override).
+ONE_THRESHOLD = tuple(f for f in FUSIONS if f.override in (f.fill, NEVER))
 # What --write trains with: chosen on all folds by the procedure above (its last line).
 SETTINGS: dict[str, Any] = {
     "C": 10.0,
@@ -161,27 +163,6 @@ def lexical(hc: HelpCentre, sets: dict[str, list[dict[str, Any]]]) -> dict[str, 
     return out
 
 
-def answer(lex: Lexical, found: Prediction | None, fusion: Fusion) -> str:
-    """The fused first answer: an article's id, or GENERAL."""
-    learned = fuse(lex[0], lex[2], lex[1], found, fusion) if found is not None else None
-    return learned or lex[0] or GENERAL
-
-
-def tally(cases: list[dict[str, Any]], answers: list[str]) -> dict[str, int]:
-    """right, with an article, wrong (a specific article not theirs), fell back, office texts given an article, office."""
-    t = dict.fromkeys(("right", "labelled", "wrong", "fell_back", "leaks", "office"), 0)
-    for case, got in zip(cases, answers):
-        if case["expect"] == GENERAL:
-            t["office"] += 1
-            t["leaks"] += got != GENERAL
-        else:
-            t["labelled"] += 1
-            t["right"] += got == case["expect"]
-            t["wrong"] += got not in (GENERAL, case["expect"])
-            t["fell_back"] += got == GENERAL
-    return t
-
-
 def _held_out_fold(args: tuple[str, float, float]) -> dict[str, list[Prediction]]:
     """One fold's predictions by a model trained on the other folds and the articles' words (a worker)."""
     fold, c, cw = args
@@ -214,21 +195,32 @@ class Table:
     """The texts of some sets side by side (numpy arrays), to try every fusion quickly."""
 
     def __init__(self, sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[str, Lexical], preds: Any) -> None:
-        cases = [k for n in names for k in sets[n]]
-        found = [p for n in names for p in preds[n]] if preds else [Prediction(GENERAL, 0.0, 0.0)] * len(cases)
-        self.expect = np.array([k["expect"] for k in cases])
-        self.lexical = np.array([lex[k["text"]][0] or GENERAL for k in cases])
-        self.own_words = np.array([lex[k["text"]][2] for k in cases])
-        self.label = np.array([p.label for p in found])
-        self.probability = np.array([p.probability for p in found])
-        self.among = np.array([p.label in lex[k["text"]][1] for k, p in zip(cases, found)])
+        self.cases = [k for n in names for k in sets[n]]
+        self.found = [p for n in names for p in preds[n]] if preds else [Prediction(GENERAL, 0.0, 0.0)] * len(self.cases)
+        self.lex = [lex[k["text"]] for k in self.cases]
+        self.expect = np.array([k["expect"] for k in self.cases])
+        self.lexical = np.array([top or GENERAL for top, _, _ in self.lex])
+        self.own_words = np.array([own_words for _, _, own_words in self.lex])
+        self.label = np.array([p.label for p in self.found])
+        self.probability = np.array([p.probability for p in self.found])
+        self.among = np.array([p.label in candidates for (_, candidates, _), p in zip(self.lex, self.found)])
 
-    def figures(self, fusion: Fusion) -> dict[str, int]:
-        """tally() with this fusion (the same answers as answer(), for every text at once)."""
+    def answers(self, fusion: Fusion) -> np.ndarray:
+        """Each text's first answer (an article's id, or GENERAL): learned.fuse's, for every text at once."""
         article = self.label != GENERAL
         fill = (self.lexical == GENERAL) & article & (self.probability >= fusion.fill) & (self.among | (not fusion.fill_among))
         over = (self.lexical != GENERAL) & self.own_words & article & (self.probability >= fusion.override)
-        got = np.where(fill | over, self.label, self.lexical)
+        return np.where(fill | over, self.label, self.lexical)
+
+    def agrees_with_fuse(self, fusion: Fusion) -> bool:
+        """Whether answers() is what the bot's learned.fuse gives, text by text."""
+        one_by_one = [fuse(top, own, cands, p, fusion) or top or GENERAL for (top, cands, own), p in zip(self.lex, self.found)]
+        return one_by_one == self.answers(fusion).tolist()
+
+    def figures(self, fusion: Fusion) -> dict[str, int]:
+        """right, with an article, wrong (another article), fell back (the general one), office texts given an
+        article, office texts."""
+        got = self.answers(fusion)
         office = self.expect == GENERAL
         return {
             "right": int(((got == self.expect) & ~office).sum()),
@@ -243,12 +235,16 @@ class Table:
 def figures(
     sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[str, Lexical], preds: Any, fusion: Fusion
 ) -> dict[str, int]:
-    """tally() over these sets with the fusion (preds None: the lexical tiers alone)."""
+    """Table.figures over these sets with the fusion (preds None: the lexical tiers alone)."""
     return Table(sets, names, lex, preds).figures(fusion)
 
 
 def choose(
-    sets: dict[str, list[dict[str, Any]]], names: list[str], lex: dict[str, Lexical], grid: dict[Any, Any]
+    sets: dict[str, list[dict[str, Any]]],
+    names: list[str],
+    lex: dict[str, Lexical],
+    grid: dict[Any, Any],
+    fusions: tuple[Fusion, ...] = FUSIONS,
 ) -> tuple[Any, Fusion]:
     """The grid point and fusion best on these sets: fewest office texts given an article beyond the lexical
     tiers', then most right, then fewest wrong, then the highest thresholds."""
@@ -256,7 +252,7 @@ def choose(
     best: tuple[Any, ...] | None = None
     for point, preds in grid.items():
         table = Table(sets, names, lex, preds)
-        for fusion in FUSIONS:
+        for fusion in fusions:
             t = table.figures(fusion)
             key = (
                 -max(0, t["leaks"] - base["leaks"]),
@@ -294,18 +290,21 @@ def procedure(argv: list[str]) -> None:
             f"C={c} char_weight={cw} ({time.perf_counter() - started:.0f} s): all sets held out, p>=0.85 both ways: {_line(t)}",
             flush=True,
         )
-    gains = []
+    gains: dict[str, list[float]] = {"two": [], "one": []}
     for name in FRESH:
         others = [n for fold, names in FOLDS.items() if fold != name for n in names]
-        point, fusion = choose(sets, others, lex, grid)
         base = figures(sets, [name], lex, None, Fusion())
-        t = figures(sets, [name], lex, grid[point], fusion)
-        gains.append((t["right"] - base["right"]) / base["labelled"] * 100)
-        print(f"{name} held out, chosen on the other folds: C={point[0]} char_weight={point[1]} {fusion}")
-        print(f"  lexical tier alone: {_line(base)}")
-        print(f"  with the classifier: {_line(t)}  ({gains[-1]:+.1f} points)")
-    print(f"fresh-writer sets: {sum(gains) / len(gains):+.1f} points top-1 on average")
+        print(f"{name} held out; lexical tier alone: {_line(base)}")
+        for kind, fusions in (("two", FUSIONS), ("one", ONE_THRESHOLD)):
+            point, fusion = choose(sets, others, lex, grid, fusions)
+            t = figures(sets, [name], lex, grid[point], fusion)
+            gains[kind].append((t["right"] - base["right"]) / base["labelled"] * 100)
+            print(f"  {kind} threshold(s), chosen on the other folds: C={point[0]} char_weight={point[1]} {fusion}")
+            print(f"    with the classifier: {_line(t)}  ({gains[kind][-1]:+.1f} points)")
+    for kind, got in gains.items():
+        print(f"fresh-writer sets, {kind} threshold(s): {sum(got) / len(got):+.1f} points top-1 on average")
     point, fusion = choose(sets, list(sets), lex, grid)
+    assert Table(sets, list(sets), lex, grid[point]).agrees_with_fuse(fusion), "the fusion tried is not the bot's"
     print(f"chosen on all folds: C={point[0]} char_weight={point[1]} {fusion}")
 
 

@@ -88,9 +88,11 @@ class _ReadOnce(_OwnWords):
     _last: tuple[str, list[list[_Term]]] | None = None
 
     def clauses(self, text: str) -> list[list[_Term]]:
-        if self._last is None or self._last[0] != text:
-            self._last = (text, super().clauses(text))
-        return self._last[1]
+        last = self._last
+        if last is None or last[0] != text:
+            last = (text, super().clauses(text))
+            self._last = last
+        return last[1]
 
 
 class HelpCentre:
