@@ -306,6 +306,9 @@ def procedure(argv: list[str]) -> None:
     point, fusion = choose(sets, list(sets), lex, grid)
     assert Table(sets, list(sets), lex, grid[point]).agrees_with_fuse(fusion), "the fusion tried is not the bot's"
     print(f"chosen on all folds: C={point[0]} char_weight={point[1]} {fusion}")
+    for fold, names in FOLDS.items():
+        base, t = figures(sets, list(names), lex, None, Fusion()), figures(sets, list(names), lex, grid[point], fusion)
+        print(f"  {fold} held out: lexical tier alone {_line(base)}; with the classifier {_line(t)}")
 
 
 def write(path: Path) -> None:
