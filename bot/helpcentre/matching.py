@@ -237,7 +237,7 @@ class HelpCentre:
             return None  # that way of giving an article is off: no need to ask
         clauses = [[t.stem for t in clause] for clause in self._own.clauses(message)]
         candidates = [self.articles[r.index].id for r in self._own.rank(message)] if lexical is None and fusion.fill_among else []
-        found = learned.predict(learned.features(clauses, message))
+        found = learned.predict_text(clauses, message)
         article = self._by_id.get(fuse(lexical, lexical is not None, candidates, found, fusion) or "")
         if article is None:
             return None

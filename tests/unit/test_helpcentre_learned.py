@@ -52,6 +52,20 @@ def test_predict_is_a_softmax_over_the_scores() -> None:
     assert math.isclose(found.runner_up, math.exp(0.5) / total)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["can autoentry collect bills from supplier portals by itself", "unlink xero from autoentry", "lunch on friday?", ""],
+)
+def test_predict_text_is_predict_of_the_features_summed_block_by_block(text: str) -> None:
+    hc = HelpCentre.load()
+    clauses = [[t.stem for t in clause] for clause in hc._own.clauses(text)]
+    for model in (bundled(), _tiny()):
+        slow, fast = model.predict(model.features(clauses, text)), model.predict_text(clauses, text)
+        assert fast.label == slow.label
+        assert math.isclose(fast.probability, slow.probability, abs_tol=1e-6)
+        assert math.isclose(fast.runner_up, slow.runner_up, abs_tol=1e-6)
+
+
 def _said(label: str, probability: float) -> Prediction:
     return Prediction(label, probability, 0.0)
 
