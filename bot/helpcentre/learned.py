@@ -134,8 +134,10 @@ class Classifier:
         self.bias = np.asarray(bias, dtype=np.float64)
         self.names = tuple(names)
         self._index = {name: i for i, name in enumerate(self.names)}
-        self.matrix = np.asarray(matrix, dtype=np.float32).reshape(len(self.names), len(self.classes))
-        self._rows = np.vstack([self.matrix, np.zeros((1, len(self.classes)), dtype=np.float32)])  # last: unknown
+        # The weights, features x classes, and below them a zero row: a feature the model does not know.
+        self._rows = np.zeros((len(self.names) + 1, len(self.classes)), dtype=np.float32)
+        self._rows[:-1] = np.asarray(matrix, dtype=np.float32).reshape(len(self.names), len(self.classes))
+        self.matrix = self._rows[:-1]
         self._ngrams_seen: dict[str, dict[str, int]] = {}
         self.char_weight = char_weight
         self.ngrams = ngrams
