@@ -38,6 +38,17 @@ async def test_the_reported_2fa_description_finds_the_sync_app_article(bot: Bot)
     assert "“desktop connector” (sync app)" in first and "“2fa” (two factor)" in first
 
 
+async def test_a_question_the_lexical_tiers_have_no_article_for_gets_the_one_the_learned_classifier_is_sure_of(
+    bot: Bot,
+) -> None:
+    answer = await bot.slash("article changed the supplier name in xero but autoentry still shows the old one")
+    articles = _article_sections(answer)
+    assert len(articles) == 1  # the lexical tiers have none to show beside it
+    assert "/articles/12975458-" in articles[0]
+    assert "_Why: worded like the questions people ask about it (learned classifier, " in articles[0]
+    assert "search the Help Centre" not in all_text(answer).lower()
+
+
 async def test_an_exact_message_still_gets_the_article_that_quotes_it(bot: Bot) -> None:
     answer = await bot.slash("article Invoice already exists in Xero. Add to Xero anyway.")
     first = _article_sections(answer)[0]

@@ -3,33 +3,38 @@ regression) over a text's stems, neighbouring stem pairs and letter n-grams, tra
 own-words texts and the articles' own words (bench/train_helpcentre_classifier.py; docs/helpcentre.md,
 "A learned classifier").
 
-Inference is plain Python over the weights the training script writes (a JSON file): features of a
-text, then a few dict look-ups per feature, then a softmax over the classes (the articles' ids and
-"general", for texts no article is about). No new run-time dependency.
+Inference is numpy (which bm25s brings already): a text's features become row indices of a
+features x classes weight matrix, one product gives each class's score, then a softmax. No new
+run-time dependency, no download.
 
-Not used by the bot: measured, it gains too little on fresh text for its cost (docs/helpcentre.md, "A
-learned classifier"). `HelpCentre.load(classifier=Classifier.load(path))` puts it in `search()`.
+`HelpCentre.load()` puts the bundled one (BUNDLED) in `search()` for the bundled articles and vocabulary;
+`fuse` says when its article goes first.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import json
 import math
 import os
-import re
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from bot.helpcentre.text import MAX_FUZZY_CHARS, HelpCentreError, normalise
 
-FORMAT = 1
+FORMAT = 2
 # The class of texts no article is about (office texts): never shown as an article.
 GENERAL = "general"
-# When the classifier is asked (bench/train_helpcentre_classifier.py, `fused`): "fallback", only when the
-# lexical tiers have no article; "among", the same, for an article the own-words tier ranks too; "first",
-# also before an own-words answer (never before a quoted message or a keyword).
-MODES = ("fallback", "among", "first")
+# A probability threshold above any probability: that way of giving an article is off.
+NEVER = 1.01
+# The weights the bot uses, for the bundled articles and vocabulary (bench/train_helpcentre_classifier.py --write).
+BUNDLED = Path(__file__).parent / "data" / "classifier.json"
 
 
 def features(clauses: Iterable[Iterable[str]], text: str, char_weight: float, ngrams: tuple[int, int]) -> dict[str, float]:
@@ -47,18 +52,23 @@ def features(clauses: Iterable[Iterable[str]], text: str, char_weight: float, ng
                 words[f"p {a} {b}"] = 1.0
     chars: dict[str, float] = {}
     if char_weight > 0:
-        low, high = ngrams
-        for word in normalise(text[:MAX_FUZZY_CHARS]).split():
-            padded = f" {word} "
-            for n in range(low, high + 1):
-                for i in range(len(padded) - n + 1):
-                    chars[f"c {padded[i : i + n]}"] = 1.0
+        words_typed = normalise(text[:MAX_FUZZY_CHARS]).split()
+        chars = dict.fromkeys(chain.from_iterable(_letter_ngrams(word, ngrams) for word in words_typed), 1.0)
     out: dict[str, float] = {}
     for block, scale in ((words, 1.0), (chars, char_weight)):
         if block:
             value = scale / math.sqrt(len(block))
             out.update(dict.fromkeys(block, value))
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _letter_ngrams(word: str, ngrams: tuple[int, int]) -> tuple[str, ...]:
+    """A word's letter n-gram features ("c <n-gram>", the word padded with a space each side), in order;
+    kept for the words met most (a search's text repeats the vocabulary of the office)."""
+    padded = f" {word} "
+    low, high = ngrams
+    return tuple(f"c {padded[i : i + n]}" for n in range(low, high + 1) for i in range(len(padded) - n + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,73 +78,144 @@ class Prediction:
     runner_up: float  # the next class's probability, 0..1
 
 
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """When the classifier's article goes first (chosen by leaving sets out: the training script).
+
+    override: the least probability at which it goes before an own-words answer (never before a quoted
+    message or a keyword); fill: the least at which it is given where the lexical tiers have no article;
+    fill_among: there, only an article the own-words tier ranks. NEVER (above 1) turns one off."""
+
+    override: float = NEVER
+    fill: float = NEVER
+    fill_among: bool = False
+
+
+def fuse(lexical: str | None, own_words: bool, candidates: Collection[str], found: Prediction, fusion: Fusion) -> str | None:
+    """The article the classifier puts first, or None (the lexical answer stands).
+
+    lexical: the lexical tiers' first article (None: the general one); own_words: whether it came from the
+    own-words tier (not a quoted message or keyword); candidates: the articles the own-words tier ranks."""
+    if found.label == GENERAL:
+        return None
+    if lexical is None:
+        sure = found.probability >= fusion.fill and (not fusion.fill_among or found.label in candidates)
+    else:
+        sure = own_words and found.probability >= fusion.override
+    return found.label if sure else None
+
+
+def inputs_digest(paths: Iterable[str | os.PathLike[str]], settings: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the training inputs: each file's name and bytes, in the order given, then the
+    settings as sorted JSON. OSError when a file cannot be read."""
+    digest = hashlib.sha256()
+    for path in paths:
+        where = Path(path)
+        digest.update(where.name.encode() + b"\0" + where.read_bytes() + b"\0")
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 class Classifier:
-    """The linear model's weights: per feature, (class index, weight) pairs; per class, a bias."""
+    """The linear model: classes, a bias per class, a features x classes weight matrix (float32)."""
 
     def __init__(
         self,
-        classes: tuple[str, ...],
-        bias: tuple[float, ...],
-        weights: Mapping[str, tuple[tuple[int, float], ...] | str],
+        classes: Sequence[str],
+        bias: Sequence[float],
+        names: Sequence[str],
+        matrix: np.ndarray,
         char_weight: float,
         ngrams: tuple[int, int],
-        min_probability: float = 1.0,
-        mode: str = "fallback",
+        fusion: Fusion = Fusion(),
+        inputs: str = "",
     ) -> None:
-        self.classes = classes
-        self.bias = bias
-        # Per feature, (class index, weight) pairs, or the file's packed form of them ("3:0.51 17:-0.2"),
-        # read on first use: reading all 190,000 at load would take 0.2 s.
-        self.weights = dict(weights)
+        self.classes = tuple(classes)
+        self.bias = np.asarray(bias, dtype=np.float64)
+        self.names = tuple(names)
+        self._index = {name: i for i, name in enumerate(self.names)}
+        # The weights, features x classes, and below them a zero row: a feature the model does not know.
+        self._rows = np.zeros((len(self.names) + 1, len(self.classes)), dtype=np.float32)
+        self._rows[:-1] = np.asarray(matrix, dtype=np.float32).reshape(len(self.names), len(self.classes))
+        self.matrix = self._rows[:-1]
+        self._ngrams_seen: dict[str, dict[str, int]] = {}
         self.char_weight = char_weight
         self.ngrams = ngrams
-        # The fusion with the lexical tier, chosen by leaving one labelled set out (the training script):
-        # an article only at this probability or more; mode (one of MODES) says when it is asked.
-        self.min_probability = min_probability
-        self.mode = mode
+        self.fusion = fusion
+        self.inputs = inputs  # inputs_digest() of what it was trained on ("" when unknown)
 
-    def features(self, clauses: Iterable[Iterable[str]], text: str) -> dict[str, float]:
-        return features(clauses, text, self.char_weight, self.ngrams)
-
-    def scores(self, feats: Mapping[str, float]) -> list[float]:
-        """One score (log-odds) per class, in the order of self.classes."""
-        scores = list(self.bias)
-        for name, value in feats.items():
-            for i, w in self._weights_of(name):
-                scores[i] += value * w
-        return scores
-
-    def _weights_of(self, name: str) -> tuple[tuple[int, float], ...]:
-        found = self.weights.get(name, ())
-        if isinstance(found, str):  # checked by from_data: indices in range, numbers well formed
-            found = tuple((int(i), float(w)) for i, w in (p.split(":") for p in found.split()))
-            self.weights[name] = found
-        return found
-
-    def predict(self, feats: Mapping[str, float]) -> Prediction:
-        """The most probable class and its softmax probability."""
-        scores = self.scores(feats)
-        top = max(scores)
-        exp = [math.exp(s - top) for s in scores]
-        total = sum(exp)
-        order = sorted(range(len(exp)), key=lambda i: -exp[i])
-        second = exp[order[1]] / total if len(order) > 1 else 0.0
-        return Prediction(self.classes[order[0]], exp[order[0]] / total, second)
-
-    def sure_article(self, clauses: Iterable[Iterable[str]], text: str, candidates: Iterable[str] = ()) -> Prediction | None:
-        """The article the model is sure of for a text the lexical tier could not place; None when it is
-        not sure, or takes the text for one no article is about (GENERAL)."""
-        found = self.predict(self.features(clauses, text))
-        if found.label == GENERAL or found.probability < self.min_probability:
-            return None
-        if self.mode == "among" and found.label not in set(candidates):
-            return None
-        return found
+    @classmethod
+    def from_weights(
+        cls,
+        classes: Sequence[str],
+        bias: Sequence[float],
+        weights: Mapping[str, Iterable[tuple[int, float]]],
+        char_weight: float,
+        ngrams: tuple[int, int],
+        fusion: Fusion = Fusion(),
+    ) -> "Classifier":
+        """From per-feature (class index, weight) pairs."""
+        names = sorted(weights)
+        matrix = np.zeros((len(names), len(classes)), dtype=np.float32)
+        for row, name in enumerate(names):
+            for k, w in weights[name]:
+                matrix[row, k] = w
+        return cls(classes, bias, names, matrix, char_weight, ngrams, fusion)
 
     @classmethod
     def never(cls) -> "Classifier":
         """A classifier that names no article: the lexical tiers alone."""
-        return cls((GENERAL,), (0.0,), {}, 0.0, (3, 5))
+        return cls((GENERAL,), (0.0,), (), np.zeros((0, 1)), 0.0, (3, 5))
+
+    def features(self, clauses: Iterable[Iterable[str]], text: str) -> dict[str, float]:
+        return features(clauses, text, self.char_weight, self.ngrams)
+
+    def scores(self, feats: Mapping[str, float]) -> np.ndarray:
+        """One score (log-odds) per class, in the order of self.classes: the bias plus one product of the
+        features' values with their rows of the matrix (a feature the model does not know: its zero last row)."""
+        unknown = len(self.names)
+        rows = np.fromiter(map(self._index.get, feats, repeat(unknown)), dtype=np.intp, count=len(feats))
+        values = np.fromiter(feats.values(), dtype=np.float32, count=len(feats))
+        return self.bias + values @ self._rows.take(rows, axis=0)
+
+    def predict(self, feats: Mapping[str, float]) -> Prediction:
+        """The most probable class and its softmax probability, and the runner-up's."""
+        return self._softmax(self.scores(feats))
+
+    def predict_text(self, clauses: Iterable[Iterable[str]], text: str) -> Prediction:
+        """predict(self.features(clauses, text)), faster: each block's rows are summed once and scaled by its one
+        value, and a word's letter n-grams are looked up once and kept (the office's words come back)."""
+        unknown = len(self.names)
+        scores = self.bias.copy()
+        stems = features(clauses, "", 0.0, self.ngrams)  # the stems block alone: the same values
+        if stems:
+            rows = [self._index.get(name, unknown) for name in stems]
+            scores += next(iter(stems.values())) * self._rows.take(rows, axis=0).sum(axis=0, dtype=np.float64)
+        if self.char_weight > 0:
+            chars: dict[str, int] = {}
+            for word in normalise(text[:MAX_FUZZY_CHARS]).split():
+                chars.update(self._ngram_rows(word))
+            if chars:
+                summed = self._rows.take(list(chars.values()), axis=0).sum(axis=0, dtype=np.float64)
+                scores += self.char_weight / math.sqrt(len(chars)) * summed
+        return self._softmax(scores)
+
+    def _ngram_rows(self, word: str) -> dict[str, int]:
+        """A word's letter n-gram features and their rows (the zero last row when unknown), kept for 8,192 words."""
+        found = self._ngrams_seen.get(word)
+        if found is None:
+            found = {name: self._index.get(name, len(self.names)) for name in _letter_ngrams(word, self.ngrams)}
+            if len(self._ngrams_seen) >= 8192:
+                self._ngrams_seen.clear()
+            self._ngrams_seen[word] = found
+        return found
+
+    def _softmax(self, scores: np.ndarray) -> Prediction:
+        best = int(scores.argmax())
+        exp = np.exp(scores - scores[best])
+        total = float(exp.sum())
+        exp[best] = 0.0
+        return Prediction(self.classes[best], 1.0 / total, float(exp.max()) / total)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Classifier":
@@ -151,44 +232,57 @@ class Classifier:
 
     @classmethod
     def from_data(cls, data: Any) -> "Classifier":
-        """From the file's JSON: {"format": 1, "classes": [...], "bias": [...], "char_weight": x,
-        "ngrams": [lo, hi], "fusion": {"min_probability": p, "mode": one of MODES}, "weights": {feature: "class:weight class:weight ..."}}; ValueError when not."""
+        """From the file's JSON (to_data); ValueError, KeyError or TypeError when it is not one."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("wrong format")
-        classes = tuple(str(c) for c in data["classes"])
-        bias = tuple(float(b) for b in data["bias"])
-        if len(bias) != len(classes) or GENERAL not in classes:
-            raise ValueError("classes and bias differ, or no general class")
-        packed = _packed_weights(len(classes))
-        weights = data["weights"]
-        for name, pairs in weights.items():
-            if not isinstance(name, str) or not isinstance(pairs, str) or not packed.fullmatch(pairs):
-                raise ValueError(f"weights of {name!r} are not class:weight pairs of known classes")
+        classes = [str(c) for c in data["classes"]]
+        bias = [float(b) for b in data["bias"]]
+        if len(bias) != len(classes) or GENERAL not in classes or len(classes) > 255:
+            raise ValueError("classes and bias differ, no general class, or over 255 classes")
+        names = [str(n) for n in data["features"]]
+        counts = np.frombuffer(base64.b64decode(data["counts"], validate=True), dtype=np.uint8)
+        columns = np.frombuffer(base64.b64decode(data["columns"], validate=True), dtype=np.uint8)
+        values = np.frombuffer(base64.b64decode(data["values"], validate=True), dtype="<f2")
+        if len(counts) != len(names) or len(set(names)) != len(names) or not len(columns) == len(values) == int(counts.sum()):
+            raise ValueError("features, counts, columns and values differ in length")
+        if len(columns) and (int(columns.max()) >= len(classes) or not np.isfinite(values).all()):
+            raise ValueError("a weight of an unknown class, or not a number")
+        matrix = np.zeros((len(names), len(classes)), dtype=np.float32)
+        matrix[np.repeat(np.arange(len(names)), counts), columns] = values
         low, high = (int(n) for n in data["ngrams"])
-        fusion = data["fusion"]
-        threshold = float(fusion["min_probability"])
-        if not 0 < threshold <= 1:
-            raise ValueError("min_probability must be in (0, 1]")
-        mode = fusion["mode"]
-        if mode not in MODES:
-            raise ValueError(f"fusion mode must be one of {', '.join(MODES)}")
-        return cls(classes, bias, weights, float(data["char_weight"]), (low, high), threshold, mode)
+        fusion = Fusion(float(data["fusion"]["override"]), float(data["fusion"]["fill"]), bool(data["fusion"]["fill_among"]))
+        if not (0 < fusion.override and 0 < fusion.fill):
+            raise ValueError("fusion thresholds must be over 0")
+        return cls(classes, bias, names, matrix, float(data["char_weight"]), (low, high), fusion, str(data.get("inputs", "")))
 
     def to_data(self) -> dict[str, Any]:
-        """The JSON form load() reads (the training script writes it)."""
+        """The JSON form load() reads: weights as float16, per feature (names sorted) how many classes it
+        weighs and which (bytes, base64), features with no weight left out; the same bytes for the same model."""
+        kept = [row for row in range(len(self.names)) if self.matrix[row].any()]
+        kept.sort(key=lambda row: self.names[row])
+        sub = self.matrix[kept].astype("<f2")
+        counts = (sub != 0).sum(axis=1).astype(np.uint8)
+        rows, columns = np.nonzero(sub)
+
+        def packed(array: np.ndarray) -> str:
+            return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
         return {
             "format": FORMAT,
+            "inputs": self.inputs,
             "classes": list(self.classes),
-            "bias": [round(b, 4) for b in self.bias],
+            "bias": [round(float(b), 4) for b in self.bias],
             "char_weight": self.char_weight,
             "ngrams": list(self.ngrams),
-            "fusion": {"min_probability": self.min_probability, "mode": self.mode},
-            "weights": {k: " ".join(f"{i}:{w:.4g}" for i, w in self._weights_of(k)) for k in sorted(self.weights)},
+            "fusion": {"override": self.fusion.override, "fill": self.fusion.fill, "fill_among": self.fusion.fill_among},
+            "features": [self.names[row] for row in kept],
+            "counts": packed(counts),
+            "columns": packed(columns.astype(np.uint8)),
+            "values": packed(sub[rows, columns]),
         }
 
 
-def _packed_weights(classes: int) -> re.Pattern[str]:
-    """The packed form of one feature's weights: "index:weight" pairs, each index one of the classes."""
-    index = "|".join(str(i) for i in sorted(range(classes), key=lambda i: -len(str(i))))
-    pair = rf"(?:{index}):-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
-    return re.compile(rf"(?:{pair} )*{pair}")
+@functools.lru_cache(maxsize=1)
+def bundled() -> Classifier:
+    """The bundled weights (BUNDLED), read once per process; HelpCentreError when unusable."""
+    return Classifier.load(BUNDLED)

@@ -10,7 +10,8 @@ the person's own words: BM25 (bm25s, Snowball stems from PyStemmer) over each ar
 messages, keywords, asked_as phrases and fix, single words and neighbouring pairs, read through the
 synonym vocabulary in bot/helpcentre/data/vocabulary.json, and only when the best article covers
 the question well and is for the package it names (docs/helpcentre.md). A learned classifier
-(bot/helpcentre/learned.py) can be given to ``load``; the bot gives none (measured, not worth it).
+(bot/helpcentre/learned.py, trained on the labelled own-words sets) puts its article first when it is
+sure and the lexical tiers have none or only an own-words answer; never before a quoted message.
 
 Everything expensive (normalising, compiling placeholders into regexes, word
 weights, the token index, the BM25 index) happens once in ``HelpCentre.load``; ``match``
@@ -34,7 +35,7 @@ from bot.helpcentre.exact import (
     _WordsEntry,
     prepare_messages,
 )
-from bot.helpcentre.learned import Classifier
+from bot.helpcentre.learned import Classifier, bundled, fuse
 from bot.helpcentre.loading import parse_article_list, parse_search_base, read_articles
 from bot.helpcentre.own_words import (
     OWN_WORDS_RUNNER_UP_SHARE,
@@ -42,6 +43,7 @@ from bot.helpcentre.own_words import (
     _own_words_clearly_ahead,
     _own_words_sure,
     _OwnWords,
+    _Term,
 )
 from bot.helpcentre.text import (
     ENV_VAR,
@@ -79,6 +81,20 @@ __all__ = [
 ]
 
 
+class _ReadOnce(_OwnWords):
+    """The own-words tier, keeping its reading of the last text: search() reads a text for the ranking and
+    again for the classifier's features (a reading is about 40 µs)."""
+
+    _last: tuple[str, list[list[_Term]]] | None = None
+
+    def clauses(self, text: str) -> list[list[_Term]]:
+        last = self._last
+        if last is None or last[0] != text:
+            last = (text, super().clauses(text))
+            self._last = last
+        return last[1]
+
+
 class HelpCentre:
     """The curated article list, ready to match messages against."""
 
@@ -94,10 +110,10 @@ class HelpCentre:
         classifier: "Classifier | None" = None,
     ) -> None:
         self.articles = articles
-        # A learned classifier, when given: asked when the lexical tiers have no article, or (its mode
-        # "first") before an own-words answer. The bot gives none (docs/helpcentre.md, "A learned classifier").
-        self._learned = classifier
-        self._own = _OwnWords(articles, vocabulary if vocabulary is not None else Vocabulary.load())
+        # A learned classifier: asked when the lexical tiers have no article or theirs is an own-words answer
+        # (learned.fuse; docs/helpcentre.md, "A learned classifier"). None, or one with no weights: none.
+        self._learned = classifier if classifier is not None and classifier.names else None
+        self._own = _ReadOnce(articles, vocabulary if vocabulary is not None else Vocabulary.load())
         # Words of the articles and vocabulary that Snowball gives one stem though they differ
         # ("set", "settings"), not declared in the vocabulary's keep_apart or same_stem: [] is clean.
         self.stem_collisions = self._own.stem_collisions
@@ -118,8 +134,11 @@ class HelpCentre:
         classifier: "Classifier | None" = None,
     ) -> "HelpCentre":
         """The bundled list (path None or empty) or the JSON file at path; vocabulary: the bundled one when None;
-        classifier: none when None (bot/helpcentre/learned.py)."""
+        classifier: when None, the bundled one (bot/helpcentre/learned.py) with the bundled articles and vocabulary,
+        else none (it was trained for them); Classifier.never() for the lexical tiers alone."""
         data, shown = read_articles(path)
+        if classifier is None and not path and vocabulary is None:
+            classifier = bundled()
         return cls._from_data(data, shown, vocabulary, classifier)
 
     @classmethod
@@ -200,8 +219,8 @@ class HelpCentre:
         for m in ordered:
             if all(m.article.id != f.article.id for f in found):
                 found.append(m)
-        if self._learned is not None and (not found or (self._learned.mode == "first" and found[0].how == "own words")):
-            learned = self._by_classifier(self._learned, message)
+        if self._learned is not None and (not found or found[0].how == "own words"):
+            learned = self._by_classifier(self._learned, message, found[0].article.id if found else None)
             if learned is not None:
                 # An article the lexical tiers show too keeps their reason (the words the text shares).
                 same = [m for m in found if m.article.id == learned.article.id]
@@ -210,13 +229,17 @@ class HelpCentre:
             return found[: max(1, limit)]
         return [self._general_match(self.general("publication"), message, "publication")]
 
-    def _by_classifier(self, learned: Classifier, message: str) -> ArticleMatch | None:
-        """The learned classifier's article for a text, when it is sure."""
+    def _by_classifier(self, learned: Classifier, message: str, lexical: str | None) -> ArticleMatch | None:
+        """The learned classifier's article for a text, when it goes first (learned.fuse); lexical: the lexical
+        tiers' first article, from the own-words tier (None: they have none)."""
+        fusion = learned.fusion
+        if (fusion.fill if lexical is None else fusion.override) > 1:
+            return None  # that way of giving an article is off: no need to ask
         clauses = [[t.stem for t in clause] for clause in self._own.clauses(message)]
-        candidates = [self.articles[r.index].id for r in self._own.rank(message)] if learned.mode == "among" else []
-        found = learned.sure_article(clauses, message, candidates)
-        article = self._by_id.get(found.label) if found is not None else None
-        if found is None or article is None:
+        candidates = [self.articles[r.index].id for r in self._own.rank(message)] if lexical is None and fusion.fill_among else []
+        found = learned.predict_text(clauses, message)
+        article = self._by_id.get(fuse(lexical, lexical is not None, candidates, found, fusion) or "")
+        if article is None:
             return None
         reason = f"worded like the questions people ask about it (learned classifier, {found.probability:.0%} sure)"
         return ArticleMatch(article, "learned", round(LEARNED_SCORE_CEILING * found.probability, 3), reason, None)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from bot.helpcentre.learned import GENERAL, Classifier, features
+from bot.helpcentre.learned import GENERAL, NEVER, Classifier, Fusion, Prediction, bundled, features, fuse, inputs_digest
 from bot.helpcentre.matching import HelpCentre
 from bot.helpcentre.text import HelpCentreError
 
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_ARTICLES = ROOT / "bot" / "helpcentre" / "data" / "articles.json"
 
-def _tiny(min_probability: float = 0.6, mode: str = "fallback") -> Classifier:
+
+def _tiny(fusion: Fusion = Fusion(NEVER, 0.6)) -> Classifier:
     weights = {"w xero": ((0, 2.0),), "w disconnect": ((0, 1.5), (2, -1.0)), "w lunch": ((1, 3.0),)}
-    return Classifier(("111", GENERAL, "222"), (0.0, 0.5, 0.0), weights, 0.5, (3, 4), min_probability, mode)
+    return Classifier.from_weights(("111", GENERAL, "222"), (0.0, 0.5, 0.0), weights, 0.5, (3, 4), fusion)
 
 
 def test_features_are_stems_pairs_and_letter_ngrams_each_block_unit_length() -> None:
@@ -35,7 +40,8 @@ def test_features_of_a_text_with_no_words_are_empty_and_no_pair_of_one_stem_twic
 
 def test_scores_add_each_feature_weight_to_its_class_bias() -> None:
     model = _tiny()
-    assert model.scores({"w xero": 1.0, "w disconnect": 0.5, "w unknown": 1.0}) == [2.75, 0.5, -0.5]
+    assert model.scores({"w xero": 1.0, "w disconnect": 0.5, "w unknown": 1.0}).tolist() == [2.75, 0.5, -0.5]
+    assert model.scores({"w unknown": 1.0}).tolist() == [0.0, 0.5, 0.0]  # the bias alone
 
 
 def test_predict_is_a_softmax_over_the_scores() -> None:
@@ -46,34 +52,83 @@ def test_predict_is_a_softmax_over_the_scores() -> None:
     assert math.isclose(found.runner_up, math.exp(0.5) / total)
 
 
-def test_sure_article_needs_the_probability_an_article_and_when_asked_a_lexical_candidate() -> None:
-    assert _tiny(0.6).sure_article([["xero", "disconnect"]], "") is not None
-    assert _tiny(0.99).sure_article([["xero", "disconnect"]], "") is None
-    assert _tiny(0.3).sure_article([["lunch"]], "") is None  # the general class: no article
-    assert _tiny(0.6, mode="among").sure_article([["xero", "disconnect"]], "", ["222"]) is None
-    assert _tiny(0.6, mode="among").sure_article([["xero", "disconnect"]], "", ["111"]) is not None
+@pytest.mark.parametrize(
+    "text",
+    ["can autoentry collect bills from supplier portals by itself", "unlink xero from autoentry", "lunch on friday?", ""],
+)
+def test_predict_text_is_predict_of_the_features_summed_block_by_block(text: str) -> None:
+    hc = HelpCentre.load()
+    clauses = [[t.stem for t in clause] for clause in hc._own.clauses(text)]
+    for model in (bundled(), _tiny()):
+        slow, fast = model.predict(model.features(clauses, text)), model.predict_text(clauses, text)
+        assert fast.label == slow.label
+        assert math.isclose(fast.probability, slow.probability, abs_tol=1e-6)
+        assert math.isclose(fast.runner_up, slow.runner_up, abs_tol=1e-6)
 
 
-def test_to_data_round_trips_through_from_data() -> None:
-    model = _tiny(0.8, mode="among")
-    again = Classifier.from_data(json.loads(json.dumps(model.to_data())))
-    assert again.classes == model.classes and again.bias == model.bias
-    assert again.scores({"w xero": 1.0, "w disconnect": 1.0}) == model.scores({"w xero": 1.0, "w disconnect": 1.0})
-    assert (again.char_weight, again.ngrams, again.min_probability, again.mode) == (0.5, (3, 4), 0.8, "among")
+def _said(label: str, probability: float) -> Prediction:
+    return Prediction(label, probability, 0.0)
+
+
+def test_fuse_overrides_an_own_words_answer_only_above_the_higher_threshold() -> None:
+    two = Fusion(override=0.9, fill=0.6)
+    assert fuse("111", True, (), _said("222", 0.95), two) == "222"
+    assert fuse("111", True, (), _said("222", 0.85), two) is None  # the own-words answer stands
+    assert fuse("111", False, (), _said("222", 0.99), two) is None  # never before a quoted message or keyword
+    assert fuse("111", True, (), _said(GENERAL, 0.99), two) is None  # an office text: the lexical answer stands
+
+
+def test_fuse_fills_where_the_lexical_tiers_have_none_above_the_lower_threshold() -> None:
+    two = Fusion(override=0.9, fill=0.6)
+    assert fuse(None, False, (), _said("222", 0.65), two) == "222"
+    assert fuse(None, False, (), _said("222", 0.55), two) is None
+    assert fuse(None, False, (), _said(GENERAL, 0.99), two) is None
+    among = Fusion(override=NEVER, fill=0.6, fill_among=True)
+    assert fuse(None, False, ("111",), _said("222", 0.99), among) is None  # not an own-words candidate
+    assert fuse(None, False, ("222",), _said("222", 0.99), among) == "222"
+    assert fuse("111", True, (), _said("222", 1.0), among) is None  # NEVER: no override
+
+
+def test_inputs_digest_changes_with_a_files_bytes_and_with_the_settings(tmp_path: Path) -> None:
+    one = tmp_path / "a.json"
+    one.write_text("{}", encoding="utf-8")
+    first = inputs_digest([one], {"C": 10.0})
+    assert inputs_digest([one], {"C": 10.0}) == first
+    assert inputs_digest([one], {"C": 3.0}) != first
+    one.write_text("{ }", encoding="utf-8")
+    assert inputs_digest([one], {"C": 10.0}) != first
+
+
+def test_to_data_round_trips_through_from_data_to_the_same_bytes() -> None:
+    model = _tiny(Fusion(0.9, 0.8, True))
+    data = model.to_data()
+    again = Classifier.from_data(json.loads(json.dumps(data)))
+    assert again.classes == model.classes and again.bias.tolist() == model.bias.tolist()
+    feats = {"w xero": 1.0, "w disconnect": 1.0}
+    assert again.scores(feats).tolist() == model.scores(feats).tolist()  # float16 holds these weights exactly
+    assert (again.char_weight, again.ngrams, again.fusion) == (0.5, (3, 4), Fusion(0.9, 0.8, True))
+    assert json.dumps(again.to_data()) == json.dumps(data)
 
 
 @pytest.mark.parametrize(
     "content, says",
     [
         ("{not json", "cannot be read"),
-        ('{"format": 2}', "not a classifier of format 1"),
-        ('{"format": 1, "classes": ["general"], "bias": [0.0]}', "not a classifier of format 1"),
+        ('{"format": 1}', "not a classifier of format 2"),
+        ('{"format": 2, "classes": ["general"], "bias": [0.0]}', "not a classifier of format 2"),
         (
-            '{"format": 1, "classes": ["general"], "bias": [0.0], "char_weight": 0, "ngrams": [3, 5],'
-            ' "fusion": {"min_probability": 0.9, "mode": "fallback"}, "weights": {"w x": "7:1.0"}}',
-            "not class:weight pairs of known classes",
+            '{"format": 2, "classes": ["general"], "bias": [0.0], "features": ["w x"], "counts": "AQ==",'
+            ' "columns": "Bw==", "values": "ADw=", "char_weight": 0, "ngrams": [3, 5],'
+            ' "fusion": {"override": 0.9, "fill": 0.8, "fill_among": false}}',
+            "a weight of an unknown class",
         ),
-        ('{"format": 1, "classes": ["1"], "bias": [0.0], "weights": {}}', "no general class"),
+        (
+            '{"format": 2, "classes": ["general"], "bias": [0.0], "features": ["w x", "w y"], "counts": "AQ==",'
+            ' "columns": "AA==", "values": "ADw="}',
+            "differ in length",
+        ),
+        ('{"format": 2, "classes": ["general"], "bias": [0.0], "features": [], "counts": "not base64!"}', "base64"),
+        ('{"format": 2, "classes": ["1"], "bias": [0.0], "features": []}', "no general class"),
     ],
 )
 def test_a_corrupt_file_gives_a_clear_error_naming_it(tmp_path: Path, content: str, says: str) -> None:
@@ -89,19 +144,47 @@ def test_a_missing_file_gives_a_clear_error(tmp_path: Path) -> None:
         Classifier.load(tmp_path / "absent.json")
 
 
-def _one_word(article: str, stem: str, mode: str = "first") -> Classifier:
+def _one_word(article: str, stem: str, override: float = 0.85) -> Classifier:
     """A model sure of article for a text with stem, else of GENERAL."""
-    return Classifier((article, GENERAL), (0.0, 1.0), {f"w {stem}": ((0, 20.0),)}, 0.0, (3, 5), 0.85, mode)
+    return Classifier.from_weights(
+        (article, GENERAL), (0.0, 1.0), {f"w {stem}": ((0, 20.0),)}, 0.0, (3, 5), Fusion(override, 0.85)
+    )
 
 
-def test_search_without_a_classifier_is_the_lexical_tiers_alone() -> None:
-    text = "will it fetch the water rates paperwork without us"
-    assert HelpCentre.load().search(text)[0].how == "general"
+def test_the_bundled_classifier_answers_with_the_bundled_articles_only(tmp_path: Path) -> None:
+    # A labelled text the classifier learned from, for which the lexical tiers have no article.
+    text = "changed the supplier name in xero but autoentry still shows the old one"
+    got = HelpCentre.load().search(text)[0]
+    assert (got.article.id, got.how) == ("12975458", "learned")
     assert HelpCentre.load(classifier=Classifier.never()).search(text)[0].how == "general"
+    elsewhere = tmp_path / "articles.json"
+    elsewhere.write_bytes(BUNDLED_ARTICLES.read_bytes())
+    assert HelpCentre.load(elsewhere).search(text)[0].how == "general"  # weights are for the bundled list
+
+
+def _training_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "train_helpcentre_classifier", ROOT / "bench" / "train_helpcentre_classifier.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_weights_were_trained_on_the_current_sets_articles_vocabulary_and_settings() -> None:
+    script = _training_script()
+    expected = inputs_digest(script.training_files(), script.SETTINGS)
+    shipped = bundled()
+    assert shipped.inputs == expected, (
+        "bot/helpcentre/data/classifier.json is stale: the labelled sets, articles.json, vocabulary.json or the "
+        "settings changed since it was written. Rewrite it: python bench/train_helpcentre_classifier.py --write"
+    )
+    assert shipped.fusion == Fusion(**script.SETTINGS["fusion"])
 
 
 def test_search_gives_the_classifiers_article_where_the_lexical_tiers_have_none() -> None:
-    hc = HelpCentre.load(classifier=_one_word("2801425", "fetch", mode="fallback"))
+    hc = HelpCentre.load(classifier=_one_word("2801425", "fetch", override=NEVER))
     got = hc.search("will it fetch the water rates paperwork without us")
     assert [(m.article.id, m.how) for m in got] == [("2801425", "learned")]
     assert "learned classifier" in got[0].reason and got[0].score < 0.75  # below any own-words match
@@ -112,12 +195,12 @@ def test_an_office_text_the_classifier_takes_for_general_keeps_the_general_artic
     assert hc.search("what time is the team lunch on friday")[0].how == "general"
 
 
-def test_first_mode_puts_the_classifiers_article_before_an_own_words_answer_fallback_does_not() -> None:
+def test_a_sure_classifier_goes_before_an_own_words_answer_unless_override_is_off() -> None:
     text = "unlink xero from autoentry"
     assert HelpCentre.load().search(text)[0].article.id == "4799340"
     first = HelpCentre.load(classifier=_one_word("2801425", "xero")).search(text)
     assert (first[0].article.id, first[0].how) == ("2801425", "learned") and first[1].article.id == "4799340"
-    fallback = HelpCentre.load(classifier=_one_word("2801425", "xero", mode="fallback")).search(text)
+    fallback = HelpCentre.load(classifier=_one_word("2801425", "xero", override=NEVER)).search(text)
     assert fallback[0].article.id == "4799340"
 
 
