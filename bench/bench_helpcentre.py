@@ -29,7 +29,7 @@ Two sets, two sets of figures:
   (tests/helpcentre_own_words_check11.json), written the same way before round 11, measured before and after
   it, only with --check11 (tuned on since round 12); and two written the same way in parallel before round 12
   (tests/helpcentre_own_words_check12.json, check13.json, the second mostly search-box phrases and short
-  questions), measured before and after it, only with --check12 and --check13. --verbose lists misses. --classifier PATH: with the learned
+  questions), measured before and after it, only with --check12 and --check13 (tuned on since round 13). --verbose lists misses. --classifier PATH: with the learned
   classifier at PATH (bench/train_helpcentre_classifier.py --write PATH; bot/helpcentre/learned.py), which the bot
   does not use.
 - --cross cross-checks the own-words thresholds on every set but the checks behind a flag (unless
@@ -85,7 +85,7 @@ FLAGGED_CHECKS = {
     "check10": ("--check10", ROOT / "tests" / "helpcentre_own_words_check10.json"),
     # Written apart before round 11, measured before and after it; tuned on since round 12.
     "check11": ("--check11", ROOT / "tests" / "helpcentre_own_words_check11.json"),
-    # Written apart before round 12 by two people, measured before and after it.
+    # Written apart before round 12 by two people, measured before and after it; tuned on since round 13.
     "check12": ("--check12", ROOT / "tests" / "helpcentre_own_words_check12.json"),
     "check13": ("--check13", ROOT / "tests" / "helpcentre_own_words_check13.json"),
 }
