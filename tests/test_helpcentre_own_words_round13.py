@@ -5,8 +5,8 @@ ref, creating on the fly, a toggle as a switch, "another" or "a fourth" company 
 any package as non-integrated, "on purpose" as processing anyway, "where do I even begin" as talk, a change the
 package has that AutoEntry should pick up; other vendors' practice software, a product being discontinued, the
 office bins, a shared inbox, a business sold, social media and money a client owes the practice as office
-matters; the two checks written before round 12 (tests/helpcentre_own_words_check12.json, check13.json), measured
-before and after it, tuned on in round 13."""
+matters; names with accents ("Seán", "Bord Gáis") read as names; the two checks written before round 12
+(tests/helpcentre_own_words_check12.json, check13.json), measured before and after it, tuned on in round 13."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from tests.own_words_sets import cases, copied, office, top1
 
 CHECK12 = cases("helpcentre_own_words_check12.json")
 CHECK13 = cases("helpcentre_own_words_check13.json")
-# Top-1 as last measured (check12 265/296, check13 260/296), give or take two texts: floors against regressions.
+# Top-1 as last measured (check12 265/296, check13 261/296), give or take two texts: floors against regressions.
 # Measured blind at 247/296 and 239/296 before round 12 and 249/296 and 244/296 after it; tuned on since round 13.
 CHECK12_TOP1_FLOOR = 0.888
-CHECK13_TOP1_FLOOR = 0.871
+CHECK13_TOP1_FLOOR = 0.875
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,9 @@ def hc() -> HelpCentre:
         ("the client closed off the year in qbo and the bill won't publish", "5634213"),
         ("our in-house bookkeeper needs her own login", "1893008"),
         ("where can I download our invoices from autoentry", "1312960"),  # AutoEntry's own invoices
+        ("Seán says the Bord Gáis bills won't publish to xero", "4719975"),  # names with accents are names
+        ("Gráinne needs access to one more client", "5385542"),
+        ("Ciarán's receipts from Flogas aren't auto publishing", "5158419"),
     ],
 )
 def test_this_rounds_kinds_get_the_article(hc: HelpCentre, text: str, article_id: str) -> None:
@@ -91,6 +94,7 @@ def test_this_rounds_kinds_get_the_article(hc: HelpCentre, text: str, article_id
         "check the bank statements from before they started trading",
         "our sage 50 licence is up for renewal",  # the bundle only when AutoEntry comes with the licence
         "the payroll module came included with our sage 50 licence",
+        "Seán is off sick today",
     ],
 )
 def test_an_office_text_of_this_rounds_kinds_gets_no_specific_article(hc: HelpCentre, text: str) -> None:
