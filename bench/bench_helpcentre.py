@@ -89,7 +89,7 @@ FLAGGED_CHECKS = {
     "check10": ("--check10", ROOT / "tests" / "helpcentre_own_words_check10.json"),
     # Written apart before round 11, measured before and after it; tuned on since round 12.
     "check11": ("--check11", ROOT / "tests" / "helpcentre_own_words_check11.json"),
-    # Written apart before round 12 by two people, measured before and after it.
+    # Written apart before round 12 by two people, measured before and after it; tuned on since round 13.
     "check12": ("--check12", ROOT / "tests" / "helpcentre_own_words_check12.json"),
     "check13": ("--check13", ROOT / "tests" / "helpcentre_own_words_check13.json"),
     # Written apart before round 13 by two people, measured before and after it.

@@ -9,17 +9,21 @@ Pure functions of the text and the vocabulary's lists (bot/helpcentre/data/vocab
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Callable, Protocol
 
-# A word as typed, with an apostrophe-s after it ("Niamh's", "Okafor’s") or "&" (as in "Kowalski & Co").
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z\-]*(?:['’]s\b)?|&")
+# A word as typed, accented letters included ("Seán", "Gráinne", "Łukasz"), with an apostrophe-s after it
+# ("Niamh's", "Okafor’s") or "&" (as in "Kowalski & Co").
+_TOKEN = re.compile(r"[^\W\d_][^\W\d_\-]*(?:-[^\W\d_]+)*(?:['’]s\b)?|&")
 _POSSESSIVE = re.compile(r"['’]s$")
 # What a name is read as: one word no article has, listed as an everyday word in the vocabulary (round 9).
 NAME_WORD = "personname"
 
 
 def _bare(token: str) -> str:
-    return _POSSESSIVE.sub("", token).lower().replace("-", "")
+    """The word as the lists hold it: lower case, no apostrophe-s or hyphen, accents folded ("Seán": "sean"; round 13)."""
+    word = unicodedata.normalize("NFKD", _POSSESSIVE.sub("", token).lower().replace("-", ""))
+    return "".join(c for c in word if not unicodedata.combining(c)).replace("ł", "l")
 
 
 def _capitalised(token: str) -> bool:
