@@ -424,3 +424,11 @@ def test_file_that_is_not_utf8_is_one_clear_line(tmp_path: Path) -> None:
     path.write_bytes('{"title": "café"}'.encode("latin-1"))
     with pytest.raises(HelpCentreError, match=r"^HELP_CENTRE_ARTICLES: .* cannot be read \(UnicodeDecodeError\)$"):
         HelpCentre.load(path)
+
+
+@pytest.mark.parametrize("text", ["\udfff", "xero \ud800 isn't publishing", "Account code \udc80 has been archived"])
+def test_a_lone_surrogate_is_read_as_a_replacement_character_not_a_crash(hc: HelpCentre, text: str) -> None:
+    # Valid in JSON ("\udfff": a Socket Mode payload, a feed), not in UTF-8: the search link must still encode.
+    for got in (hc.search(text)[0], hc.match(text, "publication")):
+        assert got.search_url is None or "%EF%BF%BD" in got.search_url
+        assert "\ud800" not in got.reason and "\udfff" not in got.reason

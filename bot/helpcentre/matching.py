@@ -57,6 +57,7 @@ from bot.helpcentre.text import (
     _topic_words,
     normalise,
     search_url,
+    well_formed,
 )
 from bot.helpcentre.vocabulary import Vocabulary, VocabularyError
 
@@ -165,6 +166,7 @@ class HelpCentre:
 
     def match(self, message: str | None, topic: str) -> ArticleMatch:
         """The one article to link for this message; the topic's general article when none is sure."""
+        message = None if message is None else well_formed(message)
         # A storm renders the same few messages a thousand times: remember the answers (they are pure).
         key = (message, topic)
         cached = self._matches.get(key)
@@ -193,6 +195,7 @@ class HelpCentre:
         """
         if not message or not message.strip():
             return [ArticleMatch(self.general("publication"), "general", 0.0, "no message given", None)]
+        message = well_formed(message)
         # Unlike match(), close runners-up are shown: the person picks from the list.
         text = normalise(message[:MAX_MATCH_CHARS])
         tokens = text.split()

@@ -74,6 +74,16 @@ class ArticleMatch:
         return self.how != "general"
 
 
+def well_formed(text: str) -> str:
+    """text with any lone UTF-16 surrogate (valid in JSON as "\\ud800", not in UTF-8: a Socket Mode payload or a
+    caller may hold one) as U+FFFD, so that encoding it for a link cannot fail; other text unchanged."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def normalise(text: str) -> str:
     """Case, quotes, dashes, punctuation and white space folded away: the form matching compares."""
     text = unicodedata.normalize("NFKC", text).casefold()
