@@ -33,6 +33,10 @@ FORMAT = 2
 GENERAL = "general"
 # A probability threshold above any probability: that way of giving an article is off.
 NEVER = 1.01
+# What a weights file may hold (load() refuses more): letter n-grams of up to 8 letters (the shipped ones: 3-5; a
+# longer n makes every word cost more to read), and the letter block weighing at most 100 times the words.
+MAX_NGRAM = 8
+MAX_CHAR_WEIGHT = 100.0
 # The weights the bot uses, for the bundled articles and vocabulary (bench/train_helpcentre_classifier.py --write).
 BUNDLED = Path(__file__).parent / "data" / "classifier.json"
 
@@ -237,8 +241,10 @@ class Classifier:
             raise ValueError("wrong format")
         classes = [str(c) for c in data["classes"]]
         bias = [float(b) for b in data["bias"]]
-        if len(bias) != len(classes) or GENERAL not in classes or len(classes) > 255:
-            raise ValueError("classes and bias differ, no general class, or over 255 classes")
+        if len(bias) != len(classes) or GENERAL not in classes or len(classes) > 255 or len(set(classes)) != len(classes):
+            raise ValueError("classes and bias differ, a class twice, no general class, or over 255 classes")
+        if not all(math.isfinite(b) for b in bias):
+            raise ValueError("a bias that is not a number")
         names = [str(n) for n in data["features"]]
         counts = np.frombuffer(base64.b64decode(data["counts"], validate=True), dtype=np.uint8)
         columns = np.frombuffer(base64.b64decode(data["columns"], validate=True), dtype=np.uint8)
@@ -250,10 +256,18 @@ class Classifier:
         matrix = np.zeros((len(names), len(classes)), dtype=np.float32)
         matrix[np.repeat(np.arange(len(names)), counts), columns] = values
         low, high = (int(n) for n in data["ngrams"])
-        fusion = Fusion(float(data["fusion"]["override"]), float(data["fusion"]["fill"]), bool(data["fusion"]["fill_among"]))
-        if not (0 < fusion.override and 0 < fusion.fill):
-            raise ValueError("fusion thresholds must be over 0")
-        return cls(classes, bias, names, matrix, float(data["char_weight"]), (low, high), fusion, str(data.get("inputs", "")))
+        if not 1 <= low <= high <= MAX_NGRAM:
+            raise ValueError(f"letter n-grams must be of 1 to {MAX_NGRAM} letters, the shorter first")
+        char_weight = float(data["char_weight"])
+        if not 0 <= char_weight <= MAX_CHAR_WEIGHT:
+            raise ValueError(f"the letter n-grams' weight must be 0 to {MAX_CHAR_WEIGHT}")
+        override, fill, among = data["fusion"]["override"], data["fusion"]["fill"], data["fusion"]["fill_among"]
+        if not isinstance(among, bool):
+            raise ValueError("fill_among must be true or false")
+        fusion = Fusion(float(override), float(fill), among)
+        if not (0 < fusion.override <= NEVER and 0 < fusion.fill <= NEVER):
+            raise ValueError(f"fusion thresholds must be over 0 and at most {NEVER} (never)")
+        return cls(classes, bias, names, matrix, char_weight, (low, high), fusion, str(data.get("inputs", "")))
 
     def to_data(self) -> dict[str, Any]:
         """The JSON form load() reads: weights as float16, per feature (names sorted) how many classes it

@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -110,6 +111,33 @@ def test_to_data_round_trips_through_from_data_to_the_same_bytes() -> None:
     assert json.dumps(again.to_data()) == json.dumps(data)
 
 
+def _valid(**changed: Any) -> str:
+    """A small weights file load() accepts, with `changed` fields replaced."""
+    data = {
+        "format": 2,
+        "classes": ["general", "2801425"],
+        "bias": [0.0, 0.0],
+        "features": ["w fetch"],
+        "counts": "AQ==",
+        "columns": "AQ==",
+        "values": "ADw=",
+        "char_weight": 1.0,
+        "ngrams": [3, 5],
+        "fusion": {"override": 0.5, "fill": 0.9, "fill_among": False},
+    }
+    return json.dumps({**data, **changed})
+
+
+def test_the_small_file_the_refusals_start_from_loads() -> None:
+    assert Classifier.from_data(json.loads(_valid())).classes == ("general", "2801425")
+
+
+def test_a_classifier_of_classes_that_are_not_articles_is_refused_at_load() -> None:
+    data = json.loads(_valid(classes=["general", "999999"]))
+    with pytest.raises(HelpCentreError, match="classes that are not articles of .*: 999999"):
+        HelpCentre.load(classifier=Classifier.from_data(data))
+
+
 @pytest.mark.parametrize(
     "content, says",
     [
@@ -129,6 +157,15 @@ def test_to_data_round_trips_through_from_data_to_the_same_bytes() -> None:
         ),
         ('{"format": 2, "classes": ["general"], "bias": [0.0], "features": [], "counts": "not base64!"}', "base64"),
         ('{"format": 2, "classes": ["1"], "bias": [0.0], "features": []}', "no general class"),
+        ('{"format": 2, "classes": ["general", "general"], "bias": [0.0, 0.0], "features": []}', "a class twice"),
+        ('{"format": 2, "classes": ["general"], "bias": [NaN], "features": []}', "a bias that is not a number"),
+        (_valid(ngrams=[3, 100000]), "letter n-grams must be of 1 to 8 letters"),
+        (_valid(ngrams=[5, 3]), "letter n-grams must be of 1 to 8 letters"),
+        (_valid(char_weight=float("nan")), "weight must be 0 to 100"),
+        (_valid(char_weight=-1), "weight must be 0 to 100"),
+        (_valid(fusion={"override": 0.5, "fill": 0.9, "fill_among": "no"}), "fill_among must be true or false"),
+        (_valid(fusion={"override": float("nan"), "fill": 0.9, "fill_among": False}), "fusion thresholds"),
+        (_valid(fusion={"override": 0.5, "fill": 0, "fill_among": False}), "fusion thresholds"),
     ],
 )
 def test_a_corrupt_file_gives_a_clear_error_naming_it(tmp_path: Path, content: str, says: str) -> None:
