@@ -66,3 +66,24 @@ async def test_text_no_article_is_about_gets_the_general_article_and_a_search_li
         "<https://help.autoentry.com/en/?q=printer+on+the+second+floor+is+out+of+toner|Search the Help Centre for it>"
         in articles[0]
     )
+
+
+async def test_a_mention_a_channel_or_a_link_beside_a_question_changes_nothing(bot: Bot) -> None:
+    # Slack sends them as plain text (should_escape: false) or as its markup; they name no article.
+    alone = _article_sections(await bot.slash("article unlink xero from autoentry"))[0]
+    for text in (
+        "@bob unlink xero from autoentry",
+        "#ops-team unlink xero from autoentry",
+        "<@U0123ABC> unlink xero from autoentry",
+        "unlink xero from autoentry https://app.autoentry.com/companies/42 <!here>",
+    ):
+        answer = await bot.slash(f"article {text}")
+        assert _article_sections(answer)[0] == alone, text
+
+
+async def test_a_pasted_help_centre_link_names_its_article_first(bot: Bot) -> None:
+    link = "https://help.autoentry.com/en/articles/8540596-check-the-integration-status"
+    answer = await bot.slash(f"article is this the one for xero? {link}")
+    first = _article_sections(answer)[0]
+    assert first.lstrip("1. ").startswith("<https://help.autoentry.com/en/articles/8540596-")
+    assert "_Why: its Help Centre link is in your text_" in first

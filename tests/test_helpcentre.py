@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.helpcentre.matching import ArticleMatch, HelpCentre, HelpCentreError, normalise
+from bot.helpcentre.text import without_addresses
 
 CASES_FILE = Path(__file__).with_name("helpcentre_cases.json")
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
@@ -432,3 +433,22 @@ def test_a_lone_surrogate_is_read_as_a_replacement_character_not_a_crash(hc: Hel
     for got in (hc.search(text)[0], hc.match(text, "publication")):
         assert got.search_url is None or "%EF%BF%BD" in got.search_url
         assert "\ud800" not in got.reason and "\udfff" not in got.reason
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("@bob sync app offline", "sync app offline"),
+        ("<@U01> <#C02|ops> <!here> sync app offline", "sync app offline"),
+        ("sync app offline see www.example.com/x and https://a.b/c?d=1", "sync app offline see and"),
+        ("mail bob@example.com about invoice #INV-001 and #1234", "mail bob@example.com about invoice #INV-001 and #1234"),
+    ],
+)
+def test_mentions_channels_and_links_are_not_words_of_the_question(text: str, kept: str) -> None:
+    assert " ".join(without_addresses(text)[0].split()) == kept
+
+
+def test_a_help_centre_link_alone_gives_its_article_and_an_unknown_one_the_general_article(hc: HelpCentre) -> None:
+    got = hc.search("https://help.autoentry.com/en/articles/4799340-how-to-disconnect-your-integration")
+    assert [(m.article.id, m.how) for m in got] == [("4799340", "exact")]
+    assert hc.search("https://help.autoentry.com/en/articles/1-no-such-article")[0].how == "general"

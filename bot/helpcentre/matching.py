@@ -58,9 +58,12 @@ from bot.helpcentre.text import (
     normalise,
     search_url,
     well_formed,
+    without_addresses,
 )
 from bot.helpcentre.vocabulary import Vocabulary, VocabularyError
 
+# Why an article whose Help Centre link the text holds comes first.
+LINKED_REASON = "its Help Centre link is in your text"
 # The learned classifier's matches sit below own-words matches (up to 0.75): a model's guess, not shared words.
 LEARNED_SCORE_CEILING = 0.7
 
@@ -196,9 +199,12 @@ class HelpCentre:
         is answered by the message tiers; a question or description by the own-words tier
         (docs/helpcentre.md), then any keyword or short message it mentions.
         """
-        if not message or not message.strip():
-            return [ArticleMatch(self.general("publication"), "general", 0.0, "no message given", None)]
-        message = well_formed(message)
+        message, ids = without_addresses(well_formed(message or ""))
+        linked = [ArticleMatch(self._by_id[i], "exact", 1.0, LINKED_REASON, None) for i in ids if i in self._by_id]
+        if not message.strip():
+            return linked[: max(1, limit)] or [
+                ArticleMatch(self.general("publication"), "general", 0.0, "no message given", None)
+            ]
         # Unlike match(), close runners-up are shown: the person picks from the list.
         text = normalise(message[:MAX_MATCH_CHARS])
         tokens = text.split()
@@ -222,7 +228,7 @@ class HelpCentre:
             # names or a short message it mentions ("... not integrated").
             ordered = self._by_own_words(message) + words + exact
         found: list[ArticleMatch] = []
-        for m in ordered:
+        for m in linked + ordered:
             if all(m.article.id != f.article.id for f in found):
                 found.append(m)
         if self._learned is not None and (not found or found[0].how == "own words"):

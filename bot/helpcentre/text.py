@@ -25,6 +25,13 @@ MAX_SEARCH_ENCODED_CHARS = 600
 
 _APOSTROPHES = re.compile(r"[’‘ʼ`´']")
 _NON_WORD = re.compile(r"[\W_]+")
+# What names no article in a text someone types into Slack, though its letters would count as words: a mention or
+# channel as plain text ("@bob", "#ops": the manifest sends them unescaped) or as Slack's markup ("<@U0123>",
+# "<#C0123|ops>", "<!here>"), and a web link. An e-mail address ("bob@example.com") and an invoice number
+# ("#INV-001", "#1234": not lower-case letters first) stay.
+_ADDRESSES = re.compile(r"<[@#!][^>\s]*>|(?<![\w@])@\w[\w.-]*|(?<![\w#&])#[a-z][a-z0-9_-]*|<?\bhttps?://\S+|\bwww\.\S+")
+# A Help Centre article's link: its id (https://help.autoentry.com/en/articles/4799340-how-to-disconnect-...).
+_ARTICLE_LINK = re.compile(r"help\.autoentry\.com/(?:[a-z-]+/)?articles/(\d+)", re.IGNORECASE)
 _PLACEHOLDER = re.compile(
     r"<[^<>]{1,40}>"  # <date>, <CODE>, <TAX CODE>
     r"|\[[^\[\]]{1,40}\]"  # [number]
@@ -72,6 +79,13 @@ class ArticleMatch:
     @property
     def specific(self) -> bool:
         return self.how != "general"
+
+
+def without_addresses(text: str) -> tuple[str, list[str]]:
+    """(text without mentions, channels and web links, the ids of the Help Centre articles it links to, in
+    order): what the person wrote about, and the articles they pasted."""
+    linked = list(dict.fromkeys(_ARTICLE_LINK.findall(text)))
+    return _ADDRESSES.sub(" ", text), linked
 
 
 def well_formed(text: str) -> str:
