@@ -87,3 +87,13 @@ async def test_a_pasted_help_centre_link_names_its_article_first(bot: Bot) -> No
     first = _article_sections(answer)[0]
     assert first.lstrip("1. ").startswith("<https://help.autoentry.com/en/articles/8540596-")
     assert "_Why: its Help Centre link is in your text_" in first
+
+
+async def test_an_office_text_the_words_tie_to_an_article_gets_the_general_one_when_the_classifier_is_sure(
+    bot: Bot,
+) -> None:
+    # "copy" and "invoice" are in Unpublish and republish's fix; the classifier knows an office errand.
+    answer = await bot.slash("article send the client a copy of their invoice")
+    text = all_text(answer)
+    assert "/articles/8541259-" not in text
+    assert "search the Help Centre" in text or "help.autoentry.com/en/?q=" in text

@@ -46,10 +46,10 @@ PARTS = ("tuning", "held_out", "check", "check2", "check3", "dev", "dev5", "roun
 # Office texts of the fifth round's development set that still get an article: each shares two or
 # three of AutoEntry's own words with one and nothing the vocabulary knows as elsewhere. Known, not hidden.
 # ("client wants their accounts by next week" no longer: a client's accounts being prepared is an office matter.)
-UNRELATED_GIVEN_AN_ARTICLE = {
-    # "copy" is in Unpublish and republish's fix ("remove the old copy there"), with "invoice".
-    "send the client a copy of their invoice": "8541259",
-}
+# Office texts known to get an article, with why (none since the classifier turns such answers down: "send the
+# client a copy of their invoice" got Unpublish and republish through "copy" in its fix). When a change gives one
+# an article, list it here, with why; the test below then holds it.
+UNRELATED_GIVEN_AN_ARTICLE: dict[str, str] = {}
 UNRELATED = [c for c in ALL if c["expect"] == "general" and c["text"] not in UNRELATED_GIVEN_AN_ARTICLE]
 BUNDLED = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "articles.json"
 BUNDLED_VOCABULARY = Path(__file__).resolve().parents[1] / "bot" / "helpcentre" / "data" / "vocabulary.json"
@@ -144,12 +144,6 @@ def test_unrelated_text_gets_no_specific_article(hc: HelpCentre, case: dict[str,
     results = hc.search(case["text"])
     assert [(r.how, r.article.id) for r in results] == [("general", hc.general("publication").id)]
     assert results[0].search_url is not None
-
-
-@pytest.mark.parametrize(("text", "article_id"), UNRELATED_GIVEN_AN_ARTICLE.items())
-def test_the_office_texts_known_to_get_an_article_are_listed(hc: HelpCentre, text: str, article_id: str) -> None:
-    # When a change stops one getting an article, take it off the list (the test above then holds it).
-    assert hc.search(text)[0].article.id == article_id
 
 
 @pytest.mark.parametrize(("text", "expect"), REPORTED)

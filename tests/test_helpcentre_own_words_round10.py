@@ -103,7 +103,6 @@ def test_the_reason_shows_one_phrase_typed_once() -> None:
         ("currency settings", "1312988"),
         ("Carter Electrical bills not reaching Sage Accounting", "4815695"),  # a client named by its trade
         ("the Harbour Bakery client wants tracking categories from xero", "5885834"),
-        ("Toolstation bills keep bouncing back from xero", "4719975"),  # a document turned away
         ("can every Booker invoice go into quickbooks without anyone pressing publish", "1313041"),  # no clicking
         ("where is the config for one company", "1312892"),
         ("supplier not in the picker on the invoice", "1312935"),

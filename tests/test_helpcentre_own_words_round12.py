@@ -35,7 +35,6 @@ def hc() -> HelpCentre:
         ("GL account not allowed on a purchase invoice", "5433854"),
         ("which GL account and tax code goes on each line", "1312846"),  # a usual question of this round
         ("trash an old supplier contact", "12951570"),
-        ("how do I bin a customer we no longer deal with", "12951570"),
         ("can I key in suppliers for a client with no accounting software", "3438947"),
         ("the client does their books in excel, can I upload their suppliers", "3438947"),  # no package
         ("tie the plumber's bill to the PO in xero", "3049330"),

@@ -28,10 +28,10 @@ DEV8 = _cases("helpcentre_own_words_dev8.json")
 # regressions. check7 was measured held out at 244/296 before its misses were listed; both tuned on since.
 FLOORS = {"check6": (CHECK6, 0.888), "check7": (CHECK7, 0.841)}
 # The office texts of these sets that still get an article, each with it (docs/helpcentre.md, round 8).
-UNRELATED_GIVEN_AN_ARTICLE = {
-    # A task in the package itself; "chart of accounts" is in 8820241's fix, "add" and "nominal code" too.
-    "how do I add a new nominal code to the chart of accounts in Sage 50": "8820241",
-}
+# Office texts known to get an article, with why. None since the classifier turns such answers down: "how do I
+# add a new nominal code to the chart of accounts in Sage 50" (a task in the package itself) got 8820241 through
+# "chart of accounts", "add" and "nominal code" in its fix.
+UNRELATED_GIVEN_AN_ARTICLE: dict[str, str] = {}
 UNRELATED = [c for c in CHECK6 + CHECK7 + DEV8 if c["expect"] == "general" and c["text"] not in UNRELATED_GIVEN_AN_ARTICLE]
 
 
@@ -55,12 +55,6 @@ def test_the_seventh_and_eighth_checks_meet_their_floors(hc: HelpCentre, part: s
 @pytest.mark.parametrize("case", UNRELATED, ids=lambda c: c["text"][:50])
 def test_an_office_text_of_these_sets_gets_no_specific_article(hc: HelpCentre, case: dict[str, Any]) -> None:
     assert _general_only(hc, case["text"])
-
-
-@pytest.mark.parametrize(("text", "article_id"), UNRELATED_GIVEN_AN_ARTICLE.items())
-def test_the_office_texts_known_to_get_an_article_are_listed(hc: HelpCentre, text: str, article_id: str) -> None:
-    # When a change stops one getting an article, take it off the list (the test above then holds it).
-    assert hc.search(text)[0].article.id == article_id
 
 
 def test_the_development_set_has_sixty_office_texts_or_more() -> None:

@@ -88,20 +88,24 @@ class Fusion:
 
     override: the least probability at which it goes before an own-words answer (never before a quoted
     message or a keyword); fill: the least at which it is given where the lexical tiers have no article;
-    fill_among: there, only an article the own-words tier ranks. NEVER (above 1) turns one off."""
+    fill_among: there, only an article the own-words tier ranks; veto: the least probability of GENERAL (no
+    article is about the text) at which an own-words answer gives way to the general article. NEVER (above 1)
+    turns one off."""
 
     override: float = NEVER
     fill: float = NEVER
     fill_among: bool = False
+    veto: float = NEVER
 
 
 def fuse(lexical: str | None, own_words: bool, candidates: Collection[str], found: Prediction, fusion: Fusion) -> str | None:
-    """The article the classifier puts first, or None (the lexical answer stands).
+    """The article the classifier puts first, GENERAL when it turns an own-words answer down (the text is
+    about no article: veto), or None (the lexical answer stands).
 
     lexical: the lexical tiers' first article (None: the general one); own_words: whether it came from the
     own-words tier (not a quoted message or keyword); candidates: the articles the own-words tier ranks."""
     if found.label == GENERAL:
-        return None
+        return GENERAL if lexical is not None and own_words and found.probability >= fusion.veto else None
     if lexical is None:
         sure = found.probability >= fusion.fill and (not fusion.fill_among or found.label in candidates)
     else:
@@ -264,8 +268,8 @@ class Classifier:
         override, fill, among = data["fusion"]["override"], data["fusion"]["fill"], data["fusion"]["fill_among"]
         if not isinstance(among, bool):
             raise ValueError("fill_among must be true or false")
-        fusion = Fusion(float(override), float(fill), among)
-        if not (0 < fusion.override <= NEVER and 0 < fusion.fill <= NEVER):
+        fusion = Fusion(float(override), float(fill), among, float(data["fusion"].get("veto", NEVER)))
+        if not all(0 < t <= NEVER for t in (fusion.override, fusion.fill, fusion.veto)):
             raise ValueError(f"fusion thresholds must be over 0 and at most {NEVER} (never)")
         return cls(classes, bias, names, matrix, char_weight, (low, high), fusion, str(data.get("inputs", "")))
 
@@ -288,7 +292,12 @@ class Classifier:
             "bias": [round(float(b), 4) for b in self.bias],
             "char_weight": self.char_weight,
             "ngrams": list(self.ngrams),
-            "fusion": {"override": self.fusion.override, "fill": self.fusion.fill, "fill_among": self.fusion.fill_among},
+            "fusion": {
+                "override": self.fusion.override,
+                "fill": self.fusion.fill,
+                "fill_among": self.fusion.fill_among,
+                "veto": self.fusion.veto,
+            },
             "features": [self.names[row] for row in kept],
             "counts": packed(counts),
             "columns": packed(columns.astype(np.uint8)),

@@ -233,6 +233,8 @@ class HelpCentre:
                 found.append(m)
         if self._learned is not None and (not found or found[0].how == "own words"):
             learned = self._by_classifier(self._learned, message, found[0].article.id if found else None)
+            if learned is not None and not learned.specific:
+                return [learned]  # the classifier is sure no article is about the text: an office matter
             if learned is not None:
                 # An article the lexical tiers show too keeps their reason (the words the text shares).
                 same = [m for m in found if m.article.id == learned.article.id]
@@ -242,15 +244,19 @@ class HelpCentre:
         return [self._general_match(self.general("publication"), message, "publication")]
 
     def _by_classifier(self, learned: Classifier, message: str, lexical: str | None) -> ArticleMatch | None:
-        """The learned classifier's article for a text, when it goes first (learned.fuse); lexical: the lexical
-        tiers' first article, from the own-words tier (None: they have none)."""
+        """The learned classifier's article for a text, when it goes first (learned.fuse), the general article
+        when it turns the own-words answer down, or None; lexical: the lexical tiers' first article, from the
+        own-words tier (None: they have none)."""
         fusion = learned.fusion
-        if (fusion.fill if lexical is None else fusion.override) > 1:
+        if (fusion.fill if lexical is None else min(fusion.override, fusion.veto)) > 1:
             return None  # that way of giving an article is off: no need to ask
         clauses = [[t.stem for t in clause] for clause in self._own.clauses(message)]
         candidates = [self.articles[r.index].id for r in self._own.rank(message)] if lexical is None and fusion.fill_among else []
         found = learned.predict_text(clauses, message)
-        article = self._by_id.get(fuse(lexical, lexical is not None, candidates, found, fusion) or "")
+        verdict = fuse(lexical, lexical is not None, candidates, found, fusion)
+        if verdict == GENERAL:
+            return self._general_match(self.general("publication"), message, "publication")
+        article = self._by_id.get(verdict or "")
         if article is None:
             return None
         reason = f"worded like the questions people ask about it (learned classifier, {found.probability:.0%} sure)"

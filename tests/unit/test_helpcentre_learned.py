@@ -76,7 +76,30 @@ def test_fuse_overrides_an_own_words_answer_only_above_the_higher_threshold() ->
     assert fuse("111", True, (), _said("222", 0.95), two) == "222"
     assert fuse("111", True, (), _said("222", 0.85), two) is None  # the own-words answer stands
     assert fuse("111", False, (), _said("222", 0.99), two) is None  # never before a quoted message or keyword
-    assert fuse("111", True, (), _said(GENERAL, 0.99), two) is None  # an office text: the lexical answer stands
+    assert fuse("111", True, (), _said(GENERAL, 0.99), two) is None  # no veto: the lexical answer stands
+
+
+def test_fuse_turns_an_own_words_answer_down_when_sure_no_article_is_about_the_text() -> None:
+    veto = Fusion(override=0.9, fill=0.6, veto=0.5)
+    assert fuse("111", True, (), _said(GENERAL, 0.55), veto) == GENERAL
+    assert fuse("111", True, (), _said(GENERAL, 0.45), veto) is None  # not sure enough: the answer stands
+    assert fuse("111", False, (), _said(GENERAL, 0.99), veto) is None  # never a quoted message or keyword
+    assert fuse(None, False, (), _said(GENERAL, 0.99), veto) is None  # the general article already
+
+
+# The veto's known cost: texts with an article that the lexical tiers get right and the bundled classifier turns
+# down (held out by fresh writer it cost 0.7 points of top-1 and took office texts given an article from 45 to 10:
+# docs/helpcentre.md). Known, not hidden: when a change gives one its article again, take it off the list.
+TURNED_DOWN = [
+    ("Toolstation bills keep bouncing back from xero", "4719975"),
+    ("how do I bin a customer we no longer deal with", "12951570"),
+]
+
+
+@pytest.mark.parametrize(("text", "article_id"), TURNED_DOWN)
+def test_the_texts_the_veto_is_known_to_turn_down_are_listed(text: str, article_id: str) -> None:
+    assert HelpCentre.load(classifier=Classifier.never()).search(text)[0].article.id == article_id
+    assert HelpCentre.load().search(text)[0].how == "general"
 
 
 def test_fuse_fills_where_the_lexical_tiers_have_none_above_the_lower_threshold() -> None:
