@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default: PORT or 3000)")
     status = commands.add_parser("status", help='print a company\'s status card, e.g. status "Acme Ltd"')
     status.add_argument("name", nargs="+", help="the company's name (forgiving: case, Ltd/Limited, typos)")
+    article = commands.add_parser(
+        "article", help='print the Help Centre articles for a message or question, e.g. article "unlink xero"'
+    )
+    article.add_argument("text", nargs="+", help="an exact error message, or a question in your own words")
     commands.add_parser("poll", help="run one poll cycle, print what changed, deliver due alerts")
     migrate = commands.add_parser(
         "migrate", help="bring the database's schema up to date (DATABASE_URL, else INTEGRATION_BOT_DB), and exit"
@@ -91,6 +95,20 @@ async def run_status(settings: Settings, name: str) -> int:
         return 1
     finally:
         await services.close()
+
+
+def run_article(settings: Settings, text: str) -> int:
+    """What `/integration-status article <text>` answers, as plain text: up to three articles, best first, each
+    with its link and why; else the general article and the Help Centre search link. Exit 0 when an article is
+    about the text, 1 when only the general one is."""
+    from bot.helpcentre.matching import HelpCentre
+
+    found = HelpCentre.load(settings.help_centre_articles).search(text)
+    for n, match in enumerate(found, start=1):
+        print(f"{n}. {match.article.title}\n   {match.article.url}\n   Why: {match.reason}")
+        if match.search_url:
+            print(f"   Search the Help Centre: {match.search_url}")
+    return 0 if found[0].specific else 1
 
 
 async def run_poll(settings: Settings) -> int:
@@ -225,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_migrate(settings, args.from_sqlite)
         if args.command == "status":
             return asyncio.run(run_status(settings, " ".join(args.name)))
+        if args.command == "article":
+            return run_article(settings, " ".join(args.text))
         if args.command == "reencrypt-tokens":
             return run_reencrypt(settings)
         return asyncio.run(run_poll(settings))

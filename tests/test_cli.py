@@ -1,4 +1,4 @@
-"""The terminal: `status` and `poll` on the built-in demo feed, with nothing else set up."""
+"""The terminal: `status`, `article` and `poll` on the built-in demo feed, with nothing else set up."""
 
 from __future__ import annotations
 
@@ -43,6 +43,21 @@ def test_status_of_an_unknown_company_suggests_names(tmp_path: Path) -> None:
     result = run("status", "Nothing Like It", cwd=tmp_path)
     assert result.returncode == 1
     assert "No company called 'Nothing Like It'" in result.stdout
+
+
+def test_article_prints_the_articles_for_a_question_best_first_with_why(tmp_path: Path) -> None:
+    result = run("article", "unlink", "xero", "from", "autoentry", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1. How to disconnect your integration"
+    assert lines[1] == "   https://help.autoentry.com/en/articles/4799340-how-to-disconnect-your-integration"
+    assert lines[2].startswith("   Why: your words “unlink” (disconnect)")
+
+
+def test_article_for_an_office_text_prints_the_general_article_and_the_search_link(tmp_path: Path) -> None:
+    result = run("article", "what time is the team lunch on friday", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Search the Help Centre: https://help.autoentry.com/en/?q=what+time+is+the+team+lunch" in result.stdout
 
 
 def test_poll_prints_what_changed(tmp_path: Path) -> None:
