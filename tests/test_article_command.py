@@ -96,4 +96,5 @@ async def test_an_office_text_the_words_tie_to_an_article_gets_the_general_one_w
     answer = await bot.slash("article send the client a copy of their invoice")
     text = all_text(answer)
     assert "/articles/8541259-" not in text
+    assert "No article is about this for sure; this is the general article." in text
     assert "search the Help Centre" in text or "help.autoentry.com/en/?q=" in text

@@ -54,6 +54,12 @@ def test_article_prints_the_articles_for_a_question_best_first_with_why(tmp_path
     assert lines[2].startswith("   Why: your words “unlink” (disconnect)")
 
 
+def test_article_refuses_a_text_longer_than_slack_takes(tmp_path: Path) -> None:
+    result = run("article", "x" * 501, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "that is 501 characters long; ask with at most 500" in result.stderr and result.stdout == ""
+
+
 def test_article_for_an_office_text_prints_the_general_article_and_the_search_link(tmp_path: Path) -> None:
     result = run("article", "what time is the team lunch on friday", cwd=tmp_path)
     assert result.returncode == 1

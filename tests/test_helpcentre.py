@@ -442,6 +442,7 @@ def test_a_lone_surrogate_is_read_as_a_replacement_character_not_a_crash(hc: Hel
         ("<@U01> <#C02|ops> <!here> sync app offline", "sync app offline"),
         ("sync app offline see www.example.com/x and https://a.b/c?d=1", "sync app offline see and"),
         ("mail bob@example.com about invoice #INV-001 and #1234", "mail bob@example.com about invoice #INV-001 and #1234"),
+        ("unlink xero <https://help.autoentry.com/en/articles/1-x|the article> <@U01|bob smith>", "unlink xero"),
     ],
 )
 def test_mentions_channels_and_links_are_not_words_of_the_question(text: str, kept: str) -> None:
@@ -452,3 +453,16 @@ def test_a_help_centre_link_alone_gives_its_article_and_an_unknown_one_the_gener
     got = hc.search("https://help.autoentry.com/en/articles/4799340-how-to-disconnect-your-integration")
     assert [(m.article.id, m.how) for m in got] == [("4799340", "exact")]
     assert hc.search("https://help.autoentry.com/en/articles/1-no-such-article")[0].how == "general"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://evil.example/?next=help.autoentry.com/en/articles/5356013",
+        "https://help.autoentry.com.evil.example/en/articles/5356013",
+        "https://evil.example/help.autoentry.com/en/articles/5356013",
+    ],
+)
+def test_only_a_link_on_the_help_centre_itself_names_an_article(hc: HelpCentre, text: str) -> None:
+    assert without_addresses(text)[1] == []
+    assert hc.search(text)[0].how == "general"

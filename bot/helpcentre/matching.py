@@ -20,6 +20,7 @@ only normalises the incoming message and looks it up.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Mapping
 
@@ -199,12 +200,12 @@ class HelpCentre:
         is answered by the message tiers; a question or description by the own-words tier
         (docs/helpcentre.md), then any keyword or short message it mentions.
         """
+        text_given = bool(message and message.strip())
         message, ids = without_addresses(well_formed(message or ""))
         linked = [ArticleMatch(self._by_id[i], "exact", 1.0, LINKED_REASON, None) for i in ids if i in self._by_id]
         if not message.strip():
-            return linked[: max(1, limit)] or [
-                ArticleMatch(self.general("publication"), "general", 0.0, "no message given", None)
-            ]
+            reason = "nothing to look up but mentions and links" if text_given else "no message given"
+            return linked[: max(1, limit)] or [ArticleMatch(self.general("publication"), "general", 0.0, reason, None)]
         # Unlike match(), close runners-up are shown: the person picks from the list.
         text = normalise(message[:MAX_MATCH_CHARS])
         tokens = text.split()
@@ -255,7 +256,9 @@ class HelpCentre:
         found = learned.predict_text(clauses, message)
         verdict = fuse(lexical, lexical is not None, candidates, found, fusion)
         if verdict == GENERAL:
-            return self._general_match(self.general("publication"), message, "publication")
+            general = self._general_match(self.general("publication"), message, "publication")
+            reason = f"it reads as an office matter no article is about (learned classifier, {found.probability:.0%} sure)"
+            return dataclasses.replace(general, reason=reason)
         article = self._by_id.get(verdict or "")
         if article is None:
             return None

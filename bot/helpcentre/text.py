@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ENV_VAR = "HELP_CENTRE_ARTICLES"
 TOPICS = ("status", "publication", "sync_app", "not_integrated")
@@ -29,9 +29,12 @@ _NON_WORD = re.compile(r"[\W_]+")
 # channel as plain text ("@bob", "#ops": the manifest sends them unescaped) or as Slack's markup ("<@U0123>",
 # "<#C0123|ops>", "<!here>"), and a web link. An e-mail address ("bob@example.com") and an invoice number
 # ("#INV-001", "#1234": not lower-case letters first) stay.
-_ADDRESSES = re.compile(r"<[@#!][^>\s]*>|(?<![\w@])@\w[\w.-]*|(?<![\w#&])#[a-z][a-z0-9_-]*|<?\bhttps?://\S+|\bwww\.\S+")
-# A Help Centre article's link: its id (https://help.autoentry.com/en/articles/4799340-how-to-disconnect-...).
-_ARTICLE_LINK = re.compile(r"help\.autoentry\.com/(?:[a-z-]+/)?articles/(\d+)", re.IGNORECASE)
+_MENTIONS = re.compile(r"<[@#!][^>]*>|(?<![\w@])@\w[\w.-]*|(?<![\w#&])#[a-z][a-z0-9_-]*")
+# A link: in Slack's markup with any label ("<https://...|the article>"), or as typed, up to the next space.
+_LINKS = re.compile(r"<((?:https?://|mailto:)[^>|]*)(?:\|[^>]*)?>|(?<![\w@.-])((?:https?://|www\.)\S+)", re.IGNORECASE)
+HELP_CENTRE_HOST = "help.autoentry.com"
+# A Help Centre article's path: its id (https://help.autoentry.com/en/articles/4799340-how-to-disconnect-...).
+_ARTICLE_PATH = re.compile(r"/(?:[a-z-]+/)?articles/(\d+)", re.IGNORECASE)
 _PLACEHOLDER = re.compile(
     r"<[^<>]{1,40}>"  # <date>, <CODE>, <TAX CODE>
     r"|\[[^\[\]]{1,40}\]"  # [number]
@@ -84,8 +87,22 @@ class ArticleMatch:
 def without_addresses(text: str) -> tuple[str, list[str]]:
     """(text without mentions, channels and web links, the ids of the Help Centre articles it links to, in
     order): what the person wrote about, and the articles they pasted."""
-    linked = list(dict.fromkeys(_ARTICLE_LINK.findall(text)))
-    return _ADDRESSES.sub(" ", text), linked
+    linked: list[str] = []
+
+    def drop(link: re.Match[str]) -> str:
+        address = link.group(1) or link.group(2)
+        try:
+            parts = urlsplit(address if "://" in address else f"https://{address}")
+            host = parts.hostname
+        except ValueError:  # "http://[" and the like: not a link to anything
+            return " "
+        article = _ARTICLE_PATH.match(parts.path) if host == HELP_CENTRE_HOST else None
+        if article:
+            linked.append(article.group(1))
+        return " "
+
+    text = _MENTIONS.sub(" ", _LINKS.sub(drop, text))
+    return text, list(dict.fromkeys(linked))
 
 
 def well_formed(text: str) -> str:
