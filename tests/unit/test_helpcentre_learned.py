@@ -104,6 +104,25 @@ def test_the_texts_the_veto_is_known_to_turn_down_are_listed(text: str, article_
     assert turned_down[0].reason.startswith("it reads as an office matter no article is about (learned classifier, ")
 
 
+# The fill's known cost: office texts written for the round tests (never training data) that the lexical tiers give
+# no article and the bundled classifier gives one, being at least 75 % sure. The fill was chosen at 0.75 by weighing
+# an office text given an article as twenty questions left without theirs (bench/train_helpcentre_classifier.py,
+# COST): held out by fresh writer, 97 % top-1 against 88 % without the fill, for 21 office texts in 4,228 given an
+# article against 14 (docs/helpcentre.md). Known, not hidden: when a change answers one with the general article
+# again, take it off this list and put it back in its round's list.
+FILLED_IN = [
+    ("should we connect with the client on linkedin", "1312821"),  # round 13: "connect" read as integrating
+    ("import the customer list into quickbooks from a spreadsheet", "3438947"),  # round 8: the package's own contacts
+]
+
+
+@pytest.mark.parametrize(("text", "article_id"), FILLED_IN)
+def test_the_office_texts_the_fill_is_known_to_give_an_article_are_listed(text: str, article_id: str) -> None:
+    assert not HelpCentre.load(classifier=Classifier.never()).search(text)[0].specific
+    filled = HelpCentre.load().search(text)
+    assert [(m.how, m.article.id) for m in filled][:1] == [("learned", article_id)]
+
+
 def test_fuse_fills_where_the_lexical_tiers_have_none_above_the_lower_threshold() -> None:
     two = Fusion(override=0.9, fill=0.6)
     assert fuse(None, False, (), _said("222", 0.65), two) == "222"
