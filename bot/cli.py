@@ -100,14 +100,18 @@ async def run_status(settings: Settings, name: str) -> int:
 def run_article(settings: Settings, text: str) -> int:
     """What `/integration-status article <text>` answers, as plain text: up to three articles, best first, each
     with its link and why; else the general article and the Help Centre search link. Exit 0 when an article is
-    about the text, 1 when only the general one is, 2 when the text is longer than Slack's command takes."""
-    from bot.answers.grammar import MAX_TEXT_LENGTH
+    about the text, 1 when only the general one is, 2 when Slack's command would refuse the text (none, or longer
+    than it takes), with its words."""
+    from bot.answers.grammar import Verb, parse
     from bot.helpcentre.matching import HelpCentre
 
-    if len(text) > MAX_TEXT_LENGTH:  # as Slack's answer says (bot/answers/grammar.py)
-        print(f"integration-bot: that is {len(text)} characters long; ask with at most {MAX_TEXT_LENGTH}.", file=sys.stderr)
+    # Read as Slack delivers `/integration-status article <text>` (escaped, then cleaned and counted the same way),
+    # so the terminal and Slack refuse and answer the same texts.
+    request = parse("article " + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    if request.verb is not Verb.ARTICLE:
+        print(f"integration-bot: {request.problem}", file=sys.stderr)
         return 2
-    found = HelpCentre.load(settings.help_centre_articles).search(text)
+    found = HelpCentre.load(settings.help_centre_articles).search(request.argument)
     for n, match in enumerate(found, start=1):
         print(f"{n}. {match.article.title}\n   {match.article.url}\n   Why: {match.reason}")
         if match.search_url:

@@ -57,7 +57,22 @@ def test_article_prints_the_articles_for_a_question_best_first_with_why(tmp_path
 def test_article_refuses_a_text_longer_than_slack_takes(tmp_path: Path) -> None:
     result = run("article", "x" * 501, cwd=tmp_path)
     assert result.returncode == 2
-    assert "that is 501 characters long; ask with at most 500" in result.stderr and result.stdout == ""
+    # Counted as Slack counts the command's text, `article ` included.
+    assert "That is 509 characters long; ask with at most 500." in result.stderr and result.stdout == ""
+
+
+def test_article_answers_and_refuses_the_texts_slack_does(tmp_path: Path) -> None:
+    # Spaces around the text are not counted, as in Slack: 492 letters and `article ` make 500.
+    padded = run("article", "  " + "x" * 492 + "  ", cwd=tmp_path)
+    assert padded.returncode == 1 and padded.stderr == ""
+    over = run("article", "x" * 493, cwd=tmp_path)
+    assert over.returncode == 2 and "That is 501 characters long" in over.stderr
+    empty = run("article", "  ", cwd=tmp_path)
+    assert empty.returncode == 2 and empty.stdout == ""
+    assert "Give the exact error message, or your question, after `article`." in empty.stderr
+    # A text Slack would escape reads the same: "&lt;" typed stays "&lt;", not "<".
+    escaped = run("article", "&lt;b&gt;", cwd=tmp_path)
+    assert escaped.returncode == 1 and "q=%26lt%3Bb%26gt%3B" in escaped.stdout
 
 
 def test_article_for_an_office_text_prints_the_general_article_and_the_search_link(tmp_path: Path) -> None:

@@ -371,6 +371,7 @@ def _broken(mutate: Any) -> dict[str, Any]:
     ("content", "expected"),
     [
         ("{not json", "is not valid JSON (line 1"),
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply to read"),  # past Python's recursion limit
         ('{\n"articles": [\n,]}', "is not valid JSON (line 3"),
         ("[]", "must hold a JSON object"),
         ('"text"', "must hold a JSON object"),

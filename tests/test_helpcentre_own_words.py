@@ -247,6 +247,7 @@ def test_a_vocabulary_change_needs_no_code_change(tmp_path: Path) -> None:
     ("content", "problem"),
     [
         ("{", "is not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply to read"),  # past Python's recursion limit
         ('{"groups": "2fa"}', "must hold 'groups'"),
         ('{"groups": [[]]}', "must hold 'groups'"),
         ('{"groups": [["a", 3]]}', "must hold 'groups'"),

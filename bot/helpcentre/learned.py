@@ -151,6 +151,7 @@ class Classifier:
         self.ngrams = ngrams
         self.fusion = fusion
         self.inputs = inputs  # inputs_digest() of what it was trained on ("" when unknown)
+        self.origin = "built in memory"  # where it was read from, for errors (load(): the file)
 
     @classmethod
     def from_weights(
@@ -233,10 +234,14 @@ class Classifier:
             data = json.loads(where.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise HelpCentreError(f"Help Centre classifier {where}: cannot be read ({type(exc).__name__})") from None
+        except RecursionError:  # JSON nested past Python's recursion limit
+            raise HelpCentreError(f"Help Centre classifier {where}: nested too deeply to read") from None
         try:
-            return cls.from_data(data)
+            model = cls.from_data(data)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise HelpCentreError(f"Help Centre classifier {where}: not a classifier of format {FORMAT} ({exc})") from None
+        model.origin = str(where)
+        return model
 
     @classmethod
     def from_data(cls, data: Any) -> "Classifier":

@@ -46,6 +46,8 @@ def read_articles(path: str | os.PathLike[str] | None = None) -> tuple[Any, str]
         return json.loads(text), shown
     except json.JSONDecodeError as exc:
         raise _fail(shown, f"is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:  # JSON nested past Python's recursion limit
+        raise _fail(shown, "is nested too deeply to read") from None
 
 
 def parse_article_list(data: Any, shown: str) -> ArticleList:

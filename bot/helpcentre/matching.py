@@ -118,9 +118,13 @@ class HelpCentre:
         # A learned classifier: asked when the lexical tiers have no article or theirs is an own-words answer
         # (learned.fuse; docs/helpcentre.md, "A learned classifier"). None, or one with no weights: none.
         self._learned = classifier if classifier is not None and classifier.names else None
-        unknown = sorted(set(self._learned.classes) - {GENERAL} - {a.id for a in articles}) if self._learned else []
-        if unknown:
-            raise HelpCentreError(f"Help Centre classifier: classes that are not articles of {source}: {', '.join(unknown[:5])}")
+        learned = self._learned
+        unknown = sorted(set(learned.classes) - {GENERAL} - {a.id for a in articles}) if learned else []
+        if learned and unknown:
+            raise HelpCentreError(
+                f"Help Centre classifier {learned.origin}: classes that are not articles of the article list in use: "
+                f"{', '.join(unknown[:5])}"
+            )
         self._own = _ReadOnce(articles, vocabulary if vocabulary is not None else Vocabulary.load())
         # Words of the articles and vocabulary that Snowball gives one stem though they differ
         # ("set", "settings"), not declared in the vocabulary's keep_apart or same_stem: [] is clean.

@@ -160,6 +160,8 @@ class Vocabulary:
             raise VocabularyError(f"vocabulary {shown} cannot be read ({_os_reason(exc)})") from None
         except json.JSONDecodeError as exc:
             raise VocabularyError(f"vocabulary {shown} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        except RecursionError:  # JSON nested past Python's recursion limit
+            raise VocabularyError(f"vocabulary {shown} is nested too deeply to read") from None
         groups = data.get("groups") if isinstance(data, dict) else None
         if not isinstance(groups, list) or not all(
             isinstance(g, list) and g and all(isinstance(p, str) and normalise(p) for p in g) for g in groups

@@ -176,10 +176,15 @@ def test_the_small_file_the_refusals_start_from_loads() -> None:
     assert Classifier.from_data(json.loads(_valid())).classes == ("general", "2801425")
 
 
-def test_a_classifier_of_classes_that_are_not_articles_is_refused_at_load() -> None:
+def test_a_classifier_of_classes_that_are_not_articles_is_refused_at_load(tmp_path: Path) -> None:
     data = json.loads(_valid(classes=["general", "999999"]))
-    with pytest.raises(HelpCentreError, match="classes that are not articles of .*: 999999"):
+    with pytest.raises(HelpCentreError, match="classes that are not articles of the article list in use: 999999"):
         HelpCentre.load(classifier=Classifier.from_data(data))
+    path = tmp_path / "classifier.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(HelpCentreError) as caught:
+        HelpCentre.load(classifier=Classifier.load(path))
+    assert str(caught.value).startswith(f"Help Centre classifier {path}: classes that are not articles")
 
 
 @pytest.mark.parametrize(
@@ -210,6 +215,7 @@ def test_a_classifier_of_classes_that_are_not_articles_is_refused_at_load() -> N
         (_valid(fusion={"override": 0.5, "fill": 0.9, "fill_among": "no"}), "fill_among must be true or false"),
         (_valid(fusion={"override": float("nan"), "fill": 0.9, "fill_among": False}), "fusion thresholds"),
         (_valid(fusion={"override": 0.5, "fill": 0, "fill_among": False}), "fusion thresholds"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply to read"),  # past Python's recursion limit
     ],
 )
 def test_a_corrupt_file_gives_a_clear_error_naming_it(tmp_path: Path, content: str, says: str) -> None:
