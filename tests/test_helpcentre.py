@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -467,3 +470,25 @@ def test_a_help_centre_link_alone_gives_its_article_and_an_unknown_one_the_gener
 def test_only_a_link_on_the_help_centre_itself_names_an_article(hc: HelpCentre, text: str) -> None:
     assert without_addresses(text)[1] == []
     assert hc.search(text)[0].how == "general"
+
+
+def test_a_text_quoting_two_messages_of_one_article_has_the_same_reason_in_every_process() -> None:
+    # Python seeds its string hashing per process: the reason once depended on the order of a set.
+    text = "QBO: Duplicate Document Number Error - this number has already been used"
+    program = (
+        "from bot.helpcentre.matching import HelpCentre\n"
+        "from bot.helpcentre.learned import Classifier\n"
+        f"print(HelpCentre.load(classifier=Classifier.never()).search({text!r})[0].reason)\n"
+    )
+    reasons = {
+        subprocess.run(
+            [sys.executable, "-c", program],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout
+        for seed in (1, 6)
+    }
+    assert reasons == {'covers the QuickBooks Online message "Duplicate Document Number Error"\n'}

@@ -249,6 +249,11 @@ def test_a_vocabulary_change_needs_no_code_change(tmp_path: Path) -> None:
         ("{", "is not valid JSON"),
         ("[" * 100_000 + "]" * 100_000, "is nested too deeply to read"),  # past Python's recursion limit
         ('{"groups": "2fa"}', "must hold 'groups'"),
+        ('{"groups": [["sync app", "the thing on the office pc that sends"]]}', "must have at most 5 words"),
+        ('{"groups": [["take off", "take * off * now"]]}', "must have one word, one gap (*) and then words"),
+        ('{"groups": [["move data", "moved the * data"]]}', "must have one word, one gap (*) and then words"),
+        ('{"groups": [["take off", "take *"]]}', "must have one word, one gap (*) and then words"),
+        ('{"groups": [], "filler": ["if you would not mind at all"]}', "must have at most 5 words"),
         ('{"groups": [[]]}', "must hold 'groups'"),
         ('{"groups": [["a", 3]]}', "must hold 'groups'"),
         ('{"groups": [], "elsewhere": "payroll"}', "'elsewhere' must be a list"),

@@ -235,18 +235,19 @@ class MessageIndex:
         # min_share: the least share of the text's letters the quoted message's own words must be;
         # min_chars: the least number of them.
         least = max(min_share * (len(text) - text.count(" ")), min_chars)
-        hits: list[_Pattern] = []
-        for token in set(tokens):
+        found: dict[int, tuple[_Pattern, int]] = {}  # by id: a pattern is listed under each of its words
+        for token in dict.fromkeys(tokens):
             for pattern in self._pattern_index.get(token, ()):
-                if pattern.literal_chars >= least and pattern.regex.search(text):
-                    hits.append(pattern)
-        if not hits:
+                if id(pattern) not in found and pattern.literal_chars >= least and (m := pattern.regex.search(text)):
+                    found[id(pattern)] = (pattern, m.start())
+        if not found:
             return []
         # The most literal text wins: "Invoice was not approved, please check..." beats
-        # "Invoice xxx was not approved..." for the same words.
-        hits.sort(key=lambda p: (-p.literal_chars, p.article_index))
+        # "Invoice xxx was not approved..." for the same words; then the one said first, so that one text
+        # always has one reason (not the order of a set, which changes from process to process).
+        hits = sorted(found.values(), key=lambda h: (-h[0].literal_chars, h[0].article_index, h[1], h[0].text))
         out: list[ArticleMatch] = []
-        for p in hits:
+        for p, _ in hits:
             article = self.articles[p.article_index]
             if p.origin is None:
                 reason = f'quotes "{p.text}"'
@@ -266,7 +267,7 @@ class MessageIndex:
             candidates.update(self._words_index.get(token, ()))
         squashed = " ".join(t for t in tokens if not t.isdigit())
         best: dict[int, tuple[float, _WordsEntry]] = {}
-        for i in candidates:
+        for i in sorted(candidates):  # in order: of equal scores for one article, always the same entry
             entry = self.words_entries[i]
             common = [w for t, w in entry.weights.items() if t in query]
             # One shared word ("Token", "Invoice", "Error") says which topic, not which article.

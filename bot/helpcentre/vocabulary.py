@@ -17,6 +17,19 @@ OWN_WORDS_MAX_PHRASE = 5
 # A phrase written with a gap ("take * off", "hand * over") matches with this many words at most
 # in the gap: English puts the object between a verb and its particle ("take xero off").
 OWN_WORDS_MAX_GAP = 2
+_TOO_LONG = f"must have at most {OWN_WORDS_MAX_PHRASE} words"
+
+
+def _phrase_problem(phrase: str) -> str | None:
+    """Why a group's phrase could never be read (None: it can): too many words, or a gap ("take * off") without
+    exactly one word before it and some after it."""
+    head, gap, tail = phrase.partition("*")
+    if not gap:
+        return None if len(normalise(phrase).split()) <= OWN_WORDS_MAX_PHRASE else _TOO_LONG
+    if "*" in tail or len(normalise(head).split()) != 1 or not normalise(tail).split():
+        return "must have one word, one gap (*) and then words"
+    return None if 1 + len(normalise(tail).split()) <= OWN_WORDS_MAX_PHRASE else _TOO_LONG
+
 
 _INFLECTIONS = frozenset(("", "s", "es", "e", "ed", "d", "ing", "y", "ies", "ied"))
 
@@ -167,6 +180,9 @@ class Vocabulary:
             isinstance(g, list) and g and all(isinstance(p, str) and normalise(p) for p in g) for g in groups
         ):
             raise VocabularyError(f"vocabulary {shown} must hold 'groups': a list of non-empty lists of phrases")
+        for phrase in (p for g in groups for p in g):
+            if (problem := _phrase_problem(phrase)) is not None:
+                raise VocabularyError(f"vocabulary {shown}: the phrase {phrase[:60]!r} {problem}")
         elsewhere = data.get("elsewhere", [])
         if not isinstance(elsewhere, list) or not all(isinstance(w, str) for w in elsewhere):
             raise VocabularyError(f"vocabulary {shown} field 'elsewhere' must be a list of words")
@@ -191,6 +207,9 @@ class Vocabulary:
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
             stemming[field] = value
+        for phrase in stemming["filler"]:
+            if len(normalise(phrase).split()) > OWN_WORDS_MAX_PHRASE or "*" in phrase:
+                raise VocabularyError(f"vocabulary {shown}: the filler phrase {phrase[:60]!r} {_TOO_LONG}, and no gap")
         return cls(groups, elsewhere, software, **stemming)
 
     def rewrite(self, words: list[str]) -> list[tuple[str, str, str]]:
