@@ -293,6 +293,18 @@ async def test_the_file_feed_is_reread_every_poll(tmp_path: Path) -> None:
         await feed.fetch()
 
 
+async def test_an_account_with_a_field_nested_deep_is_read_poll_after_poll(tmp_path: Path) -> None:
+    # Deep enough for json.loads, too deep to copy or compare in Python (about 500 levels): the field is one the
+    # account does not use, so the account reads as it is, and again at the next poll.
+    path = tmp_path / "feed.json"
+    account, companies = practice()
+    path.write_text(json.dumps({"account": {**account, "extra": deep_list(900)}, "companies": companies}))
+    feed = FileFeed(path)
+    for _ in range(2):
+        snapshot = await feed.fetch()
+        assert snapshot.account.name == account["name"] and len(snapshot.companies) == len(companies)
+
+
 async def test_the_demo_practice_covers_every_state_and_changes_over_time() -> None:
     start = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
     seen_states: set[str] = set()

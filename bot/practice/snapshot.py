@@ -71,10 +71,16 @@ class ParsedRecords:
     def account(self, document: Any, key: object = None) -> tuple[Account, list[str]]:
         """parse_account, skipped when the document equals the last one (it nearly always does). `key`: a
         digest of the document's bytes, compared instead of the document (no copy of it kept)."""
-        if self._account is not None and self._account[0] == (key if key is not None else document):
-            return self._account[1]
+        try:
+            if self._account is not None and self._account[0] == (key if key is not None else document):
+                return self._account[1]
+        except RecursionError:  # a value nested past Python's recursion limit (parse_account ignores it)
+            pass
         parsed = parse_account(document)
-        self._account = (key if key is not None else copy.deepcopy(document), parsed)
+        try:
+            self._account = (key if key is not None else copy.deepcopy(document), parsed)
+        except RecursionError:
+            self._account = None  # nothing kept to compare with: the next fetch reads the account again
         return parsed
 
     def knows_account(self, key: object) -> bool:
