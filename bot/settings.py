@@ -82,10 +82,33 @@ class Settings:
             raise SettingsError("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
 
 
+def _kind(variable: str, value: str | Path) -> str:
+    """What a path from the settings names: "file", "folder" or "none"; SettingsError naming the setting when the
+    system cannot look it up (a name too long for it, a folder on the way that cannot be entered)."""
+    try:
+        path = Path(value)
+        return "folder" if path.is_dir() else "file" if path.is_file() else "none"
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SettingsError(f"{variable}: cannot look up {str(value)[:80]!r}: {reason}") from None
+
+
+def _a_file(variable: str, value: str) -> None:
+    """SettingsError naming the setting unless the path is a file that exists."""
+    kind = _kind(variable, value)
+    if kind == "folder":
+        raise SettingsError(f"{variable}: {value[:80]!r} is a folder, not a file")
+    if kind == "none":
+        raise SettingsError(f"{variable}: no such file {value[:80]!r}")
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=value lines of a `.env` file, parsed by python-dotenv (quotes, `export`, `# comments`, a
     byte-order mark); a missing file is no settings. A line python-dotenv cannot parse is named."""
-    if not path.is_file():
+    kind = _kind(str(path), path)
+    if kind == "folder":
+        raise SettingsError(f"{path}: is a folder, not a file of settings")
+    if kind == "none":
         return {}
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -146,8 +169,7 @@ def _status_source(env: Mapping[str, str]) -> str:
         path = value[len("file:") :]
         if not path:
             raise SettingsError("STATUS_SOURCE file: needs a path, e.g. file:statuses.json")
-        if not Path(path).is_file():
-            raise SettingsError(f"STATUS_SOURCE: no such file {path!r}")
+        _a_file("STATUS_SOURCE", path)
         return value
     parsed = urlparse(value)
     if parsed.scheme in ("http", "https") and parsed.netloc:
@@ -159,11 +181,11 @@ def _db_path(value: str) -> str:
     """INTEGRATION_BOT_DB: a file (made on first start) in a folder that exists; not a directory."""
     if value == ":memory:":
         return value
-    path = Path(value)
-    if path.is_dir():
-        raise SettingsError(f"INTEGRATION_BOT_DB is a directory, not a database file: {value!r}")
-    if not path.parent.is_dir():
-        raise SettingsError(f"INTEGRATION_BOT_DB: the folder {str(path.parent)!r} does not exist")
+    if _kind("INTEGRATION_BOT_DB", value) == "folder":
+        raise SettingsError(f"INTEGRATION_BOT_DB is a directory, not a database file: {value[:80]!r}")
+    parent = Path(value).parent
+    if _kind("INTEGRATION_BOT_DB", parent) != "folder":
+        raise SettingsError(f"INTEGRATION_BOT_DB: the folder {str(parent)[:80]!r} does not exist")
     return value
 
 
@@ -232,8 +254,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     if log_format not in ("text", "json"):
         raise SettingsError(f"LOG_FORMAT must be text or json, got {log_format[:40]!r}")
     articles = env.get("HELP_CENTRE_ARTICLES", "").strip() or None
-    if articles and not Path(articles).is_file():
-        raise SettingsError(f"HELP_CENTRE_ARTICLES: no such file {articles!r}")
+    if articles:
+        _a_file("HELP_CENTRE_ARTICLES", articles)
 
     bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-")
     client_id = env.get("SLACK_CLIENT_ID", "").strip() or None

@@ -59,6 +59,13 @@ def test_every_setting_is_read() -> None:
         ("STATUS_SOURCE", "file:/missing/feed.json", "STATUS_SOURCE: no such file '/missing/feed.json'"),
         ("INTEGRATION_BOT_DB", "/no/such/folder/bot.db", "INTEGRATION_BOT_DB: the folder '/no/such/folder' does not exist"),
         ("INTEGRATION_BOT_DB", "/tmp", "INTEGRATION_BOT_DB is a directory"),
+        # A path the system cannot look up (a name over 255 bytes) is one line naming the setting, not a traceback.
+        ("INTEGRATION_BOT_DB", "/" + "a" * 300, "INTEGRATION_BOT_DB: cannot look up '/aaaa"),
+        ("INTEGRATION_BOT_DB", "/" + "a" * 300 + "/bot.db", "INTEGRATION_BOT_DB: cannot look up '/aaaa"),
+        ("STATUS_SOURCE", "file:/" + "a" * 300, "STATUS_SOURCE: cannot look up '/aaaa"),
+        ("HELP_CENTRE_ARTICLES", "/" + "a" * 300, "HELP_CENTRE_ARTICLES: cannot look up '/aaaa"),
+        ("HELP_CENTRE_ARTICLES", "/tmp", "HELP_CENTRE_ARTICLES: '/tmp' is a folder, not a file"),
+        ("STATUS_SOURCE", "file:/tmp", "STATUS_SOURCE: '/tmp' is a folder, not a file"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be DEBUG, INFO"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be text or json"),
     ],
@@ -90,6 +97,13 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     settings = load_settings({"PORT": "5000"}, dotenv=env_file)
     assert (settings.poll_interval_seconds, settings.port, settings.log_format) == (45, 5000, "json")
     assert settings.status_source == f"file:{tmp_path / 'feed.json'}"
+
+
+def test_a_dotenv_that_is_a_folder_is_named_not_ignored(tmp_path: Path) -> None:
+    folder = tmp_path / ".env"
+    folder.mkdir()
+    with pytest.raises(SettingsError, match="is a folder, not a file of settings"):
+        load_settings({}, dotenv=folder)
 
 
 def test_a_malformed_dotenv_line_is_named(tmp_path: Path) -> None:

@@ -40,8 +40,12 @@ class Copied:
 
 
 def _open_sqlite(path: str) -> sqlite3.Connection:
-    if not Path(path).is_file():
-        raise StorageError(f"--from-sqlite {path!r}: no such file")
+    try:
+        found = Path(path).is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the system, a NUL byte
+        raise StorageError(f"--from-sqlite {path[:80]!r}: cannot look it up: {getattr(exc, 'strerror', None) or exc}") from None
+    if not found:
+        raise StorageError(f"--from-sqlite {path[:80]!r}: no such file")
     try:
         # A file: URI (read-only) built by pathlib, which escapes `%`, `#` and `?` in the name: pasted into the URI
         # as it is, "a%41.db" would open "aA.db" and "a#b.db" a file called "a".
