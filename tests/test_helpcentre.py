@@ -398,6 +398,8 @@ def _broken(mutate: Any) -> dict[str, Any]:
         (_broken(lambda d: d["articles"][1].update(url="ftp://help.example.com/x")), "bad URL"),
         (_broken(lambda d: d["articles"][1].update(url="https://exa mple.com/x")), "bad URL"),
         (_broken(lambda d: d.update(search_url="not a url")), "bad URL"),
+        (_broken(lambda d: d.update(search_url="https://x.example/?q=")), "without '?' or '#'"),
+        (_broken(lambda d: d.update(search_url="https://x.example/search#top")), "without '?' or '#'"),
         (_broken(lambda d: d["articles"][1].update(id="1")), "article 1 appears twice"),
         (_broken(lambda d: d["articles"][1].update(messages=["xxx [number]"])), "no words of its own"),
         (_broken(lambda d: d["articles"][1].update(mapped_messages=[{"from": "Xero"}])), "'mapped_messages'"),

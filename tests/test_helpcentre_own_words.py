@@ -254,6 +254,8 @@ def test_a_vocabulary_change_needs_no_code_change(tmp_path: Path) -> None:
         ('{"groups": [["move data", "moved the * data"]]}', "must have one word, one gap (*) and then words"),
         ('{"groups": [["take off", "take *"]]}', "must have one word, one gap (*) and then words"),
         ('{"groups": [], "filler": ["if you would not mind at all"]}', "must have at most 5 words"),
+        ('{"groups": [], "elsewhere": ["e-mail"]}', "field 'elsewhere': 'e-mail' must be one word"),
+        ('{"groups": [], "brands": ["Tool Station"]}', "field 'brands': 'Tool Station' must be one word"),
         ('{"groups": [[]]}', "must hold 'groups'"),
         ('{"groups": [["a", 3]]}', "must hold 'groups'"),
         ('{"groups": [], "elsewhere": "payroll"}', "'elsewhere' must be a list"),

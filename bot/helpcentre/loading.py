@@ -75,6 +75,11 @@ def parse_search_base(data: Mapping[str, Any], shown: str) -> str:
     if not isinstance(search_base, str):
         raise _fail(shown, "field 'search_url' must be a string")
     _check_url(search_base, shown)
+    if "?" in search_base or "#" in search_base:
+        # The search is the address and ?q=<the text> (text.search_url): a query of its own would be doubled.
+        raise _fail(
+            shown, "field 'search_url' must be the search page's address without '?' or '#' (the text is added as ?q=...)"
+        )
     return search_base
 
 

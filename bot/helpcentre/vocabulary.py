@@ -7,7 +7,7 @@ import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import Stemmer
 
@@ -180,9 +180,6 @@ class Vocabulary:
             isinstance(g, list) and g and all(isinstance(p, str) and normalise(p) for p in g) for g in groups
         ):
             raise VocabularyError(f"vocabulary {shown} must hold 'groups': a list of non-empty lists of phrases")
-        for phrase in (p for g in groups for p in g):
-            if (problem := _phrase_problem(phrase)) is not None:
-                raise VocabularyError(f"vocabulary {shown}: the phrase {phrase[:60]!r} {problem}")
         elsewhere = data.get("elsewhere", [])
         if not isinstance(elsewhere, list) or not all(isinstance(w, str) for w in elsewhere):
             raise VocabularyError(f"vocabulary {shown} field 'elsewhere' must be a list of words")
@@ -207,9 +204,7 @@ class Vocabulary:
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
             stemming[field] = value
-        for phrase in stemming["filler"]:
-            if len(normalise(phrase).split()) > OWN_WORDS_MAX_PHRASE or "*" in phrase:
-                raise VocabularyError(f"vocabulary {shown}: the filler phrase {phrase[:60]!r} {_TOO_LONG}, and no gap")
+        _check_readable(shown, groups, {"elsewhere": elsewhere, **stemming})
         return cls(groups, elsewhere, software, **stemming)
 
     def rewrite(self, words: list[str]) -> list[tuple[str, str, str]]:
@@ -252,3 +247,32 @@ class Vocabulary:
                 if tuple(stems[i + 1 + gap : i + 1 + gap + len(after)]) == after:
                     return gap, len(after), canonical
         return None
+
+
+# Lists read word by word: an entry of two words ("e-mail" is "e mail") could never be found.
+_ONE_WORD_LISTS = (
+    "elsewhere",
+    "keep_apart",
+    "same_stem",
+    "names",
+    "business_suffixes",
+    "named_things",
+    "name_verbs",
+    "business_trades",
+    "brands",
+)
+
+
+def _check_readable(shown: str, groups: list[list[str]], lists: Mapping[str, list[str]]) -> None:
+    """VocabularyError naming the first entry that could never be read: a group's phrase (_phrase_problem), an
+    entry of more than one word in a list read word by word, a filler phrase too long or with a gap."""
+    for phrase in (p for g in groups for p in g):
+        if (problem := _phrase_problem(phrase)) is not None:
+            raise VocabularyError(f"vocabulary {shown}: the phrase {phrase[:60]!r} {problem}")
+    for field in _ONE_WORD_LISTS:
+        for word in lists[field]:
+            if len(normalise(word).split()) != 1:
+                raise VocabularyError(f"vocabulary {shown} field '{field}': {word[:60]!r} must be one word (letters and digits)")
+    for phrase in lists["filler"]:
+        if len(normalise(phrase).split()) > OWN_WORDS_MAX_PHRASE or "*" in phrase:
+            raise VocabularyError(f"vocabulary {shown}: the filler phrase {phrase[:60]!r} {_TOO_LONG}, and no gap")
