@@ -66,6 +66,7 @@ SETS = {
     "check16": "helpcentre_own_words_check16.json",
     "check17": "helpcentre_own_words_check17.json",
     **{f"train{n}": f"helpcentre_own_words_train{n}.json" for n in range(1, 21)},
+    **{f"office{n}": f"helpcentre_own_words_office{n}.json" for n in range(1, 5)},
     "dev": "helpcentre_own_words_dev.json",
     "dev5": "helpcentre_own_words_dev5.json",
     "dev8": "helpcentre_own_words_dev8.json",
@@ -79,6 +80,7 @@ FOLDS = {
     "rounds 7-10": ("check6", "check7", "dev8", "dev10"),
     "written to train 1-8": tuple(f"train{n}" for n in range(1, 9)),
     "written to train 9-20": tuple(f"train{n}" for n in range(9, 21)),
+    "office texts written to train": tuple(f"office{n}" for n in range(1, 5)),
     **{name: (name,) for name in FRESH},
 }
 # (C, weight of letter n-grams, weight of an office text in training): the settings tried. An office text weighing

@@ -14,8 +14,9 @@ HERE = Path(__file__).parent
 # Sets written apart after the usual questions of rounds 9-12, by people who never saw them: the checks written
 # before rounds 12 and 13, and the sets written to train the classifier (docs/helpcentre.md).
 WRITTEN_AFTER_ROUND_12 = frozenset(
-    {f"helpcentre_own_words_check{n}.json" for n in (12, 13, 14, 15, 16, 17, 18, 19)}
+    {f"helpcentre_own_words_check{n}.json" for n in (12, 13, 14, 15, 16, 17, 18, 19, 20, 21)}
     | {f"helpcentre_own_words_train{n}.json" for n in range(1, 21)}
+    | {f"helpcentre_own_words_office{n}.json" for n in range(1, 5)}
 )
 
 
