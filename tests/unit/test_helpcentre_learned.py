@@ -88,11 +88,10 @@ def test_fuse_turns_an_own_words_answer_down_when_sure_no_article_is_about_the_t
 
 
 # The veto's known cost: texts with an article that the lexical tiers get right and the bundled classifier turns
-# down (held out by fresh writer it cost 0.7 points of top-1 and took office texts given an article from 45 to 10:
-# docs/helpcentre.md). Known, not hidden: when a change gives one its article again, take it off the list.
+# down (docs/helpcentre.md: when it came, held out by fresh writer it cost 0.7 points of top-1 and took office texts
+# given an article from 45 to 10). Known, not hidden: when a change gives one its article again, take it off the list.
 TURNED_DOWN = [
     ("Toolstation bills keep bouncing back from xero", "4719975"),
-    ("how do I bin a customer we no longer deal with", "12951570"),
 ]
 
 
@@ -105,13 +104,14 @@ def test_the_texts_the_veto_is_known_to_turn_down_are_listed(text: str, article_
 
 
 # The fill's known cost: office texts written for the round tests (never training data) that the lexical tiers give
-# no article and the bundled classifier gives one, being at least 75 % sure. The fill was chosen at 0.75 by weighing
+# no article and the bundled classifier gives one, being at least 85 % sure. The fill was chosen at 0.85 by weighing
 # an office text given an article as twenty questions left without theirs (bench/train_helpcentre_classifier.py,
-# COST): held out by fresh writer, 97 % top-1 against 88 % without the fill, for 21 office texts in 4,228 given an
-# article against 14 (docs/helpcentre.md). Known, not hidden: when a change answers one with the general article
+# COST): held out by fresh writer, 96 % top-1 and 4 office texts in 1,000 given an article; held out by office-text
+# writer, 10 in 1,198 (docs/helpcentre.md). Known, not hidden: when a change answers one with the general article
 # again, take it off this list and put it back in its round's list.
 FILLED_IN = [
     ("should we connect with the client on linkedin", "1312821"),  # round 13: "connect" read as integrating
+    ("another company wants to buy the client's business", "5385542"),  # round 13: a client's business as access
     ("import the customer list into quickbooks from a spreadsheet", "3438947"),  # round 8: the package's own contacts
 ]
 
