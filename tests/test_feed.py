@@ -305,6 +305,20 @@ async def test_an_account_with_a_field_nested_deep_is_read_poll_after_poll(tmp_p
         assert snapshot.account.name == account["name"] and len(snapshot.companies) == len(companies)
 
 
+async def test_a_bad_person_in_the_account_is_named_by_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    account, companies = practice()
+    users = [{"name": 5, "email": "amy@example.com"}, *account.get("users", [])]
+    path.write_text(json.dumps({"account": {**account, "users": users}, "companies": companies}))
+    snapshot = await FileFeed(path).fetch()
+    assert "account users[0] 'name' must be a non-empty string" in " ".join(snapshot.skipped)
+    path.write_text(
+        json.dumps({"account": {**account, "account_holder": {"name": "", "email": "x@example.com"}}, "companies": companies})
+    )
+    with pytest.raises(FeedError, match="account: account_holder 'name' must be a non-empty string"):
+        await FileFeed(path).fetch()
+
+
 async def test_the_demo_practice_covers_every_state_and_changes_over_time() -> None:
     start = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
     seen_states: set[str] = set()

@@ -320,10 +320,14 @@ def parse_company(record: Any, notes: list[str] | None = None) -> CompanyStatus:
 def _person(raw: Any, what: str) -> Person:
     if not isinstance(raw, Mapping):
         raise FeedRecordError(f"{what} is not an object")
-    email = _text(raw, "email", limit=MAX_EMAIL_LENGTH) or ""
+    try:
+        email = _text(raw, "email", limit=MAX_EMAIL_LENGTH) or ""
+        name = _text(raw, "name") or ""
+    except FeedRecordError as exc:  # say whose field it is: "users[2] 'name' must be..."
+        raise FeedRecordError(f"{what} {exc}") from None
     if "@" not in email or email.endswith(ELLIPSIS):
         raise FeedRecordError(f"{what} email {email[:60]!r} is not an email address")
-    return Person(name=_text(raw, "name") or "", email=email.casefold())
+    return Person(name=name, email=email.casefold())
 
 
 @unexpected_as(FeedRecordError)
