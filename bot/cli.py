@@ -235,7 +235,11 @@ def run_reencrypt(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["article"] and given[1:2] and given[1] not in ("-h", "--help", "--"):
+        # The text is the question, however it begins: "article -x" or "article --- error ---", as in Slack.
+        given = ["article", "--", *given[1:]]
+    args = _parser().parse_args(given)
     if args.command is None:
         _parser().print_help()
         return 2

@@ -75,6 +75,14 @@ def test_article_answers_and_refuses_the_texts_slack_does(tmp_path: Path) -> Non
     assert escaped.returncode == 1 and "q=%26lt%3Bb%26gt%3B" in escaped.stdout
 
 
+def test_article_text_beginning_with_a_dash_is_the_question_not_an_option(tmp_path: Path) -> None:
+    result = run("article", "--- Token Required ---", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("1. ")
+    assert run("article", "-x", cwd=tmp_path).returncode == 1  # a search, as Slack answers it
+    assert "usage:" in run("article", "--help", cwd=tmp_path).stdout
+
+
 def test_article_for_an_office_text_prints_the_general_article_and_the_search_link(tmp_path: Path) -> None:
     result = run("article", "what time is the team lunch on friday", cwd=tmp_path)
     assert result.returncode == 1
