@@ -104,10 +104,11 @@ def run_article(settings: Settings, text: str) -> int:
     than it takes), with its words."""
     from bot.answers.grammar import Verb, parse
     from bot.helpcentre.matching import HelpCentre
+    from bot.slack.blockkit import escape
 
     # Read as Slack delivers `/integration-status article <text>` (escaped, then cleaned and counted the same way),
     # so the terminal and Slack refuse and answer the same texts.
-    request = parse("article " + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    request = parse("article " + escape(text))
     if request.verb is not Verb.ARTICLE:
         print(f"integration-bot: {request.problem}", file=sys.stderr)
         return 2

@@ -18,6 +18,22 @@ OWN_WORDS_MAX_PHRASE = 5
 # in the gap: English puts the object between a verb and its particle ("take xero off").
 OWN_WORDS_MAX_GAP = 2
 _TOO_LONG = f"must have at most {OWN_WORDS_MAX_PHRASE} words"
+# The vocabulary's lists of words or phrases besides `groups`, `elsewhere` and `software` (Vocabulary's keywords).
+_WORD_LISTS = (
+    "keep_apart",
+    "same_stem",
+    "packages",
+    "light",
+    "filler",
+    "names",
+    "business_suffixes",
+    "named_things",
+    "name_verbs",
+    "business_trades",
+    "brands",
+)
+# Of those, the lists whose entries are phrases of several words, split into words as they are read.
+_PHRASE_LISTS = ("packages", "light", "filler")
 
 
 def _phrase_problem(phrase: str) -> str | None:
@@ -187,19 +203,7 @@ class Vocabulary:
         if not isinstance(software, list) or not all(isinstance(w, str) for w in software):
             raise VocabularyError(f"vocabulary {shown} field 'software' must be a list of names")
         stemming: dict[str, list[str]] = {}
-        for field in (
-            "keep_apart",
-            "same_stem",
-            "packages",
-            "light",
-            "filler",
-            "names",
-            "business_suffixes",
-            "named_things",
-            "name_verbs",
-            "business_trades",
-            "brands",
-        ):
+        for field in _WORD_LISTS:
             value = data.get(field, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise VocabularyError(f"vocabulary {shown} field '{field}' must be a list of words")
@@ -250,17 +254,7 @@ class Vocabulary:
 
 
 # Lists read word by word: an entry of two words ("e-mail" is "e mail") could never be found.
-_ONE_WORD_LISTS = (
-    "elsewhere",
-    "keep_apart",
-    "same_stem",
-    "names",
-    "business_suffixes",
-    "named_things",
-    "name_verbs",
-    "business_trades",
-    "brands",
-)
+_ONE_WORD_LISTS = ("elsewhere", *(field for field in _WORD_LISTS if field not in _PHRASE_LISTS))
 
 
 def _check_readable(shown: str, groups: list[list[str]], lists: Mapping[str, list[str]]) -> None:
