@@ -245,6 +245,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().print_help()
         return 2
     try:
+        code = _command(args)
+        sys.stdout.flush()  # here, not at exit: a reader that left shows as BrokenPipeError, below
+        return code
+    except BrokenPipeError:
+        # The reader left (`integration-bot article ... | head -1`): nothing more to say, and no traceback.
+        # Python docs, "Note on SIGPIPE": point stdout at devnull so the flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command: its exit code; 2 with one line for settings or data it cannot use."""
+    try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
         # Settings are read once, above. Left in the environment, SLACK_BOT_TOKEN makes Bolt warn that it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -81,6 +82,26 @@ def test_article_text_beginning_with_a_dash_is_the_question_not_an_option(tmp_pa
     assert result.stdout.startswith("1. ")
     assert run("article", "-x", cwd=tmp_path).returncode == 1  # a search, as Slack answers it
     assert "usage:" in run("article", "--help", cwd=tmp_path).stdout
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    # As `integration-bot article ... | head -1`: the pipe is closed before the answer is written.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "article", "unlink", "xero", "from", "autoentry"],
+            env={"PATH": "/usr/bin:/bin"},
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert result.returncode == 1
 
 
 def test_article_for_an_office_text_prints_the_general_article_and_the_search_link(tmp_path: Path) -> None:
